@@ -1,0 +1,119 @@
+"""The ``botkit`` command: the composition root. Commands import what they need lazily, so
+``botkit check`` starts fast and never loads a server or a database driver."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["cli"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="botkit")
+def cli() -> None:
+    """botkit: scenario-driven chatbots from YAML flows."""
+
+
+def _bots(paths: tuple[Path, ...]) -> list[list[Path]]:
+    """Each folder argument is one bot (its YAML files); each file argument is a bot by itself."""
+    from botkit.flow import flow_files
+
+    return [flow_files(p) for p in paths]
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per problem, for editors and CI",
+)
+@click.option("--strict", is_flag=True, help="treat warnings as errors (exit 1)")
+def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
+    """Check flow files: a folder is one bot, a file is checked on its own.
+
+    Exits 0 when clean, 1 when problems were found, 2 on a usage error.
+    """
+    from botkit.flow import compile_bot
+    from botkit.problems import Problem, render_json, render_problems
+
+    problems: list[Problem] = []
+    bots = 0
+    for files in _bots(paths):
+        if not files:
+            continue
+        bots += 1
+        problems.extend(compile_bot(files, display_root=Path.cwd()).problems)
+    if bots == 0:
+        raise click.UsageError("no flow files (*.yaml) in the given folders")
+    failing = [p for p in problems if strict or p.severity == "error"]
+    if fmt == "json":
+        click.echo(render_json(problems))
+    elif problems:
+        click.echo(render_problems(problems), err=False)
+    else:
+        click.echo(f"ok: {sum(len(f) for f in _bots(paths))} file(s), no problems")
+    sys.exit(1 if failing else 0)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of flow files (for editors: yaml-language-server)."""
+    from botkit.flow import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--flow", "flow_id", help="the flow to draw (default: the bot's start flow)")
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+)
+def graph(path: Path, flow_id: str | None, fmt: str) -> None:
+    """Draw a flow as a Mermaid or Graphviz DOT diagram.
+
+    PATH is a bot folder or a flow file. States are drawn by what they do: message, slot
+    filling, action call, handoff and end states each have their own shape.
+    """
+    from botkit.flow import compile_bot, flow_files
+    from botkit.flow.graph import to_dot, to_mermaid
+    from botkit.problems import render_problems
+
+    files = flow_files(path)
+    if path.is_file():
+        siblings = [p for p in flow_files(path.parent) if p != path]
+        files = [path, *siblings]
+    result = compile_bot(files, display_root=Path.cwd())
+    if result.bot is None:
+        click.echo(render_problems(result.problems), err=True)
+        sys.exit(1)
+    bot = result.bot
+    if flow_id is None:
+        flow_id = _flow_of(path, bot) if path.is_file() else bot.start
+    if flow_id not in bot.flows:
+        raise click.BadParameter(
+            f"no flow '{flow_id}'; the flows are: {', '.join(sorted(bot.flows))}",
+            param_hint="--flow",
+        )
+    click.echo(to_dot(bot, flow_id) if fmt == "dot" else to_mermaid(bot, flow_id), nl=False)
+
+
+def _flow_of(path: Path, bot: object) -> str:
+    from botkit.flow import Bot
+
+    assert isinstance(bot, Bot)
+    for flow in bot.flows.values():
+        if Path(flow.source).resolve() == path.resolve():
+            return flow.id
+    return bot.start
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

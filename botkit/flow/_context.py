@@ -1,0 +1,147 @@
+"""What the compiler knows while it works: every declared id, and where it was declared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from botkit.flow._node import Node
+from botkit.flow._report import Reporter, Where
+from botkit.flow._words import did_you_mean
+from botkit.flow.model import Target
+from botkit.flow.templates import Template, parse_template
+
+__all__ = ["Context", "Declared"]
+
+
+@dataclass(slots=True)
+class Declared:
+    """Ids declared anywhere in the bot, by kind, with the place of each declaration."""
+
+    flows: dict[str, Where] = field(default_factory=dict)
+    states: dict[str, dict[str, Where]] = field(default_factory=dict)
+    slots: dict[str, Where] = field(default_factory=dict)
+    intents: dict[str, Where] = field(default_factory=dict)
+    actions: dict[str, Where] = field(default_factory=dict)
+    goals: dict[str, Where] = field(default_factory=dict)
+    experiments: dict[str, Where] = field(default_factory=dict)
+    promotions: dict[str, Where] = field(default_factory=dict)
+    hours: dict[str, Where] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Context:
+    reporter: Reporter
+    used: set[tuple[str, str]]
+    declared: Declared = field(default_factory=Declared)
+    locales: tuple[str, ...] = ("ko",)
+    default_locale: str = "ko"
+    slot_types: dict[str, str] = field(default_factory=dict)
+    experiment_variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    action_results: dict[str, frozenset[str]] = field(default_factory=dict)
+    # (where, target) pairs that must be handoff states; checked once all states are known
+    agent_targets: list[tuple[Where, Target]] = field(default_factory=list)
+
+    def target(
+        self, node: Node, key: str | int, flow: str | None, *more: str | int
+    ) -> Target | None:
+        """Resolve a state reference written in ``flow`` (None: the bot file)."""
+        value = node.get(key) if isinstance(key, str) and not more else None
+        path = (key, *more)
+        if value is None:
+            raw = node.doc.data
+            for step in (*node.path, *path):
+                raw = raw[step]
+            value = raw
+        if not isinstance(value, str):
+            return None
+        where = node.where_path(*path)
+        if "." in value:
+            flow_id, state = value.split(".", 1)
+            if flow_id not in self.declared.flows:
+                self.reporter.add(
+                    "BK305",
+                    where,
+                    f"'{value}' names flow '{flow_id}', which is not part of this bot",
+                    expected=_known("flow", self.declared.flows),
+                    found=f"'{flow_id}'",
+                    hint=did_you_mean(flow_id, self.declared.flows),
+                )
+                return None
+        elif flow is None:
+            self.reporter.add(
+                "BK301",
+                where,
+                f"'{value}' must name its flow here, e.g. '<flow>.{value}'",
+                expected="'flow_id.state_id'",
+                found=f"'{value}'",
+                hint="the bot file belongs to no flow, so its targets say which flow they mean",
+            )
+            return None
+        else:
+            flow_id, state = flow, value
+        states = self.declared.states.get(flow_id, {})
+        if state not in states:
+            where_text = "this flow" if flow_id == flow else f"flow '{flow_id}'"
+            self.reporter.add(
+                "BK301",
+                where,
+                f"'{value}' is not a state of {where_text}",
+                expected=_known("state", states),
+                found=f"'{state}'",
+                hint=did_you_mean(state, states),
+            )
+            return None
+        return (flow_id, state)
+
+    def reference(self, kind: str, name: object, where: Where, code: str) -> bool:
+        """Check that ``name`` is a declared id of ``kind``; report ``code`` when not."""
+        table: dict[str, Where] = getattr(self.declared, kind)
+        if not isinstance(name, str):
+            return False
+        if name in table:
+            return True
+        noun = {"hours": "business hours", "slots": "slot"}.get(kind, kind.rstrip("s"))
+        self.reporter.add(
+            code,
+            where,
+            f"{noun} '{name}' is not declared",
+            expected=_known(noun, table),
+            found=f"'{name}'",
+            hint=did_you_mean(name, table)
+            or f"declare it under '{kind if kind != 'hours' else 'business_hours'}:'",
+        )
+        return False
+
+    def template(
+        self, node: Node, key: str | int, text: str, *more: str | int, allow_env: bool = False
+    ) -> Template:
+        template, errors = parse_template(text, allow_env=allow_env)
+        for error, _ref in errors:
+            self.reporter.add(
+                error.code,
+                node.where_in(key, error.offset, error.length, *more),
+                error.message,
+                hint=error.hint,
+            )
+        for ref in template.refs:
+            if ref.scope == "slot" and ref.name not in self.declared.slots:
+                offset = text.find(ref.name, text.find("{{"))
+                self.reporter.add(
+                    "BK309",
+                    node.where_in(key, max(offset, 0), len(ref.name), *more),
+                    f"the template names '{ref.name}', which is not a slot",
+                    expected=_known("slot", self.declared.slots),
+                    found=f"'{ref.name}'",
+                    hint=did_you_mean(ref.name, self.declared.slots)
+                    or "declare the slot under 'slots:', or use {{ profile.<field> }}",
+                )
+        return template
+
+
+def _known(noun: str, table: dict[str, Where]) -> str:
+    names = sorted(table)
+    if not names:
+        return f"a declared {noun} (none are declared)"
+    if len(names) <= 8:
+        return "one of " + ", ".join(f"'{n}'" for n in names)
+    return f"one of the {len(names)} declared {noun}s"

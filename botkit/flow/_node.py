@@ -1,0 +1,145 @@
+"""Reading a validated document through the compiler's own key vocabulary.
+
+Every key the compiler reads goes through :meth:`Node.get`, which insists that the key is in
+:data:`VOCABULARY` for that kind of object and records that it was read. Two tests rest on this:
+the schema's properties equal the vocabulary (the schema and the compiler agree on every key),
+and compiling the example flows reads every key of the vocabulary (the examples use every
+feature of the format).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from botkit.flow._report import Reporter, Where
+from botkit.flow._yaml import Document, JSONPath
+
+__all__ = ["VOCABULARY", "Node"]
+
+VOCABULARY: dict[str, frozenset[str]] = {
+    kind: frozenset(keys.split())
+    for kind, keys in {
+        "bot": "bot title start locales default_locale inactivity_timeout fallback messages "
+        "global slots intents actions goals experiments promotions business_hours",
+        "flow": "flow title description start slots intents actions goals experiments "
+        "promotions global fallback states",
+        "state": "title description say collect call handoff end goal promotion experiment "
+        "variants on next fallback",
+        "message": "text card cards image list quick_replies buttons",
+        "quick_reply": "label payload to",
+        "button": "label url phone payload to agent",
+        "card": "title description image buttons",
+        "image": "url alt",
+        "list": "header items buttons",
+        "list_item": "title description image url payload to",
+        "transition": "payload keywords regex intent examples result any if say to",
+        "branch": "if say to",
+        "fallback": "messages max_misses escalate_to",
+        "slot": "type title prompt reprompt max_attempts on_exhausted confirm validator values "
+        "pattern min max min_length max_length sensitive",
+        "intent": "title examples keywords",
+        "action": "title function http deadline save results on_status",
+        "http": "method url headers query body",
+        "handoff": "reason message queue wait_timeout on_timeout hours outside_hours resume",
+        "variant": "say on next",
+        "experiment": "title variants goal min_effect",
+        "goal": "title value",
+        "promotion": "title cost starts ends",
+        "hours": "timezone days holidays",
+        "system_messages": "error please_wait try_again",
+    }.items()
+}
+
+
+class Node:
+    """A mapping in a document, read key by key in the compiler's vocabulary."""
+
+    __slots__ = ("data", "doc", "kind", "path", "reporter", "used")
+
+    def __init__(
+        self,
+        doc: Document,
+        path: JSONPath,
+        kind: str,
+        reporter: Reporter,
+        used: set[tuple[str, str]],
+    ) -> None:
+        self.doc = doc
+        self.path = path
+        self.kind = kind
+        self.reporter = reporter
+        self.used = used
+        value = doc.data
+        for step in path:
+            value = value[step]
+        self.data: dict[str, Any] = value if isinstance(value, dict) else {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in VOCABULARY[self.kind]:  # pragma: no cover - a compiler bug, caught by tests
+            raise KeyError(f"'{key}' is not in the vocabulary of {self.kind}")
+        if key in self.data:
+            self.used.add((self.kind, key))
+            return self.data[key]
+        return default
+
+    def has(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def node(self, key: str, kind: str) -> Node | None:
+        if isinstance(self.get(key), dict):
+            return Node(self.doc, (*self.path, key), kind, self.reporter, self.used)
+        return None
+
+    def nodes(self, key: str, kind: str) -> Iterator[Node]:
+        """The mappings in the list under ``key``."""
+        value = self.get(key)
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    yield Node(self.doc, (*self.path, key, i), kind, self.reporter, self.used)
+
+    def members(self, key: str, kind: str) -> Iterator[tuple[str, Node]]:
+        """The named mappings under ``key`` (states, slots, ...)."""
+        value = self.get(key)
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if isinstance(item, dict):
+                    node = Node(self.doc, (*self.path, key, name), kind, self.reporter, self.used)
+                    yield name, node
+
+    def child(self, *steps: str | int, kind: str) -> Node:
+        return Node(self.doc, (*self.path, *steps), kind, self.reporter, self.used)
+
+    def where(self, key: str | None = None, *, at_key: bool = False) -> Where:
+        if key is None:
+            return self.doc.where(self.path, key=True)
+        return self.doc.where((*self.path, key), key=at_key)
+
+    def where_path(self, *steps: str | int, at_key: bool = False) -> Where:
+        return self.doc.where((*self.path, *steps), key=at_key)
+
+    def where_in(self, key: str | int, offset: int, length: int, *more: str | int) -> Where:
+        """The position of characters ``offset..offset+length`` inside a text value."""
+        path = (*self.path, key, *more)
+        base = self.doc.where(path)
+        value: Any = self.doc.data
+        try:
+            for step in path:
+                value = value[step]
+        except (KeyError, IndexError, TypeError):  # pragma: no cover - defensive
+            return base
+        if not isinstance(value, str):
+            return base
+        line_text = base.source.line(base.line)
+        lead = line_text[base.column - 1 : base.column]
+        if lead in ("|", ">"):
+            line_no = base.line + 1 + value[:offset].count("\n")
+            line_start = value.rfind("\n", 0, offset) + 1
+            body = base.source.line(line_no)
+            indent = len(body) - len(body.lstrip(" "))
+            return Where(base.source, line_no, indent + 1 + offset - line_start, length)
+        if "\n" in value[:offset]:
+            return base
+        shift = 1 if lead in ("'", '"') else 0
+        return Where(base.source, base.line, base.column + shift + offset, length)

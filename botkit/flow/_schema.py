@@ -1,0 +1,303 @@
+"""JSON Schema validation of flow files, with errors re-pointed at what the designer must change.
+
+jsonschema reports *where in the data* a rule failed, which is not always where the mistake is
+in the text: an unknown key is reported at its parent mapping, a bad key name at the mapping it
+belongs to, and an ``anyOf`` failure at the value with a bundle of reasons from every branch.
+This module turns each error into one problem at the exact key or value, in the designer's words.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from botkit.flow._report import Reporter
+from botkit.flow._words import did_you_mean, one_of, owner_of, show_value, type_name
+from botkit.flow._yaml import Document, JSONPath
+
+__all__ = ["schema", "schema_text", "validate"]
+
+_YES_NO = {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"}
+
+
+@functools.cache
+def schema_text() -> str:
+    return (resources.files("botkit.flow") / "schema" / "flow.schema.json").read_text("utf-8")
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(schema_text())
+    return loaded
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(schema())
+
+
+def validate(doc: Document, reporter: Reporter) -> None:
+    """Report every schema problem of ``doc``."""
+    if not isinstance(doc.data, dict):
+        reporter.add(
+            "BK202",
+            doc.where(()),
+            "a flow file must be a mapping of keys to values",
+            expected="'flow: <id>' or 'bot: <id>' on the first line",
+            found=show_value(doc.data),
+        )
+        return
+    for error in _validator().iter_errors(doc.data):
+        _report(error, doc, reporter)
+
+
+def _report(error: ValidationError, doc: Document, reporter: Reporter) -> None:
+    path: JSONPath = tuple(error.absolute_path)
+    kind = error.validator
+    instance: Any = error.instance
+    rule: Any = error.validator_value
+    sub: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    key = path[-1] if path else None
+    name = f"'{key}'" if isinstance(key, str) else (f"item {key + 1}" if key is not None else "")
+    owner = owner_of(path)
+    subject = f"{name} of {owner}" if name and owner != "the file" else (name or "the file")
+
+    if kind == "additionalProperties":
+        allowed = sorted(sub.get("properties", {}))
+        patterns = [re.compile(p) for p in sub.get("patternProperties", {})]
+        for extra in instance:
+            if extra in sub.get("properties", {}) or any(p.search(extra) for p in patterns):
+                continue
+            where = doc.where((*path, extra), key=True)
+            inner = owner_of((*path, extra))
+            reporter.add(
+                "BK201",
+                where,
+                f"unknown key '{extra}' in {inner}",
+                expected=one_of(f"'{a}'" for a in allowed) if len(allowed) <= 12 else None,
+                found=f"'{extra}'",
+                hint=did_you_mean(extra, allowed),
+            )
+        return
+    if kind == "propertyNames":
+        bad = instance
+        _report_id((*path, bad), doc, reporter, bad, sub, key_position=True)
+        return
+    if kind == "type":
+        expected = type_name(rule)
+        value = instance
+        if rule == "boolean" and isinstance(value, str) and value in _YES_NO:
+            truth = "true" if value.lower() in {"yes", "on", "y"} else "false"
+            reporter.add(
+                "BK206",
+                doc.where(path),
+                f"{subject} must be true or false",
+                expected="true or false",
+                found=f"'{value}' (text)",
+                hint=f"write {truth}, not {value}; in botkit files only true and false are "
+                "yes/no values",
+            )
+            return
+        reporter.add(
+            "BK202",
+            doc.where(path),
+            f"{subject} must be {expected}",
+            expected=expected,
+            found=show_value(value),
+            hint=_type_hint(rule, value),
+        )
+        return
+    if kind == "required":
+        present = instance if isinstance(instance, dict) else {}
+        for missing in rule:
+            if missing in present:
+                continue
+            where_it_is = owner_of((*path, missing))
+            reporter.add(
+                "BK203",
+                doc.where(path, key=True),
+                f"{where_it_is} is missing '{missing}'",
+                expected=f"a '{missing}:' key",
+                hint=_missing_hint(missing),
+            )
+        return
+    if kind == "pattern":
+        _report_id(path, doc, reporter, instance, sub, key_position=False)
+        return
+    if kind in ("enum", "const"):
+        allowed = rule if kind == "enum" else [rule]
+        shown = [str(a).lower() if isinstance(a, bool) else str(a) for a in allowed]
+        found = instance
+        hint = did_you_mean(str(found), shown) if isinstance(found, str) else None
+        if hint is None and isinstance(found, str) and kind == "const" and found in _YES_NO:
+            hint = f"write {shown[0]}, not {found}"
+        reporter.add(
+            "BK205",
+            doc.where(path),
+            f"{subject} cannot be {show_value(found)}",
+            expected=one_of(f"'{a}'" for a in shown),
+            found=show_value(found),
+            hint=hint,
+        )
+        return
+    if kind in (
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "minProperties",
+    ):
+        reporter.add(
+            "BK207",
+            doc.where(path),
+            f"{subject} is out of range",
+            expected=_range_text(kind, rule),
+            found=show_value(instance),
+        )
+        return
+    if kind in ("anyOf", "oneOf"):
+        _report_union(error, doc, reporter, subject)
+        return
+    # A rule with no tailored message yet: still a located, readable problem.
+    reporter.add("BK209", doc.where(path), f"{subject} is not valid: {error.message}")
+
+
+def _report_union(error: ValidationError, doc: Document, reporter: Reporter, subject: str) -> None:
+    """Pick the branch of an anyOf that matches the kind of value written, and report its
+    errors; if no branch even has the right kind, say which kinds are allowed."""
+    branches: dict[int, list[ValidationError]] = {}
+    for sub_error in error.context or ():
+        branch = sub_error.relative_schema_path[0]
+        assert isinstance(branch, int)
+        branches.setdefault(branch, []).append(sub_error)
+    here = tuple(error.absolute_path)
+
+    def wrong_kind(errors: list[ValidationError]) -> bool:
+        return any(e.validator == "type" and tuple(e.absolute_path) == here for e in errors)
+
+    fitting = [errs for _, errs in sorted(branches.items()) if not wrong_kind(errs)]
+    if len(fitting) == 1:
+        for sub_error in fitting[0]:
+            _report(sub_error, doc, reporter)
+        return
+    rule: Any = error.validator_value
+    options = rule if isinstance(rule, list) else []
+    expected = one_of(_branch_name(o) for o in options)
+    reporter.add(
+        "BK202",
+        doc.where(here),
+        f"{subject} must be {expected}",
+        expected=expected,
+        found=show_value(error.instance),
+    )
+
+
+def _branch_name(branch: dict[str, Any]) -> str:
+    ref = branch.get("$ref")
+    if isinstance(ref, str):
+        target = schema()["$defs"][ref.rsplit("/", 1)[-1]]
+        title = target.get("title")
+        if isinstance(title, str):
+            return "a " + title if not title.startswith(("a ", "an ")) else title
+        if "type" in target:
+            return type_name(target["type"])
+    if branch.get("type") == "array":
+        return "a list"
+    if "type" in branch:
+        return type_name(branch["type"])
+    return "a value"  # pragma: no cover - every branch in the schema has a type or a $ref
+
+
+def _report_id(
+    path: JSONPath,
+    doc: Document,
+    reporter: Reporter,
+    value: Any,
+    sub: dict[str, Any],
+    *,
+    key_position: bool,
+) -> None:
+    title = sub.get("title") or ""
+    description = sub.get("description")
+    if "pattern" not in sub and "$ref" in sub:
+        ref = schema()["$defs"][str(sub["$ref"]).rsplit("/", 1)[-1]]
+        title = ref.get("title", "")
+        description = ref.get("description")
+    where = doc.where(path, key=key_position)
+    owner = owner_of(path)
+    if title in ("id", "state", "variant name") or key_position:
+        suggestion = _as_id(str(value))
+        reporter.add(
+            "BK204",
+            where,
+            f"'{value}' is not a valid {title or 'name'} in {owner}",
+            expected=description or "lowercase letters, digits and '_', starting with a letter",
+            found=show_value(value),
+            hint=f"write '{suggestion}'" if suggestion and suggestion != value else None,
+        )
+        return
+    key = path[-1] if path else "value"
+    reporter.add(
+        "BK209",
+        where,
+        f"'{key}' of {owner} does not have the form of {title or 'this value'}",
+        expected=description or title,
+        found=show_value(value),
+    )
+
+
+def _as_id(text: str) -> str:
+    """A snake_case id close to what was written, when there is one."""
+    candidate = re.sub(r"[^a-z0-9]+", "_", text.strip().lower()).strip("_")
+    candidate = candidate if candidate[:1].isalpha() else ""
+    if "." in text:  # flow.state targets keep their dot
+        parts = [_as_id(p) for p in text.split(".", 1)]
+        return ".".join(parts) if all(parts) else ""
+    return candidate
+
+
+def _type_hint(expected: Any, value: Any) -> str | None:
+    if expected == "string" and isinstance(value, int | float | bool):
+        return "put the value in quotes to keep it as text"
+    if expected in ("array",) and not isinstance(value, list):
+        return "write the items as a list: one '- item' per line, or [a, b]"
+    if expected == "object" and isinstance(value, str):
+        return "write the settings indented on the lines below the key"
+    return None
+
+
+def _missing_hint(missing: str) -> str | None:
+    return {
+        "to": "add 'to: <state>' with the state this transition goes to",
+        "flow": "start the file with 'flow: <id>'",
+        "start": "add 'start: <state>' naming the first state",
+        "states": "add 'states:' with at least one state",
+        "label": "every quick reply and button needs a label the user sees",
+        "resume": "add 'resume: <state>' for when the agent gives the user back to the bot",
+        "type": "give the slot a type: text, number, enum, date, phone, email, regex or "
+        "order_number",
+    }.get(missing)
+
+
+def _range_text(kind: str, limit: Any) -> str:
+    return {
+        "minimum": f"at least {limit}",
+        "maximum": f"at most {limit}",
+        "exclusiveMinimum": f"more than {limit}",
+        "exclusiveMaximum": f"less than {limit}",
+        "minItems": f"at least {limit} item{'s' if limit != 1 else ''}",
+        "maxItems": f"at most {limit} items",
+        "minLength": "some text (it is empty)" if limit == 1 else f"at least {limit} characters",
+        "maxLength": f"at most {limit} characters",
+        "minProperties": f"at least {limit} entr{'ies' if limit != 1 else 'y'}",
+    }[kind]

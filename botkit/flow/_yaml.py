@@ -1,0 +1,358 @@
+"""Reading flow YAML safely, keeping the exact position of every key and value.
+
+The text is read from libyaml's *event* stream and the tree is built here, iteratively, rather
+than with ``yaml.safe_load``. That gives us, in one pass and without recursion:
+
+* the line and column of every key and value, so that every later problem points at the
+  exact spot the designer has to change;
+* YAML-1.2 scalars: only ``true``/``false`` are booleans, so quick-reply labels such as
+  ``yes``/``no``/``on``/``off`` stay text (YAML 1.1, PyYAML's default, turns them into
+  booleans, and ``12:30`` into 750);
+* duplicate keys as errors (PyYAML silently keeps the last one, silently dropping a state);
+* anchors, aliases and tags refused before anything is expanded or constructed, so an alias
+  bomb costs nothing and no Python object can be named;
+* a depth cap checked as events arrive, and a size cap checked before the text is read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from botkit.flow._report import Reporter, Where
+from botkit.problems import SourceText
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "JSONPath", "read_file", "read_text"]
+
+MAX_BYTES = 1024 * 1024  # a 1,000-state flow is about 150 KiB; 1 MiB leaves ample room
+MAX_DEPTH = 64  # the deepest thing in the format (a button of a card of a carousel) is ~10
+
+JSONPath = tuple[str | int, ...]
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# YAML 1.2 core schema resolution for plain (unquoted) scalars.
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_INT = re.compile(r"[-+]?[0-9]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_OCT = re.compile(r"0o[0-7]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+@dataclass(slots=True, eq=False)  # identity: two documents are never "equal"
+class Document:
+    """A YAML file turned into plain data, with the position of every key and value."""
+
+    source: SourceText
+    data: Any = None
+    keys: dict[JSONPath, Where] = field(default_factory=dict)
+    values: dict[JSONPath, Where] = field(default_factory=dict)
+    usable: bool = True
+
+    def where(self, path: JSONPath, *, key: bool = False) -> Where:
+        """Where the value at ``path`` is (or its key, with ``key=True``).
+
+        Falls back to the closest enclosing position that is known.
+        """
+        probe = path
+        while True:
+            if key and probe in self.keys:
+                return self.keys[probe]
+            if probe in self.values:
+                return self.values[probe]
+            if not probe:
+                return Where(self.source, 1, 1)
+            probe = probe[:-1]
+            key = True
+
+
+def read_file(path: Path, reporter: Reporter, *, display: str | None = None) -> Document:
+    shown = display or str(path)
+    empty = Document(SourceText(shown, ()), usable=False)
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        reporter.add(
+            "BK105",
+            Where(empty.source, 1, 1),
+            f"the file is {size / 1024 / 1024:.1f} MiB; a flow file may be at most "
+            f"{MAX_BYTES // 1024} KiB",
+            hint="split the bot into several flow files, one per topic",
+        )
+        return empty
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        source = SourceText.of(shown, before)
+        reporter.add(
+            "BK107",
+            Where(source, line, column),
+            f"byte 0x{raw[exc.start]:02x} is not UTF-8",
+            hint="save the file as UTF-8 (most editors: 'Save with encoding' → UTF-8)",
+        )
+        return Document(source, usable=False)
+    return read_text(text, shown, reporter)
+
+
+def read_text(text: str, path: str, reporter: Reporter) -> Document:
+    source = SourceText.of(path, text)
+    doc = Document(source)
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        reporter.add(
+            "BK105",
+            Where(source, 1, 1),
+            f"the text is larger than {MAX_BYTES // 1024} KiB",
+            hint="split the bot into several flow files, one per topic",
+        )
+        doc.usable = False
+        return doc
+    builder = _Builder(doc, reporter)
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if not builder.feed(event):
+                doc.usable = False
+                break
+    except yaml.MarkedYAMLError as exc:
+        _report_syntax(exc, source, reporter)
+        doc.usable = False
+    except yaml.YAMLError as exc:  # errors without a position (rare: reader errors)
+        reporter.add("BK101", Where(source, 1, 1), f"the file cannot be read as YAML: {exc}")
+        doc.usable = False
+    if doc.usable and builder.documents == 0:
+        reporter.add(
+            "BK109",
+            Where(source, 1, 1),
+            "the file is empty",
+            hint="start with 'flow: <id>' (or 'bot: <id>' for the bot settings file)",
+        )
+        doc.usable = False
+    return doc
+
+
+def _report_syntax(exc: yaml.MarkedYAMLError, source: SourceText, reporter: Reporter) -> None:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = (exc.problem or "syntax error").strip()
+    hint = None
+    if source.line(line)[column - 1 : column] == "\t" or "\\t" in problem:
+        hint = "indent with spaces; YAML does not allow tabs for indentation"
+    elif "mapping values are not allowed" in problem:
+        hint = "put text that contains ': ' in quotes"
+    elif "could not find expected ':'" in problem:
+        hint = "every key needs ':' after it; check the indentation of the line above"
+    message = problem
+    if exc.context:
+        message = f"{problem} ({exc.context.strip()})"
+    reporter.add("BK101", Where(source, line, column), message, hint=hint)
+
+
+def _scalar(value: str, plain: bool) -> Any:
+    if not plain:
+        return value
+    if value in _NULL:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _INT.fullmatch(value):
+        return int(value)
+    if _HEX.fullmatch(value):
+        return int(value, 16)
+    if _OCT.fullmatch(value):
+        return int(value[2:], 8)
+    if _FLOAT.fullmatch(value):
+        return float(value)
+    return value
+
+
+class _Frame:
+    __slots__ = ("container", "key", "key_where", "path", "seen")
+
+    def __init__(self, container: dict[str, Any] | list[Any], path: JSONPath) -> None:
+        self.container = container
+        self.path = path
+        self.key: str | None = None  # pending mapping key, waiting for its value
+        self.key_where: Where | None = None
+        self.seen: dict[str, Where] = {}
+
+
+class _Builder:
+    """Turns a stream of YAML events into plain data plus positions, refusing what is unsafe."""
+
+    def __init__(self, doc: Document, reporter: Reporter) -> None:
+        self.doc = doc
+        self.reporter = reporter
+        self.stack: list[_Frame] = []
+        self.documents = 0
+        self.anchors_reported: set[str] = set()
+
+    def where(self, mark: Any, end: Any = None) -> Where:
+        width = 1
+        if end is not None and end.line == mark.line:
+            width = max(1, end.column - mark.column)
+        return Where(self.doc.source, mark.line + 1, mark.column + 1, width)
+
+    def feed(self, event: Any) -> bool:
+        """Take one event; return False when the rest of the file must not be read."""
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                self.reporter.add(
+                    "BK108",
+                    self.where(event.start_mark, event.end_mark),
+                    "a second YAML document starts here",
+                    hint="put each flow in a file of its own",
+                )
+                return False
+            return True
+        if isinstance(event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentEndEvent):
+            return True
+        anchor = getattr(event, "anchor", None)
+        if isinstance(event, yaml.AliasEvent):
+            self._report_anchor(event, anchor, alias=True)
+            return self._value(None, event.start_mark, event.end_mark)
+        if anchor is not None:
+            self._report_anchor(event, anchor, alias=False)
+        if isinstance(event, yaml.ScalarEvent):
+            plain = bool(event.implicit[0]) and event.style in (None, "")
+            if event.tag is not None and event.tag != "!" and event.tag not in _STANDARD_TAGS:
+                self._report_tag(event)
+            return self._value(_scalar(event.value, plain), event.start_mark, event.end_mark)
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            if event.tag is not None and not event.implicit and event.tag not in _STANDARD_TAGS:
+                self._report_tag(event)
+            if len(self.stack) >= MAX_DEPTH:
+                self.reporter.add(
+                    "BK106",
+                    self.where(event.start_mark),
+                    f"lists and mappings are nested more than {MAX_DEPTH} levels deep here",
+                    hint="a flow never needs this depth; look for stray '[' or '-' characters",
+                )
+                return False
+            container: dict[str, Any] | list[Any] = (
+                {} if isinstance(event, yaml.MappingStartEvent) else []
+            )
+            path = self._child_path(event.start_mark, event.end_mark)
+            if path is None:  # a list or mapping used as a key: the tree is not usable
+                return False
+            self.doc.values[path] = self.where(event.start_mark)
+            self._attach(container)
+            self.stack.append(_Frame(container, path))
+            return True
+        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            frame = self.stack.pop()
+            if not self.stack:
+                self.doc.data = frame.container
+            return True
+        return True  # pragma: no cover - libyaml emits no other event kinds
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _child_path(self, start: Any, end: Any) -> JSONPath | None:
+        """The path of the value that starts now, or None when it is a key being read."""
+        if not self.stack:
+            return ()
+        frame = self.stack[-1]
+        if isinstance(frame.container, list):
+            return (*frame.path, len(frame.container))
+        if frame.key is None:
+            # A collection where a key should be: `? [a, b]: x` or `{a: 1}: x`.
+            self.reporter.add(
+                "BK110",
+                self.where(start, end),
+                "a key must be plain text, not a list or mapping",
+                hint="write the key as text, e.g. 'state_id:'",
+            )
+            return None
+        return (*frame.path, frame.key)
+
+    def _attach(self, value: Any) -> None:
+        if not self.stack:
+            return
+        frame = self.stack[-1]
+        if isinstance(frame.container, list):
+            frame.container.append(value)
+            return
+        assert frame.key is not None
+        assert frame.key_where is not None
+        if frame.key in frame.seen:
+            first = frame.seen[frame.key]
+            self.reporter.add(
+                "BK102",
+                frame.key_where,
+                f"key '{frame.key}' appears twice in this mapping",
+                found=f"first at line {first.line}, again at line {frame.key_where.line}",
+                hint="rename one of them or merge their contents; YAML would silently keep "
+                "only the last one",
+            )
+        else:
+            frame.seen[frame.key] = frame.key_where
+            frame.container[frame.key] = value
+        frame.key = None
+        frame.key_where = None
+
+    def _value(self, value: Any, start: Any, end: Any) -> bool:
+        if not self.stack:
+            self.doc.data = value
+            self.doc.values[()] = self.where(start, end)
+            return True
+        frame = self.stack[-1]
+        if isinstance(frame.container, dict) and frame.key is None:
+            # This scalar is a key. Keys are always text, whatever they look like.
+            frame.key = value if isinstance(value, str) else _key_text(value, start, end, self)
+            frame.key_where = self.where(start, end)
+            self.doc.keys[(*frame.path, frame.key)] = frame.key_where
+            return True
+        path = self._child_path(start, end)
+        assert path is not None
+        self.doc.values.setdefault(path, self.where(start, end))
+        self._attach(value)
+        return True
+
+    def _report_anchor(self, event: Any, anchor: str | None, *, alias: bool) -> None:
+        name = anchor or "?"
+        if name in self.anchors_reported:
+            return
+        self.anchors_reported.add(name)
+        sign = "*" if alias else "&"
+        self.reporter.add(
+            "BK103",
+            self.where(event.start_mark, event.end_mark),
+            f"{'alias' if alias else 'anchor'} '{sign}{name}' is not allowed in flow files",
+            hint="write the repeated part out in full; shared settings belong in bot.yaml",
+        )
+
+    def _report_tag(self, event: Any) -> None:
+        self.reporter.add(
+            "BK104",
+            self.where(event.start_mark, event.end_mark),
+            f"YAML tag '{event.tag}' is not allowed in flow files",
+            hint="remove the tag; put the value in quotes if it must stay text",
+        )
+
+
+def _key_text(value: Any, start: Any, end: Any, builder: _Builder) -> str:
+    """Keys are ids or labels: keep exactly what the designer typed."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    source_line = builder.doc.source.line(start.line + 1)
+    if end.line == start.line:
+        return source_line[start.column : end.column]
+    return str(value)

@@ -1,0 +1,102 @@
+"""The catalogue of problem codes.
+
+Codes are stable and never reused. Each one is documented for designers, with a broken example
+and the fix, in ``flows/README.md``; a test keeps the table, the fixtures and the documentation in
+step. Ranges follow the phase that finds the problem:
+
+* BK1xx reading the YAML text
+* BK2xx the schema (shape and types)
+* BK3xx references between ids (states, slots, actions, intents, flows, ...)
+* BK4xx checks of the conversation graph and of patterns, templates and conditions
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botkit.problems import Severity
+
+__all__ = ["CODES", "Code"]
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    slug: str
+    severity: Severity
+    summary: str
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+
+CODES: dict[str, Code] = {
+    c.code: c
+    for c in (
+        Code("BK101", "yaml-syntax", _E, "the file is not valid YAML"),
+        Code("BK102", "duplicate-key", _E, "the same key appears twice in one mapping"),
+        Code("BK103", "anchor-or-alias", _E, "YAML anchors (&) and aliases (*) are not allowed"),
+        Code("BK104", "yaml-tag", _E, "YAML tags (!!python/..., !custom) are not allowed"),
+        Code("BK105", "file-too-large", _E, "the file is larger than a flow file may be"),
+        Code("BK106", "nesting-too-deep", _E, "mappings and lists are nested too deeply"),
+        Code("BK107", "not-utf8", _E, "the file is not UTF-8 text"),
+        Code("BK108", "several-documents", _E, "one file holds one flow; '---' starts another"),
+        Code("BK109", "empty-file", _E, "the file has no content"),
+        Code("BK110", "complex-key", _E, "a key must be plain text, not a list or mapping"),
+        Code("BK201", "unknown-key", _E, "a key that the flow format does not have"),
+        Code("BK202", "wrong-type", _E, "a value of the wrong kind (text, number, list, ...)"),
+        Code("BK203", "missing-key", _E, "a required key is missing"),
+        Code("BK204", "invalid-id", _E, "an id that is not lowercase snake_case"),
+        Code("BK205", "not-allowed-value", _E, "a value outside the allowed choices"),
+        Code(
+            "BK206",
+            "yes-no-boolean",
+            _E,
+            "'yes'/'no'/'on'/'off' written where true/false is meant",
+        ),
+        Code("BK207", "out-of-range", _E, "a number, text or list that is too small or too large"),
+        Code("BK208", "conflicting-keys", _E, "keys that cannot be used together"),
+        Code("BK209", "invalid-format", _E, "text that does not have the required form"),
+        Code("BK210", "missing-trigger", _E, "a transition that says neither when nor where"),
+        Code(
+            "BK301",
+            "unknown-state",
+            _E,
+            "a transition or route goes to a state that does not exist",
+        ),
+        Code("BK302", "unknown-slot", _E, "a slot that is not declared"),
+        Code("BK303", "unknown-action", _E, "an action that is not declared"),
+        Code("BK304", "unknown-intent", _E, "an intent that is not declared"),
+        Code("BK305", "unknown-flow", _E, "a flow that is not part of the bot"),
+        Code("BK306", "unknown-variant", _E, "an experiment or variant that is not declared"),
+        Code("BK307", "unknown-goal", _E, "a goal that is not declared"),
+        Code("BK308", "duplicate-id", _E, "the same id is declared twice"),
+        Code("BK309", "template-unknown-name", _E, "a template names a slot that is not declared"),
+        Code(
+            "BK310",
+            "template-forbidden",
+            _E,
+            "a template reaches for something other than a value",
+        ),
+        Code("BK311", "unknown-promotion", _E, "a promotion that is not declared"),
+        Code("BK312", "unknown-hours", _E, "business hours that are not declared"),
+        Code("BK313", "unknown-locale", _E, "a text in a language the bot does not declare"),
+        Code("BK314", "unknown-result", _E, "a route for a result the action never returns"),
+        Code("BK401", "unreachable-state", _W, "no path leads to this state"),
+        Code("BK402", "dead-end-state", _E, "a state that is not an end but has no way out"),
+        Code("BK403", "handoff-no-way-back", _E, "a handoff state that never returns to the bot"),
+        Code("BK404", "slot-without-prompt", _E, "a slot is collected but has no prompt"),
+        Code(
+            "BK405", "experiment-weights", _E, "the weights of an experiment do not add up to 100"
+        ),
+        Code("BK406", "regex-invalid", _E, "a regular expression that does not compile"),
+        Code("BK407", "regex-catastrophic", _E, "a regular expression with nested repetition"),
+        Code("BK408", "condition-invalid", _E, "a condition that cannot be read"),
+        Code("BK409", "template-invalid", _E, "a template with unbalanced {{ }}"),
+        Code("BK410", "no-error-route", _W, "an action call with no route for errors"),
+        Code("BK411", "unhandled-choice", _W, "a quick reply whose payload no transition handles"),
+        Code("BK412", "missing-default-locale", _E, "a text without the bot's default language"),
+        Code(
+            "BK413", "not-a-handoff-state", _E, "an agent button that does not lead to a handoff"
+        ),
+    )
+}

@@ -1,0 +1,257 @@
+"""From flow files to a compiled :class:`~botkit.flow.model.Bot`, reporting every problem.
+
+The phases, each finding what the one before cannot:
+
+1. read each file as YAML (positions kept; see ``_yaml``)       → BK1xx
+2. validate each file against the JSON Schema                   → BK2xx
+3. collect the ids every file declares (flows, states, slots, …) → BK308 duplicates
+4. compile each file that passed 1–2: resolve references, parse
+   templates, conditions and patterns                            → BK2xx/BK3xx/BK4xx
+5. check the conversation graph of the whole bot                  → BK4xx (``checks``)
+
+A file with reading or schema errors still contributes its ids to phase 3, so one broken file
+does not make every reference to it look broken too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from botkit.flow import _schema, _yaml, checks
+from botkit.flow._context import Context
+from botkit.flow._declarations import compile_declarations
+from botkit.flow._messages import compile_message_list, compile_messages
+from botkit.flow._node import Node
+from botkit.flow._report import Reporter
+from botkit.flow._states import compile_flow_states, compile_transitions
+from botkit.flow.durations import seconds
+from botkit.flow.model import Bot, Fallback, Flow, Message, Transition
+from botkit.problems import Problem, Severity
+
+__all__ = ["CompileResult", "compile_bot", "compile_texts", "flow_files"]
+
+_DEFAULT_FALLBACK = Fallback(messages=(), max_misses=3, escalate_to=None)
+
+
+@dataclass(slots=True)
+class CompileResult:
+    """The bot (when there were no errors) and every problem found, sorted."""
+
+    bot: Bot | None
+    problems: list[Problem]
+    keys_read: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+
+def flow_files(path: Path) -> list[Path]:
+    """The flow files of a bot folder: its ``*.yaml``/``*.yml`` files, not sub-folders."""
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def compile_bot(paths: Sequence[Path], *, display_root: Path | None = None) -> CompileResult:
+    """Compile the bot made of ``paths`` (files; see :func:`flow_files` for folders)."""
+    reporter = Reporter()
+    docs = []
+    for path in paths:
+        shown = _display(path, display_root)
+        docs.append(_yaml.read_file(path, reporter, display=shown))
+    return _compile(docs, reporter)
+
+
+def compile_texts(texts: Iterable[tuple[str, str]]) -> CompileResult:
+    """Compile a bot from ``(name, yaml text)`` pairs; for tests and embedding."""
+    reporter = Reporter()
+    docs = [_yaml.read_text(text, name, reporter) for name, text in texts]
+    return _compile(docs, reporter)
+
+
+def _display(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
+    used: set[tuple[str, str]] = set()
+    clean: list[_yaml.Document] = []
+    for doc in docs:
+        if not doc.usable:
+            continue
+        before = len(reporter.problems)
+        _schema.validate(doc, reporter)
+        if len(reporter.problems) == before:
+            clean.append(doc)
+    usable = [d for d in docs if d.usable and isinstance(d.data, dict)]
+    bot_docs = [d for d in usable if "bot" in d.data]
+    flow_docs = [d for d in usable if "bot" not in d.data]
+    ctx = Context(reporter, used)
+    bot_doc = bot_docs[0] if bot_docs else None
+    for extra in bot_docs[1:]:
+        reporter.add(
+            "BK308",
+            extra.where(("bot",), key=True),
+            "a bot has one settings file, but this is a second one",
+            found=f"also in {bot_docs[0].source.path}",
+            hint="merge the two files, or move this one to a folder of its own",
+        )
+    bot_node = Node(bot_doc, (), "bot", reporter, used) if bot_doc is not None else None
+    if bot_node is not None and bot_doc in clean:
+        locales = bot_node.get("locales") or [bot_node.get("default_locale") or "ko"]
+        ctx.locales = tuple(str(x) for x in locales)
+        ctx.default_locale = str(bot_node.get("default_locale") or ctx.locales[0])
+        if ctx.default_locale not in ctx.locales:
+            reporter.add(
+                "BK205",
+                bot_node.where("default_locale"),
+                f"default language '{ctx.default_locale}' is not in 'locales'",
+                expected=", ".join(f"'{loc}'" for loc in ctx.locales),
+                hint=f"add '{ctx.default_locale}' to 'locales'",
+            )
+    flow_nodes = [Node(d, (), "flow", reporter, used) for d in flow_docs]
+    _declare_flows(ctx, flow_nodes)
+    declared = compile_declarations(
+        ctx,
+        bot_node if bot_doc in clean else None,
+        [n for n in flow_nodes if n.doc in clean],
+        [d for d in usable if d not in clean],
+    )
+    flows: dict[str, Flow] = {}
+    for node in flow_nodes:
+        if node.doc not in clean:
+            continue
+        flow_id = str(node.get("flow"))
+        states = compile_flow_states(ctx, node, flow_id)
+        fallback_node = node.node("fallback", "fallback")
+        flows[flow_id] = Flow(
+            id=flow_id,
+            version=_hash(bot_doc.data if bot_doc else None, node.doc.data),
+            title=str(node.get("title") or flow_id),
+            description=str(node.get("description") or ""),
+            start=str(node.get("start")),
+            source=node.doc.source.path,
+            states=MappingProxyType(states),
+            global_on=compile_transitions(ctx, node, "global", flow_id, in_call=None),
+            fallback=_fallback(ctx, fallback_node, flow_id) if fallback_node else None,
+        )
+    if not flow_docs and usable:
+        reporter.add(
+            "BK305",
+            usable[0].where(()),
+            "this bot has no flows",
+            hint="add a file that starts with 'flow: <id>' next to bot.yaml",
+        )
+    bot = None
+    if bot_node is not None and bot_doc in clean:
+        start = bot_node.get("start")
+        ctx.reference("flows", start, bot_node.where("start"), "BK305")
+    if not reporter.has_errors and flows:
+        # The graph checks need every reference resolved, so they run on a bot without errors.
+        bot = _assemble(ctx, bot_node, flows, declared, docs)
+        checks.check_bot(bot, ctx)
+        if reporter.has_errors:
+            bot = None
+    return CompileResult(bot, reporter.sorted(), used)
+
+
+def _declare_flows(ctx: Context, flow_nodes: list[Node]) -> None:
+    for node in flow_nodes:
+        flow_id = node.data.get("flow")
+        if not isinstance(flow_id, str):
+            continue
+        where = node.where("flow")
+        if flow_id in ctx.declared.flows:
+            first = ctx.declared.flows[flow_id]
+            ctx.reporter.add(
+                "BK308",
+                where,
+                f"flow '{flow_id}' is declared twice",
+                found=f"also in {first.source.path}:{first.line}",
+                hint="give each flow its own id",
+            )
+            continue
+        ctx.declared.flows[flow_id] = where
+        states = node.data.get("states")
+        ctx.declared.states[flow_id] = {
+            name: node.where_path("states", name, at_key=True)
+            for name in (states if isinstance(states, dict) else {})
+            if isinstance(name, str)
+        }
+
+
+def _fallback(ctx: Context, node: Node, flow: str | None) -> Fallback:
+    escalate = ctx.target(node, "escalate_to", flow) if node.has("escalate_to") else None
+    return Fallback(
+        messages=compile_message_list(ctx, node, "messages", flow),
+        max_misses=int(node.get("max_misses", 3)),
+        escalate_to=escalate,
+    )
+
+
+def _assemble(
+    ctx: Context,
+    bot_node: Node | None,
+    flows: dict[str, Flow],
+    declared: Any,
+    docs: list[_yaml.Document],
+) -> Bot:
+    start = str(bot_node.get("start")) if bot_node else sorted(flows)[0]
+    fallback = _DEFAULT_FALLBACK
+    messages: dict[str, tuple[Message, ...]] = {}
+    global_on: tuple[Transition, ...] = ()
+    timeout = 30 * 60.0
+    if bot_node is not None:
+        fb = bot_node.node("fallback", "fallback")
+        if fb is not None:
+            fallback = _fallback(ctx, fb, None)
+        sysmsg = bot_node.node("messages", "system_messages")
+        if sysmsg is not None:
+            for key in ("error", "please_wait", "try_again"):
+                messages[key] = compile_messages(ctx, sysmsg, key, None)
+        global_on = compile_transitions(ctx, bot_node, "global", None, in_call=None)
+        if bot_node.has("inactivity_timeout"):
+            timeout = seconds(str(bot_node.get("inactivity_timeout")))
+    all_data = [d.data for d in sorted(docs, key=lambda d: d.source.path)]
+    return Bot(
+        id=str(bot_node.get("bot")) if bot_node else start,
+        version=_hash(*all_data),
+        title=str(bot_node.get("title") or start) if bot_node else start,
+        start=start,
+        locales=ctx.locales,
+        default_locale=ctx.default_locale,
+        inactivity_timeout=timeout,
+        fallback=fallback,
+        messages=MappingProxyType(messages),
+        global_on=global_on,
+        slots=MappingProxyType(declared.slots),
+        intents=MappingProxyType(declared.intents),
+        actions=MappingProxyType(declared.actions),
+        goals=MappingProxyType(declared.goals),
+        experiments=MappingProxyType(declared.experiments),
+        promotions=MappingProxyType(declared.promotions),
+        hours=MappingProxyType(declared.hours),
+        flows=MappingProxyType(flows),
+    )
+
+
+def _hash(*parts: object) -> str:
+    """Content hash: the same content gives the same version, whatever the comments or layout."""
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

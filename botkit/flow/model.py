@@ -1,0 +1,334 @@
+"""The compiled bot: immutable, content-hashed, shared by every session.
+
+Everything the engine needs is resolved here once: targets are ``(flow, state)`` pairs, texts
+are parsed templates, patterns are compiled, keywords and examples are normalized for matching,
+durations are seconds. Nothing in this module refers back to YAML; nothing in it changes after
+compilation, so one instance serves every conversation, and its hash (``version``) is what a
+running conversation keeps to stay on the flow it started with.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from botkit.flow.conditions import Condition
+from botkit.flow.patterns import SafePattern
+from botkit.flow.templates import Template
+
+__all__ = [
+    "Action",
+    "Bot",
+    "Branch",
+    "Button",
+    "Card",
+    "Experiment",
+    "Fallback",
+    "Flow",
+    "Goal",
+    "Handoff",
+    "Hours",
+    "HttpCall",
+    "Image",
+    "Intent",
+    "ListItem",
+    "ListView",
+    "Message",
+    "Promotion",
+    "QuickReply",
+    "Slot",
+    "State",
+    "StateKind",
+    "Target",
+    "Text",
+    "Transition",
+    "Variant",
+]
+
+Target = tuple[str, str]
+"""A state anywhere in the bot: ``(flow id, state id)``."""
+
+
+class StateKind(enum.StrEnum):
+    MESSAGE = "message"  # says something; waits for the user (on) or moves on (next)
+    COLLECT = "collect"  # fills slots, then moves on
+    CALL = "call"  # runs an action, routes on its result
+    HANDOFF = "handoff"  # hands the conversation to a person
+    END = "end"  # ends the conversation with an outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One text in every language it is written in (locale → template)."""
+
+    by_locale: Mapping[str, Template]
+    default_locale: str
+
+    def template(self, locale: str) -> Template:
+        return self.by_locale.get(locale) or self.by_locale[self.default_locale]
+
+
+@dataclass(frozen=True, slots=True)
+class QuickReply:
+    label: Text
+    payload: str
+    target: Target | None  # set when the quick reply goes straight to a state
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: Text
+    kind: str  # url | phone | payload | to | agent
+    value: str
+    target: Target | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    alt: Text | None
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    title: Text
+    description: Text | None
+    image: Image | None
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListItem:
+    title: Text
+    description: Text | None
+    image: Image | None
+    url: str | None
+    payload: str | None
+    target: Target | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListView:
+    header: Text
+    items: tuple[ListItem, ...]
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One bubble. Exactly one of text, card, cards, image or list is set."""
+
+    text: Text | None = None
+    card: Card | None = None
+    cards: tuple[Card, ...] = ()
+    image: Image | None = None
+    list: ListView | None = None
+    quick_replies: tuple[QuickReply, ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """``on:`` entry. ``trigger`` says which of the matching fields is set."""
+
+    trigger: str  # payload | keywords | regex | intent | examples | result | any
+    target: Target
+    payload: str | None = None
+    keywords: tuple[str, ...] = ()  # normalized for matching
+    pattern: SafePattern | None = None
+    intent: str | None = None
+    examples: tuple[str, ...] = ()  # normalized for matching
+    result: str | None = None
+    condition: Condition | None = None
+    condition_source: str | None = None
+    say: tuple[Message, ...] = ()
+    label: str = ""  # how the transition is named in records and diagrams
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """``next:`` entry: taken right after the state, the first whose condition holds."""
+
+    target: Target
+    condition: Condition | None = None
+    condition_source: str | None = None
+    say: tuple[Message, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    messages: tuple[Message, ...]
+    max_misses: int
+    escalate_to: Target | None
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    name: str
+    title: str
+    type: str
+    prompt: tuple[Message, ...]
+    reprompts: tuple[Message, ...]
+    max_attempts: int
+    on_exhausted: Target | None
+    confirm: Text | None
+    validator: str | None
+    values: Mapping[str, tuple[str, ...]]  # enum value → normalized synonyms (value included)
+    pattern: SafePattern | None
+    min: float | None
+    max: float | None
+    min_length: int | None
+    max_length: int | None
+    sensitive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    name: str
+    title: str
+    examples: tuple[str, ...]  # normalized
+    keywords: tuple[str, ...]  # normalized
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    method: str
+    url: Template
+    headers: Mapping[str, Template]
+    query: Mapping[str, Template]
+    body: Mapping[str, object] | None  # JSON with Template leaves
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    title: str
+    function: str | None
+    http: HttpCall | None
+    deadline: float  # seconds, for the whole call
+    save: Mapping[str, tuple[str, ...]]  # slot → path into the result
+    results: frozenset[str]
+    on_status: Mapping[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    reason: str
+    message: tuple[Message, ...]
+    queue: str | None
+    wait_timeout: float | None
+    on_timeout: Target | None
+    hours: str | None
+    outside_hours: Target | None
+    resume: Target
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    say: tuple[Message, ...] | None
+    on: tuple[Transition, ...] | None
+    next: tuple[Branch, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    flow: str
+    id: str
+    kind: StateKind
+    title: str = ""
+    description: str = ""
+    say: tuple[Message, ...] = ()
+    collect: tuple[str, ...] = ()
+    call: str | None = None
+    handoff: Handoff | None = None
+    end: str | None = None
+    goals: tuple[str, ...] = ()
+    promotion: str | None = None
+    experiment: str | None = None
+    variants: Mapping[str, Variant] | None = None
+    on: tuple[Transition, ...] = ()
+    next: tuple[Branch, ...] = ()
+    fallback: Fallback | None = None
+    line: int = 0
+
+    @property
+    def target(self) -> Target:
+        return (self.flow, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    name: str
+    title: str
+    variants: tuple[tuple[str, float], ...]  # (name, weight), weights add up to 100
+    goal: str | None
+    min_effect: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    name: str
+    title: str
+    value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    name: str
+    title: str
+    cost: float | None
+    starts: str | None
+    ends: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    name: str
+    timezone: str
+    days: Mapping[int, tuple[tuple[int, int], ...]]  # weekday (0=Mon) → (from, to) minutes
+    holidays: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    id: str
+    version: str
+    title: str
+    description: str
+    start: str
+    source: str
+    states: Mapping[str, State]
+    global_on: tuple[Transition, ...]  # this flow's own global transitions
+    fallback: Fallback | None
+
+
+@dataclass(frozen=True, slots=True)
+class Bot:
+    """A whole bot: its flows and everything they share."""
+
+    id: str
+    version: str
+    title: str
+    start: str  # flow id
+    locales: tuple[str, ...]
+    default_locale: str
+    inactivity_timeout: float
+    fallback: Fallback
+    messages: Mapping[str, tuple[Message, ...]]
+    global_on: tuple[Transition, ...]
+    slots: Mapping[str, Slot]
+    intents: Mapping[str, Intent]
+    actions: Mapping[str, Action]
+    goals: Mapping[str, Goal]
+    experiments: Mapping[str, Experiment]
+    promotions: Mapping[str, Promotion]
+    hours: Mapping[str, Hours]
+    flows: Mapping[str, Flow]
+
+    def state(self, target: Target) -> State:
+        return self.flows[target[0]].states[target[1]]
+
+    @property
+    def start_target(self) -> Target:
+        return (self.start, self.flows[self.start].start)
