@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from botkit.flow._node import Node
 from botkit.flow._report import Reporter, Where
 from botkit.flow._words import did_you_mean
+from botkit.flow._yaml import Document, JSONPath
 from botkit.flow.model import Target
 from botkit.flow.templates import Template, parse_template
 
-__all__ = ["Context", "Declared"]
+__all__ = ["Context", "Declared", "Spot"]
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Where something is declared, worked out only if a problem has to point at it."""
+
+    doc: Document
+    path: JSONPath
+
+    @property
+    def where(self) -> Where:
+        return self.doc.where(self.path, key=True)
 
 
 @dataclass(slots=True)
 class Declared:
     """Ids declared anywhere in the bot, by kind, with the place of each declaration."""
 
-    flows: dict[str, Where] = field(default_factory=dict)
-    states: dict[str, dict[str, Where]] = field(default_factory=dict)
-    slots: dict[str, Where] = field(default_factory=dict)
-    intents: dict[str, Where] = field(default_factory=dict)
-    actions: dict[str, Where] = field(default_factory=dict)
-    goals: dict[str, Where] = field(default_factory=dict)
-    experiments: dict[str, Where] = field(default_factory=dict)
-    promotions: dict[str, Where] = field(default_factory=dict)
-    hours: dict[str, Where] = field(default_factory=dict)
+    flows: dict[str, Spot] = field(default_factory=dict)
+    states: dict[str, dict[str, Spot]] = field(default_factory=dict)
+    slots: dict[str, Spot] = field(default_factory=dict)
+    intents: dict[str, Spot] = field(default_factory=dict)
+    actions: dict[str, Spot] = field(default_factory=dict)
+    goals: dict[str, Spot] = field(default_factory=dict)
+    experiments: dict[str, Spot] = field(default_factory=dict)
+    promotions: dict[str, Spot] = field(default_factory=dict)
+    hours: dict[str, Spot] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -54,6 +68,8 @@ class Context:
             value = raw
         if not isinstance(value, str):
             return None
+        if "." not in value and flow is not None and value in self.declared.states.get(flow, ()):
+            return (flow, value)  # the common case, with nothing to report
         where = node.where_path(*path)
         if "." in value:
             flow_id, state = value.split(".", 1)
@@ -93,9 +109,13 @@ class Context:
             return None
         return (flow_id, state)
 
-    def reference(self, kind: str, name: object, where: Where, code: str) -> bool:
-        """Check that ``name`` is a declared id of ``kind``; report ``code`` when not."""
-        table: dict[str, Where] = getattr(self.declared, kind)
+    def reference(self, kind: str, name: object, where: Callable[[], Where], code: str) -> bool:
+        """Check that ``name`` is a declared id of ``kind``; report ``code`` when not.
+
+        ``where`` is called only when there is a problem to report (most references are fine,
+        and a big flow has thousands of them).
+        """
+        table: dict[str, Spot] = getattr(self.declared, kind)
         if not isinstance(name, str):
             return False
         if name in table:
@@ -103,7 +123,7 @@ class Context:
         noun = {"hours": "business hours", "slots": "slot"}.get(kind, kind.rstrip("s"))
         self.reporter.add(
             code,
-            where,
+            where(),
             f"{noun} '{name}' is not declared",
             expected=_known(noun, table),
             found=f"'{name}'",
@@ -138,7 +158,7 @@ class Context:
         return template
 
 
-def _known(noun: str, table: dict[str, Where]) -> str:
+def _known(noun: str, table: dict[str, Spot] | dict[str, dict[str, Spot]]) -> str:
     names = sorted(table)
     if not names:
         return f"a declared {noun} (none are declared)"

@@ -4,11 +4,12 @@ experiments, promotions and business hours. Ids are bot-wide whichever file decl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
 from botkit.flow import _yaml
-from botkit.flow._context import Context
+from botkit.flow._context import Context, Spot
 from botkit.flow._messages import compile_message_list, compile_messages, compile_text
 from botkit.flow._node import Node
 from botkit.flow._report import Where
@@ -61,11 +62,11 @@ def compile_declarations(
             if not isinstance(members, dict):
                 continue
             for name in members:
-                where = doc.where((kind, name), key=True)
+                spot = Spot(doc, (kind, name))
                 if name in table:
-                    _duplicate(ctx, kind, name, where, table[name])
+                    _duplicate(ctx, kind, name, spot.where, table[name].where)
                 else:
-                    table[name] = where
+                    table[name] = spot
     out = Declarations()
     for owner in owners:
         flow = str(owner.get("flow")) if owner.kind == "flow" else None
@@ -228,7 +229,7 @@ def _action(ctx: Context, name: str, node: Node) -> Action | None:
         )
         return None
     for slot in node.get("save") or {}:
-        ctx.reference("slots", slot, node.where_path("save", slot, at_key=True), "BK302")
+        ctx.reference("slots", slot, partial(node.where_path, "save", slot, at_key=True), "BK302")
     http = _http(ctx, node.node("http", "http")) if has_http else None
     on_status = {int(k): str(v) for k, v in (node.get("on_status") or {}).items()}
     return Action(
@@ -292,7 +293,7 @@ def _experiment(ctx: Context, name: str, node: Node) -> Experiment:
         )
     goal = node.get("goal")
     if goal is not None:
-        ctx.reference("goals", goal, node.where("goal"), "BK307")
+        ctx.reference("goals", goal, lambda: node.where("goal"), "BK307")
     return Experiment(
         name,
         str(node.get("title") or name),

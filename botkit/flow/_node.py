@@ -64,15 +64,18 @@ class Node:
         kind: str,
         reporter: Reporter,
         used: set[tuple[str, str]],
+        data: Any = None,
     ) -> None:
         self.doc = doc
         self.path = path
         self.kind = kind
         self.reporter = reporter
         self.used = used
-        value = doc.data
-        for step in path:
-            value = value[step]
+        value = data
+        if value is None:
+            value = doc.data
+            for step in path:
+                value = value[step]
         self.data: dict[str, Any] = value if isinstance(value, dict) else {}
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -87,8 +90,9 @@ class Node:
         return self.get(key) is not None
 
     def node(self, key: str, kind: str) -> Node | None:
-        if isinstance(self.get(key), dict):
-            return Node(self.doc, (*self.path, key), kind, self.reporter, self.used)
+        value = self.get(key)
+        if isinstance(value, dict):
+            return Node(self.doc, (*self.path, key), kind, self.reporter, self.used, value)
         return None
 
     def nodes(self, key: str, kind: str) -> Iterator[Node]:
@@ -97,7 +101,9 @@ class Node:
         if isinstance(value, list):
             for i, item in enumerate(value):
                 if isinstance(item, dict):
-                    yield Node(self.doc, (*self.path, key, i), kind, self.reporter, self.used)
+                    yield Node(
+                        self.doc, (*self.path, key, i), kind, self.reporter, self.used, item
+                    )
 
     def members(self, key: str, kind: str) -> Iterator[tuple[str, Node]]:
         """The named mappings under ``key`` (states, slots, ...)."""
@@ -105,8 +111,8 @@ class Node:
         if isinstance(value, dict):
             for name, item in value.items():
                 if isinstance(item, dict):
-                    node = Node(self.doc, (*self.path, key, name), kind, self.reporter, self.used)
-                    yield name, node
+                    path = (*self.path, key, name)
+                    yield name, Node(self.doc, path, kind, self.reporter, self.used, item)
 
     def child(self, *steps: str | int, kind: str) -> Node:
         return Node(self.doc, (*self.path, *steps), kind, self.reporter, self.used)

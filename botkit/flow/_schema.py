@@ -14,6 +14,7 @@ import re
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -42,6 +43,11 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(schema())
 
 
+@functools.cache
+def _fast() -> Any:
+    return jsonschema_rs.validator_for(schema())
+
+
 def validate(doc: Document, reporter: Reporter) -> None:
     """Report every schema problem of ``doc``."""
     if not isinstance(doc.data, dict):
@@ -52,6 +58,11 @@ def validate(doc: Document, reporter: Reporter) -> None:
             expected="'flow: <id>' or 'bot: <id>' on the first line",
             found=show_value(doc.data),
         )
+        return
+    # Fast path: most files are valid, and jsonschema-rs says so ~200x faster (a 1,000-state
+    # flow: 4 ms instead of 800 ms). Only an invalid file goes through the reference
+    # implementation, whose errors carry what the messages need (schemas, values, branches).
+    if _fast().is_valid(doc.data):
         return
     for error in _validator().iter_errors(doc.data):
         _report(error, doc, reporter)

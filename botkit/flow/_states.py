@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -61,7 +62,7 @@ def _state(ctx: Context, node: Node, flow: str, state_id: str) -> State:
     kind = StateKind(kinds[0]) if kinds else StateKind.MESSAGE
     in_call = str(node.get("call")) if kind is StateKind.CALL else None
     if kind is StateKind.CALL:
-        ctx.reference("actions", node.get("call"), node.where("call"), "BK303")
+        ctx.reference("actions", node.get("call"), lambda: node.where("call"), "BK303")
     collect = _collect(ctx, node)
     for way_out in ("on", "next"):
         if node.has(way_out) and kind in (StateKind.END, StateKind.HANDOFF):
@@ -84,10 +85,12 @@ def _state(ctx: Context, node: Node, flow: str, state_id: str) -> State:
     goals = node.get("goal")
     goal_list = [goals] if isinstance(goals, str) else list(goals or ())
     for i, goal in enumerate(goal_list):
-        where = node.where("goal") if isinstance(goals, str) else node.where_path("goal", i)
-        ctx.reference("goals", goal, where, "BK307")
+        steps: tuple[str | int, ...] = ("goal",) if isinstance(goals, str) else ("goal", i)
+        ctx.reference("goals", goal, partial(node.where_path, *steps), "BK307")
     if node.has("promotion"):
-        ctx.reference("promotions", node.get("promotion"), node.where("promotion"), "BK311")
+        ctx.reference(
+            "promotions", node.get("promotion"), lambda: node.where("promotion"), "BK311"
+        )
     variants = _variants(ctx, node, flow, state_id, in_call)
     return State(
         flow=flow,
@@ -107,7 +110,6 @@ def _state(ctx: Context, node: Node, flow: str, state_id: str) -> State:
         on=compile_transitions(ctx, node, "on", flow, in_call=in_call),
         next=_branches(ctx, node, "next", flow),
         fallback=_fallback(ctx, node.node("fallback", "fallback"), flow),
-        line=node.where(at_key=False).line,
     )
 
 
@@ -118,8 +120,8 @@ def _collect(ctx: Context, node: Node) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else list(value)
     out: list[str] = []
     for i, slot in enumerate(items):
-        where = node.where("collect") if isinstance(value, str) else node.where_path("collect", i)
-        if not ctx.reference("slots", slot, where, "BK302"):
+        steps: tuple[str | int, ...] = ("collect",) if isinstance(value, str) else ("collect", i)
+        if not ctx.reference("slots", slot, partial(node.where_path, *steps), "BK302"):
             continue
         out.append(str(slot))
     return tuple(out)
@@ -131,7 +133,7 @@ def _variants(
     experiment = node.get("experiment")
     overrides = list(node.members("variants", "variant"))
     if experiment is not None and not ctx.reference(
-        "experiments", experiment, node.where("experiment"), "BK306"
+        "experiments", experiment, lambda: node.where("experiment"), "BK306"
     ):
         return None
     if overrides and experiment is None:
@@ -241,7 +243,9 @@ def _transition(
         except PatternError as exc:
             ctx.reporter.add(exc.code, t.where("regex"), exc.message, hint=exc.hint)
             return None
-    if trigger == "intent" and not ctx.reference("intents", value, t.where("intent"), "BK304"):
+    if trigger == "intent" and not ctx.reference(
+        "intents", value, lambda: t.where("intent"), "BK304"
+    ):
         return None
     condition, condition_source = _condition(ctx, t)
     target = ctx.target(t, "to", flow)
@@ -337,7 +341,7 @@ def _handoff(ctx: Context, node: Node | None, flow: str, state_id: str) -> Hando
     if node is None:
         return None
     if node.has("hours"):
-        ctx.reference("hours", node.get("hours"), node.where("hours"), "BK312")
+        ctx.reference("hours", node.get("hours"), lambda: node.where("hours"), "BK312")
 
     def target(key: str) -> Target | None:
         return ctx.target(node, key, flow) if node.has(key) else None

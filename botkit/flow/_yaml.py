@@ -56,25 +56,42 @@ class Document:
 
     source: SourceText
     data: Any = None
-    keys: dict[JSONPath, Where] = field(default_factory=dict)
-    values: dict[JSONPath, Where] = field(default_factory=dict)
+    # (line, column, width), 1-based: plain tuples, because a big flow has tens of thousands
+    keys: dict[JSONPath, tuple[int, int, int]] = field(default_factory=dict)
+    values: dict[JSONPath, tuple[int, int, int]] = field(default_factory=dict)
     usable: bool = True
+    text: str = field(default="", repr=False)
+    positioned: bool = True  # False until positions are needed (see `where`)
 
     def where(self, path: JSONPath, *, key: bool = False) -> Where:
         """Where the value at ``path`` is (or its key, with ``key=True``).
 
         Falls back to the closest enclosing position that is known.
         """
+        if not self.positioned:
+            self._read_positions()
         probe = path
         while True:
             if key and probe in self.keys:
-                return self.keys[probe]
+                return Where(self.source, *self.keys[probe])
             if probe in self.values:
-                return self.values[probe]
+                return Where(self.source, *self.values[probe])
             if not probe:
                 return Where(self.source, 1, 1)
             probe = probe[:-1]
             key = True
+
+    def _read_positions(self) -> None:
+        """Read the text again, this time noting where every key and value is.
+
+        A valid file is read once without positions (a 1,000-state flow has ~100,000 of them
+        and needs none); the first problem to report pays for a second, positioned read.
+        """
+        self.positioned = True
+        builder = _Builder(self, Reporter(), record=True)
+        for event in yaml.parse(self.text, Loader=_Loader):
+            if not builder.feed(event):
+                break
 
 
 def read_file(path: Path, reporter: Reporter, *, display: str | None = None) -> Document:
@@ -120,7 +137,9 @@ def read_text(text: str, path: str, reporter: Reporter) -> Document:
         )
         doc.usable = False
         return doc
-    builder = _Builder(doc, reporter)
+    doc.text = text
+    doc.positioned = False
+    builder = _Builder(doc, reporter, record=False)
     try:
         for event in yaml.parse(text, Loader=_Loader):
             if not builder.feed(event):
@@ -160,8 +179,10 @@ def _report_syntax(exc: yaml.MarkedYAMLError, source: SourceText, reporter: Repo
     reporter.add("BK101", Where(source, line, column), message, hint=hint)
 
 
-def _scalar(value: str, plain: bool) -> Any:
-    if not plain:
+def _scalar(value: str) -> Any:
+    """Resolve a plain (unquoted) scalar the YAML 1.2 way."""
+    first = value[:1]
+    if first.isalpha() and first not in "tTfFnN":  # most text: not null, bool or number
         return value
     if value in _NULL:
         return None
@@ -187,53 +208,69 @@ class _Frame:
         self.container = container
         self.path = path
         self.key: str | None = None  # pending mapping key, waiting for its value
-        self.key_where: Where | None = None
-        self.seen: dict[str, Where] = {}
+        self.key_where: tuple[int, int, int] | None = None
+        self.seen: dict[str, tuple[int, int, int]] = {}
 
 
 class _Builder:
     """Turns a stream of YAML events into plain data plus positions, refusing what is unsafe."""
 
-    def __init__(self, doc: Document, reporter: Reporter) -> None:
+    def __init__(self, doc: Document, reporter: Reporter, *, record: bool) -> None:
         self.doc = doc
         self.reporter = reporter
+        self.record = record  # note positions of everything (else only what problems need)
+        self.assign = doc.data is None  # a second, positions-only read keeps the first data
         self.stack: list[_Frame] = []
         self.documents = 0
         self.anchors_reported: set[str] = set()
 
-    def where(self, mark: Any, end: Any = None) -> Where:
+    def span(self, mark: Any, end: Any = None) -> tuple[int, int, int]:
         width = 1
         if end is not None and end.line == mark.line:
             width = max(1, end.column - mark.column)
-        return Where(self.doc.source, mark.line + 1, mark.column + 1, width)
+        return (mark.line + 1, mark.column + 1, width)
+
+    def where(self, mark: Any, end: Any = None) -> Where:
+        return Where(self.doc.source, *self.span(mark, end))
 
     def feed(self, event: Any) -> bool:
         """Take one event; return False when the rest of the file must not be read."""
-        if isinstance(event, yaml.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                self.reporter.add(
-                    "BK108",
-                    self.where(event.start_mark, event.end_mark),
-                    "a second YAML document starts here",
-                    hint="put each flow in a file of its own",
-                )
-                return False
-            return True
-        if isinstance(event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentEndEvent):
-            return True
-        anchor = getattr(event, "anchor", None)
-        if isinstance(event, yaml.AliasEvent):
-            self._report_anchor(event, anchor, alias=True)
-            return self._value(None, event.start_mark, event.end_mark)
-        if anchor is not None:
-            self._report_anchor(event, anchor, alias=False)
-        if isinstance(event, yaml.ScalarEvent):
-            plain = bool(event.implicit[0]) and event.style in (None, "")
-            if event.tag is not None and event.tag != "!" and event.tag not in _STANDARD_TAGS:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:  # by far the most common event: checked first
+            if event.anchor is not None:
+                self._report_anchor(event, event.anchor, alias=False)
+            tag = event.tag
+            if tag is not None and tag != "!" and tag not in _STANDARD_TAGS:
                 self._report_tag(event)
-            return self._value(_scalar(event.value, plain), event.start_mark, event.end_mark)
-        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            value = _scalar(event.value) if event.implicit[0] and not event.style else event.value
+            stack = self.stack
+            if not stack:
+                return self._value(value, event.start_mark, event.end_mark)
+            # The common case, inlined: a big flow has tens of thousands of scalars.
+            start, end = event.start_mark, event.end_mark
+            width = end.column - start.column if end.line == start.line else 1
+            span = (start.line + 1, start.column + 1, width if width > 0 else 1)
+            frame = stack[-1]
+            container = frame.container
+            if type(container) is list:
+                if self.record:
+                    self.doc.values[(*frame.path, len(container))] = span
+                container.append(value)
+                return True
+            if frame.key is None:  # this scalar is a key; keys are always text
+                key = value if type(value) is str else _key_text(value, start, end, self)
+                frame.key = key
+                frame.key_where = span
+                if self.record:
+                    self.doc.keys[(*frame.path, key)] = span
+                return True
+            if self.record:
+                self.doc.values.setdefault((*frame.path, frame.key), span)
+            self._attach(value)
+            return True
+        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if event.anchor is not None:
+                self._report_anchor(event, event.anchor, alias=False)
             if event.tag is not None and not event.implicit and event.tag not in _STANDARD_TAGS:
                 self._report_tag(event)
             if len(self.stack) >= MAX_DEPTH:
@@ -244,22 +281,34 @@ class _Builder:
                     hint="a flow never needs this depth; look for stray '[' or '-' characters",
                 )
                 return False
-            container: dict[str, Any] | list[Any] = (
-                {} if isinstance(event, yaml.MappingStartEvent) else []
-            )
+            new: dict[str, Any] | list[Any] = {} if kind is yaml.MappingStartEvent else []
             path = self._child_path(event.start_mark, event.end_mark)
             if path is None:  # a list or mapping used as a key: the tree is not usable
                 return False
-            self.doc.values[path] = self.where(event.start_mark)
-            self._attach(container)
-            self.stack.append(_Frame(container, path))
+            if self.record:
+                self.doc.values[path] = self.span(event.start_mark)
+            self._attach(new)
+            self.stack.append(_Frame(new, path))
             return True
-        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+        if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             frame = self.stack.pop()
-            if not self.stack:
+            if not self.stack and self.assign:
                 self.doc.data = frame.container
             return True
-        return True  # pragma: no cover - libyaml emits no other event kinds
+        if kind is yaml.AliasEvent:
+            self._report_anchor(event, event.anchor, alias=True)
+            return self._value(None, event.start_mark, event.end_mark)
+        if kind is yaml.DocumentStartEvent:
+            self.documents += 1
+            if self.documents > 1:
+                self.reporter.add(
+                    "BK108",
+                    self.where(event.start_mark, event.end_mark),
+                    "a second YAML document starts here",
+                    hint="put each flow in a file of its own",
+                )
+                return False
+        return True  # stream start/end, document end
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -294,9 +343,9 @@ class _Builder:
             first = frame.seen[frame.key]
             self.reporter.add(
                 "BK102",
-                frame.key_where,
+                Where(self.doc.source, *frame.key_where),
                 f"key '{frame.key}' appears twice in this mapping",
-                found=f"first at line {first.line}, again at line {frame.key_where.line}",
+                found=f"first at line {first[0]}, again at line {frame.key_where[0]}",
                 hint="rename one of them or merge their contents; YAML would silently keep "
                 "only the last one",
             )
@@ -308,19 +357,23 @@ class _Builder:
 
     def _value(self, value: Any, start: Any, end: Any) -> bool:
         if not self.stack:
-            self.doc.data = value
-            self.doc.values[()] = self.where(start, end)
+            if self.assign:
+                self.doc.data = value
+            if self.record:
+                self.doc.values[()] = self.span(start, end)
             return True
         frame = self.stack[-1]
         if isinstance(frame.container, dict) and frame.key is None:
             # This scalar is a key. Keys are always text, whatever they look like.
             frame.key = value if isinstance(value, str) else _key_text(value, start, end, self)
-            frame.key_where = self.where(start, end)
-            self.doc.keys[(*frame.path, frame.key)] = frame.key_where
+            frame.key_where = self.span(start, end)
+            if self.record:
+                self.doc.keys[(*frame.path, frame.key)] = frame.key_where
             return True
         path = self._child_path(start, end)
         assert path is not None
-        self.doc.values.setdefault(path, self.where(start, end))
+        if self.record:
+            self.doc.values.setdefault(path, self.span(start, end))
         self._attach(value)
         return True
 

@@ -103,7 +103,7 @@ def _unreachable(bot: Bot, ctx: Context) -> None:
             if state.target not in seen:
                 ctx.reporter.add(
                     "BK401",
-                    ctx.declared.states[flow.id][state.id],
+                    ctx.declared.states[flow.id][state.id].where,
                     f"no transition leads to state '{state.id}'",
                     hint="add a transition to it, or remove it if it is no longer used",
                 )
@@ -124,7 +124,7 @@ def _dead_ends(bot: Bot, ctx: Context) -> None:
             }[state.kind]
             ctx.reporter.add(
                 "BK402",
-                ctx.declared.states[flow.id][state.id],
+                ctx.declared.states[flow.id][state.id].where,
                 f"state '{state.id}' is a dead end: {what}",
                 hint="add a way out ('next: <state>' or 'on:'), or make it an end state with "
                 "'end: resolved'",
@@ -165,7 +165,7 @@ def _unhandled_choices(bot: Bot, ctx: Context) -> None:
                 if payload not in handled:
                     ctx.reporter.add(
                         "BK411",
-                        ctx.declared.states[flow.id][state.id],
+                        ctx.declared.states[flow.id][state.id].where,
                         f"state '{state.id}' offers a quick reply with payload '{payload}' but "
                         "no transition handles it",
                         hint=f"add '- payload: {payload}' with a 'to' under 'on:', or give the "
@@ -182,7 +182,7 @@ def _error_routes(bot: Bot, ctx: Context) -> None:
             if not results & {"error", "timeout"} or "error" not in results:
                 ctx.reporter.add(
                     "BK410",
-                    ctx.declared.states[flow.id][state.id],
+                    ctx.declared.states[flow.id][state.id].where,
                     f"state '{state.id}' calls '{state.call}' but has no route for 'error'",
                     hint="add '- result: error' with a state that apologizes or offers an agent; "
                     "without it the user gets the bot's error message",

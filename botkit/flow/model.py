@@ -250,7 +250,6 @@ class State:
     on: tuple[Transition, ...] = ()
     next: tuple[Branch, ...] = ()
     fallback: Fallback | None = None
-    line: int = 0
 
     @property
     def target(self) -> Target:

@@ -84,7 +84,12 @@ def compile_pattern(source: str) -> SafePattern:
     return SafePattern(source, compiled)
 
 
+_REPEATED_GROUP = re2.compile(r"\)[*+{]", options=_OPTIONS)
+
+
 def _nested_repeat(source: str) -> bool:
+    if not _REPEATED_GROUP.search(source):  # no group is repeated: nothing can nest
+        return False
     try:
         parsed = _sre_parse.parse(source)
     except Exception:  # RE2 syntax that `re` does not know; RE2 already guarantees linear time

@@ -1,0 +1,136 @@
+"""Compiling flows: versions, immutability, references across files, one pass for all problems."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from botkit.flow import CompileResult, StateKind, compile_bot, flow_files
+
+ORDER = """
+flow: order
+start: ask
+slots:
+  order_no:
+    type: order_number
+    prompt: "주문번호를 알려 주세요."
+states:
+  ask:
+    collect: order_no
+    next: done
+  done:
+    say: "주문 {{order_no}} 확인했어요."
+    end: resolved
+"""
+
+Compile = Callable[..., CompileResult]
+
+
+def test_flow_version_is_a_content_hash(compile_flow: Compile) -> None:
+    first = compile_flow(ORDER).bot
+    commented = compile_flow(
+        "# 설명 주석\n" + ORDER.replace("next: done", "next: done  # 다음")
+    ).bot
+    changed = compile_flow(ORDER.replace("확인했어요", "확인했습니다")).bot
+    assert first is not None
+    assert commented is not None
+    assert changed is not None
+    assert first.flows["order"].version == commented.flows["order"].version
+    assert first.flows["order"].version != changed.flows["order"].version
+    assert len(first.flows["order"].version) == 16
+
+
+def test_compiled_bot_is_immutable(compile_flow: Compile) -> None:
+    bot = compile_flow(ORDER).bot
+    assert bot is not None
+    state = bot.flows["order"].states["ask"]
+    assert state.kind is StateKind.COLLECT
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.id = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        bot.flows["order"].states["new"] = state  # type: ignore[index]
+
+
+def test_all_problems_are_reported_in_one_pass_sorted(compile_flow: Compile) -> None:
+    text = ORDER.replace("next: done", "next: dne").replace("{{order_no}}", "{{ordr_no}}")
+    text = text.replace("collect: order_no", "collect: ordr_no")
+    result = compile_flow(text)
+    assert [(p.code, p.line) for p in result.problems] == [
+        ("BK302", 9),
+        ("BK301", 10),
+        ("BK309", 12),
+    ]
+    assert result.bot is None
+
+
+def test_targets_in_another_flow_name_the_flow(compile_flow: Compile) -> None:
+    menu = """
+    flow: menu
+    start: start
+    states:
+      start:
+        say:
+          text: "무엇을 도와드릴까요?"
+          quick_replies:
+            - label: 주문 확인
+              to: order.ask
+            - label: 없는 흐름
+              to: refnd.start
+    """
+    result = compile_flow(menu, ORDER)
+    assert [(p.code, p.message) for p in result.problems] == [
+        ("BK305", "'refnd.start' names flow 'refnd', which is not part of this bot")
+    ]
+
+
+def test_ids_are_bot_wide_and_declared_once(compile_flow: Compile) -> None:
+    other = ORDER.replace("flow: order", "flow: order2")
+    result = compile_flow(ORDER, other)
+    assert [p.code for p in result.problems] == ["BK308"]
+    assert "slot 'order_no' is declared twice" in result.problems[0].message
+
+
+def test_a_broken_file_does_not_make_references_to_it_look_broken(compile_flow: Compile) -> None:
+    broken = ORDER.replace("type: order_number", "type: order_numbr")
+    menu = """
+    flow: menu
+    start: start
+    states:
+      start:
+        say: "주문 확인으로 갈게요."
+        next: order.ask
+    """
+    result = compile_flow(menu, broken)
+    assert [p.code for p in result.problems] == ["BK205"]
+
+
+def test_bot_settings_targets_must_name_their_flow(compile_flow: Compile) -> None:
+    bot = """
+    bot: shop
+    start: order
+    global:
+      - keywords: [처음으로]
+        to: ask
+    """
+    result = compile_flow(bot, ORDER)
+    assert [p.code for p in result.problems] == ["BK301"]
+    assert "must name its flow" in result.problems[0].message
+
+
+def test_reference_bot_compiles_to_one_shared_model(repo: Path) -> None:
+    result = compile_bot(flow_files(repo / "flows"))
+    bot = result.bot
+    assert bot is not None
+    assert bot.start_target == ("main", "start")
+    assert bot.locales == ("ko", "en")
+    lookup = bot.actions["lookup_order"]
+    assert lookup.deadline == 2.0
+    assert lookup.on_status == {404: "not_found"}
+    assert lookup.save["eta"] == ("delivery", "eta")
+    assert bot.experiments["refund_copy"].variants == (("A", 50.0), ("B", 50.0))
+    assert bot.hours["cs_team"].days[0] == ((540, 1080),)
+    assert bot.hours["cs_team"].days[6] == ()
+    assert bot.slots["order_no"].reprompts[1].text is not None
