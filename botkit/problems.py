@@ -77,6 +77,9 @@ class Problem:
         }
 
 
+_CLIP = 100  # characters of a source line shown around a problem
+
+
 def _cells(text: str) -> int:
     """Terminal cells that ``text`` takes: two for wide East Asian characters, one otherwise."""
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
@@ -92,8 +95,13 @@ def render_problem(problem: Problem) -> str:
     if problem.excerpt:
         gutter = " " * len(str(problem.line))
         excerpt = problem.excerpt.expandtabs(1)
-        before = excerpt[: problem.column - 1]
-        marked = excerpt[problem.column - 1 : problem.column - 1 + max(problem.width, 1)]
+        column = problem.column
+        if len(excerpt) > _CLIP:  # show the part of a very long line around the spot
+            left = max(0, column - 1 - _CLIP // 2)
+            excerpt = ("…" if left else "") + excerpt[left : left + _CLIP] + "…"
+            column = column - left + (1 if left else 0)
+        before = excerpt[: column - 1]
+        marked = excerpt[column - 1 : column - 1 + max(problem.width, 1)]
         carets = "^" * max(_cells(marked), 1)
         out.append(f"{gutter} |")
         out.append(f"{problem.line} | {excerpt}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -50,6 +51,7 @@ class Context:
     locales: tuple[str, ...] = ("ko",)
     default_locale: str = "ko"
     slot_types: dict[str, str] = field(default_factory=dict)
+    slot_prompts: dict[str, bool] = field(default_factory=dict)
     experiment_variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
     action_results: dict[str, frozenset[str]] = field(default_factory=dict)
     # (where, target) pairs that must be handoff states; checked once all states are known
@@ -127,8 +129,7 @@ class Context:
             f"{noun} '{name}' is not declared",
             expected=_known(noun, table),
             found=f"'{name}'",
-            hint=did_you_mean(name, table)
-            or f"declare it under '{kind if kind != 'hours' else 'business_hours'}:'",
+            hint=did_you_mean(name, table) or _declare_hint(kind, name),
         )
         return False
 
@@ -145,7 +146,8 @@ class Context:
             )
         for ref in template.refs:
             if ref.scope == "slot" and ref.name not in self.declared.slots:
-                offset = text.find(ref.name, text.find("{{"))
+                named = re.search(r"\{\{\s*(" + re.escape(ref.name) + r")\s*\}\}", text)
+                offset = named.start(1) if named else 0
                 self.reporter.add(
                     "BK309",
                     node.where_in(key, max(offset, 0), len(ref.name), *more),
@@ -156,6 +158,14 @@ class Context:
                     or "declare the slot under 'slots:', or use {{ profile.<field> }}",
                 )
         return template
+
+
+def _declare_hint(kind: str, name: str) -> str:
+    if kind == "flows":
+        return f"add a flow file that starts with 'flow: {name}'"
+    if kind == "hours":
+        return "declare it under 'business_hours:' in bot.yaml"
+    return f"declare it under '{kind}:' (in this file, or in bot.yaml to share it)"
 
 
 def _known(noun: str, table: dict[str, Spot] | dict[str, dict[str, Spot]]) -> str:

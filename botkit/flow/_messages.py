@@ -8,7 +8,7 @@ from typing import Any
 
 from botkit.flow._context import Context
 from botkit.flow._node import Node
-from botkit.flow._words import one_of
+from botkit.flow._words import all_of, one_of
 from botkit.flow.model import (
     Button,
     Card,
@@ -113,7 +113,7 @@ def _one(
         ctx.reporter.add(
             "BK208",
             m.where(present[1], at_key=True),
-            f"a message shows one thing, but this one has {one_of(repr(p) for p in present)}",
+            f"a message shows one thing, but this one has {all_of(repr(p) for p in present)}",
             hint="split it into two messages in a list, one per bubble",
         )
     if not present:
@@ -167,7 +167,7 @@ def _buttons(ctx: Context, owner: Node, flow: str | None) -> tuple[Button, ...]:
             ctx.reporter.add(
                 "BK208",
                 b.where(kinds[1], at_key=True),
-                f"a button does one thing, but this one has {one_of(repr(k) for k in kinds)}",
+                f"a button does one thing, but this one has {all_of(repr(k) for k in kinds)}",
                 hint="keep one of url, phone, payload, to or agent",
             )
             continue

@@ -137,15 +137,25 @@ class Node:
             return base
         if not isinstance(value, str):
             return base
-        line_text = base.source.line(base.line)
-        lead = line_text[base.column - 1 : base.column]
-        if lead in ("|", ">"):
-            line_no = base.line + 1 + value[:offset].count("\n")
-            line_start = value.rfind("\n", 0, offset) + 1
-            body = base.source.line(line_no)
-            indent = len(body) - len(body.lstrip(" "))
-            return Where(base.source, line_no, indent + 1 + offset - line_start, length)
-        if "\n" in value[:offset]:
+        # Find the characters in the source text itself: quotes, escapes, folded and
+        # multi-line text all shift them from where they sit in the value.
+        needle = value[offset : offset + length]
+        if not needle:
+            if value and offset >= len(value):  # just past the end ("ends where ')' ...")
+                end = self.where_in(key, len(value) - 1, 1, *more)
+                return Where(end.source, end.line, end.column + 1, 1)
             return base
-        shift = 1 if lead in ("'", '"') else 0
-        return Where(base.source, base.line, base.column + shift + offset, length)
+        nth = value.count(needle, 0, offset)
+        source = base.source
+        line_no, start = base.line, base.column - 1
+        last = min(len(source.lines), base.line + value.count("\n") + 200)
+        while line_no <= last:
+            found = source.line(line_no).find(needle, start)
+            if found == -1:
+                line_no, start = line_no + 1, 0
+                continue
+            if nth == 0:
+                return Where(source, line_no, found + 1, length)
+            nth -= 1
+            start = found + 1
+        return base

@@ -19,7 +19,15 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from botkit.flow._report import Reporter
-from botkit.flow._words import did_you_mean, one_of, owner_of, show_value, type_name
+from botkit.flow._words import (
+    NAMED,
+    did_you_mean,
+    one_of,
+    owner_of,
+    show_value,
+    subject_of,
+    type_name,
+)
 from botkit.flow._yaml import Document, JSONPath
 
 __all__ = ["schema", "schema_text", "validate"]
@@ -74,10 +82,11 @@ def _report(error: ValidationError, doc: Document, reporter: Reporter) -> None:
     instance: Any = error.instance
     rule: Any = error.validator_value
     sub: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
-    key = path[-1] if path else None
-    name = f"'{key}'" if isinstance(key, str) else (f"item {key + 1}" if key is not None else "")
-    owner = owner_of(path)
-    subject = f"{name} of {owner}" if name and owner != "the file" else (name or "the file")
+    subject = subject_of(path)
+    if "propertyNames" in error.relative_schema_path:
+        # jsonschema reports a bad key name at the mapping that holds it; point at the key.
+        _report_id((*path, instance), doc, reporter, instance, sub, key_position=True)
+        return
 
     if kind == "additionalProperties":
         allowed = sorted(sub.get("properties", {}))
@@ -87,13 +96,16 @@ def _report(error: ValidationError, doc: Document, reporter: Reporter) -> None:
                 continue
             where = doc.where((*path, extra), key=True)
             inner = owner_of((*path, extra))
+            hint = did_you_mean(extra, allowed)
+            if "text" in allowed and re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", extra):
+                hint = f"texts per language go under 'text:', e.g. text: {{{extra}: ...}}"
             reporter.add(
                 "BK201",
                 where,
                 f"unknown key '{extra}' in {inner}",
                 expected=one_of(f"'{a}'" for a in allowed) if len(allowed) <= 12 else None,
                 found=f"'{extra}'",
-                hint=did_you_mean(extra, allowed),
+                hint=hint,
             )
         return
     if kind == "propertyNames":
@@ -141,6 +153,8 @@ def _report(error: ValidationError, doc: Document, reporter: Reporter) -> None:
     if kind == "pattern":
         _report_id(path, doc, reporter, instance, sub, key_position=False)
         return
+    if kind == "const" and isinstance(rule, bool) and instance in _YES_NO:
+        return  # the type error beside it already says "write true, not yes" (BK206)
     if kind in ("enum", "const"):
         allowed = rule if kind == "enum" else [rule]
         shown = [str(a).lower() if isinstance(a, bool) else str(a) for a in allowed]
@@ -248,10 +262,21 @@ def _report_id(
     owner = owner_of(path)
     if title in ("id", "state", "variant name") or key_position:
         suggestion = _as_id(str(value))
+        parent = path[-2] if len(path) >= 2 else None
+        if key_position and isinstance(parent, str) and parent in NAMED:
+            outer = owner_of(path[:-1])
+            message = f"'{value}' is not a valid {NAMED[parent]} name" + (
+                f" in {outer}" if outer != "the file" else ""
+            )
+        else:
+            noun = f"{title} name" if title == "state" else (title or "name")
+            message = f"'{value}' is not a valid {noun}" + (
+                f" in {owner}" if owner != "the file" else ""
+            )
         reporter.add(
             "BK204",
             where,
-            f"'{value}' is not a valid {title or 'name'} in {owner}",
+            message,
             expected=description or "lowercase letters, digits and '_', starting with a letter",
             found=show_value(value),
             hint=f"write '{suggestion}'" if suggestion and suggestion != value else None,

@@ -9,7 +9,7 @@ from typing import Any
 from botkit.flow._context import Context
 from botkit.flow._messages import compile_message_list, compile_messages
 from botkit.flow._node import Node
-from botkit.flow._words import did_you_mean, one_of
+from botkit.flow._words import all_of, did_you_mean, one_of
 from botkit.flow.conditions import Condition, ConditionError, names, parse_condition
 from botkit.flow.durations import seconds
 from botkit.flow.model import (
@@ -56,7 +56,7 @@ def _state(ctx: Context, node: Node, flow: str, state_id: str) -> State:
             "BK208",
             node.where(kinds[1], at_key=True),
             f"state '{state_id}' can do one of collect, call, handoff or end, but has "
-            f"{one_of(repr(k) for k in kinds)}",
+            f"{all_of(repr(k) for k in kinds)}",
             hint="split it into two states, the first going to the second with 'next:'",
         )
     kind = StateKind(kinds[0]) if kinds else StateKind.MESSAGE
@@ -123,6 +123,14 @@ def _collect(ctx: Context, node: Node) -> tuple[str, ...]:
         steps: tuple[str | int, ...] = ("collect",) if isinstance(value, str) else ("collect", i)
         if not ctx.reference("slots", slot, partial(node.where_path, *steps), "BK302"):
             continue
+        if not ctx.slot_prompts.get(str(slot), True):
+            ctx.reporter.add(
+                "BK404",
+                node.where_path(*steps),
+                f"slot '{slot}' is collected here but has no prompt to ask for it",
+                expected=f"a 'prompt:' in the declaration of slot '{slot}'",
+                hint='add e.g. prompt: "주문번호를 알려 주세요." to the slot',
+            )
         out.append(str(slot))
     return tuple(out)
 
@@ -186,7 +194,7 @@ def _transition(
         ctx.reporter.add(
             "BK208",
             t.where(triggers[1], at_key=True),
-            f"a transition has one trigger, but this one has {one_of(repr(k) for k in triggers)}",
+            f"a transition has one trigger, but this one has {all_of(repr(k) for k in triggers)}",
             hint="write one transition per trigger, each with its own 'to'",
         )
         return None

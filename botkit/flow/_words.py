@@ -8,10 +8,19 @@ from typing import Any
 
 from botkit.flow._yaml import JSONPath
 
-__all__ = ["did_you_mean", "one_of", "owner_of", "show_value", "type_name"]
+__all__ = [
+    "NAMED",
+    "all_of",
+    "did_you_mean",
+    "one_of",
+    "owner_of",
+    "show_value",
+    "subject_of",
+    "type_name",
+]
 
 # Collections whose keys are ids, and what one member is called.
-_NAMED = {
+NAMED = {
     "states": "state",
     "slots": "slot",
     "intents": "intent",
@@ -59,11 +68,11 @@ def owner_of(path: JSONPath) -> str:
     while i < len(path) - 1:
         step = path[i]
         nxt = path[i + 1]
-        if isinstance(step, str) and step in _NAMED and isinstance(nxt, str):
-            if step == "variants" and i >= 1 and path[i - 1] == "experiments":
+        if isinstance(step, str) and step in NAMED and isinstance(nxt, str):
+            if step == "variants" and i >= 2 and path[i - 2] == "experiments":
                 pass  # variants of an experiment are weights, not objects
             else:
-                parts.append(f"{_NAMED[step]} '{nxt}'")
+                parts.append(f"{NAMED[step]} '{nxt}'")
             i += 2
             continue
         if isinstance(step, str) and step in _LISTED and isinstance(nxt, int):
@@ -76,6 +85,27 @@ def owner_of(path: JSONPath) -> str:
     if not parts:
         return "the file"
     return " of ".join(reversed(parts))
+
+
+def subject_of(path: JSONPath) -> str:
+    """Name the thing at ``path`` itself: ``state 'menu'``, ``message 2 of state 'menu'``,
+    or ``'to' of transition 1 of state 'menu'``."""
+    if not path:
+        return "the file"
+    itself = owner_of((*path, ""))
+    if len(path) >= 2 and itself != owner_of(path):
+        return itself  # the path ends at a named member or a list element
+    key = path[-1]
+    name = f"'{key}'" if isinstance(key, str) else f"item {key + 1}"
+    owner = owner_of(path)
+    return name if owner == "the file" else f"{name} of {owner}"
+
+
+def all_of(items: Iterable[str]) -> str:
+    listed = list(items)
+    if len(listed) <= 1:
+        return "".join(listed)
+    return ", ".join(listed[:-1]) + " and " + listed[-1]
 
 
 def type_name(schema_type: str | list[str]) -> str:

@@ -164,9 +164,15 @@ def read_text(text: str, path: str, reporter: Reporter) -> Document:
 
 def _report_syntax(exc: yaml.MarkedYAMLError, source: SourceText, reporter: Reporter) -> None:
     mark = exc.problem_mark or exc.context_mark
+    if mark is not None and mark.line >= len(source.lines) and exc.context_mark is not None:
+        mark = exc.context_mark  # "end of stream": point where the unclosed thing started
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = (exc.problem or "syntax error").strip()
     hint = None
+    if "end of stream" in problem and "quoted scalar" in (exc.context or ""):
+        problem = "this quoted text is never closed"
+        exc.context = None
+        hint = "add the closing quote at the end of the text"
     if source.line(line)[column - 1 : column] == "\t" or "\\t" in problem:
         hint = "indent with spaces; YAML does not allow tabs for indentation"
     elif "mapping values are not allowed" in problem:
@@ -383,18 +389,21 @@ class _Builder:
             return
         self.anchors_reported.add(name)
         sign = "*" if alias else "&"
+        start = event.start_mark
         self.reporter.add(
             "BK103",
-            self.where(event.start_mark, event.end_mark),
+            Where(self.doc.source, start.line + 1, start.column + 1, len(name) + 1),
             f"{'alias' if alias else 'anchor'} '{sign}{name}' is not allowed in flow files",
             hint="write the repeated part out in full; shared settings belong in bot.yaml",
         )
 
     def _report_tag(self, event: Any) -> None:
+        tag = str(event.tag).replace("tag:yaml.org,2002:", "!!")
+        start = event.start_mark
         self.reporter.add(
             "BK104",
-            self.where(event.start_mark, event.end_mark),
-            f"YAML tag '{event.tag}' is not allowed in flow files",
+            Where(self.doc.source, start.line + 1, start.column + 1, len(tag)),
+            f"YAML tag '{tag}' is not allowed in flow files",
             hint="remove the tag; put the value in quotes if it must stay text",
         )
 

@@ -138,8 +138,8 @@ def _agent_buttons(bot: Bot, ctx: Context) -> None:
             ctx.reporter.add(
                 "BK413",
                 where,
-                f"an agent button must lead to a handoff state, but '{target[1]}' is a "
-                f"{state.kind} state",
+                f"an agent button must lead to a handoff state, but '{target[1]}' is "
+                f"{'an' if str(state.kind)[0] in 'aeiou' else 'a'} {state.kind} state",
                 hint="point it at the state with 'handoff:', or use 'to:' for an ordinary button",
             )
 

@@ -1,7 +1,7 @@
 """The catalogue of problem codes.
 
 Codes are stable and never reused. Each one is documented for designers, with a broken example
-and the fix, in ``flows/README.md``; a test keeps the table, the fixtures and the documentation in
+and the fix, in ``flows/CODES.md``; a test keeps the table, the fixtures and the documentation in
 step. Ranges follow the phase that finds the problem:
 
 * BK1xx reading the YAML text

@@ -68,3 +68,21 @@ def test_example_flows_use_every_slot_type_trigger_and_state_kind(repo: Path) ->
     assert buttons == {"url", "phone", "payload", "to", "agent"}
     assert len(bot.flows) >= 2
     assert any(len(e.variants) >= 3 for e in bot.experiments.values())
+
+
+def test_fast_validator_rejects_every_file_the_reference_validator_rejects(repo: Path) -> None:
+    """Valid files skip the reference validator, so the fast one must never pass a file the
+    reference one would fail."""
+    from botkit.flow import _schema
+    from botkit.flow._report import Reporter
+    from botkit.flow._yaml import read_file
+
+    checked = 0
+    for path in sorted((repo / "tests" / "flow" / "broken").glob("*.yaml")):
+        doc = read_file(path, Reporter())
+        if not doc.usable or not isinstance(doc.data, dict):
+            continue
+        reference_errors = list(_schema._validator().iter_errors(doc.data))
+        assert _schema._fast().is_valid(doc.data) == (not reference_errors), path.name
+        checked += 1
+    assert checked >= 30
