@@ -56,13 +56,21 @@ class Template:
     def is_plain(self) -> bool:
         return not self.refs
 
-    def render(self, slots: Mapping[str, Any], profile: Mapping[str, Any]) -> str:
+    def render(
+        self,
+        slots: Mapping[str, Any],
+        profile: Mapping[str, Any],
+        env: Mapping[str, str] | None = None,
+    ) -> str:
         if len(self.parts) == 1 and isinstance(self.parts[0], str):
             return self.parts[0]
         out: list[str] = []
         for part in self.parts:
             if isinstance(part, str):
                 out.append(part)
+                continue
+            if part.scope == "env":
+                out.append((env or {}).get(part.name, ""))
                 continue
             scope = slots if part.scope == "slot" else profile
             value = scope.get(part.name)

@@ -1,0 +1,127 @@
+"""What comes out of the engine: what to say, what to run, whom to hand over to.
+
+Messages here are *rendered*: templates filled, the user's language chosen. Channel adapters turn
+them into KakaoTalk JSON, widget frames or console text; rich content that a channel cannot show
+degrades to text through :func:`as_text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Button",
+    "Call",
+    "Card",
+    "Choice",
+    "Effect",
+    "End",
+    "HandOff",
+    "Image",
+    "ListItem",
+    "Say",
+    "as_text",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A quick reply: what the user sees, and what pressing it sends."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    kind: str  # url | phone | payload | to | agent
+    value: str  # the url, the phone number, or the payload to send
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    title: str
+    description: str = ""
+    image: Image | None = None
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListItem:
+    title: str
+    description: str = ""
+    image: Image | None = None
+    url: str | None = None
+    payload: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """One bubble. Exactly one of text, card, cards, image or items (a list) is set."""
+
+    text: str | None = None
+    card: Card | None = None
+    cards: tuple[Card, ...] = ()
+    image: Image | None = None
+    header: str | None = None  # with items: a list
+    items: tuple[ListItem, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    slot: str | None = None  # set when this bubble asks for a slot
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Run an action, then feed an ``ActionResult`` back to the engine."""
+
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandOff:
+    reason: str
+    queue: str | None = None
+    state: str = ""  # the handoff state, "flow.state"
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    outcome: str
+
+
+Effect = Say | Call | HandOff | End
+
+
+def as_text(say: Say) -> str:
+    """Rich content as plain text: the ladder every channel without cards falls back to."""
+    lines: list[str] = []
+    if say.text:
+        lines.append(say.text)
+    cards = ([say.card] if say.card else []) + list(say.cards)
+    for card in cards:
+        lines.append(f"[{card.title}]" + (f" {card.description}" if card.description else ""))
+        lines.extend(_button_text(b) for b in card.buttons)
+    if say.image:
+        lines.append(f"(이미지: {say.image.alt or say.image.url})")
+    if say.header:
+        lines.append(say.header)
+        for i, item in enumerate(say.items, 1):
+            extra = f" - {item.description}" if item.description else ""
+            lines.append(f"{i}. {item.title}{extra}" + (f" ({item.url})" if item.url else ""))
+    lines.extend(_button_text(b) for b in say.buttons)
+    return "\n".join(lines)
+
+
+def _button_text(button: Button) -> str:
+    if button.kind == "url":
+        return f"- {button.label}: {button.value}"
+    if button.kind == "phone":
+        return f"- {button.label}: ☎ {button.value}"
+    return f"- {button.label}"

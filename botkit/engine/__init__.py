@@ -1,0 +1,18 @@
+"""The sans-IO engine: a session and an event in, effects and records out."""
+
+from __future__ import annotations
+
+from botkit.engine.engine import ConfigurationError, Engine, Turn, Validator, variant_for
+from botkit.engine.matching import Classifier
+from botkit.engine.session import Session, Status
+
+__all__ = [
+    "Classifier",
+    "ConfigurationError",
+    "Engine",
+    "Session",
+    "Status",
+    "Turn",
+    "Validator",
+    "variant_for",
+]

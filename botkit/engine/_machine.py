@@ -1,0 +1,93 @@
+"""The one module that imports ``transitions``.
+
+A compiled bot becomes ONE ``Machine``, built once per bot version and shared by every session:
+flat (no nesting), ``auto_transitions=False`` (no state can be forced by name), no callbacks, no
+``Timeout`` states (time comes in with events), ``model=None`` (no ``add_model``: sessions are
+plain snapshots, never registered with the machine, so a million sessions cost the machine
+nothing and nothing leaks when they end).
+
+Every designed edge of the conversation graph (transitions, next steps, quick replies and
+buttons with ``to``, escalations, handoff exits, global transitions from every state they apply
+to) is a transition of the machine, with the trigger ``"to <flow.state>"``. The engine decides
+*which* edge to take (matching is its job); the machine takes it, and refuses an edge that was
+never designed (``MachineError``), which keeps the engine honest.
+
+Moves that are not edges of the designed graph (a new conversation starting, an agent handing
+the user back at a state of their choosing, ``/goto`` in the simulator) go through
+``Machine.set_state``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from botkit.flow.checks import edges
+from botkit.flow.model import Bot, Target
+
+__all__ = ["FlowMachine", "MachineError", "name_of"]
+
+# transitions logs every trigger at DEBUG/INFO; at volume that is a measurable share of a turn.
+logging.getLogger("transitions").setLevel(logging.WARNING)
+
+
+def name_of(target: Target) -> str:
+    return f"{target[0]}.{target[1]}"
+
+
+class FlowMachine:
+    """One ``transitions.Machine`` for a compiled bot."""
+
+    __slots__ = ("_events", "machine", "triggers")
+
+    def __init__(self, bot: Bot) -> None:
+        states = [name_of(s.target) for f in bot.flows.values() for s in f.states.values()]
+        pairs: dict[str, set[str]] = {}  # dest → sources
+
+        def add(source: str, target: Target) -> None:
+            pairs.setdefault(name_of(target), set()).add(source)
+
+        for flow in bot.flows.values():
+            flow_escalate = flow.fallback.escalate_to if flow.fallback else None
+            for state in flow.states.values():
+                here = name_of(state.target)
+                for _, target in edges(bot, state):
+                    add(here, target)
+                for t in (*flow.global_on, *bot.global_on):
+                    add(here, t.target)
+                    for m in t.say:
+                        for q in m.quick_replies:
+                            if q.target:
+                                add(here, q.target)
+                for escalate in (flow_escalate, bot.fallback.escalate_to):
+                    if escalate:
+                        add(here, escalate)
+        transitions = [
+            {"trigger": f"to {dest}", "source": sorted(sources), "dest": dest}
+            for dest, sources in sorted(pairs.items())
+        ]
+        self.machine = Machine(
+            model=None,
+            states=states,
+            transitions=transitions,
+            initial=name_of(bot.start_target),
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+        )
+        self._events: dict[str, Any] = self.machine.events
+        self.triggers = frozenset(self._events)
+
+    def hop(self, session: Any, target: Target) -> None:
+        """Take the designed edge from the session's state to ``target``."""
+        self._events["to " + target[0] + "." + target[1]].trigger(session)
+
+    def jump(self, session: Any, target: Target) -> None:
+        """Put the session at ``target`` without an edge (start, agent release, goto)."""
+        self.machine.set_state(name_of(target), model=session)
+
+    def has_edge(self, source: str, target: Target) -> bool:
+        event = self._events.get("to " + name_of(target))
+        return event is not None and source in event.transitions

@@ -1,0 +1,718 @@
+"""The engine: a session and an event in, effects and records out. No I/O, no clock.
+
+Theory of operation
+-------------------
+A :class:`Session` is a small snapshot; the compiled :class:`~botkit.flow.model.Bot` and its one
+``transitions`` machine are shared by every session. ``Engine.handle(session, event)`` updates
+the session it is given (the caller's working copy; the runtime commits it, or throws it away)
+and returns a :class:`Turn`: what to say and do, and the records of what happened.
+
+A user message is matched in this order, first match wins:
+
+1. a pressed choice (payload), or text equal to the label of a choice on screen;
+2. the slot being asked for (its answer, or a yes/no to its confirmation);
+3. the state's own transitions (payload, keywords, regex, intent keywords, any);
+4. global transitions (the flow's, then the bot's);
+5. example phrases (``examples`` and intents) in the state, then globally, by similarity;
+6. the fallback, which escalates after ``max_misses`` misses in a row.
+
+A slot answer that is not valid falls through 3–5 (so "처음으로" still works while a number is
+being asked for); only if nothing else matches does it count as an invalid attempt.
+
+Entering a state says its messages and then, by kind: waits (message), asks for the first
+missing slot (collect), emits a ``Call`` and waits for its ``ActionResult`` (call), hands over
+(handoff) or ends the conversation (end). ``next`` steps are followed at once, up to
+``MAX_HOPS`` per turn, so a loop in a flow cannot hang the process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botkit import effects
+from botkit.effects import Effect, Say, as_text
+from botkit.engine import hours as business
+from botkit.engine._machine import FlowMachine, MachineError, name_of
+from botkit.engine.matching import THRESHOLD, Classifier, exact, fuzzy
+from botkit.engine.render import render
+from botkit.engine.session import Session, Status
+from botkit.engine.slots import extract
+from botkit.events import ActionResult, AgentRelease, Event, UserMessage
+from botkit.flow.conditions import evaluate
+from botkit.flow.model import (
+    Bot,
+    Branch,
+    Fallback,
+    Message,
+    Slot,
+    State,
+    StateKind,
+    Target,
+    Transition,
+)
+from botkit.records import Record
+from botkit.text import normalize, squash
+
+__all__ = ["ConfigurationError", "Engine", "Turn", "Validator"]
+
+MAX_HOPS = 64
+MAX_TEXT = 2000  # characters of a message that are matched; the rest is kept but not read
+YES = frozenset(
+    {"예", "네", "응", "yes", "y", "맞아요", "맞아", "네맞아요", "ㅇㅇ", "좋아요", "확인"}
+)
+NO = frozenset({"아니요", "아니오", "아니", "no", "n", "ㄴㄴ", "틀려요", "아니에요"})
+DEFAULT_FALLBACK = "죄송해요, 잘 이해하지 못했어요. 다시 말씀해 주시겠어요?"
+DEFAULT_ERROR = "일시적인 오류가 발생했어요. 잠시 후 다시 시도해 주세요."
+
+Validator = Callable[[Any, Mapping[str, Any]], bool]
+"""A custom slot validator: (value, slots so far) → valid or not. Pure and synchronous."""
+
+
+class ConfigurationError(Exception):
+    """The bot needs something the program did not register (BK5xx)."""
+
+
+@dataclass(slots=True)
+class Turn:
+    effects: list[Effect] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def texts(self) -> list[str]:
+        return [as_text(e) for e in self.effects if isinstance(e, Say)]
+
+
+def variant_for(user: str, experiment: str, weights: tuple[tuple[str, float], ...]) -> str:
+    """Deterministic, sticky assignment: the same user always gets the same variant."""
+    digest = hashlib.sha256(f"{experiment}\x00{user}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64 * 100
+    total = 0.0
+    for name, weight in weights:
+        total += weight
+        if point < total:
+            return name
+    return weights[-1][0]
+
+
+class Engine:
+    """Runs conversations of one compiled bot. Create once; share across sessions."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        validators: Mapping[str, Validator] | None = None,
+        classifier: Classifier | None = None,
+    ) -> None:
+        self.bot = bot
+        self.machine = FlowMachine(bot)
+        self.validators = dict(validators or {})
+        self.classifier = classifier
+        missing = sorted(
+            {s.validator for s in bot.slots.values() if s.validator} - set(self.validators)
+        )
+        if missing:
+            raise ConfigurationError(
+                "error[BK501]: the flows use slot validators that are not registered: "
+                + ", ".join(f"'{m}'" for m in missing)
+                + " (register them with bot.validator(name))"
+            )
+        self._states: dict[str, State] = {
+            name_of(s.target): s for f in bot.flows.values() for s in f.states.values()
+        }
+        self._labels: dict[str, dict[str, str]] = {
+            name: _labels(self._messages_of(state)) for name, state in self._states.items()
+        }
+        self._slot_labels = {
+            name: _labels(slot.prompt + slot.reprompts) for name, slot in bot.slots.items()
+        }
+        self._flow_of: dict[str, tuple[str, str]] = {
+            name: (s.flow, bot.flows[s.flow].version) for name, s in self._states.items()
+        }
+        self._flow_of[""] = (bot.start, bot.flows[bot.start].version)
+        # renders (and their text) of messages in which no template names a value
+        self._static: dict[tuple[int, str, str | None], tuple[Say, str]] = {}
+        self._dynamic: set[int] = set()
+        self._globals: dict[str, tuple[Transition, ...]] = {
+            f.id: (*f.global_on, *bot.global_on) for f in bot.flows.values()
+        }
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def new_session(self, key: str, user: str, channel: str, *, locale: str = "") -> Session:
+        return Session(
+            key=key, user=user, channel=channel, locale=locale or self.bot.default_locale
+        )
+
+    def handle(self, session: Session, event: Event) -> Turn:
+        run = _Run(self, session, event.at)
+        if isinstance(event, UserMessage):
+            run.user_message(event)
+        elif isinstance(event, ActionResult):
+            run.action_result(event)
+        else:
+            run.agent_release(event)
+        if run.said:
+            run.record("message_out", {"texts": run.said})
+        return run.turn
+
+    def goto(self, session: Session, target: Target, at: float) -> Turn:
+        """Put the session at ``target`` (the simulator's /goto, an operator's decision)."""
+        run = _Run(self, session, at)
+        run.jump(target, "goto")
+        if run.said:
+            run.record("message_out", {"texts": run.said})
+        return run.turn
+
+    # -- helpers used by _Run --------------------------------------------------------------
+
+    def state_of(self, session: Session) -> State:
+        return self._states[session.state]
+
+    def _messages_of(self, state: State) -> tuple[Message, ...]:
+        out = state.say
+        for v in (state.variants or {}).values():
+            out += v.say or ()
+        return out
+
+
+def _is_static(message: Message) -> bool:
+    texts = [message.text]
+    cards = ([message.card] if message.card else []) + list(message.cards)
+    for card in cards:
+        texts += [card.title, card.description, *(b.label for b in card.buttons)]
+    texts += [q.label for q in message.quick_replies] + [b.label for b in message.buttons]
+    if message.image:
+        texts.append(message.image.alt)
+    if message.list:
+        texts.append(message.list.header)
+        texts += [i.title for i in message.list.items]
+        texts += [i.description for i in message.list.items]
+        texts += [b.label for b in message.list.buttons]
+    return all(t is None or all(tpl.is_plain for tpl in t.by_locale.values()) for t in texts)
+
+
+def _variant_text(variants: dict[str, str] | None) -> str:
+    if not variants:
+        return ""
+    return ",".join(f"{k}:{v}" for k, v in sorted(variants.items()))
+
+
+def _labels(messages: tuple[Message, ...]) -> dict[str, str]:
+    """Typed text equal to a choice's label counts as pressing it: squashed label → payload."""
+    out: dict[str, str] = {}
+    for m in messages:
+        for q in m.quick_replies:
+            for template in q.label.by_locale.values():
+                out.setdefault(squash(template.source), q.payload)
+    return out
+
+
+class _Run:
+    """One call of ``Engine.handle``: the session being changed and what the turn produced."""
+
+    __slots__ = ("at", "bot", "engine", "fresh", "said", "session", "turn", "variant")
+
+    def __init__(self, engine: Engine, session: Session, at: float) -> None:
+        self.engine = engine
+        self.bot = engine.bot
+        self.session = session
+        self.at = at
+        self.turn = Turn()
+        self.fresh: set[str] = set()  # slots filled during this turn
+        self.variant = _variant_text(session.variants)
+        self.said: list[str] = []  # what the bot said this turn: one message_out record
+
+    # -- records and effects ------------------------------------------------------------
+
+    def record(self, kind: str, data: dict[str, Any] | None = None) -> None:
+        s = self.session
+        s.seq += 1
+        flow, version = self.engine._flow_of[s.state]
+        self.turn.records.append(
+            Record(
+                kind,
+                s.key,
+                s.conversation,
+                s.seq,
+                s.turn,
+                self.at,
+                self.bot.id,
+                flow,
+                version,
+                self.variant,
+                s.user,
+                s.channel,
+                data,
+            )
+        )
+
+    def say(
+        self,
+        messages: tuple[Message, ...],
+        *,
+        slot: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        s = self.session
+        values = s.slots if extra is None else {**s.slots, **extra}
+        profile = s.profile or {}
+        static = self.engine._static
+        for message in messages:
+            key = (id(message), s.locale, slot)  # messages live as long as the bot
+            cached = static.get(key)
+            if cached is None:
+                rendered = render(message, s.locale, values, profile, slot=slot)
+                cached = (rendered, as_text(rendered))
+                if id(message) not in self.engine._dynamic:
+                    if _is_static(message):  # no template names a value: render it once
+                        static[key] = cached
+                    else:
+                        self.engine._dynamic.add(id(message))
+            self.turn.effects.append(cached[0])
+            self.said.append(cached[1])
+
+    def say_text(
+        self, text: str, *, choices: tuple[effects.Choice, ...] = (), slot: str | None = None
+    ) -> None:
+        rendered = Say(text=text, choices=choices, slot=slot)
+        self.turn.effects.append(rendered)
+        self.said.append(text)
+
+    def say_error(self) -> None:
+        messages = self.bot.messages.get("error")
+        if messages:
+            self.say(messages)
+        else:
+            self.say_text(DEFAULT_ERROR)
+
+    def env(self) -> dict[str, Any]:
+        s = self.session
+        return {"profile": s.profile or {}, "channel": s.channel, "locale": s.locale}
+
+    # -- inbound events -----------------------------------------------------------------
+
+    def user_message(self, event: UserMessage) -> None:
+        s = self.session
+        expired = s.conversation and self.at - s.last_at > self.bot.inactivity_timeout
+        if expired and s.status != Status.CLOSED:
+            self.record("conversation_end", {"outcome": "abandoned"})
+            s.status = Status.CLOSED
+        starting = s.conversation == 0 or s.status == Status.CLOSED
+        if starting:
+            self.start_conversation()
+        s.turn += 1
+        s.last_at = self.at
+        self.record("message_in", {"text": event.text, "payload": event.payload})
+        if s.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
+            s.held = [*(s.held or ()), event.text]  # kept for the agent; the bot is silent
+            return
+        if starting:
+            # The first message opens the conversation (the greeting is said); it is acted
+            # on only if it clearly asks for something the start state offers.
+            self.first_message(event)
+            return
+        self.input(event.text, event.payload)
+
+    def start_conversation(self) -> None:
+        s = self.session
+        s.conversation += 1
+        s.turn = 0
+        s.status = Status.BOT
+        s.slots = {}
+        s.awaiting = ""
+        s.attempts = s.misses = 0
+        s.pending = None
+        s.held = None
+        s.started_at = self.at
+        s.bot_version = self.bot.version
+        s.state = name_of(self.bot.start_target)
+        self.record("conversation_start", {"flow": self.bot.start})
+
+    def first_message(self, event: UserMessage) -> None:
+        target = self.bot.start_target
+        state = self.bot.state(target)
+        self.record("transition", {"from": None, "to": name_of(target), "trigger": "start"})
+        said = squash(event.text[:MAX_TEXT])
+        hit = self.exact_match(state, said, normalize(event.text[:MAX_TEXT]), event.payload)
+        self.enter(target)
+        if hit is not None and self.session.state == name_of(target):
+            self.take(hit[0], hit[1])
+
+    def action_result(self, event: ActionResult) -> None:
+        s = self.session
+        if s.awaiting != "result:" + event.action:
+            self.record("error", {"reason": "unexpected action result", "action": event.action})
+            return
+        action = self.bot.actions.get(event.action)
+        if action is not None and event.result == "ok":
+            for slot, path in action.save.items():
+                value: Any = event.data
+                for step in path:
+                    value = value.get(step) if isinstance(value, dict) else None
+                if value is not None:
+                    s.slots[slot] = value
+        self.record(
+            "action",
+            {
+                "action": event.action,
+                "result": event.result,
+                "latency_ms": round(event.latency_ms, 3),
+                "detail": event.detail or None,
+            },
+        )
+        state = self.engine.state_of(s)
+        routes = self.transitions_of(state)
+        for wanted in (event.result, "error" if event.result == "timeout" else None):
+            if wanted is None:
+                continue
+            for t in routes:
+                if t.result == wanted and self.holds(t):
+                    self.take(t, {})
+                    return
+        self.record("error", {"reason": "no route for action result", "result": event.result})
+        self.say_error()
+        self.jump(self.bot.start_target, "error")
+
+    def agent_release(self, event: AgentRelease) -> None:
+        s = self.session
+        state = self.engine.state_of(s)
+        if s.status not in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
+            self.record("error", {"reason": "release without a handoff"})
+            return
+        if event.close:
+            self.record("handoff_closed")
+            self.record("conversation_end", {"outcome": "handed_off"})
+            s.status = Status.CLOSED
+            self.turn.effects.append(effects.End("handed_off"))
+            return
+        s.status = Status.BOT
+        s.held = None
+        target: Target = state.handoff.resume if state.handoff else self.bot.start_target
+        if event.target:
+            flow, _, name = event.target.partition(".")
+            if flow in self.bot.flows and name in self.bot.flows[flow].states:
+                target = (flow, name)
+        self.record("handoff_released", {"to": name_of(target)})
+        self.jump(target, "agent released")
+
+    # -- matching -----------------------------------------------------------------------
+
+    def transitions_of(self, state: State) -> tuple[Transition, ...]:
+        if state.variants and state.experiment:
+            variant = (self.session.variants or {}).get(state.experiment)
+            chosen = state.variants.get(variant or "")
+            if chosen is not None and chosen.on is not None:
+                return chosen.on
+        return state.on
+
+    def holds(self, t: Transition | Branch) -> bool:
+        return t.condition is None or evaluate(t.condition, self.session.slots, self.env())
+
+    def exact_match(
+        self, state: State, said: str, text: str, payload: str | None
+    ) -> tuple[Transition, dict[str, str]] | None:
+        intents = self.bot.intents
+        for pool in (self.transitions_of(state), self.engine._globals[state.flow]):
+            for t in pool:
+                if t.trigger in ("examples", "result"):
+                    continue
+                groups = exact(t, said, text, payload, intents)
+                if groups is not None and self.holds(t):
+                    return t, groups
+        return None
+
+    def fuzzy_match(self, state: State, said: str, text: str) -> Transition | None:
+        scores = None
+        if self.engine.classifier is not None:
+            scores = dict(self.engine.classifier.classify(text))
+        best: tuple[float, Transition] | None = None
+        for pool in (self.transitions_of(state), self.engine._globals[state.flow]):
+            for t in pool:
+                if t.trigger not in ("examples", "intent"):
+                    continue
+                score = fuzzy(t, said, self.bot.intents, scores)
+                if score >= THRESHOLD and (best is None or score > best[0]) and self.holds(t):
+                    best = (score, t)
+            if best is not None:
+                return best[1]
+        return None
+
+    def input(self, raw: str, payload: str | None) -> None:
+        s = self.session
+        text = normalize(raw[:MAX_TEXT])
+        said = text.replace(" ", "")
+        state = self.engine.state_of(s)
+        awaiting = s.awaiting
+        # 1. a choice: pressed, or its label typed
+        if payload is None and said:
+            labels = (
+                self.engine._slot_labels.get(awaiting[5:])
+                if awaiting.startswith("slot:")
+                else None
+            )
+            payload = (labels or {}).get(said) or self.engine._labels[s.state].get(said)
+        if payload is not None and payload.startswith("@"):
+            flow, _, name = payload[1:].partition(".")
+            if flow in self.bot.flows and name in self.bot.flows[flow].states:
+                self.go((flow, name), f"choice: {payload[1:]}")
+                return
+        # 2. the slot being asked for
+        rejected: Slot | None = None
+        if awaiting.startswith("confirm:"):
+            if self.confirm(awaiting[8:], said, payload):
+                return
+        elif awaiting.startswith("slot:"):
+            slot = self.bot.slots[awaiting[5:]]
+            value = extract(slot, raw[:MAX_TEXT], payload, self.at)
+            validator = self.engine.validators.get(slot.validator or "")
+            if value is not None and validator is not None and not validator(value, s.slots):
+                value = None
+            if value is not None:
+                self.accept(slot, value)
+                return
+            rejected = slot
+        # 3–4. exact triggers, in the state and then globally
+        hit = self.exact_match(state, said, text, payload)
+        if hit is not None:
+            self.take(*hit)
+            return
+        # 5. example phrases
+        if said:
+            similar = self.fuzzy_match(state, said, text)
+            if similar is not None:
+                self.take(similar, {})
+                return
+        # 6. an invalid answer, or nothing matched
+        if rejected is not None:
+            self.reject(rejected)
+        else:
+            self.fallback(state)
+
+    def take(self, t: Transition, groups: dict[str, str]) -> None:
+        for name, value in groups.items():
+            if name in self.bot.slots:
+                slot = self.bot.slots[name]
+                extracted = extract(slot, value, None, self.at)
+                if extracted is not None:
+                    self.session.slots[name] = extracted
+                    self.fresh.add(name)
+        self.say(t.say)
+        self.go(t.target, t.label)
+
+    def fallback(self, state: State) -> None:
+        s = self.session
+        flow = self.bot.flows[state.flow]
+        fb: Fallback = state.fallback or flow.fallback or self.bot.fallback
+        s.misses += 1
+        self.record("fallback", {"miss": s.misses})
+        if fb.escalate_to is not None and s.misses >= fb.max_misses:
+            self.go(fb.escalate_to, "fallback escalation")
+            return
+        choices = next(
+            (
+                tuple(
+                    effects.Choice(q.label.template(s.locale).render(s.slots, {}), q.payload)
+                    for q in m.quick_replies
+                )
+                for m in reversed(state.say)
+                if m.quick_replies
+            ),
+            (),
+        )
+        if fb.messages:
+            message = fb.messages[min(s.misses, len(fb.messages)) - 1]
+            rendered = render(message, s.locale, s.slots, s.profile or {})
+            if choices and not rendered.choices:
+                rendered = Say(
+                    text=rendered.text,
+                    card=rendered.card,
+                    cards=rendered.cards,
+                    image=rendered.image,
+                    header=rendered.header,
+                    items=rendered.items,
+                    choices=choices,
+                    buttons=rendered.buttons,
+                )
+            self.turn.effects.append(rendered)
+            self.said.append(as_text(rendered))
+        else:
+            self.say_text(DEFAULT_FALLBACK, choices=choices)
+        if s.awaiting.startswith("slot:"):
+            self.ask(self.bot.slots[s.awaiting[5:]], repeat=True)
+
+    # -- slots ----------------------------------------------------------------------------
+
+    def ask(self, slot: Slot, *, repeat: bool = False) -> None:
+        s = self.session
+        if not repeat:
+            s.attempts = 0
+            s.awaiting = "slot:" + slot.name
+            self.say(slot.prompt, slot=slot.name)
+
+    def accept(self, slot: Slot, value: Any) -> None:
+        s = self.session
+        if slot.confirm is not None:
+            s.pending = value
+            s.awaiting = "confirm:" + slot.name
+            text = slot.confirm.template(s.locale).render(
+                {**s.slots, slot.name: value}, s.profile or {}
+            )
+            self.say_text(
+                text,
+                choices=(effects.Choice("예", "yes"), effects.Choice("아니요", "no")),
+                slot=slot.name,
+            )
+            return
+        self.fill(slot, value)
+
+    def fill(self, slot: Slot, value: Any) -> None:
+        s = self.session
+        s.slots[slot.name] = value
+        s.pending = None
+        self.fresh.add(slot.name)
+        self.record("slot_filled", {"slot": slot.name, "attempt": s.attempts + 1})
+        s.awaiting = ""
+        self.continue_collect(self.engine.state_of(s))
+
+    def confirm(self, name: str, said: str, payload: str | None) -> bool:
+        s = self.session
+        slot = self.bot.slots[name]
+        if payload == "yes" or said in YES:
+            self.fill(slot, s.pending)
+            return True
+        if payload == "no" or said in NO:
+            s.pending = None
+            self.record(
+                "slot_rejected",
+                {"slot": name, "attempt": s.attempts + 1, "reason": "not confirmed"},
+            )
+            self.ask(slot)
+            return True
+        return False
+
+    def reject(self, slot: Slot) -> None:
+        s = self.session
+        s.attempts += 1
+        self.record("slot_rejected", {"slot": slot.name, "attempt": s.attempts})
+        if s.attempts >= slot.max_attempts and slot.on_exhausted is not None:
+            self.go(slot.on_exhausted, f"{slot.name} attempts exhausted")
+            return
+        if s.attempts >= slot.max_attempts:
+            s.attempts = 0
+        messages = slot.reprompts or slot.prompt
+        index = min(max(s.attempts, 1), len(messages)) - 1
+        self.say(messages[index : index + 1] if slot.reprompts else messages, slot=slot.name)
+
+    def continue_collect(self, state: State) -> None:
+        s = self.session
+        for name in state.collect:
+            if name not in s.slots:
+                self.ask(self.bot.slots[name])
+                return
+        self.follow_next(state)
+
+    # -- moving ---------------------------------------------------------------------------
+
+    def go(self, target: Target, trigger: str) -> None:
+        """Take a designed edge from the current state to ``target``, then enter it."""
+        s = self.session
+        source = s.state
+        try:
+            self.engine.machine.hop(s, target)
+        except MachineError:  # not a designed edge (a compiler/engine disagreement): still go
+            self.engine.machine.jump(s, target)
+        self.record("transition", {"from": source, "to": s.state, "trigger": trigger})
+        self.enter(target)
+
+    def jump(self, target: Target, trigger: str) -> None:
+        s = self.session
+        source = s.state
+        self.engine.machine.jump(s, target)
+        self.record("transition", {"from": source or None, "to": s.state, "trigger": trigger})
+        self.enter(target)
+
+    def enter(self, target: Target) -> None:
+        s = self.session
+        state = self.bot.state(target)
+        s.misses = 0
+        s.awaiting = ""
+        variant = None
+        if state.experiment:
+            variant = self.assign(state.experiment)
+        for goal in state.goals:
+            self.record("goal", {"goal": goal})
+        if state.promotion:
+            self.record("promotion", {"promotion": state.promotion})
+        chosen = state.variants.get(variant or "") if state.variants else None
+        say = chosen.say if chosen is not None and chosen.say is not None else state.say
+        kind = state.kind
+        if kind is StateKind.HANDOFF and state.handoff is not None:
+            h = state.handoff
+            if (
+                h.hours
+                and h.outside_hours
+                and not business.is_open(self.bot.hours[h.hours], self.at)
+            ):
+                self.say(say)
+                self.go(h.outside_hours, "outside business hours")
+                return
+        self.say(say)
+        if kind is StateKind.MESSAGE:
+            self.follow_next(state, chosen.next if chosen is not None else None)
+        elif kind is StateKind.COLLECT:
+            for name in state.collect:
+                if name not in self.fresh:
+                    s.slots.pop(name, None)
+            self.continue_collect(state)
+        elif kind is StateKind.CALL:
+            assert state.call is not None
+            s.awaiting = "result:" + state.call
+            self.turn.effects.append(effects.Call(state.call))
+        elif kind is StateKind.HANDOFF and state.handoff is not None:
+            h = state.handoff
+            self.say(h.message)
+            s.status = Status.HANDOFF_REQUESTED
+            s.since = self.at
+            self.record("handoff_requested", {"reason": h.reason, "queue": h.queue})
+            self.turn.effects.append(effects.HandOff(h.reason, h.queue, name_of(target)))
+        elif kind is StateKind.END:
+            outcome = state.end or "resolved"
+            self.record("conversation_end", {"outcome": outcome})
+            s.status = Status.CLOSED
+            self.turn.effects.append(effects.End(outcome))
+
+    def follow_next(self, state: State, override: tuple[Branch, ...] | None = None) -> None:
+        branches = override if override is not None else state.next
+        if not branches:
+            if state.kind is StateKind.MESSAGE:
+                self.session.awaiting = "input"
+            return
+        hops = sum(1 for r in self.turn.records if r.kind == "transition")
+        if hops >= MAX_HOPS:
+            self.record("error", {"reason": f"more than {MAX_HOPS} steps in one turn"})
+            self.session.awaiting = "input"
+            return
+        for branch in branches:
+            if self.holds(branch):
+                self.say(branch.say)
+                label = f"next if {branch.condition_source}" if branch.condition_source else "next"
+                self.go(branch.target, label)
+                return
+        self.session.awaiting = "input"
+
+    def assign(self, experiment: str) -> str:
+        s = self.session
+        variants = s.variants if s.variants is not None else {}
+        variant = variants.get(experiment)
+        if variant is None:
+            exp = self.bot.experiments[experiment]
+            variant = variant_for(s.user, experiment, exp.variants)
+            variants[experiment] = variant
+            s.variants = variants
+            self.variant = _variant_text(variants)
+        self.record("experiment", {"experiment": experiment, "variant": variant})
+        return variant

@@ -1,0 +1,55 @@
+"""A session: the small, plain snapshot of one user's conversation with the bot.
+
+It is what the store keeps between turns. The compiled bot (shared by every session) holds
+everything else, so a session is a few hundred bytes: its place in the flow, slot values and a
+handful of counters. ``version`` is the store's compare-and-set counter.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Session", "Status"]
+
+
+class Status(enum.StrEnum):
+    BOT = "bot"  # the bot is talking
+    HANDOFF_REQUESTED = "handoff_requested"  # waiting for a person
+    WITH_AGENT = "with_agent"  # a person holds the conversation; the bot stays silent
+    CLOSED = "closed"  # the conversation ended; the next message starts a new one
+
+
+@dataclass(slots=True)
+class Session:
+    key: str  # "<channel>:<user>"; one conversation at a time per key
+    user: str
+    channel: str
+    bot_version: str = ""
+    state: str = ""  # "flow.state"
+    status: str = Status.BOT
+    conversation: int = 0  # counts conversations of this key; 0 = none started yet
+    turn: int = 0
+    seq: int = 0  # last record sequence number used
+    version: int = 0  # store compare-and-set counter
+    started_at: float = 0.0
+    last_at: float = 0.0
+    locale: str = ""
+    slots: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, Any] | None = None
+    variants: dict[str, str] | None = None  # experiment → variant, sticky
+    awaiting: str = ""  # "", "input", "slot:<name>", "confirm:<name>", "result:<action>"
+    attempts: int = 0  # invalid answers to the slot being asked
+    misses: int = 0  # fallbacks in a row
+    pending: Any = None  # a value waiting for confirmation
+    held: list[str] | None = None  # user messages kept for the agent during a handoff
+    since: float = 0.0  # when the current handoff status began
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Session:
+        known = {k: v for k, v in data.items() if k in cls.__slots__}
+        return cls(**known)

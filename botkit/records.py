@@ -1,0 +1,51 @@
+"""Records: one row per thing that happened in a conversation, written with the session state
+in the same transaction, and the only input of every report.
+
+Each record carries enough to be counted without joins: which bot, flow and flow version, the
+experiment variants the user is in, the session and conversation, the user and channel, the turn
+and a per-session sequence number (gap-free, unique), the time, and kind-specific ``data``.
+
+Kinds (``data`` keys in brackets):
+
+* ``conversation_start`` [flow]; ``conversation_end`` [outcome]
+* ``message_in`` [text, payload]; ``message_out`` [texts]: everything the bot said in the turn
+* ``transition`` [from, to, trigger]
+* ``slot_filled`` [slot, attempt]; ``slot_rejected`` [slot, attempt]
+* ``action`` [action, result, latency_ms]
+* ``fallback`` [miss]
+* ``handoff_requested`` [reason, queue]; ``handoff_claimed`` [agent]; ``agent_message`` [text];
+  ``handoff_released`` [to]; ``handoff_closed``; ``handoff_timeout``
+* ``goal`` [goal]; ``experiment`` [experiment, variant]; ``promotion`` [promotion]
+* ``error`` [reason]
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+__all__ = ["Record"]
+
+
+class Record(NamedTuple):
+    """One immutable row. A named tuple: a turn makes several, and they must be cheap."""
+
+    kind: str
+    session: str
+    conversation: int
+    seq: int
+    turn: int
+    at: float  # seconds since the epoch, from the injected clock
+    bot: str
+    flow: str
+    flow_version: str
+    variant: str  # "experiment:variant" pairs joined by ",", sorted; "" when in none
+    user: str
+    channel: str
+    data: dict[str, Any] | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        return self._asdict()
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Record:
+        return cls(**row)
