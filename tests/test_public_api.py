@@ -10,7 +10,14 @@ import botkit
 LAYER_OF = {
     "botkit.problems": 0,
     "botkit.text": 0,
+    "botkit.effects": 0,
+    "botkit.events": 0,
+    "botkit.records": 0,
     "botkit.flow": 1,
+    "botkit.engine": 1,
+    "botkit.storage": 2,
+    "botkit.runtime": 2,
+    "botkit.app": 2,
     "botkit.cli": 4,
 }
 # What each layer may import besides the standard library and lower layers.
@@ -50,7 +57,10 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+            if node.module == "botkit":  # from botkit import effects: the module botkit.effects
+                found.update(f"botkit.{alias.name}" for alias in node.names)
+            else:
+                found.add(node.module)
     return found
 
 

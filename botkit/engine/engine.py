@@ -214,7 +214,7 @@ def _labels(messages: tuple[Message, ...]) -> dict[str, str]:
 class _Run:
     """One call of ``Engine.handle``: the session being changed and what the turn produced."""
 
-    __slots__ = ("at", "bot", "engine", "fresh", "said", "session", "turn", "variant")
+    __slots__ = ("at", "bot", "engine", "fresh", "records", "said", "session", "turn")
 
     def __init__(self, engine: Engine, session: Session, at: float) -> None:
         self.engine = engine
@@ -222,8 +222,8 @@ class _Run:
         self.session = session
         self.at = at
         self.turn = Turn()
+        self.records = self.turn.records
         self.fresh: set[str] = set()  # slots filled during this turn
-        self.variant = _variant_text(session.variants)
         self.said: list[str] = []  # what the bot said this turn: one message_out record
 
     # -- records and effects ------------------------------------------------------------
@@ -243,7 +243,7 @@ class _Run:
                 self.bot.id,
                 flow,
                 version,
-                self.variant,
+                s.variant,
                 s.user,
                 s.channel,
                 data,
@@ -713,6 +713,6 @@ class _Run:
             variant = variant_for(s.user, experiment, exp.variants)
             variants[experiment] = variant
             s.variants = variants
-            self.variant = _variant_text(variants)
+            s.variant = _variant_text(variants)
         self.record("experiment", {"experiment": experiment, "variant": variant})
         return variant

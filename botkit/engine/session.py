@@ -39,12 +39,27 @@ class Session:
     slots: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] | None = None
     variants: dict[str, str] | None = None  # experiment → variant, sticky
+    variant: str = ""  # the same as "experiment:variant,..." — what every record carries
     awaiting: str = ""  # "", "input", "slot:<name>", "confirm:<name>", "result:<action>"
     attempts: int = 0  # invalid answers to the slot being asked
     misses: int = 0  # fallbacks in a row
     pending: Any = None  # a value waiting for confirmation
     held: list[str] | None = None  # user messages kept for the agent during a handoff
     since: float = 0.0  # when the current handoff status began
+
+    def copy(self) -> Session:
+        """An independent working copy (the engine changes the session it is given)."""
+        twin = Session.__new__(Session)
+        for name in self.__slots__:
+            setattr(twin, name, getattr(self, name))
+        twin.slots = dict(self.slots)
+        if self.profile is not None:
+            twin.profile = dict(self.profile)
+        if self.variants is not None:
+            twin.variants = dict(self.variants)
+        if self.held is not None:
+            twin.held = list(self.held)
+        return twin
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}

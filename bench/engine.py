@@ -1,0 +1,191 @@
+"""Turns per second of the reference conversation, engine only and through the full runtime.
+
+    python -m bench.engine [--sessions 2000] [--runtime-sessions 2000] [--memory 1000,100000]
+
+The conversation (per session, interleaved round-robin across sessions):
+  "안녕하세요" → "배송 조회" → "12-34" (invalid) → "1234-567-890" (+ lookup) → "처음으로"
+
+(a) engine only, in memory: the lookup result is fed straight back, as the runtime would.
+(b) the full runtime on a durable SQLiteStore (WAL, synchronous=FULL, group commit), the lookup
+    a registered in-process function, 64 sessions in flight at a time.
+(c) memory per live session: sessions held after their conversation, at 1,000 and 100,000.
+
+Prints a table, the command, and a final JSON line with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from botkit.app import BotApp, load
+from botkit.engine import Engine, Session
+from botkit.events import ActionResult, UserMessage
+from botkit.runtime import ActionContext
+from botkit.storage import SQLiteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ["안녕하세요", "배송 조회", "12-34", "1234-567-890", "처음으로"]
+LOOKUP = {"status": "배송중", "delivery": {"eta": "내일", "courier": "CJ대한통운"}}
+
+
+def _app() -> BotApp:
+    app = load(ROOT / "flows")
+    app.validator("known_order_prefix")(lambda value, slots: True)
+
+    @app.action("issue_coupon")
+    def issue_coupon(ctx: ActionContext) -> dict[str, str]:
+        return {"code": "X"}
+
+    return app
+
+
+def engine_only(engine: Engine, sessions: int) -> tuple[float, int]:
+    live = [engine.new_session(f"bench:{i}", f"u{i}", "bench") for i in range(sessions)]
+    turns = 0
+    now = 1_800_000_000.0
+    gc.collect()
+    start = time.perf_counter()
+    for text in SCRIPT:
+        for session in live:
+            now += 0.001
+            turn = engine.handle(session, UserMessage(text, now))
+            turns += 1
+            if turn.effects and type(turn.effects[-1]).__name__ == "Call":
+                engine.handle(session, ActionResult("lookup_order", "ok", now, LOOKUP))
+    elapsed = time.perf_counter() - start
+    assert all(s.state == "main.start" for s in live), "every conversation must end at start"
+    return elapsed, turns
+
+
+def memory_per_session(engine: Engine, count: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    live: list[Session] = []
+    now = 1_800_000_000.0
+    for i in range(count):
+        session = engine.new_session(f"bench:{i}", f"u{i}", "bench")
+        for text in SCRIPT[:4]:  # stop with a filled slot: a session mid-conversation
+            turn = engine.handle(session, UserMessage(text, now))
+            if turn.effects and type(turn.effects[-1]).__name__ == "Call":
+                engine.handle(session, ActionResult("lookup_order", "ok", now, LOOKUP))
+        live.append(session)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / count
+
+
+async def full_runtime(app: BotApp, sessions: int, concurrency: int) -> dict[str, Any]:
+    folder = tempfile.mkdtemp(prefix="botkit-bench-")
+    store = SQLiteStore(str(Path(folder) / "bench.db"), synchronous="FULL")
+
+    async def lookup(ctx: ActionContext) -> dict[str, Any]:
+        return LOOKUP
+
+    app.action("lookup_order_fn")(lookup)
+    await store.open()
+    runtime = app.runtime(store)
+    # The lookup is a declared HTTP action; for the bench, serve it in-process without a
+    # network hop so that the figure is the runtime's, not a mock server's.
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=LOOKUP)
+
+    runtime._http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    latencies: list[float] = []
+    turns = 0
+    queue = [f"u{i}" for i in range(sessions)]
+
+    async def worker(users: list[str]) -> None:
+        nonlocal turns
+        for user in users:
+            for text in SCRIPT:
+                t0 = time.perf_counter()
+                reply = await runtime.handle("bench", user, text)
+                latencies.append(time.perf_counter() - t0)
+                assert reply.ok
+                turns += 1
+
+    chunks = [queue[i::concurrency] for i in range(concurrency)]
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in chunks))
+    elapsed = time.perf_counter() - start
+    persisted = await store.count_records()
+    await runtime.aclose()
+    await store.close()
+    latencies.sort()
+    return {
+        "turns": turns,
+        "seconds": elapsed,
+        "turns_per_s": turns / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "records_persisted": persisted,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=2000)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--runtime-sessions", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--memory", default="1000,100000")
+    args = parser.parse_args()
+    app = _app()
+    engine = app.engine
+    rates = []
+    for _ in range(args.reps):
+        elapsed, turns = engine_only(engine, args.sessions)
+        rates.append(turns / elapsed)
+    engine_rate = statistics.median(rates)
+    memory = {int(n): memory_per_session(engine, int(n)) for n in args.memory.split(",")}
+    runtime = asyncio.run(full_runtime(app, args.runtime_sessions, args.concurrency))
+    print(f"python {platform.python_version()} on {platform.machine()}")
+    print(
+        f"engine only: {engine_rate:,.0f} turns/s ({1e6 / engine_rate:.1f} µs/turn), "
+        f"median of {args.reps} runs of {args.sessions} sessions x {len(SCRIPT)} turns"
+    )
+    for n, size in memory.items():
+        print(f"memory per live session at {n:,}: {size / 1024:.2f} KiB")
+    print(
+        f"runtime + SQLite (FULL, WAL), {args.concurrency} in flight: "
+        f"{runtime['turns_per_s']:,.0f} turns/s, p50 {runtime['p50_ms']:.2f} ms, "
+        f"p99 {runtime['p99_ms']:.2f} ms, records persisted {runtime['records_persisted']}"
+    )
+    print(f"command: {' '.join([sys.executable, '-m', 'bench.engine', *sys.argv[1:]])}")
+    print(
+        json.dumps(
+            {
+                "engine_turns_per_s": round(engine_rate),
+                "engine_us_per_turn": round(1e6 / engine_rate, 2),
+                "memory_kib_per_session": {str(n): round(v / 1024, 3) for n, v in memory.items()},
+                "runtime_turns_per_s": round(runtime["turns_per_s"]),
+                "runtime_p50_ms": round(runtime["p50_ms"], 3),
+                "runtime_p99_ms": round(runtime["p99_ms"], 3),
+                "runtime_records_persisted": runtime["records_persisted"],
+                "targets": {
+                    "engine_turns_per_s": 50000,
+                    "runtime_turns_per_s": 5000,
+                    "memory_kib_per_session": 2,
+                },
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

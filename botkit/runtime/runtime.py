@@ -1,0 +1,266 @@
+"""The runtime: the async edge around the engine.
+
+One turn: take the session's lock → load its snapshot → let the engine handle the message →
+run the actions it asks for (each within its deadline) and feed their results back → commit
+the snapshot and all of the turn's records in ONE transaction → only then return the reply.
+
+* One turn per session at a time: an in-process lock per session key (removed when nobody
+  holds or waits for it, so the table never grows with the number of users), plus the store's
+  compare-and-set on the snapshot's version, so two workers can never lose an update. A
+  conflict (another worker committed first) re-runs the turn on the fresh snapshot, unless
+  the turn already ran an action, whose side effects must not be repeated: then the user gets
+  the flow's error message and nothing of the turn is kept.
+* A commit that fails keeps nothing of the turn, and the user gets the flow's error message.
+* Time comes from the injected clock.
+* The last committed snapshot of recently active sessions is kept in memory (bounded, least
+  recently used first out), so a turn usually costs one write and no read. This is safe with
+  several workers: a snapshot that another worker has since changed fails the
+  compare-and-set, is dropped, and the turn runs again on what the store holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from botkit.effects import Call, Effect, Say, as_text
+from botkit.engine import Engine, Session, Turn
+from botkit.engine.engine import DEFAULT_ERROR
+from botkit.events import AgentRelease, Event, UserMessage
+from botkit.flow.model import Message
+from botkit.records import Record
+from botkit.runtime.actions import ActionContext, ActionFunction, run_action
+from botkit.storage import ConflictError, StorageError, Store
+
+__all__ = ["Reply", "Runtime"]
+
+log = logging.getLogger("botkit.runtime")
+MAX_ACTIONS_PER_TURN = 8
+
+
+@dataclass(slots=True)
+class Reply:
+    """What to send back for one turn (the turn is already committed)."""
+
+    effects: list[Effect] = field(default_factory=list)
+    state: str = ""
+    status: str = ""
+    slots: dict[str, Any] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+    ok: bool = True  # False when the turn failed and the error message is all there is
+
+    @property
+    def texts(self) -> list[str]:
+        return [as_text(e) for e in self.effects if isinstance(e, Say)]
+
+
+class _Locks:
+    """asyncio locks per session key, dropped when unused."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Runtime:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        *,
+        functions: Mapping[str, ActionFunction] | None = None,
+        http: httpx.AsyncClient | None = None,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        retries: int = 3,
+        cache_size: int = 10_000,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.functions = dict(functions or {})
+        self.env = dict(env or {})
+        self.clock = clock
+        self.retries = retries
+        self._http = http
+        self._own_http = http is None
+        self.locks = _Locks()
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Session] = OrderedDict()
+        missing = sorted(
+            a.function or a.name
+            for a in engine.bot.actions.values()
+            if a.http is None and (a.function or a.name) not in self.functions
+        )
+        if missing:
+            from botkit.engine import ConfigurationError
+
+            raise ConfigurationError(
+                "error[BK502]: the flows call functions that are not registered: "
+                + ", ".join(f"'{m}'" for m in missing)
+                + " (register them with bot.action(name))"
+            )
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            # One shared client: connection pooling across all sessions' HTTP actions.
+            self._http = httpx.AsyncClient(timeout=None, follow_redirects=False)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._own_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # -- turns ----------------------------------------------------------------------------
+
+    async def handle(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        *,
+        payload: str | None = None,
+        profile: Mapping[str, Any] | None = None,
+        locale: str | None = None,
+    ) -> Reply:
+        """Handle one inbound message and return the committed reply."""
+        key = f"{channel}:{user}"
+
+        def event(session: Session) -> Event:
+            if profile:
+                session.profile = {**(session.profile or {}), **profile}
+            if locale and locale in self.engine.bot.locales:
+                session.locale = locale
+            return UserMessage(text, self.clock(), payload)
+
+        return await self._turn(key, user, channel, event)
+
+    async def release(
+        self, channel: str, user: str, *, target: str | None = None, close: bool = False
+    ) -> Reply:
+        """An agent hands the user back to the bot (at ``target``) or closes the conversation."""
+        return await self._turn(
+            f"{channel}:{user}", user, channel, lambda s: AgentRelease(self.clock(), target, close)
+        )
+
+    async def _turn(
+        self, key: str, user: str, channel: str, make_event: Callable[[Session], Event]
+    ) -> Reply:
+        async with self.locks.hold(key):
+            for _ in range(self.retries):
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+                    loaded: Session | None = cached.copy()
+                else:
+                    try:
+                        loaded = await self.store.load(key)
+                    except StorageError:
+                        log.exception("loading session %s failed", key)
+                        return self._failed()
+                session = loaded or self.engine.new_session(key, user, channel)
+                expected = session.version
+                try:
+                    effects, records, called = await self._run(session, make_event(session))
+                except Exception:  # a bug must not reach the user as a traceback
+                    log.exception("turn of %s failed", key)
+                    return self._failed()
+                try:
+                    session.version = await self.store.commit(
+                        session, records, expected_version=expected
+                    )
+                except ConflictError:
+                    self._cache.pop(key, None)
+                    if called:
+                        log.warning("conflict after an action for %s; not repeating it", key)
+                        return self._failed()
+                    continue  # another worker went first: run the turn on the fresh snapshot
+                except StorageError:
+                    self._cache.pop(key, None)
+                    log.exception("commit of %s failed", key)
+                    return self._failed()
+                self._remember(key, session)
+                return Reply(
+                    effects, session.state, str(session.status), dict(session.slots), records
+                )
+            return self._failed()
+
+    async def _run(
+        self, session: Session, event: Event
+    ) -> tuple[list[Effect], list[Record], bool]:
+        turn: Turn = self.engine.handle(session, event)
+        effects: list[Effect] = []
+        records = list(turn.records)
+        called = False
+        pending = list(turn.effects)
+        for _ in range(MAX_ACTIONS_PER_TURN + 1):
+            call = next((e for e in pending if isinstance(e, Call)), None)
+            effects.extend(e for e in pending if not isinstance(e, Call))
+            if call is None:
+                break
+            called = True
+            action = self.engine.bot.actions[call.action]
+            ctx = ActionContext(
+                call.action, session.slots, session.profile or {}, session.user, session.channel
+            )
+            result = await run_action(
+                action,
+                ctx,
+                functions=self.functions,
+                client=self.http,
+                env=self.env,
+                at=self.clock,
+            )
+            more = self.engine.handle(session, result)
+            records.extend(more.records)
+            pending = list(more.effects)
+        return effects, records, called
+
+    def _remember(self, key: str, session: Session) -> None:
+        if self.cache_size <= 0:
+            return
+        self._cache[key] = session
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        """Drop a cached snapshot (after changing the session outside this runtime)."""
+        self._cache.pop(key, None)
+
+    def _failed(self) -> Reply:
+        messages: tuple[Message, ...] = self.engine.bot.messages.get("error") or ()
+        if messages:
+            from botkit.engine.render import render
+
+            bot = self.engine.bot
+            says: list[Effect] = [render(m, bot.default_locale, {}, {}) for m in messages]
+            return Reply(says, ok=False)
+        return Reply([Say(text=DEFAULT_ERROR)], ok=False)

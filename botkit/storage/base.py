@@ -1,0 +1,138 @@
+"""The storage contract every backend implements, its errors, and the JSON codec they share.
+
+A store keeps two things: the latest snapshot of each session (compare-and-set on ``version``)
+and the append-only log of records. A turn writes both in one transaction (``commit``), so a
+report never sees a state change without its records or records without their state.
+
+Backends raise only :class:`StorageError` (and its subclass :class:`ConflictError`); no
+exception type of a driver ever reaches the runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from botkit.engine.session import Session
+from botkit.records import Record
+
+__all__ = ["ConflictError", "StorageError", "Store"]
+
+
+class StorageError(Exception):
+    """The store could not do what was asked; nothing of the failed operation was written."""
+
+
+class ConflictError(StorageError):
+    """``commit`` found another version than expected: someone else wrote the session first.
+
+    Nothing was written. ``actual`` is the stored version when the conflict was detected
+    (0 when the session does not exist).
+    """
+
+    def __init__(self, key: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"session {key!r} is at version {actual}, not the expected version {expected}"
+        )
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keep it picklable despite the custom __init__
+        return (type(self), (self.key, self.expected, self.actual))
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where sessions and records live. All methods are coroutines; one store per process.
+
+    ``open`` must be awaited before use and ``close`` at shutdown. Every method other than
+    ``ping`` raises :class:`StorageError` on any backend failure (including use before
+    ``open`` or after ``close``).
+    """
+
+    async def open(self) -> None:
+        """Connect and create or migrate the schema. Calling it again is a no-op."""
+
+    async def close(self) -> None:
+        """Finish commits already submitted, then release every connection. Idempotent."""
+
+    async def load(self, key: str) -> Session | None:
+        """The stored session (``version`` = stored version), a fresh copy on each call."""
+
+    async def commit(
+        self, session: Session, records: Sequence[Record], *, expected_version: int
+    ) -> int:
+        """In one transaction: store ``session`` as version ``expected_version + 1`` if the
+        stored version is ``expected_version`` (0: must not exist yet), and append ``records``.
+
+        Returns the new version; ``session`` itself is not modified. Raises
+        :class:`ConflictError` on a version mismatch and :class:`StorageError` on any other
+        failure (a duplicate ``(session, seq)`` among them); either way nothing is written.
+        """
+
+    async def records(
+        self,
+        *,
+        session: str | None = None,
+        kind: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> list[Record]:
+        """Records matching every given filter, ``since <= at < until``.
+
+        Ordered by ``(session, seq)`` when ``session`` is given, else by ``(at, session, seq)``.
+        """
+
+    async def ping(self) -> bool:
+        """Whether the store answers right now (readiness). Never raises."""
+
+    async def count_records(self) -> int:
+        """How many records are stored."""
+
+
+# --- the JSON codec every backend uses, so all of them round-trip exactly the same values ---
+#
+# NaN and infinities are refused (``allow_nan=False``): JSON has no such numbers, and a
+# snapshot that one backend accepts and another rejects would make backends disagree.
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON, Hangul kept as is; a value JSON cannot hold raises StorageError."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"value cannot be stored as JSON: {exc}") from exc
+
+
+def encode_session(session: Session, version: int) -> str:
+    """The stored text of ``session`` at ``version`` (the caller's object is not modified)."""
+    data = session.to_dict()
+    data["version"] = version
+    return dump_json(data)
+
+
+def decode_session(data: str, version: int) -> Session:
+    """A new Session from stored text; ``version`` (the stored column) wins over the text."""
+    fields = json.loads(data)
+    fields["version"] = version
+    return Session.from_dict(fields)
+
+
+def check_records(records: Sequence[Record]) -> None:
+    """Reject a commit whose own records repeat a ``(session, seq)``, before anything runs."""
+    seen: set[tuple[str, int]] = set()
+    for record in records:
+        pair = (record.session, record.seq)
+        if pair in seen:
+            raise StorageError(
+                f"duplicate record (session {record.session!r}, seq {record.seq}) in one commit"
+            )
+        seen.add(pair)
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, not {limit}")

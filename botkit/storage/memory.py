@@ -1,0 +1,126 @@
+"""A store in process memory: for tests, the simulator and ``memory://``. Nothing survives the
+process. Values go through the same JSON codec as the durable backends, so what round-trips
+here round-trips everywhere (tuples come back as lists, non-JSON values are refused).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from botkit.engine.session import Session
+from botkit.records import Record
+from botkit.storage.base import (
+    ConflictError,
+    StorageError,
+    check_limit,
+    check_records,
+    decode_session,
+    dump_json,
+    encode_session,
+)
+
+__all__ = ["MemoryStore"]
+
+# A stored record: its fields with ``data`` kept as JSON text, so nobody can mutate it.
+_Row = tuple[str, str, int, int, int, float, str, str, str, str, str, str, str | None]
+
+
+class MemoryStore:
+    """Sessions and records in dicts and a list. Every method runs without awaiting anything
+    in between, so each commit is atomic with respect to the others on the event loop."""
+
+    def __init__(self) -> None:
+        self._open = False
+        self._sessions: dict[str, tuple[int, str]] = {}  # key -> (version, JSON)
+        self._records: list[_Row] = []
+        self._seqs: set[tuple[str, int]] = set()
+
+    def __repr__(self) -> str:
+        return f"MemoryStore(sessions={len(self._sessions)}, records={len(self._records)})"
+
+    async def open(self) -> None:
+        self._open = True
+
+    async def close(self) -> None:
+        self._open = False
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise StorageError("the store is not open")
+
+    async def load(self, key: str) -> Session | None:
+        self._check_open()
+        stored = self._sessions.get(key)
+        if stored is None:
+            return None
+        version, data = stored
+        return decode_session(data, version)
+
+    async def commit(
+        self, session: Session, records: Sequence[Record], *, expected_version: int
+    ) -> int:
+        self._check_open()
+        key = session.key
+        stored = self._sessions.get(key)
+        actual = stored[0] if stored is not None else 0
+        if actual != expected_version:
+            raise ConflictError(key, expected_version, actual)
+        check_records(records)
+        for record in records:
+            if (record.session, record.seq) in self._seqs:
+                raise StorageError(
+                    f"record (session {record.session!r}, seq {record.seq}) already exists"
+                )
+        version = expected_version + 1
+        data = encode_session(session, version)
+        rows = [_row(record) for record in records]  # may raise StorageError: nothing written
+        self._sessions[key] = (version, data)
+        self._records.extend(rows)
+        self._seqs.update((row[1], row[3]) for row in rows)
+        return version
+
+    async def records(
+        self,
+        *,
+        session: str | None = None,
+        kind: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> list[Record]:
+        self._check_open()
+        check_limit(limit)
+        rows = [
+            row
+            for row in self._records
+            if (session is None or row[1] == session)
+            and (kind is None or row[0] == kind)
+            and (since is None or row[5] >= since)
+            and (until is None or row[5] < until)
+        ]
+        if session is not None:
+            rows.sort(key=lambda row: (row[1], row[3]))
+        else:
+            rows.sort(key=lambda row: (row[5], row[1], row[3]))
+        if limit is not None:
+            rows = rows[:limit]
+        return [_record(row) for row in rows]
+
+    async def ping(self) -> bool:
+        return self._open
+
+    async def count_records(self) -> int:
+        self._check_open()
+        return len(self._records)
+
+
+def _row(record: Record) -> _Row:
+    data = None if record.data is None else dump_json(record.data)
+    return (*record[:-1], data)
+
+
+def _record(row: _Row) -> Record:
+    data: dict[str, Any] | None = None if row[-1] is None else json.loads(row[-1])
+    return Record(*row[:-1], data=data)
