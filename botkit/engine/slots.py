@@ -9,6 +9,7 @@ normalized for storage: an order number is its digits, a phone number ``010-1234
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -51,6 +52,8 @@ def _number(slot: Slot, text: str, payload: str | None, now: float) -> Any:
     if len(found) != 1:  # none, or ambiguous ("3 or 4")
         return None
     number = float(found[0])
+    if not math.isfinite(number):  # 400 digits is not a number anyone means
+        return None
     if slot.min is not None and number < slot.min:
         return None
     if slot.max is not None and number > slot.max:

@@ -111,6 +111,10 @@ def _body(value: Any, ctx: ActionContext, env: Mapping[str, str]) -> Any:
     return value
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value botkit keeps")
+
+
 async def _http(
     action: Action, ctx: ActionContext, client: httpx.AsyncClient, env: Mapping[str, str]
 ) -> Outcome:
@@ -127,7 +131,9 @@ async def _http(
         named = action.on_status.get(response.status_code)
         return Outcome(named or "error", {"status": response.status_code})
     try:
-        decoded = json.loads(response.content) if response.content else {}
+        decoded = (
+            json.loads(response.content, parse_constant=_no_constants) if response.content else {}
+        )
     except ValueError:
         return Outcome("error", {"status": response.status_code})
     data = decoded if isinstance(decoded, dict) else {"items": decoded}

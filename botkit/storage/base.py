@@ -11,8 +11,11 @@ exception type of a driver ever reaches the runtime.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
+
+import orjson
 
 from botkit.engine.session import Session
 from botkit.records import Record
@@ -102,9 +105,31 @@ class Store(Protocol):
 def dump_json(value: Any) -> str:
     """Compact JSON, Hangul kept as is; a value JSON cannot hold raises StorageError."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        # orjson: a turn writes a snapshot and several records, and stdlib json was a fifth of
+        # the whole turn's time; orjson is UTF-8 native (Hangul kept) and ~5x faster.
+        out = orjson.dumps(value)
     except (TypeError, ValueError) as exc:
         raise StorageError(f"value cannot be stored as JSON: {exc}") from exc
+    # orjson writes NaN and infinity as null, which would silently change a value; refuse them
+    # as stdlib json does (only output that has a null needs the look).
+    if b"null" in out and _has_non_finite(value):
+        raise StorageError("value cannot be stored as JSON: NaN or infinity")
+    return out.decode("utf-8")
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            if not math.isfinite(item):
+                return True
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+    return False
 
 
 def encode_session(session: Session, version: int) -> str:

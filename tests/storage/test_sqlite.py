@@ -253,6 +253,54 @@ async def test_a_failing_commit_fails_alone(store: SQLiteStore) -> None:
     assert await store.count_records() == 4
 
 
+async def test_a_duplicate_seq_fails_only_its_commit_in_a_batch(store: SQLiteStore) -> None:
+    taken = make_session("kakao:먼저")
+    await store.commit(taken, make_records(taken.key, [1, 2]), expected_version=0)
+    a, c = make_session("kakao:가"), make_session("kakao:다")
+    outcomes = await asyncio.gather(
+        store.commit(a, make_records(a.key, [1, 2]), expected_version=0),
+        store.commit(taken, make_records(taken.key, [3, 2]), expected_version=1),
+        store.commit(c, make_records(c.key, [1, 2]), expected_version=0),
+        store.commit(a, make_records(a.key, [3]), expected_version=1),  # chains after the first
+        store.commit(c, make_records(c.key, [9]), expected_version=5),  # stale
+        return_exceptions=True,
+    )
+    assert outcomes[0] == 1
+    assert isinstance(outcomes[1], StorageError)
+    assert not isinstance(outcomes[1], ConflictError)
+    assert list(outcomes[2:4]) == [1, 2]
+    assert isinstance(outcomes[4], ConflictError)
+    assert (outcomes[4].expected, outcomes[4].actual) == (5, 1)
+    assert store.stats() == {"batches": 2, "commits": 6}
+    loaded = await store.load(taken.key)
+    assert loaded is not None
+    assert loaded.version == 1
+    assert [r.seq for r in await store.records(session=taken.key)] == [1, 2]
+    assert [r.seq for r in await store.records(session=a.key)] == [1, 2, 3]
+
+
+async def test_loads_of_more_keys_than_one_query_holds(store: SQLiteStore) -> None:
+    sessions = [make_session(f"kakao:사용자{i}", turn=i) for i in range(1200)]
+    await asyncio.gather(*(store.commit(s, [], expected_version=0) for s in sessions))
+    loaded = await asyncio.gather(*(store.load(s.key) for s in sessions))
+    assert [s.turn if s else None for s in loaded] == list(range(1200))
+
+
+async def test_a_broken_writer_fails_its_callers_instead_of_hanging(store: SQLiteStore) -> None:
+    assert store._commits is not None
+
+    async def broken(batch: list[Any]) -> None:
+        raise RuntimeError("버그")
+
+    store._commits._run = broken
+    session = make_session()
+    with pytest.raises(StorageError, match="버그"):
+        await store.commit(session, [], expected_version=0)
+    assert not await store.ping()
+    with pytest.raises(StorageError, match="not open"):
+        await store.commit(session, [], expected_version=0)
+
+
 async def test_a_failed_transaction_fails_every_commit_in_it(store: SQLiteStore) -> None:
     assert store._writer is not None
 
@@ -358,3 +406,16 @@ async def test_open_store_opens_a_working_store(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert (tmp_path / "봇.db").is_file()
+
+
+async def test_a_cancelled_writer_fails_commits_and_close_still_works(path: Path) -> None:
+    store = SQLiteStore(str(path))
+    await store.open()
+    assert store._commits is not None
+    store._commits._task.cancel()  # what the event loop does to leftover tasks at shutdown
+    await asyncio.sleep(0)  # let the cancellation land
+    assert not await store.ping()
+    with pytest.raises(StorageError):
+        await store.commit(make_session(), [], expected_version=0)
+    await store.close()
+    assert store._writer is None

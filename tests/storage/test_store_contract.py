@@ -278,6 +278,42 @@ async def test_racing_commits_of_one_session_have_one_winner(store: Store) -> No
     assert [(r.seq, r.data) for r in later[1:]] == [(2, {"누구": winner}), (3, {"누구": winner})]
 
 
+async def test_many_concurrent_loads(store: Store) -> None:
+    sessions = [make_session(f"kakao:사용자{i}", turn=i) for i in range(50)]
+    for s in sessions:
+        await store.commit(s, [], expected_version=0)
+    keys = [s.key for s in sessions] * 2 + [f"kakao:없음{i}" for i in range(10)]
+    loaded = await asyncio.gather(*(store.load(key) for key in keys))
+    for s, first, second in zip(sessions, loaded[:50], loaded[50:100], strict=True):
+        _same(first, s, 1)
+        _same(second, s, 1)
+        assert first is not second
+        assert first is not None
+        assert second is not None
+        assert first.slots is not second.slots
+    assert loaded[100:] == [None] * 10
+
+
+async def test_cancelled_commits_are_all_or_nothing(store: Store) -> None:
+    sessions = [make_session(f"kakao:사용자{i}") for i in range(10)]
+    tasks = [
+        asyncio.create_task(store.commit(s, make_records(s.key, [1, 2, 3]), expected_version=0))
+        for s in sessions
+    ]
+    await asyncio.sleep(0)  # every task submits its commit
+    for task in tasks[::2]:
+        task.cancel()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert outcomes[1::2] == [1] * 5
+    for s in sessions:  # a cancelled commit may or may not have happened, but never in part
+        loaded = await store.load(s.key)
+        seqs = [r.seq for r in await store.records(session=s.key)]
+        assert (loaded is not None, seqs) in ((True, [1, 2, 3]), (False, []))
+    # and the store goes on working
+    extra = make_session("kakao:나중")
+    assert await store.commit(extra, make_records(extra.key, [1]), expected_version=0) == 1
+
+
 async def test_load_returns_an_independent_copy(store: Store) -> None:
     session = make_session()
     await store.commit(session, [], expected_version=0)
