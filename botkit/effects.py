@@ -1,5 +1,9 @@
 """What comes out of the engine: what to say, what to run, whom to hand over to.
 
+Effects are values: nothing changes them after the engine made them. (They are not declared
+``frozen``: a frozen dataclass sets each field through ``object.__setattr__``, which would
+triple the cost of rendering a reply.)
+
 Messages here are *rendered*: templates filled, the user's language chosen. Channel adapters turn
 them into KakaoTalk JSON, widget frames or console text; rich content that a channel cannot show
 degrades to text through :func:`as_text`.
@@ -24,7 +28,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Choice:
     """A quick reply: what the user sees, and what pressing it sends."""
 
@@ -32,20 +36,20 @@ class Choice:
     payload: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Button:
     label: str
     kind: str  # url | phone | payload | to | agent
     value: str  # the url, the phone number, or the payload to send
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Image:
     url: str
     alt: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Card:
     title: str
     description: str = ""
@@ -53,7 +57,7 @@ class Card:
     buttons: tuple[Button, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ListItem:
     title: str
     description: str = ""
@@ -62,7 +66,7 @@ class ListItem:
     payload: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Say:
     """One bubble. Exactly one of text, card, cards, image or items (a list) is set."""
 
@@ -77,21 +81,21 @@ class Say:
     slot: str | None = None  # set when this bubble asks for a slot
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     """Run an action, then feed an ``ActionResult`` back to the engine."""
 
     action: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HandOff:
     reason: str
     queue: str | None = None
     state: str = ""  # the handoff state, "flow.state"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class End:
     outcome: str
 

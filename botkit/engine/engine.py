@@ -58,6 +58,7 @@ from botkit.text import normalize, squash
 
 __all__ = ["ConfigurationError", "Engine", "Turn", "Validator"]
 
+_new_record = tuple.__new__
 MAX_HOPS = 64
 MAX_TEXT = 2000  # characters of a message that are matched; the rest is kept but not read
 YES = frozenset(
@@ -214,7 +215,18 @@ def _labels(messages: tuple[Message, ...]) -> dict[str, str]:
 class _Run:
     """One call of ``Engine.handle``: the session being changed and what the turn produced."""
 
-    __slots__ = ("at", "bot", "engine", "fresh", "records", "said", "session", "turn")
+    __slots__ = (
+        "at",
+        "bot",
+        "bot_id",
+        "engine",
+        "flow_of",
+        "fresh",
+        "records",
+        "said",
+        "session",
+        "turn",
+    )
 
     def __init__(self, engine: Engine, session: Session, at: float) -> None:
         self.engine = engine
@@ -223,6 +235,8 @@ class _Run:
         self.at = at
         self.turn = Turn()
         self.records = self.turn.records
+        self.flow_of = engine._flow_of
+        self.bot_id = engine.bot.id
         self.fresh: set[str] = set()  # slots filled during this turn
         self.said: list[str] = []  # what the bot said this turn: one message_out record
 
@@ -231,22 +245,27 @@ class _Run:
     def record(self, kind: str, data: dict[str, Any] | None = None) -> None:
         s = self.session
         s.seq += 1
-        flow, version = self.engine._flow_of[s.state]
-        self.turn.records.append(
-            Record(
-                kind,
-                s.key,
-                s.conversation,
-                s.seq,
-                s.turn,
-                self.at,
-                self.bot.id,
-                flow,
-                version,
-                s.variant,
-                s.user,
-                s.channel,
-                data,
+        flow, version = self.flow_of[s.state]
+        # tuple.__new__ directly: a turn writes several records, and the generated
+        # Record.__new__ is a Python-level call that would add a third to their cost.
+        self.records.append(
+            _new_record(
+                Record,
+                (
+                    kind,
+                    s.key,
+                    s.conversation,
+                    s.seq,
+                    s.turn,
+                    self.at,
+                    self.bot_id,
+                    flow,
+                    version,
+                    s.variant,
+                    s.user,
+                    s.channel,
+                    data,
+                ),
             )
         )
 
