@@ -137,6 +137,7 @@ class Engine:
         # renders (and their text) of messages in which no template names a value
         self._static: dict[tuple[int, str, str | None], tuple[Say, str]] = {}
         self._dynamic: set[int] = set()
+        self._parts: dict[tuple[int, str], Any] = {}  # fixed choices and buttons, rendered
         self._globals: dict[str, tuple[Transition, ...]] = {
             f.id: (*f.global_on, *bot.global_on) for f in bot.flows.values()
         }
@@ -284,7 +285,9 @@ class _Run:
             key = (id(message), s.locale, slot)  # messages live as long as the bot
             cached = static.get(key)
             if cached is None:
-                rendered = render(message, s.locale, values, profile, slot=slot)
+                rendered = render(
+                    message, s.locale, values, profile, slot=slot, parts=self.engine._parts
+                )
                 cached = (rendered, as_text(rendered))
                 if id(message) not in self.engine._dynamic:
                     if _is_static(message):  # no template names a value: render it once
