@@ -25,7 +25,7 @@ from botkit.flow.model import (
 from botkit.flow.patterns import PatternError, SafePattern, compile_pattern
 from botkit.text import squash
 
-__all__ = ["compile_flow_states", "compile_transitions"]
+__all__ = ["compile_fallback", "compile_flow_states", "compile_transitions"]
 
 TRIGGERS = ("payload", "keywords", "regex", "intent", "examples", "result", "any")
 _KINDS = ("collect", "call", "handoff", "end")
@@ -109,7 +109,7 @@ def _state(ctx: Context, node: Node, flow: str, state_id: str) -> State:
         variants=variants,
         on=compile_transitions(ctx, node, "on", flow, in_call=in_call),
         next=_branches(ctx, node, "next", flow),
-        fallback=_fallback(ctx, node.node("fallback", "fallback"), flow),
+        fallback=compile_fallback(ctx, node.node("fallback", "fallback"), flow),
     )
 
 
@@ -334,7 +334,7 @@ def _branches(ctx: Context, node: Node, key: str, flow: str) -> tuple[Branch, ..
     return tuple(out)
 
 
-def _fallback(ctx: Context, node: Node | None, flow: str) -> Fallback | None:
+def compile_fallback(ctx: Context, node: Node | None, flow: str | None) -> Fallback | None:
     if node is None:
         return None
     escalate = ctx.target(node, "escalate_to", flow) if node.has("escalate_to") else None

@@ -28,10 +28,10 @@ from typing import Any
 from botkit.flow import _schema, _yaml, checks
 from botkit.flow._context import Context, Spot
 from botkit.flow._declarations import compile_declarations
-from botkit.flow._messages import compile_message_list, compile_messages
+from botkit.flow._messages import compile_messages
 from botkit.flow._node import Node
 from botkit.flow._report import Reporter
-from botkit.flow._states import compile_flow_states, compile_transitions
+from botkit.flow._states import compile_fallback, compile_flow_states, compile_transitions
 from botkit.flow.durations import seconds
 from botkit.flow.model import Bot, Fallback, Flow, Message, Transition
 from botkit.problems import Problem, Severity
@@ -167,7 +167,7 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
             source=node.doc.source.path,
             states=MappingProxyType(states),
             global_on=compile_transitions(ctx, node, "global", flow_id, in_call=None),
-            fallback=_fallback(ctx, fallback_node, flow_id) if fallback_node else None,
+            fallback=compile_fallback(ctx, fallback_node, flow_id),
         )
     if not flow_docs and usable:
         reporter.add(
@@ -213,15 +213,6 @@ def _declare_flows(ctx: Context, flow_nodes: list[Node]) -> None:
         }
 
 
-def _fallback(ctx: Context, node: Node, flow: str | None) -> Fallback:
-    escalate = ctx.target(node, "escalate_to", flow) if node.has("escalate_to") else None
-    return Fallback(
-        messages=compile_message_list(ctx, node, "messages", flow),
-        max_misses=int(node.get("max_misses", 3)),
-        escalate_to=escalate,
-    )
-
-
 def _assemble(
     ctx: Context,
     bot_node: Node | None,
@@ -236,7 +227,7 @@ def _assemble(
     if bot_node is not None:
         fb = bot_node.node("fallback", "fallback")
         if fb is not None:
-            fallback = _fallback(ctx, fb, None)
+            fallback = compile_fallback(ctx, fb, None) or fallback
         sysmsg = bot_node.node("messages", "system_messages")
         if sysmsg is not None:
             for key in ("error", "please_wait", "try_again"):
