@@ -137,7 +137,9 @@ class Engine:
         # renders (and their text) of messages in which no template names a value
         self._static: dict[tuple[int, str, str | None], tuple[Say, str]] = {}
         self._dynamic: set[int] = set()
-        self._parts: dict[tuple[int, str], Any] = {}  # fixed choices and buttons, rendered
+        self._parts: dict[tuple[int, str], Any] = {}
+        self._exact_pools: dict[tuple[int, str], tuple[Transition, ...]] = {}
+        self._pool_owners: list[tuple[Transition, ...]] = []  # fixed choices and buttons, rendered
         self._globals: dict[str, tuple[Transition, ...]] = {
             f.id: (*f.global_on, *bot.global_on) for f in bot.flows.values()
         }
@@ -438,13 +440,22 @@ class _Run:
         self, state: State, said: str, text: str, payload: str | None
     ) -> tuple[Transition, dict[str, str]] | None:
         intents = self.bot.intents
-        for pool in (self.transitions_of(state), self.engine._globals[state.flow]):
-            for t in pool:
-                if t.trigger in ("examples", "result"):
-                    continue
-                groups = exact(t, said, text, payload, intents)
-                if groups is not None and self.holds(t):
-                    return t, groups
+        own = self.transitions_of(state)
+        pools = self.engine._exact_pools
+        key = (id(own), state.flow)  # `own` may be the shared empty tuple: the flow matters
+        pool = pools.get(key)
+        if pool is None:  # the state's (or variant's) exact triggers, then the globals
+            pool = tuple(
+                t
+                for t in (*own, *self.engine._globals[state.flow])
+                if t.trigger not in ("examples", "result")
+            )
+            pools[key] = pool
+            self.engine._pool_owners.append(own)  # keeps id(own) from being reused
+        for t in pool:
+            groups = exact(t, said, text, payload, intents)
+            if groups is not None and (t.condition is None or self.holds(t)):
+                return t, groups
         return None
 
     def fuzzy_match(self, state: State, said: str, text: str) -> Transition | None:

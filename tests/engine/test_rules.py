@@ -331,3 +331,45 @@ def test_a_loop_of_next_steps_stops_instead_of_hanging(inline: Build) -> None:
     """
     c = Conversation(inline(flow)).say("시작")
     assert any(r.kind == "error" for r in c.records)
+
+
+def test_flow_globals_apply_only_in_their_flow(inline: Build) -> None:
+    first = """
+    flow: one
+    start: a
+    global:
+      - keywords: [둘로]
+        to: two.b
+    states:
+      a:
+        say: "하나"
+        next: wait_a
+      wait_a:
+        say: "기다려요"
+        on:
+          - payload: never
+            to: a
+    """
+    second = """
+    flow: two
+    start: b
+    global:
+      - keywords: [하나로]
+        to: one.a
+    states:
+      b:
+        say: "둘"
+        on:
+          - payload: never
+            to: b
+    """
+    c = Conversation(inline(first, second)).say("시작")
+    assert c.state == "one.wait_a"
+    c.say("하나로")  # a global of flow two: not available in flow one
+    assert c.state == "one.wait_a"
+    c.say("둘로")
+    assert c.state == "two.b"
+    c.say("둘로")  # flow one's global does not apply in flow two
+    assert c.state == "two.b"
+    c.say("하나로")
+    assert c.state == "one.wait_a"
