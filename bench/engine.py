@@ -28,6 +28,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from botkit.app import BotApp, load
 from botkit.engine import Engine, Session
 from botkit.events import ActionResult, UserMessage
@@ -91,20 +93,13 @@ async def full_runtime(app: BotApp, sessions: int, concurrency: int) -> dict[str
     folder = tempfile.mkdtemp(prefix="botkit-bench-")
     store = SQLiteStore(str(Path(folder) / "bench.db"), synchronous="FULL")
 
-    async def lookup(ctx: ActionContext) -> dict[str, Any]:
-        return LOOKUP
-
-    app.action("lookup_order_fn")(lookup)
     await store.open()
-    runtime = app.runtime(store)
-    # The lookup is a declared HTTP action; for the bench, serve it in-process without a
-    # network hop so that the figure is the runtime's, not a mock server's.
-    import httpx
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=LOOKUP)
-
-    runtime._http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    # The lookup is a declared HTTP action; it runs through httpx as in production, answered
+    # in-process (no network hop) so that the figure is the runtime's, not a mock server's.
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=LOOKUP))
+    )
+    runtime = app.runtime(store, http=client)
     latencies: list[float] = []
     turns = 0
     queue = [f"u{i}" for i in range(sessions)]
@@ -124,7 +119,7 @@ async def full_runtime(app: BotApp, sessions: int, concurrency: int) -> dict[str
     await asyncio.gather(*(worker(c) for c in chunks))
     elapsed = time.perf_counter() - start
     persisted = await store.count_records()
-    await runtime.aclose()
+    await client.aclose()
     await store.close()
     latencies.sort()
     return {

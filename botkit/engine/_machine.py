@@ -59,7 +59,7 @@ def name_of(target: Target) -> str:
 class FlowMachine:
     """One ``transitions.Machine`` for a compiled bot."""
 
-    __slots__ = ("_events", "machine", "triggers")
+    __slots__ = ("_events", "machine")
 
     def __init__(self, bot: Bot) -> None:
         states = [name_of(s.target) for f in bot.flows.values() for s in f.states.values()]
@@ -97,7 +97,6 @@ class FlowMachine:
             ignore_invalid_triggers=False,
         )
         self._events: dict[str, Any] = self.machine.events
-        self.triggers = frozenset(self._events)
 
     def hop(self, session: Any, target: Target) -> None:
         """Take the designed edge from the session's state to ``target``."""
@@ -106,7 +105,3 @@ class FlowMachine:
     def jump(self, session: Any, target: Target) -> None:
         """Put the session at ``target`` without an edge (start, agent release, goto)."""
         self.machine.set_state(name_of(target), model=session)
-
-    def has_edge(self, source: str, target: Target) -> bool:
-        event = self._events.get("to " + name_of(target))
-        return event is not None and source in event.transitions

@@ -27,6 +27,7 @@ missing slot (collect), emits a ``Call`` and waits for its ``ActionResult`` (cal
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -137,12 +138,28 @@ class Engine:
         # renders (and their text) of messages in which no template names a value
         self._static: dict[tuple[int, str, str | None], tuple[Say, str]] = {}
         self._dynamic: set[int] = set()
-        self._parts: dict[tuple[int, str], Any] = {}
-        self._exact_pools: dict[tuple[int, str], tuple[Transition, ...]] = {}
-        self._pool_owners: list[tuple[Transition, ...]] = []  # fixed choices and buttons, rendered
+        self._parts: dict[tuple[int, str], Any] = {}  # fixed choices and buttons, rendered
         self._globals: dict[str, tuple[Transition, ...]] = {
             f.id: (*f.global_on, *bot.global_on) for f in bot.flows.values()
         }
+        # What to try, per state and variant: exact triggers (the state's, then the globals),
+        # then example phrases of the state, then those of the globals. Built once here so
+        # that a turn only walks a ready list.
+        self._pools: dict[tuple[str, str, str], _Pools] = {}
+        for state in self._states.values():
+            globals_ = self._globals[state.flow]
+            own_by_variant = {"": state.on}
+            for name, variant in (state.variants or {}).items():
+                if variant.on is not None:
+                    own_by_variant[name] = variant.on
+            for name, own in own_by_variant.items():
+                self._pools[(state.flow, state.id, name)] = _Pools(
+                    exact=tuple(
+                        t for t in (*own, *globals_) if t.trigger not in ("examples", "result")
+                    ),
+                    own_examples=tuple(t for t in own if t.trigger in _FUZZY),
+                    global_examples=tuple(t for t in globals_ if t.trigger in _FUZZY),
+                )
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -159,17 +176,20 @@ class Engine:
             run.action_result(event)
         else:
             run.agent_release(event)
-        if run.said:
-            run.record("message_out", {"texts": run.said})
-        return run.turn
+        return run.finish()
 
     def goto(self, session: Session, target: Target, at: float) -> Turn:
         """Put the session at ``target`` (the simulator's /goto, an operator's decision)."""
         run = _Run(self, session, at)
         run.jump(target, "goto")
-        if run.said:
-            run.record("message_out", {"texts": run.said})
-        return run.turn
+        return run.finish()
+
+    def error_effects(self) -> list[Say]:
+        """The bot's error message (``messages.error``, or botkit's own), for a failed turn."""
+        messages = self.bot.messages.get("error")
+        if not messages:
+            return [Say(text=DEFAULT_ERROR)]
+        return [render(m, self.bot.default_locale, {}, {}) for m in messages]
 
     # -- helpers used by _Run --------------------------------------------------------------
 
@@ -181,6 +201,16 @@ class Engine:
         for v in (state.variants or {}).values():
             out += v.say or ()
         return out
+
+
+_FUZZY = ("examples", "intent")
+
+
+@dataclass(frozen=True, slots=True)
+class _Pools:
+    exact: tuple[Transition, ...]
+    own_examples: tuple[Transition, ...]
+    global_examples: tuple[Transition, ...]
 
 
 def _is_static(message: Message) -> bool:
@@ -225,6 +255,7 @@ class _Run:
         "engine",
         "flow_of",
         "fresh",
+        "hops",
         "records",
         "said",
         "session",
@@ -242,6 +273,13 @@ class _Run:
         self.bot_id = engine.bot.id
         self.fresh: set[str] = set()  # slots filled during this turn
         self.said: list[str] = []  # what the bot said this turn: one message_out record
+        self.hops = 0  # next steps followed this turn (a loop in a flow stops at MAX_HOPS)
+
+    def finish(self) -> Turn:
+        """Close the turn: everything the bot said goes into one message_out record."""
+        if self.said:
+            self.record("message_out", {"texts": self.said})
+        return self.turn
 
     # -- records and effects ------------------------------------------------------------
 
@@ -307,11 +345,9 @@ class _Run:
         self.said.append(text)
 
     def say_error(self) -> None:
-        messages = self.bot.messages.get("error")
-        if messages:
-            self.say(messages)
-        else:
-            self.say_text(DEFAULT_ERROR)
+        for say in self.engine.error_effects():
+            self.turn.effects.append(say)
+            self.said.append(as_text(say))
 
     def env(self) -> dict[str, Any]:
         s = self.session
@@ -360,8 +396,8 @@ class _Run:
         target = self.bot.start_target
         state = self.bot.state(target)
         self.record("transition", {"from": None, "to": name_of(target), "trigger": "start"})
-        said = squash(event.text[:MAX_TEXT])
-        hit = self.exact_match(state, said, normalize(event.text[:MAX_TEXT]), event.payload)
+        text = normalize(event.text[:MAX_TEXT])
+        hit = self.exact_match(state, text.replace(" ", ""), text, event.payload)
         self.enter(target)
         if hit is not None and self.session.state == name_of(target):
             self.take(hit[0], hit[1])
@@ -436,37 +472,33 @@ class _Run:
     def holds(self, t: Transition | Branch) -> bool:
         return t.condition is None or evaluate(t.condition, self.session.slots, self.env())
 
+    def pools(self, state: State) -> _Pools:
+        variant = ""
+        if state.variants and state.experiment:
+            variant = (self.session.variants or {}).get(state.experiment, "")
+        pools = self.engine._pools
+        return pools.get((state.flow, state.id, variant)) or pools[(state.flow, state.id, "")]
+
     def exact_match(
         self, state: State, said: str, text: str, payload: str | None
     ) -> tuple[Transition, dict[str, str]] | None:
         intents = self.bot.intents
-        own = self.transitions_of(state)
-        pools = self.engine._exact_pools
-        key = (id(own), state.flow)  # `own` may be the shared empty tuple: the flow matters
-        pool = pools.get(key)
-        if pool is None:  # the state's (or variant's) exact triggers, then the globals
-            pool = tuple(
-                t
-                for t in (*own, *self.engine._globals[state.flow])
-                if t.trigger not in ("examples", "result")
-            )
-            pools[key] = pool
-            self.engine._pool_owners.append(own)  # keeps id(own) from being reused
-        for t in pool:
+        for t in self.pools(state).exact:
             groups = exact(t, said, text, payload, intents)
             if groups is not None and (t.condition is None or self.holds(t)):
                 return t, groups
         return None
 
     def fuzzy_match(self, state: State, said: str, text: str) -> Transition | None:
+        pools = self.pools(state)
+        if not pools.own_examples and not pools.global_examples:
+            return None
         scores = None
         if self.engine.classifier is not None:
             scores = dict(self.engine.classifier.classify(text))
-        best: tuple[float, Transition] | None = None
-        for pool in (self.transitions_of(state), self.engine._globals[state.flow]):
+        for pool in (pools.own_examples, pools.global_examples):
+            best: tuple[float, Transition] | None = None
             for t in pool:
-                if t.trigger not in ("examples", "intent"):
-                    continue
                 score = fuzzy(t, said, self.bot.intents, scores)
                 if score >= THRESHOLD and (best is None or score > best[0]) and self.holds(t):
                     best = (score, t)
@@ -545,12 +577,11 @@ class _Run:
         if fb.escalate_to is not None and s.misses >= fb.max_misses:
             self.go(fb.escalate_to, "fallback escalation")
             return
+        # The choices on screen are offered again with the fallback.
+        profile = s.profile or {}
         choices = next(
             (
-                tuple(
-                    effects.Choice(q.label.template(s.locale).render(s.slots, {}), q.payload)
-                    for q in m.quick_replies
-                )
+                render(m, s.locale, s.slots, profile, parts=self.engine._parts).choices
                 for m in reversed(state.say)
                 if m.quick_replies
             ),
@@ -558,33 +589,21 @@ class _Run:
         )
         if fb.messages:
             message = fb.messages[min(s.misses, len(fb.messages)) - 1]
-            rendered = render(message, s.locale, s.slots, s.profile or {})
+            rendered = render(message, s.locale, s.slots, profile)
             if choices and not rendered.choices:
-                rendered = Say(
-                    text=rendered.text,
-                    card=rendered.card,
-                    cards=rendered.cards,
-                    image=rendered.image,
-                    header=rendered.header,
-                    items=rendered.items,
-                    choices=choices,
-                    buttons=rendered.buttons,
-                )
+                rendered = dataclasses.replace(rendered, choices=choices)
             self.turn.effects.append(rendered)
             self.said.append(as_text(rendered))
         else:
             self.say_text(DEFAULT_FALLBACK, choices=choices)
-        if s.awaiting.startswith("slot:"):
-            self.ask(self.bot.slots[s.awaiting[5:]], repeat=True)
 
     # -- slots ----------------------------------------------------------------------------
 
-    def ask(self, slot: Slot, *, repeat: bool = False) -> None:
+    def ask(self, slot: Slot) -> None:
         s = self.session
-        if not repeat:
-            s.attempts = 0
-            s.awaiting = "slot:" + slot.name
-            self.say(slot.prompt, slot=slot.name)
+        s.attempts = 0
+        s.awaiting = "slot:" + slot.name
+        self.say(slot.prompt, slot=slot.name)
 
     def accept(self, slot: Slot, value: Any) -> None:
         s = self.session
@@ -724,8 +743,8 @@ class _Run:
             if state.kind is StateKind.MESSAGE:
                 self.session.awaiting = "input"
             return
-        hops = sum(1 for r in self.turn.records if r.kind == "transition")
-        if hops >= MAX_HOPS:
+        self.hops += 1
+        if self.hops > MAX_HOPS:
             self.record("error", {"reason": f"more than {MAX_HOPS} steps in one turn"})
             self.session.awaiting = "input"
             return

@@ -50,29 +50,20 @@ class Context:
     declared: Declared = field(default_factory=Declared)
     locales: tuple[str, ...] = ("ko",)
     default_locale: str = "ko"
-    slot_types: dict[str, str] = field(default_factory=dict)
     slot_prompts: dict[str, bool] = field(default_factory=dict)
     experiment_variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
     action_results: dict[str, frozenset[str]] = field(default_factory=dict)
     # (where, target) pairs that must be handoff states; checked once all states are known
     agent_targets: list[tuple[Where, Target]] = field(default_factory=list)
 
-    def target(
-        self, node: Node, key: str | int, flow: str | None, *more: str | int
-    ) -> Target | None:
-        """Resolve a state reference written in ``flow`` (None: the bot file)."""
-        value = node.get(key) if isinstance(key, str) and not more else None
-        path = (key, *more)
-        if value is None:
-            raw = node.doc.data
-            for step in (*node.path, *path):
-                raw = raw[step]
-            value = raw
+    def target(self, node: Node, key: str, flow: str | None) -> Target | None:
+        """Resolve the state reference under ``key``, written in ``flow`` (None: bot.yaml)."""
+        value = node.get(key)
         if not isinstance(value, str):
             return None
         if "." not in value and flow is not None and value in self.declared.states.get(flow, ()):
             return (flow, value)  # the common case, with nothing to report
-        where = node.where_path(*path)
+        where = node.where(key)
         if "." in value:
             flow_id, state = value.split(".", 1)
             if flow_id not in self.declared.flows:

@@ -69,9 +69,7 @@ def compile_declarations(
                     table[name] = spot
     out = Declarations()
     for owner in owners:
-        flow = str(owner.get("flow")) if owner.kind == "flow" else None
         for name, node in owner.members("slots", "slot"):
-            ctx.slot_types[name] = str(node.data.get("type"))
             ctx.slot_prompts[name] = node.data.get("prompt") is not None
         for name, node in owner.members("experiments", "experiment"):
             variants = node.get("variants") or {}

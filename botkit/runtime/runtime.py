@@ -32,10 +32,8 @@ from typing import Any
 import httpx
 
 from botkit.effects import Call, Effect, Say, as_text
-from botkit.engine import Engine, Session, Turn
-from botkit.engine.engine import DEFAULT_ERROR
+from botkit.engine import ConfigurationError, Engine, Session, Turn
 from botkit.events import AgentRelease, Event, UserMessage
-from botkit.flow.model import Message
 from botkit.records import Record
 from botkit.runtime.actions import ActionContext, ActionFunction, run_action
 from botkit.storage import ConflictError, StorageError, Store
@@ -118,8 +116,6 @@ class Runtime:
             if a.http is None and (a.function or a.name) not in self.functions
         )
         if missing:
-            from botkit.engine import ConfigurationError
-
             raise ConfigurationError(
                 "error[BK502]: the flows call functions that are not registered: "
                 + ", ".join(f"'{m}'" for m in missing)
@@ -256,11 +252,4 @@ class Runtime:
         self._cache.pop(key, None)
 
     def _failed(self) -> Reply:
-        messages: tuple[Message, ...] = self.engine.bot.messages.get("error") or ()
-        if messages:
-            from botkit.engine.render import render
-
-            bot = self.engine.bot
-            says: list[Effect] = [render(m, bot.default_locale, {}, {}) for m in messages]
-            return Reply(says, ok=False)
-        return Reply([Say(text=DEFAULT_ERROR)], ok=False)
+        return Reply(list(self.engine.error_effects()), ok=False)

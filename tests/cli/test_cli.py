@@ -36,6 +36,12 @@ states:
 """
 
 
+def _broken_flow(tmp_path: Path) -> Path:
+    path = tmp_path / "demo.yaml"
+    path.write_text(BROKEN, encoding="utf-8")
+    return path
+
+
 def test_check_exits_0_on_the_reference_bot(repo: Path) -> None:
     result = CliRunner().invoke(cli, ["check", str(repo / "flows")])
     assert result.exit_code == 0, result.output
@@ -43,8 +49,7 @@ def test_check_exits_0_on_the_reference_bot(repo: Path) -> None:
 
 
 def test_check_exits_1_and_points_at_the_typo(tmp_path: Path) -> None:
-    path = tmp_path / "demo.yaml"
-    path.write_text(BROKEN, encoding="utf-8")
+    path = _broken_flow(tmp_path)
     result = CliRunner().invoke(cli, ["check", str(path)])
     assert result.exit_code == 1
     assert ":8:13: error[BK301]: 'ask_ordr' is not a state of this flow" in result.output
@@ -53,8 +58,7 @@ def test_check_exits_1_and_points_at_the_typo(tmp_path: Path) -> None:
 
 
 def test_check_json_format_lists_problems(tmp_path: Path) -> None:
-    path = tmp_path / "demo.yaml"
-    path.write_text(BROKEN, encoding="utf-8")
+    path = _broken_flow(tmp_path)
     result = CliRunner().invoke(cli, ["check", "--format", "json", str(path)])
     assert result.exit_code == 1
     problems = json.loads(result.output)
@@ -112,8 +116,7 @@ def test_graph_dot_and_unknown_flow(repo: Path) -> None:
 
 
 def test_graph_of_a_broken_bot_prints_problems_and_exits_1(tmp_path: Path) -> None:
-    path = tmp_path / "demo.yaml"
-    path.write_text(BROKEN, encoding="utf-8")
+    path = _broken_flow(tmp_path)
     result = CliRunner().invoke(cli, ["graph", str(path)])
     assert result.exit_code == 1
     assert "BK301" in result.output
