@@ -89,3 +89,17 @@ def test_the_core_imports_no_io_and_nothing_from_higher_layers(repo: Path) -> No
                 assert root not in IO_MODULES, f"{module} imports {imported} (I/O)"
                 if root in ALLOWED_THIRD_PARTY[0] | ALLOWED_THIRD_PARTY[1]:
                     assert root in ALLOWED_THIRD_PARTY[layer], f"{module} imports {imported}"
+
+
+def test_every_public_name_has_a_home_and_checking_flows_loads_no_runtime() -> None:
+    import subprocess
+    import sys
+
+    assert sorted(botkit._MODULE_OF) == botkit.__all__
+    probe = (
+        "import sys, botkit.flow; "
+        "print(sorted(m for m in ('httpx', 'aiosqlite', 'botkit.runtime', 'botkit.storage') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -108,7 +108,7 @@ def _one(
     if not isinstance(value, dict):
         return None
     m = node.child(*steps, kind="message")
-    present = [k for k in _CONTENT if m.has(k)]
+    present = m.present(_CONTENT)
     if len(present) > 1:
         ctx.reporter.add(
             "BK208",
@@ -162,7 +162,7 @@ def _buttons(ctx: Context, owner: Node, flow: str | None) -> tuple[Button, ...]:
     out: list[Button] = []
     for b in owner.nodes("buttons", "button"):
         label = compile_text(ctx, b, "label")
-        kinds = [k for k in _BUTTON_KINDS if b.has(k)]
+        kinds = b.present(_BUTTON_KINDS)
         if len(kinds) > 1:
             ctx.reporter.add(
                 "BK208",

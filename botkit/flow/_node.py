@@ -89,6 +89,14 @@ class Node:
     def has(self, key: str) -> bool:
         return self.get(key) is not None
 
+    def present(self, keys: tuple[str, ...]) -> list[str]:
+        """Which of ``keys`` have a value (one pass, for "exactly one of" checks)."""
+        data = self.data
+        found = [k for k in keys if data.get(k) is not None]
+        for key in found:
+            self.get(key)  # the vocabulary check, and the record that the key was read
+        return found
+
     def node(self, key: str, kind: str) -> Node | None:
         value = self.get(key)
         if isinstance(value, dict):

@@ -50,7 +50,7 @@ def compile_flow_states(ctx: Context, flow_node: Node, flow: str) -> dict[str, S
 
 
 def _state(ctx: Context, node: Node, flow: str, state_id: str) -> State:
-    kinds = [k for k in _KINDS if node.has(k)]
+    kinds = node.present(_KINDS)
     if len(kinds) > 1:
         ctx.reporter.add(
             "BK208",
@@ -189,7 +189,7 @@ def compile_transitions(
 def _transition(
     ctx: Context, t: Node, flow: str | None, in_call: str | None, *, is_global: bool
 ) -> Transition | None:
-    triggers = [k for k in TRIGGERS if t.has(k)]
+    triggers = t.present(TRIGGERS)
     if len(triggers) > 1:
         ctx.reporter.add(
             "BK208",

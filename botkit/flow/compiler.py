@@ -18,12 +18,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+import orjson
 
 from botkit.flow import _schema, _yaml, checks
 from botkit.flow._context import Context, Spot
@@ -261,5 +262,5 @@ def _assemble(
 
 def _hash(*parts: object) -> str:
     """Content hash: the same content gives the same version, whatever the comments or layout."""
-    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    canonical = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()[:16]
