@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from transitions import Machine, MachineError, Transition
+from transitions import Event, Machine, MachineError, Transition
 
 from botkit.flow.checks import edges
 from botkit.flow.model import Bot, Target
@@ -48,8 +48,27 @@ class _Edge(Transition):
         return True
 
 
+class _Hop(Event):
+    """An event of botkit's machine: take the one edge designed from the session's state.
+
+    The stock ``Event.trigger`` wraps every call in an ``EventData``, a ``functools.partial``,
+    the machine's event queue, the generic callback pipeline and about a dozen logging calls:
+    most of a turn's cost, for a machine that has no callbacks, no conditions and at most one
+    edge per (source, event). The edges themselves are still the machine's own ``Transition``
+    objects, added and validated by ``Machine``; this only takes them directly.
+    """
+
+    def trigger(self, model: Any, *args: Any, **kwargs: Any) -> bool:
+        found = self.transitions.get(model.state)  # a defaultdict: ``get`` adds nothing
+        if not found:
+            raise MachineError(f"no designed edge {self.name!r} from state {model.state!r}")
+        model.state = found[0].dest
+        return True
+
+
 class _Machine(Machine):
     transition_cls = _Edge
+    event_cls = _Hop
 
 
 def name_of(target: Target) -> str:

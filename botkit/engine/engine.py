@@ -37,7 +37,7 @@ from botkit import effects
 from botkit.effects import Effect, Say, as_text
 from botkit.engine import hours as business
 from botkit.engine._machine import FlowMachine, MachineError, name_of
-from botkit.engine.matching import THRESHOLD, Classifier, exact, fuzzy
+from botkit.engine.matching import THRESHOLD, Classifier, ExactPool, fuzzy
 from botkit.engine.render import render
 from botkit.engine.session import Session, Status
 from botkit.engine.slots import extract
@@ -154,8 +154,11 @@ class Engine:
                     own_by_variant[name] = variant.on
             for name, own in own_by_variant.items():
                 self._pools[(state.flow, state.id, name)] = _Pools(
-                    exact=tuple(
-                        t for t in (*own, *globals_) if t.trigger not in ("examples", "result")
+                    exact=ExactPool(
+                        tuple(
+                            t for t in (*own, *globals_) if t.trigger not in ("examples", "result")
+                        ),
+                        bot.intents,
                     ),
                     own_examples=tuple(t for t in own if t.trigger in _FUZZY),
                     global_examples=tuple(t for t in globals_ if t.trigger in _FUZZY),
@@ -208,7 +211,7 @@ _FUZZY = ("examples", "intent")
 
 @dataclass(frozen=True, slots=True)
 class _Pools:
-    exact: tuple[Transition, ...]
+    exact: ExactPool
     own_examples: tuple[Transition, ...]
     global_examples: tuple[Transition, ...]
 
@@ -482,12 +485,7 @@ class _Run:
     def exact_match(
         self, state: State, said: str, text: str, payload: str | None
     ) -> tuple[Transition, dict[str, str]] | None:
-        intents = self.bot.intents
-        for t in self.pools(state).exact:
-            groups = exact(t, said, text, payload, intents)
-            if groups is not None and (t.condition is None or self.holds(t)):
-                return t, groups
-        return None
+        return self.pools(state).exact.first(said, text, payload, self.holds)
 
     def fuzzy_match(self, state: State, said: str, text: str) -> Transition | None:
         pools = self.pools(state)

@@ -11,12 +11,13 @@ contained by it (with at least 2 characters), counts as a perfect match. A plugg
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from botkit.flow.model import Intent, Transition
 
-__all__ = ["THRESHOLD", "Classifier", "bigrams", "exact", "similarity"]
+__all__ = ["THRESHOLD", "Classifier", "ExactPool", "bigrams", "exact", "similarity"]
 
 THRESHOLD = 0.6  # the similarity an example phrase needs to count as a match
 
@@ -70,6 +71,72 @@ def exact(
         if intent is not None and any(k in said for k in intent.keywords):
             return {}
     return None
+
+
+_PAYLOAD, _SEARCH, _PATTERN, _ANY = range(4)
+
+
+def _any_of(words: tuple[str, ...]) -> Callable[[str], object]:
+    """``said`` contains one of ``words``: one C-level search instead of a generator per word.
+
+    The words are literals (escaped), so the alternation has no repetition to backtrack on.
+    """
+    if not words:
+        return lambda said: None
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len))).search
+
+
+class ExactPool:
+    """Transitions with exact triggers, in precedence order, prepared once for matching.
+
+    ``first`` gives the same answer as calling :func:`exact` on each transition in turn, but
+    each probe is ready (keyword lists compiled into one search, intents resolved), so a turn
+    walks a tuple instead of re-deciding how to match every transition.
+    """
+
+    __slots__ = ("_probes", "transitions")
+
+    def __init__(self, transitions: tuple[Transition, ...], intents: Mapping[str, Intent]):
+        self.transitions = transitions
+        probes: list[tuple[int, object, Transition]] = []
+        for t in transitions:
+            if t.trigger == "payload":
+                probes.append((_PAYLOAD, t.payload, t))
+            elif t.trigger == "keywords":
+                probes.append((_SEARCH, _any_of(t.keywords), t))
+            elif t.trigger == "intent":
+                intent = intents.get(t.intent or "")
+                probes.append((_SEARCH, _any_of(intent.keywords if intent else ()), t))
+            elif t.trigger == "regex" and t.pattern is not None:
+                probes.append((_PATTERN, t.pattern.search, t))
+            elif t.trigger == "any":
+                probes.append((_ANY, None, t))
+        self._probes = tuple(probes)
+
+    def first(
+        self,
+        said: str,
+        text: str,
+        payload: str | None,
+        holds: Callable[[Transition], bool],
+    ) -> tuple[Transition, dict[str, str]] | None:
+        """The first transition that matches (and whose condition holds), with regex groups."""
+        for kind, probe, t in self._probes:
+            if kind == _PAYLOAD:
+                if payload is None or payload != probe:
+                    continue
+                groups: dict[str, str] | None = {}
+            elif not said:
+                continue
+            elif kind == _SEARCH:
+                groups = {} if probe(said) is not None else None  # type: ignore[operator]
+            elif kind == _PATTERN:
+                groups = probe(text)  # type: ignore[operator]
+            else:
+                groups = {}
+            if groups is not None and (t.condition is None or holds(t)):
+                return t, groups
+        return None
 
 
 def fuzzy(
