@@ -6,8 +6,11 @@ The conversation (per session, interleaved round-robin across sessions):
   "안녕하세요" → "배송 조회" → "12-34" (invalid) → "1234-567-890" (+ lookup) → "처음으로"
 
 (a) engine only, in memory: the lookup result is fed straight back, as the runtime would.
-(b) the full runtime on a durable SQLiteStore (WAL, synchronous=FULL, group commit), the lookup
-    a registered in-process function, 64 sessions in flight at a time.
+(b) the full runtime on a durable SQLiteStore (WAL, synchronous=FULL, group commit), 64 sessions
+    in flight at a time, twice: with the lookup answered in-process (a stub returning the order,
+    as the peer harness of shared/reference/perf-peers.md does), and with the lookup made as the
+    declared HTTP call through httpx, answered by httpx's in-process MockTransport (so the
+    difference is httpx's own client cost; a real server adds the network on top).
 (c) memory per live session: sessions held after their conversation, at 1,000 and 100,000.
 
 Prints a table, the command, and a final JSON line with the figures.
@@ -89,7 +92,9 @@ def memory_per_session(engine: Engine, count: int) -> float:
     return (after - before) / count
 
 
-async def full_runtime(app: BotApp, sessions: int, concurrency: int) -> dict[str, Any]:
+async def full_runtime(
+    app: BotApp, sessions: int, concurrency: int, *, http: bool
+) -> dict[str, Any]:
     folder = tempfile.mkdtemp(prefix="botkit-bench-")
     store = SQLiteStore(str(Path(folder) / "bench.db"), synchronous="FULL")
 
@@ -99,7 +104,8 @@ async def full_runtime(app: BotApp, sessions: int, concurrency: int) -> dict[str
     client = httpx.AsyncClient(
         transport=httpx.MockTransport(lambda request: httpx.Response(200, json=LOOKUP))
     )
-    runtime = app.runtime(store, http=client)
+    stubs = None if http else {"lookup_order": lambda ctx: LOOKUP}
+    runtime = app.runtime(store, http=client, stubs=stubs)
     latencies: list[float] = []
     turns = 0
     queue = [f"u{i}" for i in range(sessions)]
@@ -152,7 +158,8 @@ def main() -> None:
         rates.append(turns / elapsed)
     engine_rate = statistics.median(rates)
     memory = {int(n): memory_per_session(engine, int(n)) for n in args.memory.split(",")}
-    runtime = asyncio.run(full_runtime(app, args.runtime_sessions, args.concurrency))
+    runtime = asyncio.run(full_runtime(app, args.runtime_sessions, args.concurrency, http=False))
+    with_http = asyncio.run(full_runtime(app, args.runtime_sessions, args.concurrency, http=True))
     print(f"python {platform.python_version()} on {platform.machine()}")
     print(
         f"engine only: {engine_rate:,.0f} turns/s ({1e6 / engine_rate:.1f} µs/turn), "
@@ -161,9 +168,14 @@ def main() -> None:
     for n, size in memory.items():
         print(f"memory per live session at {n:,}: {size / 1024:.2f} KiB")
     print(
-        f"runtime + SQLite (FULL, WAL), {args.concurrency} in flight: "
+        f"runtime + SQLite (FULL, WAL), {args.concurrency} in flight, lookup in-process: "
         f"{runtime['turns_per_s']:,.0f} turns/s, p50 {runtime['p50_ms']:.2f} ms, "
         f"p99 {runtime['p99_ms']:.2f} ms, records persisted {runtime['records_persisted']}"
+    )
+    print(
+        f"runtime + SQLite (FULL, WAL), {args.concurrency} in flight, lookup through httpx: "
+        f"{with_http['turns_per_s']:,.0f} turns/s, p50 {with_http['p50_ms']:.2f} ms, "
+        f"p99 {with_http['p99_ms']:.2f} ms"
     )
     print(f"command: {' '.join([sys.executable, '-m', 'bench.engine', *sys.argv[1:]])}")
     print(
@@ -176,6 +188,8 @@ def main() -> None:
                 "runtime_p50_ms": round(runtime["p50_ms"], 3),
                 "runtime_p99_ms": round(runtime["p99_ms"], 3),
                 "runtime_records_persisted": runtime["records_persisted"],
+                "runtime_http_lookup_turns_per_s": round(with_http["turns_per_s"]),
+                "runtime_http_lookup_p99_ms": round(with_http["p99_ms"], 3),
                 "targets": {
                     "engine_turns_per_s": 50000,
                     "runtime_turns_per_s": 5000,

@@ -89,7 +89,10 @@ class BotApp:
         clock: Callable[[], float] = time.time,
         http: httpx.AsyncClient | None = None,
         env: Mapping[str, str] | None = None,
+        stubs: Mapping[str, ActionFunction] | None = None,
     ) -> Runtime:
+        """A runtime on ``store``. ``stubs`` replace actions by name (HTTP calls included)
+        with functions: for tests, the simulator and benchmarks."""
         return Runtime(
             self.engine,
             store,
@@ -97,6 +100,7 @@ class BotApp:
             http=http,
             env=dict(os.environ) if env is None else env,
             clock=clock,
+            stubs=stubs,
         )
 
     @asynccontextmanager
@@ -107,11 +111,12 @@ class BotApp:
         clock: Callable[[], float] = time.time,
         http: httpx.AsyncClient | None = None,
         env: Mapping[str, str] | None = None,
+        stubs: Mapping[str, ActionFunction] | None = None,
     ) -> AsyncIterator[Runtime]:
         """Open the store (a URL: ``memory://``, ``sqlite:///bot.db``) and run the bot."""
         opened = open_store(store) if isinstance(store, str) else store
         await opened.open()
-        runtime = self.runtime(opened, clock=clock, http=http, env=env)
+        runtime = self.runtime(opened, clock=clock, http=http, env=env, stubs=stubs)
         try:
             yield runtime
         finally:

@@ -70,14 +70,23 @@ async def run_action(
     client: httpx.AsyncClient,
     env: Mapping[str, str],
     at: Callable[[], float],
+    stubs: Mapping[str, ActionFunction] | None = None,
 ) -> ActionResult:
+    """Run ``action`` within its deadline; every failure becomes a result, never an exception.
+
+    ``stubs`` replace actions by name, HTTP calls included, with functions (conversation tests,
+    the simulator and benchmarks use them; the deadline and the result handling stay the same).
+    """
     started = time.perf_counter()
+    stub = stubs.get(action.name) if stubs else None
     try:
         async with asyncio.timeout(action.deadline):
-            if action.http is not None:
+            if stub is not None:
+                outcome = await _call(stub, ctx)
+            elif action.http is not None:
                 outcome = await _http(action, ctx, client, env)
             else:
-                outcome = await _function(action, ctx, functions)
+                outcome = await _call(functions[action.function or action.name], ctx)
         result, data, detail = outcome.result, outcome.data, ""
     except TimeoutError:
         result, data, detail = "timeout", {}, f"no answer within {action.deadline:g}s"
@@ -87,10 +96,7 @@ async def run_action(
     return ActionResult(action.name, result, at(), data, latency, detail)
 
 
-async def _function(
-    action: Action, ctx: ActionContext, functions: Mapping[str, ActionFunction]
-) -> Outcome:
-    function = functions[action.function or action.name]
+async def _call(function: ActionFunction, ctx: ActionContext) -> Outcome:
     value = function(ctx)
     if inspect.isawaitable(value):
         value = await value

@@ -24,8 +24,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,26 +63,49 @@ class _Locks:
     """asyncio locks per session key, dropped when unused."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[str, _KeyLock] = {}
 
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (None, 0))
+    def hold(self, key: str) -> _KeyLock:
+        lock = self._locks.get(key)
         if lock is None:
-            lock = asyncio.Lock()
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            lock = self._locks[key] = _KeyLock(self._locks, key)
+        return lock
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class _KeyLock:
+    """One key's lock; it removes itself from the table when its last user leaves.
+
+    A plain class rather than ``@asynccontextmanager``: every turn enters one, and the
+    generator-based manager costs more than the lock itself.
+    """
+
+    __slots__ = ("_key", "_lock", "_table", "_users")
+
+    def __init__(self, table: dict[str, _KeyLock], key: str) -> None:
+        self._table = table
+        self._key = key
+        self._lock = asyncio.Lock()
+        self._users = 0
+
+    async def __aenter__(self) -> None:
+        self._users += 1
+        try:
+            await self._lock.acquire()
+        except BaseException:  # cancelled while waiting
+            self._leave()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._lock.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._users -= 1
+        if self._users == 0:
+            del self._table[self._key]
 
 
 class Runtime:
@@ -98,10 +120,18 @@ class Runtime:
         clock: Callable[[], float] = time.time,
         retries: int = 3,
         cache_size: int = 10_000,
+        stubs: Mapping[str, ActionFunction] | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.functions = dict(functions or {})
+        self.stubs = dict(stubs or {})
+        unknown = sorted(set(self.stubs) - set(engine.bot.actions))
+        if unknown:
+            raise ConfigurationError(
+                "error[BK503]: stubs for actions the flows do not declare: "
+                + ", ".join(f"'{u}'" for u in unknown)
+            )
         self.env = dict(env or {})
         self.clock = clock
         self.retries = retries
@@ -113,7 +143,9 @@ class Runtime:
         missing = sorted(
             a.function or a.name
             for a in engine.bot.actions.values()
-            if a.http is None and (a.function or a.name) not in self.functions
+            if a.http is None
+            and (a.function or a.name) not in self.functions
+            and a.name not in self.stubs
         )
         if missing:
             raise ConfigurationError(
@@ -171,11 +203,12 @@ class Runtime:
     ) -> Reply:
         async with self.locks.hold(key):
             for _ in range(self.retries):
-                cached = self._cache.get(key)
-                if cached is not None:
-                    self._cache.move_to_end(key)
-                    loaded: Session | None = cached.copy()
-                else:
+                # The cached snapshot leaves the cache while its turn runs (we hold its lock, so
+                # nobody else wants it) and comes back only when the turn is committed: a turn
+                # that fails half-way cannot leave a half-changed snapshot behind, and no copy
+                # is needed.
+                loaded: Session | None = self._cache.pop(key, None)
+                if loaded is None:
                     try:
                         loaded = await self.store.load(key)
                     except StorageError:
@@ -193,13 +226,11 @@ class Runtime:
                         session, records, expected_version=expected
                     )
                 except ConflictError:
-                    self._cache.pop(key, None)
                     if called:
                         log.warning("conflict after an action for %s; not repeating it", key)
                         return self._failed()
                     continue  # another worker went first: run the turn on the fresh snapshot
                 except StorageError:
-                    self._cache.pop(key, None)
                     log.exception("commit of %s failed", key)
                     return self._failed()
                 self._remember(key, session)
@@ -233,6 +264,7 @@ class Runtime:
                 client=self.http,
                 env=self.env,
                 at=self.clock,
+                stubs=self.stubs,
             )
             more = self.engine.handle(session, result)
             records.extend(more.records)
@@ -242,8 +274,7 @@ class Runtime:
     def _remember(self, key: str, session: Session) -> None:
         if self.cache_size <= 0:
             return
-        self._cache[key] = session
-        self._cache.move_to_end(key)
+        self._cache[key] = session  # (re)inserted last: the most recently used
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 

@@ -11,7 +11,6 @@ exception type of a driver ever reaches the runtime.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -118,25 +117,43 @@ def dump_json(value: Any) -> str:
 
 
 def _has_non_finite(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is float:
-            if not math.isfinite(item):
+    """Whether a NaN or an infinity hides in ``value`` (recursion is bounded: orjson refuses
+    nesting deeper than 254 levels before this runs)."""
+    kind = type(value)
+    if kind is float:
+        return bool(value - value != 0)  # nan - nan and inf - inf are nan; finite - itself is 0
+    if kind is dict:
+        for item in value.values():
+            kind = type(item)
+            if kind is str or kind is int or item is None:
+                continue
+            if _has_non_finite(item):
                 return True
-        elif kind is dict:
-            stack.extend(item.values())
-        elif kind is list or kind is tuple:
-            stack.extend(item)
+    elif kind is list or kind is tuple:
+        return any(_has_non_finite(item) for item in value)
     return False
 
 
+# The only fields of a Session that hold values from outside (users, actions, profiles); the
+# others are botkit's own strings, counters and clock readings.
+_FREE_FORM = ("slots", "profile", "pending")
+
+
 def encode_session(session: Session, version: int) -> str:
-    """The stored text of ``session`` at ``version`` (the caller's object is not modified)."""
-    data = session.to_dict()
-    data["version"] = version
-    return dump_json(data)
+    """The stored text of ``session`` at ``version`` (the caller's object is left as it was)."""
+    for name in _FREE_FORM:
+        if _has_non_finite(getattr(session, name)):
+            raise StorageError("value cannot be stored as JSON: NaN or infinity")
+    was = session.version
+    session.version = version
+    try:
+        # orjson writes a slotted dataclass natively, without an intermediate dict.
+        out = orjson.dumps(session)
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"value cannot be stored as JSON: {exc}") from exc
+    finally:
+        session.version = was
+    return out.decode("utf-8")
 
 
 def decode_session(data: str, version: int) -> Session:

@@ -258,3 +258,61 @@ async def test_function_actions_sync_async_and_failing(tmp_path: Path) -> None:
         assert (await bot.handle("web", "b", "시작")).texts == ["이미 받으셨어요"]
         assert (await bot.handle("web", "c", "시작")).texts == ["실패"]
         assert (await bot.handle("web", "d", "시작")).texts == ["실패"]  # over the deadline
+
+
+class FlakyStore(MemoryStore):
+    """The second commit fails (a lost connection, say); the others go through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits = 0
+
+    async def commit(
+        self, session: Session, records: Sequence[Record], *, expected_version: int
+    ) -> int:
+        self.commits += 1
+        if self.commits == 2:
+            raise StorageError("connection lost")
+        return await super().commit(session, records, expected_version=expected_version)
+
+
+async def test_a_turn_that_fails_leaves_no_trace_in_the_next_one(tmp_path: Path) -> None:
+    (tmp_path / "counter.yaml").write_text(COUNTER, encoding="utf-8")
+    app = botkit.load(tmp_path / "counter.yaml")
+    store = FlakyStore()
+    async with app.run(store=store, clock=Clock()) as bot:
+        assert (await bot.handle("web", "하린", "하나")).ok
+        assert not (await bot.handle("web", "하린", "둘")).ok  # the engine ran; nothing kept
+        assert (await bot.handle("web", "하린", "셋")).ok
+        session = await store.load("web:하린")
+        assert session is not None
+        assert session.turn == 2  # "하나" and "셋": the failed turn's changes were not reused
+        texts = [r.data["text"] for r in await store.records(kind="message_in") if r.data]
+        assert texts == ["하나", "셋"]
+
+
+async def test_stubs_answer_declared_http_calls_without_the_network(
+    tmp_path: Path, courier: Courier
+) -> None:
+    app = reference_app(tmp_path, courier)
+    asked: list[str] = []
+
+    def lookup(ctx: botkit.ActionContext) -> dict[str, Any]:
+        asked.append(str(ctx.slots["order_no"]))
+        return {"status": "배송완료", "delivery": {"eta": "어제", "courier": "우체국"}}
+
+    async with app.run(store=MemoryStore(), clock=Clock(), stubs={"lookup_order": lookup}) as bot:
+        await bot.handle("web", "도윤", "안녕하세요")
+        await bot.handle("web", "도윤", "배송 조회", payload="order_status")
+        reply = await bot.handle("web", "도윤", "1234-567-890")
+    assert asked == ["1234567890"]
+    assert "배송이 완료되었어요" in " ".join(reply.texts)
+    assert courier.requests == []  # the declared HTTP call never left the process
+
+
+async def test_a_stub_for_an_undeclared_action_is_refused(
+    tmp_path: Path, courier: Courier
+) -> None:
+    app = reference_app(tmp_path, courier)
+    with pytest.raises(botkit.ConfigurationError, match="lookup_ordr"):
+        app.runtime(MemoryStore(), stubs={"lookup_ordr": lambda ctx: {}})

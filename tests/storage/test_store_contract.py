@@ -220,6 +220,7 @@ async def test_the_same_seq_in_another_session_is_fine(store: Store) -> None:
         pytest.param({"객체": object()}, id="not-json"),
         pytest.param({"값": math.nan}, id="nan"),
         pytest.param({"값": math.inf}, id="inf"),
+        pytest.param({"주문": {"금액": [1.5, (2, -math.inf)]}}, id="nested-inf"),
     ],
 )
 async def test_values_json_cannot_hold_are_refused(store: Store, bad: dict[str, Any]) -> None:
@@ -231,6 +232,15 @@ async def test_values_json_cannot_hold_are_refused(store: Store, bad: dict[str, 
         await store.commit(ok, make_records(ok.key, [1], data=bad), expected_version=0)
     assert await store.load(session.key) is None
     assert await store.count_records() == 0
+
+
+@pytest.mark.parametrize("field", ["profile", "pending"])
+async def test_nan_anywhere_in_a_session_is_refused(store: Store, field: str) -> None:
+    session = make_session()
+    setattr(session, field, {"점수": [0.5, math.nan]})
+    with pytest.raises(StorageError):
+        await store.commit(session, [], expected_version=0)
+    assert await store.load(session.key) is None
 
 
 async def test_many_sessions_commit_concurrently(store: Store) -> None:
