@@ -61,7 +61,7 @@ async def measure(kind: str, deadline: float, repeat: int) -> list[float]:
         for _ in range(repeat):
             started = time.perf_counter()
             result = await run_action(
-                action, ctx, functions={}, client=client, env={}, at=time.time
+                action, ctx, functions={}, client=lambda: client, env={}, at=time.time
             )
             elapsed = time.perf_counter() - started
             assert result.result == "timeout", result

@@ -1,16 +1,19 @@
 """Turns per second of the reference conversation, engine only and through the full runtime.
 
-    python -m bench.engine [--sessions 2000] [--runtime-sessions 2000] [--memory 1000,100000]
+    python -m bench.engine [--sessions 2000] [--runtime-sessions 2000] [--concurrency 64,256]
+                           [--memory 1000,100000]
 
 The conversation (per session, interleaved round-robin across sessions):
   "안녕하세요" → "배송 조회" → "12-34" (invalid) → "1234-567-890" (+ lookup) → "처음으로"
 
 (a) engine only, in memory: the lookup result is fed straight back, as the runtime would.
-(b) the full runtime on a durable SQLiteStore (WAL, synchronous=FULL, group commit), 64 sessions
-    in flight at a time, twice: with the lookup answered in-process (a stub returning the order,
-    as the peer harness of shared/reference/perf-peers.md does), and with the lookup made as the
-    declared HTTP call through httpx, answered by httpx's in-process MockTransport (so the
-    difference is httpx's own client cost; a real server adds the network on top).
+(b) the full runtime on a durable SQLiteStore (WAL, synchronous=FULL, group commit), with 64 and
+    with 256 turns in flight (a batch commits everything that queued while the previous one was
+    written, so more in flight means fewer fsyncs per turn); each with the lookup answered
+    in-process (a stub returning the order, as the peer harness of
+    shared/reference/perf-peers.md does) and with the lookup made as the declared HTTP call
+    through httpx, answered by httpx's in-process MockTransport (the difference is httpx's own
+    client cost; a real server adds the network on top).
 (c) memory per live session: sessions held after their conversation, at 1,000 and 100,000.
 
 Prints a table, the command, and a final JSON line with the figures.
@@ -33,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from bench.calibrate import calibrate
 from botkit.app import BotApp, load
 from botkit.engine import Engine, Session
 from botkit.events import ActionResult, UserMessage
@@ -143,9 +147,15 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=2000)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--runtime-sessions", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--concurrency",
+        default="64,256",
+        help="turns in flight for the runtime runs (the first one is the headline figure)",
+    )
     parser.add_argument("--memory", default="1000,100000")
     args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+    speed_before = calibrate()
     app = _app()
     engine = app.engine
     # As `botkit serve` will: once the bot is loaded, move everything alive to the permanent
@@ -158,38 +168,54 @@ def main() -> None:
         rates.append(turns / elapsed)
     engine_rate = statistics.median(rates)
     memory = {int(n): memory_per_session(engine, int(n)) for n in args.memory.split(",")}
-    runtime = asyncio.run(full_runtime(app, args.runtime_sessions, args.concurrency, http=False))
-    with_http = asyncio.run(full_runtime(app, args.runtime_sessions, args.concurrency, http=True))
+    runs: dict[str, dict[int, dict[str, Any]]] = {"in_process": {}, "httpx": {}}
+    for level in levels:
+        for lookup in runs:
+            runs[lookup][level] = asyncio.run(
+                full_runtime(app, args.runtime_sessions, level, http=lookup == "httpx")
+            )
+    headline = runs["in_process"][levels[0]]
+    speed_after = calibrate()
     print(f"python {platform.python_version()} on {platform.machine()}")
+    print(
+        f"calibration (bench.calibrate, lower is a faster machine): "
+        f"{speed_before:.1f} ms before, {speed_after:.1f} ms after"
+    )
     print(
         f"engine only: {engine_rate:,.0f} turns/s ({1e6 / engine_rate:.1f} µs/turn), "
         f"median of {args.reps} runs of {args.sessions} sessions x {len(SCRIPT)} turns"
     )
     for n, size in memory.items():
         print(f"memory per live session at {n:,}: {size / 1024:.2f} KiB")
-    print(
-        f"runtime + SQLite (FULL, WAL), {args.concurrency} in flight, lookup in-process: "
-        f"{runtime['turns_per_s']:,.0f} turns/s, p50 {runtime['p50_ms']:.2f} ms, "
-        f"p99 {runtime['p99_ms']:.2f} ms, records persisted {runtime['records_persisted']}"
-    )
-    print(
-        f"runtime + SQLite (FULL, WAL), {args.concurrency} in flight, lookup through httpx: "
-        f"{with_http['turns_per_s']:,.0f} turns/s, p50 {with_http['p50_ms']:.2f} ms, "
-        f"p99 {with_http['p99_ms']:.2f} ms"
-    )
+    print(f"runtime + SQLite (FULL, WAL), {args.runtime_sessions} sessions x {len(SCRIPT)} turns:")
+    for lookup, by_level in runs.items():
+        for level, r in by_level.items():
+            print(
+                f"  lookup {lookup:10} {level:4} in flight: {r['turns_per_s']:7,.0f} turns/s, "
+                f"p50 {r['p50_ms']:6.2f} ms, p99 {r['p99_ms']:6.2f} ms, "
+                f"records persisted {r['records_persisted']}"
+            )
     print(f"command: {' '.join([sys.executable, '-m', 'bench.engine', *sys.argv[1:]])}")
     print(
         json.dumps(
             {
+                "calibration_ms": [round(speed_before, 1), round(speed_after, 1)],
                 "engine_turns_per_s": round(engine_rate),
                 "engine_us_per_turn": round(1e6 / engine_rate, 2),
                 "memory_kib_per_session": {str(n): round(v / 1024, 3) for n, v in memory.items()},
-                "runtime_turns_per_s": round(runtime["turns_per_s"]),
-                "runtime_p50_ms": round(runtime["p50_ms"], 3),
-                "runtime_p99_ms": round(runtime["p99_ms"], 3),
-                "runtime_records_persisted": runtime["records_persisted"],
-                "runtime_http_lookup_turns_per_s": round(with_http["turns_per_s"]),
-                "runtime_http_lookup_p99_ms": round(with_http["p99_ms"], 3),
+                "runtime_turns_per_s": round(headline["turns_per_s"]),
+                "runtime_p99_ms": round(headline["p99_ms"], 3),
+                "runtime": {
+                    lookup: {
+                        str(level): {
+                            "turns_per_s": round(r["turns_per_s"]),
+                            "p50_ms": round(r["p50_ms"], 3),
+                            "p99_ms": round(r["p99_ms"], 3),
+                        }
+                        for level, r in by_level.items()
+                    }
+                    for lookup, by_level in runs.items()
+                },
                 "targets": {
                     "engine_turns_per_s": 50000,
                     "runtime_turns_per_s": 5000,

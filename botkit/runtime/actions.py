@@ -67,7 +67,7 @@ async def run_action(
     ctx: ActionContext,
     *,
     functions: Mapping[str, ActionFunction],
-    client: httpx.AsyncClient,
+    client: Callable[[], httpx.AsyncClient],
     env: Mapping[str, str],
     at: Callable[[], float],
     stubs: Mapping[str, ActionFunction] | None = None,
@@ -76,6 +76,8 @@ async def run_action(
 
     ``stubs`` replace actions by name, HTTP calls included, with functions (conversation tests,
     the simulator and benchmarks use them; the deadline and the result handling stay the same).
+    ``client`` gives the shared HTTP client; it is asked for only when an HTTP call is made
+    (creating one loads the system's certificates, which takes tens of milliseconds).
     """
     started = time.perf_counter()
     stub = stubs.get(action.name) if stubs else None
@@ -84,7 +86,7 @@ async def run_action(
             if stub is not None:
                 outcome = await _call(stub, ctx)
             elif action.http is not None:
-                outcome = await _http(action, ctx, client, env)
+                outcome = await _http(action, ctx, client(), env)
             else:
                 outcome = await _call(functions[action.function or action.name], ctx)
         result, data, detail = outcome.result, outcome.data, ""

@@ -161,6 +161,9 @@ class Runtime:
             self._http = httpx.AsyncClient(timeout=None, follow_redirects=False)
         return self._http
 
+    def _client(self) -> httpx.AsyncClient:
+        return self.http
+
     async def aclose(self) -> None:
         if self._own_http and self._http is not None:
             await self._http.aclose()
@@ -261,7 +264,7 @@ class Runtime:
                 action,
                 ctx,
                 functions=self.functions,
-                client=self.http,
+                client=self._client,
                 env=self.env,
                 at=self.clock,
                 stubs=self.stubs,
