@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.calibrate import calibrate
 from bench.gen_large_flow import large_flow
 from botkit.flow import compile_bot
 
@@ -44,6 +45,7 @@ def main() -> None:
     large.write_text(large_flow(1000), encoding="utf-8")
     big = out / "bk105_five_megabytes.yaml"
     big.write_text("flow: big\n" + "# " + "x" * 78 + "\n" * 1 + ("a: " + "b" * 76 + "\n") * 65_000)
+    speed_before = calibrate()
     large_time, large_errors = timed([large], args.repeat)
     assert large_errors == 0, "the generated flow must be valid"
     hostile: dict[str, float] = {}
@@ -51,7 +53,12 @@ def main() -> None:
     for path in fixtures:
         seconds, _ = timed([path], args.repeat)
         hostile[path.name] = round(seconds, 5)
+    speed_after = calibrate()
     print(f"python {platform.python_version()} on {platform.machine()}, median of {args.repeat}")
+    print(
+        f"calibration (bench.calibrate, lower is a faster machine): "
+        f"{speed_before:.1f} ms before, {speed_after:.1f} ms after"
+    )
     print(f"{'large flow (1000 states, 5000 transitions)':60} {large_time * 1000:9.1f} ms")
     for name, seconds in sorted(hostile.items(), key=lambda kv: -kv[1])[:10]:
         print(f"{name:60} {seconds * 1000:9.2f} ms")
@@ -61,6 +68,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "calibration_ms": [round(speed_before, 1), round(speed_after, 1)],
                 "large_flow_s": round(large_time, 4),
                 "large_flow_size_bytes": large.stat().st_size,
                 "hostile_max_s": round(worst, 5),
