@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from botkit.app import BotApp, FlowError, load
     from botkit.effects import Button, Call, Card, Choice, End, HandOff, Image, ListItem, Say
-    from botkit.engine import Classifier, ConfigurationError, Engine, Session, Turn
+    from botkit.engine import (
+        Classifier,
+        ConfigurationError,
+        Engine,
+        Session,
+        StepRefused,
+        Turn,
+    )
     from botkit.events import ActionResult, AgentRelease, UserMessage
     from botkit.flow import Bot, CompileResult, Flow, compile_bot, compile_texts, flow_files
     from botkit.problems import Problem, Severity
@@ -36,7 +43,8 @@ _MODULE_OF = {
         "botkit.effects",
     ),
     **dict.fromkeys(
-        ("Classifier", "ConfigurationError", "Engine", "Session", "Turn"), "botkit.engine"
+        ("Classifier", "ConfigurationError", "Engine", "Session", "StepRefused", "Turn"),
+        "botkit.engine",
     ),
     **dict.fromkeys(("ActionResult", "AgentRelease", "UserMessage"), "botkit.events"),
     **dict.fromkeys(
@@ -83,6 +91,7 @@ __all__ = [
     "Say",
     "Session",
     "Severity",
+    "StepRefused",
     "StorageError",
     "Store",
     "Turn",

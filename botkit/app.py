@@ -19,6 +19,8 @@ async with app.run(store="sqlite:///bot.db") as bot:
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -34,7 +36,7 @@ from botkit.problems import Problem, render_problems
 from botkit.runtime import ActionFunction, Runtime
 from botkit.storage import Store, open_store
 
-__all__ = ["BotApp", "FlowError", "load"]
+__all__ = ["BotApp", "FlowError", "SetupError", "load"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -124,9 +126,43 @@ class BotApp:
             await opened.close()
 
 
-def load(path: str | os.PathLike[str]) -> BotApp:
-    """Compile the bot in ``path`` (a folder of flow files, or one file)."""
-    result = compile_bot(flow_files(Path(path)))
+ACTIONS_FILE = "actions.py"
+
+
+def load(path: str | os.PathLike[str], *, actions: bool = True) -> BotApp:
+    """Compile the bot in ``path`` (a folder of flow files, or one file).
+
+    With ``actions`` (the default), a file ``actions.py`` beside the flows is imported and its
+    ``setup(app)`` called: that is where a bot registers its Python actions and validators, so
+    that ``botkit shell``, ``botkit test`` and ``botkit serve`` run the same bot as your code.
+    """
+    folder = Path(path)
+    result = compile_bot(flow_files(folder))
     if result.bot is None:
         raise FlowError(result.errors or result.problems)
-    return BotApp(result.bot)
+    app = BotApp(result.bot)
+    setup_file = (folder if folder.is_dir() else folder.parent) / ACTIONS_FILE
+    if actions and setup_file.is_file():
+        _run_setup(setup_file, app)
+    return app
+
+
+class SetupError(Exception):
+    """``actions.py`` could not be imported, or has no ``setup(app)``."""
+
+
+def _run_setup(path: Path, app: BotApp) -> None:
+    # Imported under a name of its own per folder, so two bots' actions.py never collide.
+    name = "botkit_actions_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SetupError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise SetupError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from exc
+    setup = getattr(module, "setup", None)
+    if not callable(setup):
+        raise SetupError(f"{path}: define 'def setup(app):' that registers actions and validators")
+    setup(app)

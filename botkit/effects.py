@@ -79,6 +79,7 @@ class Say:
     choices: tuple[Choice, ...] = ()
     buttons: tuple[Button, ...] = ()
     slot: str | None = None  # set when this bubble asks for a slot
+    agent: str | None = None  # set when a person (an agent), not the bot, wrote it
 
 
 @dataclass(slots=True)

@@ -115,5 +115,25 @@ def _flow_of(path: Path, bot: object) -> str:
     return bot.start
 
 
+@cli.command("test")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--coverage",
+    "show_coverage",
+    is_flag=True,
+    help="per flow: the share of states and transitions the tests visited, and what they missed",
+)
+def test_command(path: Path, show_coverage: bool) -> None:
+    """Run conversation tests (*.test.yaml) against their bot.
+
+    PATH is a bot folder (its tests are found below it), a folder of tests or one test file;
+    the bot is the nearest folder with a bot.yaml. Ends with "N passed, N failed"; exits 1 when
+    a test failed, 2 when there was nothing to run.
+    """
+    from botkit.simulator.suite import run_suite
+
+    sys.exit(run_suite(path, show_coverage=show_coverage, echo=click.echo, color=click.style))
+
+
 if __name__ == "__main__":  # pragma: no cover
     cli()

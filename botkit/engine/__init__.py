@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from botkit.engine.engine import ConfigurationError, Engine, Turn, Validator, variant_for
+from botkit.engine.engine import (
+    ConfigurationError,
+    Engine,
+    NotWithAgent,
+    StepRefused,
+    Turn,
+    Validator,
+    variant_for,
+)
 from botkit.engine.matching import Classifier
 from botkit.engine.session import Session, Status
 
@@ -10,8 +18,10 @@ __all__ = [
     "Classifier",
     "ConfigurationError",
     "Engine",
+    "NotWithAgent",
     "Session",
     "Status",
+    "StepRefused",
     "Turn",
     "Validator",
     "variant_for",

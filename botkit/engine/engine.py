@@ -57,7 +57,14 @@ from botkit.flow.model import (
 from botkit.records import Record
 from botkit.text import normalize, squash
 
-__all__ = ["ConfigurationError", "Engine", "Turn", "Validator"]
+__all__ = [
+    "ConfigurationError",
+    "Engine",
+    "NotWithAgent",
+    "StepRefused",
+    "Turn",
+    "Validator",
+]
 
 _new_record = tuple.__new__
 MAX_HOPS = 64
@@ -75,6 +82,15 @@ Validator = Callable[[Any, Mapping[str, Any]], bool]
 
 class ConfigurationError(Exception):
     """The bot needs something the program did not register (BK5xx)."""
+
+
+class StepRefused(ValueError):
+    """An operator's step that does not apply to this conversation (an agent's reply when no
+    agent is involved, a jump to a state that does not exist, a variant no experiment has)."""
+
+
+class NotWithAgent(StepRefused):
+    """An agent's step for a conversation that is not handed off."""
 
 
 @dataclass(slots=True)
@@ -181,11 +197,66 @@ class Engine:
             run.agent_release(event)
         return run.finish()
 
+    def target(self, name: str) -> Target:
+        """``flow.state`` (or a state of the start flow by its bare name) as a target."""
+        flow, dot, state = name.partition(".")
+        if not dot:
+            flow, state = self.bot.start, name
+        if flow in self.bot.flows and state in self.bot.flows[flow].states:
+            return (flow, state)
+        raise StepRefused(f"there is no state '{name}' (write it as flow.state)")
+
     def goto(self, session: Session, target: Target, at: float) -> Turn:
         """Put the session at ``target`` (the simulator's /goto, an operator's decision)."""
         run = _Run(self, session, at)
+        if session.conversation == 0 or session.status == Status.CLOSED:
+            run.start_conversation()
+        elif session.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
+            session.status = Status.BOT
+            session.held = None
         run.jump(target, "goto")
         return run.finish()
+
+    def reset(self, session: Session, at: float) -> Turn:
+        """End the conversation (outcome ``reset``); the next message starts a new one."""
+        run = _Run(self, session, at)
+        if session.conversation and session.status != Status.CLOSED:
+            run.record("conversation_end", {"outcome": "reset"})
+            session.status = Status.CLOSED
+        return run.finish()
+
+    def agent_message(self, session: Session, text: str, agent: str, at: float) -> Turn:
+        """A person writes to the user during a handoff; the first message claims it."""
+        if session.status not in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
+            raise NotWithAgent("the conversation is not handed off to an agent")
+        run = _Run(self, session, at)
+        if session.status == Status.HANDOFF_REQUESTED:
+            session.status = Status.WITH_AGENT
+            run.record("handoff_claimed", {"agent": agent, "waited_s": round(at - session.since)})
+            session.since = at
+        run.record("agent_message", {"agent": agent, "text": text})
+        run.turn.effects.append(Say(text=text, agent=agent))
+        return run.finish()
+
+    def force_variant(self, session: Session, variant: str) -> list[str]:
+        """Put the session in ``variant`` of every experiment that has it (the simulator's
+        /variant, a QA fixture); returns those experiments. Sticky like a drawn variant."""
+        chosen = sorted(
+            name
+            for name, experiment in self.bot.experiments.items()
+            if variant in dict(experiment.variants)
+        )
+        if not chosen:
+            known = sorted({v for e in self.bot.experiments.values() for v, _ in e.variants})
+            raise StepRefused(
+                f"no experiment has a variant '{variant}'"
+                + (f" (variants: {', '.join(known)})" if known else " (the bot has none)")
+            )
+        variants = dict(session.variants or {})
+        variants.update((name, variant) for name in chosen)
+        session.variants = variants
+        session.variant = _variant_text(variants)
+        return chosen
 
     def error_effects(self) -> list[Say]:
         """The bot's error message (``messages.error``, or botkit's own), for a failed turn."""

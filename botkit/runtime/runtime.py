@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from botkit.effects import Call, Effect, Say, as_text
-from botkit.engine import ConfigurationError, Engine, Session, Turn
+from botkit.engine import ConfigurationError, Engine, Session, StepRefused, Turn
 from botkit.events import AgentRelease, Event, UserMessage
 from botkit.records import Record
 from botkit.runtime.actions import ActionContext, ActionFunction, run_action
@@ -191,18 +191,86 @@ class Runtime:
                 session.locale = locale
             return UserMessage(text, self.clock(), payload)
 
-        return await self._turn(key, user, channel, event)
+        return await self._turn(key, user, channel, lambda s: self.engine.handle(s, event(s)))
 
     async def release(
         self, channel: str, user: str, *, target: str | None = None, close: bool = False
     ) -> Reply:
         """An agent hands the user back to the bot (at ``target``) or closes the conversation."""
+        if target is not None:
+            self.engine.target(target)  # an unknown state is refused before anything runs
         return await self._turn(
-            f"{channel}:{user}", user, channel, lambda s: AgentRelease(self.clock(), target, close)
+            f"{channel}:{user}",
+            user,
+            channel,
+            lambda s: self.engine.handle(s, AgentRelease(self.clock(), target, close)),
         )
 
+    async def agent_message(
+        self, channel: str, user: str, text: str, *, agent: str = "agent"
+    ) -> Reply:
+        """A person writes to the user during a handoff (the first message claims it).
+
+        Raises :class:`~botkit.engine.NotWithAgent` when the conversation is not handed off.
+        """
+        return await self._turn(
+            f"{channel}:{user}",
+            user,
+            channel,
+            lambda s: self.engine.agent_message(s, text, agent, self.clock()),
+        )
+
+    async def goto(self, channel: str, user: str, state: str) -> Reply:
+        """Put the user at ``state`` ("flow.state") and run it, as if a transition led there.
+
+        Raises :class:`~botkit.engine.StepRefused` for a state that does not exist.
+        """
+        target = self.engine.target(state)
+        return await self._turn(
+            f"{channel}:{user}",
+            user,
+            channel,
+            lambda s: self.engine.goto(s, target, self.clock()),
+        )
+
+    async def reset(self, channel: str, user: str) -> Reply:
+        """End the user's conversation; their next message starts a new one."""
+        return await self._turn(
+            f"{channel}:{user}", user, channel, lambda s: self.engine.reset(s, self.clock())
+        )
+
+    async def update(
+        self,
+        channel: str,
+        user: str,
+        *,
+        profile: Mapping[str, Any] | None = None,
+        variant: str | None = None,
+    ) -> Reply:
+        """Change the user's profile (keys merged) or put them in ``variant`` of every
+        experiment that has it. Raises :class:`~botkit.engine.StepRefused` for an unknown
+        variant."""
+
+        def change(session: Session) -> Turn:
+            if variant is not None:
+                self.engine.force_variant(session, variant)
+            if profile:
+                session.profile = {**(session.profile or {}), **profile}
+            return Turn()
+
+        return await self._turn(f"{channel}:{user}", user, channel, change)
+
+    async def session(self, channel: str, user: str) -> Session | None:
+        """A copy of the user's committed session (for display; changing it changes nothing)."""
+        key = f"{channel}:{user}"
+        async with self.locks.hold(key):
+            cached = self._cache.get(key)
+            if cached is not None:
+                return cached.copy()
+            return await self.store.load(key)
+
     async def _turn(
-        self, key: str, user: str, channel: str, make_event: Callable[[Session], Event]
+        self, key: str, user: str, channel: str, step: Callable[[Session], Turn]
     ) -> Reply:
         async with self.locks.hold(key):
             for _ in range(self.retries):
@@ -220,7 +288,9 @@ class Runtime:
                 session = loaded or self.engine.new_session(key, user, channel)
                 expected = session.version
                 try:
-                    effects, records, called = await self._run(session, make_event(session))
+                    effects, records, called = await self._run(session, step)
+                except StepRefused:
+                    raise  # the operator's mistake, theirs to show; nothing was committed
                 except Exception:  # a bug must not reach the user as a traceback
                     log.exception("turn of %s failed", key)
                     return self._failed()
@@ -243,9 +313,9 @@ class Runtime:
             return self._failed()
 
     async def _run(
-        self, session: Session, event: Event
+        self, session: Session, step: Callable[[Session], Turn]
     ) -> tuple[list[Effect], list[Record], bool]:
-        turn: Turn = self.engine.handle(session, event)
+        turn: Turn = step(session)
         effects: list[Effect] = []
         records = list(turn.records)
         called = False

@@ -316,3 +316,37 @@ async def test_a_stub_for_an_undeclared_action_is_refused(
     app = reference_app(tmp_path, courier)
     with pytest.raises(botkit.ConfigurationError, match="lookup_ordr"):
         app.runtime(MemoryStore(), stubs={"lookup_ordr": lambda ctx: {}})
+
+
+async def test_operator_steps_goto_reset_variant_profile_and_agent(tmp_path: Path) -> None:
+    app = botkit.load(REPO / "flows")
+    async with app.run(store=MemoryStore(), clock=Clock(), stubs={"lookup_order": dict}) as bot:
+        with pytest.raises(botkit.StepRefused, match=r"no state 'order_status\.nowhere'"):
+            await bot.goto("web", "수아", "order_status.nowhere")
+        reply = await bot.goto("web", "수아", "order_status.ask_order")
+        assert reply.state == "order_status.ask_order"
+        assert reply.texts[0].startswith("주문번호 10자리를 알려 주세요.")
+
+        with pytest.raises(botkit.StepRefused, match="no experiment has a variant 'Z'"):
+            await bot.update("web", "수아", variant="Z")
+        await bot.update("web", "수아", variant="B", profile={"grade": "vip"})
+        session = await bot.session("web", "수아")
+        assert session is not None
+        assert session.variants == {"greeting_title": "B", "refund_copy": "B"}
+        assert session.profile == {"grade": "vip"}
+
+        with pytest.raises(botkit.StepRefused, match="not handed off"):
+            await bot.agent_message("web", "수아", "안녕하세요")
+        await bot.handle("web", "수아", "상담원")
+        reply = await bot.agent_message("web", "수아", "상담원 김하늘입니다.", agent="하늘")
+        assert reply.status == "with_agent"
+        assert [(r.kind, r.data) for r in reply.records][-1] == (
+            "agent_message",
+            {"agent": "하늘", "text": "상담원 김하늘입니다."},
+        )
+
+        reply = await bot.reset("web", "수아")
+        assert reply.status == "closed"
+        assert reply.records[-1].data == {"outcome": "reset"}
+        reply = await bot.handle("web", "수아", "안녕하세요")
+        assert reply.state == "main.start"
