@@ -155,6 +155,7 @@ class Engine:
         self._static: dict[tuple[int, str, str | None], tuple[Say, str]] = {}
         self._dynamic: set[int] = set()
         self._parts: dict[tuple[int, str], Any] = {}  # fixed choices and buttons, rendered
+        self._enum_labels = _enum_labels(bot)
         self._globals: dict[str, tuple[Transition, ...]] = {
             f.id: (*f.global_on, *bot.global_on) for f in bot.flows.values()
         }
@@ -214,6 +215,7 @@ class Engine:
         elif session.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
             session.status = Status.BOT
             session.held = None
+        session.last_at = at  # a jump is activity: the next message is not after a silence
         run.jump(target, "goto")
         return run.finish()
 
@@ -267,6 +269,16 @@ class Engine:
 
     # -- helpers used by _Run --------------------------------------------------------------
 
+    def shown(self, slots: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Slot values as users read them: an enum's label ("상품 불량"), not its key."""
+        labels = self._enum_labels
+        if not labels or not any(name in slots for name in labels):
+            return slots
+        return {
+            name: labels[name].get(value, value) if name in labels else value
+            for name, value in slots.items()
+        }
+
     def state_of(self, session: Session) -> State:
         return self._states[session.state]
 
@@ -307,6 +319,22 @@ def _variant_text(variants: dict[str, str] | None) -> str:
     if not variants:
         return ""
     return ",".join(f"{k}:{v}" for k, v in sorted(variants.items()))
+
+
+def _enum_labels(bot: Bot) -> dict[str, dict[str, str]]:
+    """Per enum slot: value → the label of the choice that gives it (in the default locale)."""
+    out: dict[str, dict[str, str]] = {}
+    for slot in bot.slots.values():
+        if slot.type != "enum":
+            continue
+        labels: dict[str, str] = {}
+        for message in slot.prompt + slot.reprompts:
+            for q in message.quick_replies:
+                if q.payload in slot.values:
+                    labels.setdefault(q.payload, q.label.template(bot.default_locale).source)
+        if labels:
+            out[slot.name] = labels
+    return out
 
 
 def _labels(messages: tuple[Message, ...]) -> dict[str, str]:
@@ -392,15 +420,14 @@ class _Run:
         extra: dict[str, Any] | None = None,
     ) -> None:
         s = self.session
-        values = s.slots if extra is None else {**s.slots, **extra}
-        profile = s.profile or {}
         static = self.engine._static
         for message in messages:
             key = (id(message), s.locale, slot)  # messages live as long as the bot
             cached = static.get(key)
             if cached is None:
+                values = self.engine.shown(s.slots if extra is None else {**s.slots, **extra})
                 rendered = render(
-                    message, s.locale, values, profile, slot=slot, parts=self.engine._parts
+                    message, s.locale, values, s.profile or {}, slot=slot, parts=self.engine._parts
                 )
                 cached = (rendered, as_text(rendered))
                 if id(message) not in self.engine._dynamic:
@@ -648,10 +675,15 @@ class _Run:
             return
         # The choices on screen are offered again with the fallback.
         profile = s.profile or {}
+        on_screen = state.say
+        if state.variants and state.experiment:
+            chosen = state.variants.get((s.variants or {}).get(state.experiment, ""))
+            if chosen is not None and chosen.say is not None:
+                on_screen = chosen.say
         choices = next(
             (
                 render(m, s.locale, s.slots, profile, parts=self.engine._parts).choices
-                for m in reversed(state.say)
+                for m in reversed(on_screen)
                 if m.quick_replies
             ),
             (),
@@ -680,7 +712,7 @@ class _Run:
             s.pending = value
             s.awaiting = "confirm:" + slot.name
             text = slot.confirm.template(s.locale).render(
-                {**s.slots, slot.name: value}, s.profile or {}
+                self.engine.shown({**s.slots, slot.name: value}), s.profile or {}
             )
             self.say_text(
                 text,
