@@ -14,11 +14,11 @@ $(BIN)/botkit: pyproject.toml
 
 venv: $(BIN)/botkit
 
-# Runs the reference bot: for now, checks it and draws its start flow (the console arrives
-# with `botkit shell`).
+# Runs the reference bot in the console simulator, on the embedded SQLite store, with its
+# courier lookup answered by a fixture (no server to run). /help lists the commands.
 demo: venv
 	$(BIN)/botkit check flows/
-	$(BIN)/botkit graph flows/ --format mermaid
+	$(BIN)/botkit shell flows/ --fixtures flows/tests/demo.fixtures.yaml
 
 # The whole test suite, exactly as CI runs it.
 test: venv

@@ -105,6 +105,52 @@ def graph(path: Path, flow_id: str | None, fmt: str) -> None:
     click.echo(to_dot(bot, flow_id) if fmt == "dot" else to_mermaid(bot, flow_id), nl=False)
 
 
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--flow", "flow_id", help="start in this flow (default: the bot's start flow)")
+@click.option("--user", help="the user id  [default: tester, or the fixtures' user]")
+@click.option(
+    "--channel",
+    type=click.Choice(["console", "kakao", "web"]),
+    help="show replies as this channel would  [default: console]",
+)
+@click.option("--debug", is_flag=True, help="after each turn: states passed, slots and records")
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="on exit, save the session as a conversation test (*.test.yaml)",
+)
+@click.option(
+    "--fixtures",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="a conversation test file whose fixtures: apply (action stubs, profile, variant, clock)",
+)
+@click.option(
+    "--store",
+    metavar="URL",
+    help="memory:// or sqlite:///path.db  [default: a SQLite file in a temporary folder]",
+)
+def shell(
+    path: Path,
+    flow_id: str | None,
+    user: str | None,
+    channel: str | None,
+    debug: bool,
+    record: Path | None,
+    fixtures: Path | None,
+    store: str | None,
+) -> None:
+    """Chat with the bot in PATH in the terminal, through the real runtime.
+
+    Quick replies are numbered: type the number or the label. Commands start with /
+    (/help lists them); /quit or Ctrl-D leaves. Piped input is read line by line.
+    """
+    from botkit.simulator.shell import ShellOptions, run_shell
+
+    options = ShellOptions(path, flow_id, user, channel, debug, record, fixtures, store)
+    sys.exit(run_shell(options))
+
+
 def _flow_of(path: Path, bot: object) -> str:
     from botkit.flow import Bot
 

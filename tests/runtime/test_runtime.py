@@ -320,7 +320,9 @@ async def test_a_stub_for_an_undeclared_action_is_refused(
 
 async def test_operator_steps_goto_reset_variant_profile_and_agent(tmp_path: Path) -> None:
     app = botkit.load(REPO / "flows")
-    async with app.run(store=MemoryStore(), clock=Clock(), stubs={"lookup_order": dict}) as bot:
+    async with app.run(
+        store=MemoryStore(), clock=Clock(), stubs={"lookup_order": lambda ctx: {}}
+    ) as bot:
         with pytest.raises(botkit.StepRefused, match=r"no state 'order_status\.nowhere'"):
             await bot.goto("web", "수아", "order_status.nowhere")
         reply = await bot.goto("web", "수아", "order_status.ask_order")
