@@ -234,3 +234,50 @@ def test_pytest_collects_each_conversation(cafe: Path) -> None:
     assert "cafe.test.yaml::라떼 주문 FAILED" in out
     assert "step 3 (user: 카페라떼 주세요): the bot's text differs" in out
     assert "1 failed, 4 passed" in out
+
+
+REFERENCE = Path(__file__).resolve().parents[2] / "flows"
+
+
+def test_the_reference_bot_tests_visit_every_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REFERENCE.parent)
+    code, out = run("test", "flows", "--coverage")
+    assert code == 0, out
+    flows = [line.split() for line in out.splitlines() if "states (" in line]
+    assert {f[0] for f in flows} == {
+        "faq",
+        "main",
+        "order_status",
+        "promotion",
+        "refund",
+        "support",
+    }
+    for name, visited, *_ in flows:
+        done, total = visited.split("/")
+        assert done == total, f"flow {name}: {visited} states visited"
+    assert "never visited" not in out
+
+
+def test_a_changed_text_in_a_copy_of_the_reference_tests_fails_readably(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(REFERENCE, tmp_path / "flows")
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "flows" / "tests" / "order_status.test.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count('"주문번호 10자리를 알려 주세요. (예: 1234-567-890)"') >= 1
+    path.write_text(
+        text.replace(
+            '"주문번호 10자리를 알려 주세요. (예: 1234-567-890)"',
+            '"주문번호를 알려 주세요. (예: 1234-567-890)"',
+            1,
+        ),
+        encoding="utf-8",
+    )
+    code, out = run("test", "flows/tests/order_status.test.yaml")
+    assert code == 1
+    assert "the bot's text differs" in out
+    assert "      expected: 주문번호를 알려 주세요. (예: 1234-567-890)\n" in out
+    assert "      actual:   주문번호 10자리를 알려 주세요. (예: 1234-567-890)\n" in out
+    assert "        사용자: [배송 조회]\n" in out
+    assert out.rstrip().endswith(" passed, 1 failed")
