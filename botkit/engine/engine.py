@@ -358,6 +358,7 @@ class _Run:
         "flow_of",
         "fresh",
         "hops",
+        "reason",
         "records",
         "said",
         "session",
@@ -376,6 +377,7 @@ class _Run:
         self.fresh: set[str] = set()  # slots filled during this turn
         self.said: list[str] = []  # what the bot said this turn: one message_out record
         self.hops = 0  # next steps followed this turn (a loop in a flow stops at MAX_HOPS)
+        self.reason: str | None = None  # why botkit moved the user on its own, if it did
 
     def finish(self) -> Turn:
         """Close the turn: everything the bot said goes into one message_out record."""
@@ -671,7 +673,7 @@ class _Run:
         s.misses += 1
         self.record("fallback", {"miss": s.misses})
         if fb.escalate_to is not None and s.misses >= fb.max_misses:
-            self.go(fb.escalate_to, "fallback escalation")
+            self.go(fb.escalate_to, "fallback escalation", reason="repeated_fallback")
             return
         # The choices on screen are offered again with the fallback.
         profile = s.profile or {}
@@ -752,7 +754,7 @@ class _Run:
         s.attempts += 1
         self.record("slot_rejected", {"slot": slot.name, "attempt": s.attempts})
         if s.attempts >= slot.max_attempts and slot.on_exhausted is not None:
-            self.go(slot.on_exhausted, f"{slot.name} attempts exhausted")
+            self.go(slot.on_exhausted, f"{slot.name} attempts exhausted", reason="slot_exhausted")
             return
         if s.attempts >= slot.max_attempts:
             s.attempts = 0
@@ -770,8 +772,15 @@ class _Run:
 
     # -- moving ---------------------------------------------------------------------------
 
-    def go(self, target: Target, trigger: str) -> None:
-        """Take a designed edge from the current state to ``target``, then enter it."""
+    def go(self, target: Target, trigger: str, *, reason: str | None = None) -> None:
+        """Take a designed edge from the current state to ``target``, then enter it.
+
+        ``reason`` says why, when botkit itself decided (too many misunderstandings, slot
+        attempts used up): a handoff state entered this way records that reason instead of
+        its own, so handoffs can be counted by what really caused them.
+        """
+        if reason is not None:
+            self.reason = reason
         s = self.session
         source = s.state
         try:
@@ -830,8 +839,9 @@ class _Run:
             self.say(h.message)
             s.status = Status.HANDOFF_REQUESTED
             s.since = self.at
-            self.record("handoff_requested", {"reason": h.reason, "queue": h.queue})
-            self.turn.effects.append(effects.HandOff(h.reason, h.queue, name_of(target)))
+            reason = self.reason or h.reason
+            self.record("handoff_requested", {"reason": reason, "queue": h.queue})
+            self.turn.effects.append(effects.HandOff(reason, h.queue, name_of(target)))
         elif kind is StateKind.END:
             outcome = state.end or "resolved"
             self.record("conversation_end", {"outcome": outcome})
