@@ -161,6 +161,46 @@ def _flow_of(path: Path, bot: object) -> str:
     return bot.start
 
 
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--host", help="address to listen on (default 127.0.0.1)")
+@click.option("--port", type=int, help="port to listen on (default 8080)")
+@click.option("--store", help="sqlite:///botkit.db (default), memory://")
+@click.option(
+    "--config", "config_file", type=click.Path(exists=True, path_type=Path), help="a YAML file"
+)
+@click.option(
+    "--fixtures",
+    help="a conversation-test file whose action fixtures answer actions (demos, load tests)",
+)
+def serve(
+    path: Path,
+    host: str | None,
+    port: int | None,
+    store: str | None,
+    config_file: Path | None,
+    fixtures: str | None,
+) -> None:
+    """Serve the bot in PATH over HTTP: the Kakao skill endpoint, /healthz and /readyz.
+
+    Settings come from defaults, then --config FILE, then BOTKIT_* environment variables
+    (BOTKIT_KAKAO_SECRET, ...), then these options. Stops on Ctrl-C or SIGTERM after the turns
+    in flight have finished and been committed.
+    """
+    from botkit.server.config import ConfigError, load_settings
+    from botkit.server.run import ServeError, serve as run_server
+
+    try:
+        settings = load_settings(
+            config_file,
+            overrides={"host": host, "port": port, "store": store, "fixtures": fixtures},
+        )
+        run_server(path, settings)
+    except (ConfigError, ServeError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
+
 @cli.command("test")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option(

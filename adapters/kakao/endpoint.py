@@ -1,0 +1,228 @@
+"""The Kakao skill endpoint: HTTP in, one turn of the runtime, a SkillResponse out in time.
+
+The order of the checks is the order of their cost: the secret and the size before the body is
+read, the content type and the JSON before the payload is parsed, the bot id before the runtime
+sees anything. A rejected request gets a 4xx with a JSON body saying why, and nothing of it is
+stored.
+
+Kakao waits 5 seconds. The turn runs in a task of its own and the answer leaves within the
+budget (4.5 s by default) whatever the actions do: with Kakao's callback enabled and a
+``callbackUrl`` in the request, the answer is ``useCallback: true`` and the real one is POSTed
+to the URL once the turn is done; otherwise the user is asked to try again, and the late reply
+is kept and said with the answer to their next message. Either way the turn itself finishes and
+is committed: the session never reflects half a turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+import unicodedata
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from botkit.adapters.kakao.codec import KakaoPayloadError, KakaoRequest, parse_payload, render
+from botkit.effects import Effect, Say
+from botkit.runtime import Reply, Runtime
+from botkit.server.config import KakaoSettings
+
+__all__ = ["KakaoEndpoint", "json_error"]
+
+log = logging.getLogger("botkit.kakao")
+CHANNEL = "kakao"
+_JSON = "application/json"
+
+
+def json_error(status: int, code: str, message: str, **extra: Any) -> Response:
+    body = {"error": {"code": code, "message": message, **extra}}
+    return Response(orjson.dumps(body), status_code=status, media_type=_JSON)
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), media_type=_JSON)
+
+
+class _Rejected(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def clean_text(text: str, limit: int) -> str:
+    """What a user sent, safe to match and to store: no NUL or other control characters (line
+    breaks and tabs kept), composed (NFC) and at most ``limit`` characters."""
+    kept = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    return unicodedata.normalize("NFC", kept)[:limit]
+
+
+class KakaoEndpoint:
+    """``POST {path}`` (and ``{path}/{secret}``): one Kakao skill call."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: KakaoSettings,
+        *,
+        callbacks: httpx.AsyncClient,
+        track: Callable[[asyncio.Task[Any]], None],
+    ) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.callbacks = callbacks  # the client that POSTs late answers to Kakao
+        self.track = track  # the server waits for tracked tasks before it stops
+        self.late: dict[str, list[Effect]] = {}  # replies that missed their budget, per user
+
+    async def __call__(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            self._check_secret(request)
+            body = await self._body(request)
+            payload = self._parse(body)
+        except _Rejected as rejected:
+            log.info(
+                "kakao request rejected",
+                extra={"status": rejected.response.status_code, "path": request.url.path},
+            )
+            return rejected.response
+        response = await self._answer(payload)
+        log.info(
+            "kakao turn",
+            extra={
+                "user": payload.user,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def _check_secret(self, request: Request) -> None:
+        secret = self.settings.secret
+        if secret is None:
+            return
+        given = request.path_params.get("secret") or request.headers.get(
+            self.settings.secret_header, ""
+        )
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            raise _Rejected(json_error(401, "bad_secret", "the skill secret is missing or wrong"))
+
+    async def _body(self, request: Request) -> bytes:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != _JSON:
+            raise _Rejected(
+                json_error(
+                    415,
+                    "unsupported_media_type",
+                    f"expected Content-Type: {_JSON}, not '{kind or 'none'}'",
+                )
+            )
+        cap = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            raise _Rejected(self._too_large(cap))
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise _Rejected(self._too_large(cap))
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _too_large(cap: int) -> Response:
+        return json_error(413, "body_too_large", f"the body is larger than {cap} bytes")
+
+    def _parse(self, body: bytes) -> KakaoRequest:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise _Rejected(
+                json_error(400, "invalid_json", f"the body is not valid JSON: {exc}")
+            ) from None
+        if not isinstance(data, dict):
+            raise _Rejected(json_error(400, "invalid_payload", "a SkillPayload is a JSON object"))
+        try:
+            payload = parse_payload(data)
+        except KakaoPayloadError as exc:
+            raise _Rejected(json_error(400, "invalid_payload", str(exc), path=exc.field)) from None
+        allowed = self.settings.bot_ids
+        if allowed and payload.bot_id not in allowed:
+            raise _Rejected(
+                json_error(403, "unknown_bot", f"bot.id '{payload.bot_id}' is not served here")
+            )
+        return payload
+
+    # -- the turn ---------------------------------------------------------------------------
+
+    async def _answer(self, payload: KakaoRequest) -> Response:
+        user = f"{payload.bot_id}:{payload.user}"
+        text = clean_text(payload.utterance, self.settings.max_utterance_chars)
+        turn = asyncio.ensure_future(
+            self.runtime.handle(
+                CHANNEL, user, text, payload=payload.payload, profile=payload.profile or None
+            )
+        )
+        self.track(turn)
+        done, _ = await asyncio.wait({turn}, timeout=self.settings.budget_s)
+        if done:
+            return _json(self._rendered(user, turn.result()))
+        url = payload.callback_url
+        if self.settings.callback and url and self._callback_allowed(url):
+            deadline = time.monotonic() + self.settings.callback_ttl_s - self.settings.budget_s
+            turn.add_done_callback(
+                lambda t: self.track(
+                    asyncio.ensure_future(self._call_back(url, user, t, deadline))
+                )
+            )
+            waiting = {"text": self.settings.waiting_text}
+            return _json({"version": "2.0", "useCallback": True, "data": waiting})
+        if self.settings.deliver_late_replies:
+            turn.add_done_callback(lambda t: self._keep_late(user, t))
+        log.warning("kakao turn over budget", extra={"user": user})
+        return _json(render([Say(text=self.settings.retry_text)]).response)
+
+    def _rendered(self, user: str, reply: Reply) -> dict[str, Any]:
+        effects = self.late.pop(user, []) + list(reply.effects)
+        return render(effects).response
+
+    def _keep_late(self, user: str, turn: asyncio.Future[Reply]) -> None:
+        if turn.cancelled() or turn.exception() is not None:
+            return
+        self.late.setdefault(user, []).extend(turn.result().effects)
+
+    def _callback_allowed(self, url: str) -> bool:
+        try:
+            host = httpx.URL(url).host
+        except httpx.InvalidURL:
+            host = ""
+        for allowed in self.settings.callback_hosts:
+            if host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:])):
+                return True
+        log.warning("kakao callbackUrl host not allowed", extra={"host": host})
+        return False
+
+    async def _call_back(
+        self, url: str, user: str, turn: asyncio.Future[Reply], deadline: float
+    ) -> None:
+        """POST the finished turn's answer to Kakao's one-time callback URL, once."""
+        if turn.cancelled() or turn.exception() is not None:
+            return
+        if time.monotonic() > deadline:  # the URL has expired: keep the reply for next time
+            self._keep_late(user, turn)
+            return
+        body = self._rendered(user, turn.result())
+        try:
+            answer = await self.callbacks.post(
+                url, content=orjson.dumps(body), headers={"Content-Type": _JSON}
+            )
+            if answer.status_code >= 400:
+                log.warning("kakao callback refused", extra={"status": answer.status_code})
+        except httpx.HTTPError as exc:
+            log.warning("kakao callback failed", extra={"error": type(exc).__name__})

@@ -1,0 +1,8 @@
+"""``botkit serve``: one ASGI application for every channel, on uvicorn."""
+
+from __future__ import annotations
+
+from botkit.server.app import create_app
+from botkit.server.config import ConfigError, KakaoSettings, ServerSettings, load_settings
+
+__all__ = ["ConfigError", "KakaoSettings", "ServerSettings", "create_app", "load_settings"]

@@ -1,0 +1,140 @@
+"""Settings of ``botkit serve``: defaults, then a YAML file, then environment variables.
+
+Every setting has a safe default, so ``botkit serve flows/`` runs as is on loopback. A file
+(``--config serve.yaml``) and ``BOTKIT_*`` environment variables override them; secrets belong in
+the environment (``BOTKIT_KAKAO_SECRET``), never in a file in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["ConfigError", "KakaoSettings", "ServerSettings", "load_settings"]
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or of the wrong kind; ``str()`` says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class KakaoSettings:
+    path: str = "/kakao/skill"
+    # A shared secret: Kakao's skill settings can add it to the URL (``{path}/{secret}``) or send
+    # it as a header. Unset = no check (only sensible on loopback).
+    secret: str | None = None
+    secret_header: str = "X-Botkit-Secret"
+    bot_ids: tuple[str, ...] = ()  # allowed `bot.id`s; empty = any
+    # Kakao waits 5 s for a skill; the answer leaves within this budget whatever the actions do.
+    budget_s: float = 4.5
+    # Kakao's AI-chatbot callback (enabled per block in Open Builder): answer at once with
+    # `useCallback: true` and POST the real answer to `callbackUrl` when it is ready.
+    callback: bool = False
+    # Hosts a callbackUrl may point to (Kakao's own): the URL comes in the request, and botkit
+    # must not be made to POST to any address a caller names. "*.example.com" matches subdomains.
+    callback_hosts: tuple[str, ...] = ("*.kakao.com", "*.kakaoenterprise.com")
+    callback_ttl_s: float = 55.0  # Kakao's callback URL is valid for one minute
+    waiting_text: str = "답변을 준비하고 있어요. 잠시만 기다려 주세요."
+    retry_text: str = "응답이 늦어지고 있어요. 잠시 후 다시 말씀해 주세요."
+    deliver_late_replies: bool = True  # a reply that missed its budget comes with the next one
+    max_body_bytes: int = 64 * 1024
+    max_utterance_chars: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    store: str = "sqlite:///botkit.db"
+    fixtures: str | None = None  # a conversation-test file whose action fixtures replace actions
+    log_level: str = "info"
+    shutdown_grace_s: float = 10.0  # turns in flight get this long to finish and commit
+    kakao: KakaoSettings = field(default_factory=KakaoSettings)
+
+
+_ENV_PREFIX = "BOTKIT_"
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ServerSettings:
+    """Defaults ← the file ← ``BOTKIT_*`` variables (``BOTKIT_KAKAO_SECRET``) ← ``overrides``
+    (the command line's options)."""
+    settings = ServerSettings()
+    if path is not None:
+        settings = _apply(settings, _read(path), str(path))
+    env = os.environ if env is None else env
+    from_env: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(_ENV_PREFIX):
+            continue
+        key = name[len(_ENV_PREFIX) :].lower()
+        if key.startswith("kakao_"):
+            from_env.setdefault("kakao", {})[key[len("kakao_") :]] = value
+        elif key in {f.name for f in fields(ServerSettings)}:
+            from_env[key] = value
+    settings = _apply(settings, from_env, "the environment")
+    final: ServerSettings = _apply(settings, dict(overrides or {}), "the command line")
+    return final
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings")
+    return data
+
+
+def _apply(settings: Any, values: Mapping[str, Any], origin: str) -> Any:
+    known = {f.name: f for f in fields(settings)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if key not in known:
+            raise ConfigError(
+                f"{origin}: unknown setting '{key}' (known: {', '.join(sorted(known))})"
+            )
+        current = getattr(settings, key)
+        if isinstance(current, KakaoSettings):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{origin}: 'kakao' must be a mapping of settings")
+            changes[key] = _apply(current, value, f"{origin}, kakao")
+        else:
+            changes[key] = _convert(key, value, known[key].type, origin)
+    return replace(settings, **changes)
+
+
+def _convert(key: str, value: Any, kind: Any, origin: str) -> Any:
+    kind = str(kind)
+    try:
+        if kind.startswith("tuple"):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(v).strip() for v in items if str(v).strip())
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return text in ("true", "1", "yes")
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{origin}: '{key}' cannot be {value!r} (expected {kind})") from exc
