@@ -8,6 +8,7 @@ is never lost silently. Sections cited as §n are those of ``reference/kakao-ski
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -198,10 +199,21 @@ _PROFILE_SPELLINGS = {
 
 
 def _profile(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """The user's properties under their camelCase names, which win over snake_case twins."""
-    profile = {_PROFILE_SPELLINGS[k]: v for k, v in properties.items() if k in _PROFILE_SPELLINGS}
-    profile.update((k, v) for k, v in properties.items() if k not in _PROFILE_SPELLINGS)
+    """The user's properties under their camelCase names, which win over snake_case twins.
+
+    Only text, numbers and yes/no are kept: Kakao's properties are such values, and the profile
+    is stored with the session, so a nested value (which nothing reads) is not carried along.
+    """
+    kept = {k: v for k, v in properties.items() if _scalar(v)}
+    profile = {_PROFILE_SPELLINGS[k]: v for k, v in kept.items() if k in _PROFILE_SPELLINGS}
+    profile.update((k, v) for k, v in kept.items() if k not in _PROFILE_SPELLINGS)
     return profile
+
+
+def _scalar(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str | int | bool)
 
 
 def _contexts(raw: list[Any]) -> tuple[KakaoContext, ...]:

@@ -25,8 +25,7 @@ from typing import Any
 
 import httpx
 import orjson
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from botkit.adapters.kakao.codec import KakaoPayloadError, KakaoRequest, parse_payload, render
 from botkit.effects import Effect, Say
@@ -40,18 +39,32 @@ CHANNEL = "kakao"
 _JSON = "application/json"
 
 
-def json_error(status: int, code: str, message: str, **extra: Any) -> Response:
-    body = {"error": {"code": code, "message": message, **extra}}
-    return Response(orjson.dumps(body), status_code=status, media_type=_JSON)
+class JsonResponse:
+    """A status and a JSON body: all this endpoint ever sends."""
+
+    __slots__ = ("body", "status_code")
+
+    def __init__(self, body: dict[str, Any], status_code: int = 200) -> None:
+        self.body = orjson.dumps(body)
+        self.status_code = status_code
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", _JSON.encode()), (b"content-length", b"%d" % len(self.body))]
+        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
-def _json(body: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(body), media_type=_JSON)
+def json_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, **extra}}, status)
 
 
 class _Rejected(Exception):
-    def __init__(self, response: Response) -> None:
+    def __init__(self, response: JsonResponse) -> None:
         self.response = response
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
 
 
 def clean_text(text: str, limit: int) -> str:
@@ -62,7 +75,11 @@ def clean_text(text: str, limit: int) -> str:
 
 
 class KakaoEndpoint:
-    """``POST {path}`` (and ``{path}/{secret}``): one Kakao skill call."""
+    """``POST {path}`` (and ``{path}/{secret}``): one Kakao skill call, as a plain ASGI app.
+
+    Plain ASGI rather than a framework's request and response objects: this is the hot path of
+    the server, and a turn is cheaper than the objects a framework would build around it.
+    """
 
     def __init__(
         self,
@@ -78,42 +95,40 @@ class KakaoEndpoint:
         self.track = track  # the server waits for tracked tasks before it stops
         self.late: dict[str, list[Effect]] = {}  # replies that missed their budget, per user
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        headers = _headers(scope)
         try:
-            self._check_secret(request)
-            body = await self._body(request)
+            self._check_secret(scope, headers)
+            body = await self._body(headers, receive)
             payload = self._parse(body)
         except _Rejected as rejected:
             log.info(
                 "kakao request rejected",
-                extra={"status": rejected.response.status_code, "path": request.url.path},
+                extra={"status": rejected.response.status_code, "path": scope.get("path")},
             )
-            return rejected.response
+            await rejected.response(scope, receive, send)
+            return
         response = await self._answer(payload)
-        log.info(
-            "kakao turn",
-            extra={
-                "user": payload.user,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
-        return response
+        await response(scope, receive, send)
+        if log.isEnabledFor(logging.DEBUG):  # a line per turn is for debugging, not for volume
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            log.debug("kakao turn", extra={"user": payload.user, "latency_ms": elapsed})
 
     # -- checks ---------------------------------------------------------------------------
 
-    def _check_secret(self, request: Request) -> None:
+    def _check_secret(self, scope: Scope, headers: dict[str, str]) -> None:
         secret = self.settings.secret
         if secret is None:
             return
-        given = request.path_params.get("secret") or request.headers.get(
-            self.settings.secret_header, ""
+        given = scope.get("path_params", {}).get("secret") or headers.get(
+            self.settings.secret_header.lower(), ""
         )
         if not hmac.compare_digest(given.encode(), secret.encode()):
             raise _Rejected(json_error(401, "bad_secret", "the skill secret is missing or wrong"))
 
-    async def _body(self, request: Request) -> bytes:
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    async def _body(self, headers: dict[str, str], receive: Receive) -> bytes:
+        kind = headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != _JSON:
             raise _Rejected(
                 json_error(
@@ -123,20 +138,25 @@ class KakaoEndpoint:
                 )
             )
         cap = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
+        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise _Rejected(self._too_large(cap))
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _Rejected(json_error(400, "disconnected", "the client went away"))
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > cap:
                 raise _Rejected(self._too_large(cap))
             chunks.append(chunk)
-        return b"".join(chunks)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     @staticmethod
-    def _too_large(cap: int) -> Response:
+    def _too_large(cap: int) -> JsonResponse:
         return json_error(413, "body_too_large", f"the body is larger than {cap} bytes")
 
     def _parse(self, body: bytes) -> KakaoRequest:
@@ -161,7 +181,7 @@ class KakaoEndpoint:
 
     # -- the turn ---------------------------------------------------------------------------
 
-    async def _answer(self, payload: KakaoRequest) -> Response:
+    async def _answer(self, payload: KakaoRequest) -> JsonResponse:
         user = f"{payload.bot_id}:{payload.user}"
         text = clean_text(payload.utterance, self.settings.max_utterance_chars)
         turn = asyncio.ensure_future(
@@ -172,7 +192,7 @@ class KakaoEndpoint:
         self.track(turn)
         done, _ = await asyncio.wait({turn}, timeout=self.settings.budget_s)
         if done:
-            return _json(self._rendered(user, turn.result()))
+            return JsonResponse(self._rendered(user, turn.result()))
         url = payload.callback_url
         if self.settings.callback and url and self._callback_allowed(url):
             deadline = time.monotonic() + self.settings.callback_ttl_s - self.settings.budget_s
@@ -182,11 +202,11 @@ class KakaoEndpoint:
                 )
             )
             waiting = {"text": self.settings.waiting_text}
-            return _json({"version": "2.0", "useCallback": True, "data": waiting})
+            return JsonResponse({"version": "2.0", "useCallback": True, "data": waiting})
         if self.settings.deliver_late_replies:
             turn.add_done_callback(lambda t: self._keep_late(user, t))
         log.warning("kakao turn over budget", extra={"user": user})
-        return _json(render([Say(text=self.settings.retry_text)]).response)
+        return JsonResponse(render([Say(text=self.settings.retry_text)]).response)
 
     def _rendered(self, user: str, reply: Reply) -> dict[str, Any]:
         effects = self.late.pop(user, []) + list(reply.effects)

@@ -24,8 +24,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from botkit.adapters.kakao.endpoint import KakaoEndpoint, json_error
+from botkit.adapters.kakao.endpoint import KakaoEndpoint
 from botkit.app import BotApp
 from botkit.runtime import ActionFunction
 from botkit.server.config import ServerSettings
@@ -94,17 +95,16 @@ def create_app(
             return _json({"status": "ready"})
         return _json({"status": "unavailable", "reason": "the store does not answer"}, 503)
 
-    async def kakao_skill(request: Request) -> Response:
-        return await kakao(request)
-
     path = "/" + settings.kakao.path.strip("/")
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route(path, kakao_skill, methods=["POST"]),
-        Route(path + "/{secret}", kakao_skill, methods=["POST"]),
+        Route(path, kakao, methods=["POST"]),  # a plain ASGI app: Starlette passes it through
+        Route(path + "/{secret}", kakao, methods=["POST"]),
     ]
-    app = Starlette(
+    app = _Server(
+        kakao,
+        path,
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _crash},
@@ -112,6 +112,43 @@ def create_app(
     app.state.kakao = kakao  # tests and the agent console reach the endpoint's state here
     app.state.runtime = runtime
     return app
+
+
+class _Server(Starlette):
+    """Starlette, with the Kakao skill calls taken straight to their endpoint.
+
+    Skill calls are nearly all the traffic; Starlette's router and middleware cost about a tenth
+    of a turn, so ``POST {path}`` and ``POST {path}/{secret}`` skip them. Everything else
+    (health, readiness, wrong methods and paths, lifespan) goes through Starlette.
+    """
+
+    def __init__(self, kakao: KakaoEndpoint, path: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._kakao = kakao
+        self._path = path
+        self._prefix = path + "/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path: str = scope["path"]
+            if path == self._path:
+                return await self._skill(scope, receive, send)
+            if path.startswith(self._prefix) and "/" not in path[len(self._prefix) :]:
+                scope["path_params"] = {"secret": path[len(self._prefix) :]}
+                return await self._skill(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+    async def _skill(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._kakao(scope, receive, send)
+        except Exception as exc:  # a bug: logged, answered as JSON, never a traceback
+            log.error("request failed", exc_info=exc, extra={"path": scope["path"]})
+            body = {
+                "error": {"code": "internal_error", "message": "the server failed; it is logged"}
+            }
+            await Response(orjson.dumps(body), 500, media_type="application/json")(
+                scope, receive, send
+            )
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
@@ -122,12 +159,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
-    response = json_error(exc.status_code, code, str(exc.detail))
-    if exc.headers:
-        response.headers.update(exc.headers)
-    return response
+    body = {"error": {"code": code, "message": str(exc.detail)}}
+    return Response(
+        orjson.dumps(body),
+        status_code=exc.status_code,
+        media_type="application/json",
+        headers=exc.headers,
+    )
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
     log.error("request failed", exc_info=exc, extra={"path": request.url.path})
-    return json_error(500, "internal_error", "the server failed; the error is logged")
+    body = {"error": {"code": "internal_error", "message": "the server failed; it is logged"}}
+    return Response(orjson.dumps(body), status_code=500, media_type="application/json")

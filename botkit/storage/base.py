@@ -117,20 +117,18 @@ def dump_json(value: Any) -> str:
 
 
 def _has_non_finite(value: Any) -> bool:
-    """Whether a NaN or an infinity hides in ``value`` (recursion is bounded: orjson refuses
-    nesting deeper than 254 levels before this runs)."""
-    kind = type(value)
-    if kind is float:
-        return bool(value - value != 0)  # nan - nan and inf - inf are nan; finite - itself is 0
-    if kind is dict:
-        for item in value.values():
-            kind = type(item)
-            if kind is str or kind is int or item is None:
-                continue
-            if _has_non_finite(item):
+    """Whether a NaN or an infinity hides in ``value``, however deeply nested (no recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            if item - item != 0:  # nan - nan and inf - inf are nan; finite - itself is 0
                 return True
-    elif kind is list or kind is tuple:
-        return any(_has_non_finite(item) for item in value)
+        elif kind is dict:
+            stack.extend(v for v in item.values() if type(v) is not str)
+        elif kind is list or kind is tuple:
+            stack.extend(item)
     return False
 
 

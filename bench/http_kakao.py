@@ -1,0 +1,601 @@
+"""Kakao skill calls per second through ``botkit serve``, over HTTP, durable on SQLite.
+
+    python -m bench.http_kakao [--users 64] [--conversations 2000] [--seconds 60]
+                               [--store sqlite] [--timeout 10] [--pool raw|per-user|shared]
+
+``botkit serve flows/`` runs as a separate process on loopback, on a fresh SQLite file, with
+``flows/tests/demo.fixtures.yaml`` answering the courier lookup (no courier server). This
+process waits for ``GET /readyz``, then N simulated users (on uvloop, one HTTP/1.1 keep-alive
+connection each) each run the reference conversation as Kakao sends it, one SkillPayload per
+turn:
+
+  "안녕하세요" → press "배송 조회" (``action.clientExtra`` = the quick reply's ``extra``, as Kakao
+  echoes it) → "12-34" (invalid) → "1234-567-890" (+ lookup) → "처음으로"
+
+each conversation for a new user id, until ``--conversations`` are done or ``--seconds`` have
+passed. Every answer must be a 200 with a SkillResponse (``version`` "2.0"); anything else
+(another status, not JSON, a timeout, a connection error) is counted as an error, never raised.
+
+Then the server gets SIGTERM (turns in flight finish and commit) and the store is read back:
+every acknowledged turn (a 200) must have written exactly one ``message_in`` record.
+
+Measures requests per second and latency (p50/p95/p99, every request, errors included) as the
+client sees them. The load generator shares the machine with the server (a 2-core VM), so the
+CPU time of each over the run is printed too: a reader can tell a slow server from a saturated
+client. By default each user has a minimal HTTP/1.1 connection (``--pool raw``): httpx costs
+about 1 ms of CPU per request in the load generator, which on this machine is more than the
+server's own cost per turn. ``--pool per-user`` (an httpx client per user) and ``--pool
+shared`` (one httpx client for all; httpcore's pool then checks every idle connection on every
+request) are kept for comparison.
+
+Prints a table, the server's command, and a final JSON line with the figures.
+Targets (issue #5): >= 2000 req/s, p99 <= 50 ms, no errors, persisted == acknowledged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import uvloop
+
+from bench.calibrate import calibrate
+from botkit.storage import SQLiteStore
+
+if importlib.util.find_spec("sniffio") is None:
+    # httpcore imports sniffio on every lock and event it sets up; since anyio 4.11 stopped
+    # installing it, each such import fails, and Python does not cache a failed import: it
+    # searches sys.path again, ~0.15 ms, several times per request (encode/httpcore#1103).
+    # A None entry makes the import fail at once: the load generator measures the server,
+    # not its own import machinery.
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOWS = ROOT / "flows"
+FIXTURES = FLOWS / "tests" / "demo.fixtures.yaml"
+SKILL_PATH = "/kakao/skill"
+BOT = {"id": "bench-bot", "name": "botkit bench"}
+PRESS = "배송 조회"  # the quick reply pressed on the second turn
+SCRIPT = ["안녕하세요", PRESS, "12-34", "1234-567-890", "처음으로"]
+TARGETS = {"req_per_s": 2000, "p99_ms": 50}
+READY_WAIT_S = 30.0
+STOP_WAIT_S = 30.0  # the server's own shutdown grace is 10 s
+
+
+@dataclass
+class Tally:
+    """What the simulated users saw; shared by all of them (one event loop, no locks)."""
+
+    started: int = 0  # conversations begun
+    completed: int = 0  # conversations whose five turns were all answered as expected
+    acknowledged: int = 0  # requests answered 200: turns the server took
+    latencies: list[float] = field(default_factory=list)  # seconds, every request
+    errors: dict[str, int] = field(default_factory=dict)
+    last_error: str = ""
+    seconds: float = 0.0  # from the first request sent to the last answer
+    client_cpu_s: float = 0.0  # this process, over those seconds
+    server_cpu_s: float | None = None  # the server process, same window (Linux /proc)
+
+    def error(self, kind: str, detail: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        self.last_error = f"{kind}: {detail}"[:300]
+
+
+class RawClient:
+    """One keep-alive HTTP/1.1 connection that POSTs JSON and reads the answer, and no more.
+
+    httpx spends about 1 ms of CPU per request in this process; on a 2-core machine shared with
+    the server that is what limits the figure. A load generator needs none of httpx's generality
+    (``wrk`` does the same in C): this costs a few tens of microseconds, so the figure measures
+    the server.
+    """
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            "Content-Type: application/json;charset=UTF-8\r\nAccept: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode("ascii")
+        try:
+            self.writer.write(head + body)
+            async with asyncio.timeout(self.timeout):
+                header = await self.reader.readuntil(b"\r\n\r\n")
+                status = int(header[9:12])
+                length = 0
+                for line in header.split(b"\r\n")[1:]:
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                content = await self.reader.readexactly(length)
+        except BaseException:
+            self.close()  # the connection's state is unknown: the next request opens a new one
+            raise
+        return status, content
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+class HttpxClient:
+    """The same interface over httpx (``--client httpx``), to compare."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        answer = await self.client.post(path, content=body)
+        return answer.status_code, answer.content
+
+    def close(self) -> None:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_command(port: int, store_url: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "botkit.cli.main",
+        "serve",
+        str(FLOWS),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--store",
+        store_url,
+        "--fixtures",
+        str(FIXTURES),
+    ]
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text("utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def wait_ready(server: subprocess.Popen[bytes], base: str, log: Path) -> float:
+    """Poll ``GET /readyz`` until it answers 200; seconds it took. Raises SystemExit if the
+    server exits or does not get ready within READY_WAIT_S."""
+    started = time.perf_counter()
+    deadline = started + READY_WAIT_S
+    last = "no answer yet"
+    with httpx.Client(timeout=1.0) as client:
+        while time.perf_counter() < deadline:
+            if server.poll() is not None:
+                raise SystemExit(
+                    f"the server exited with code {server.returncode} before it was ready; "
+                    f"its log ends with:\n{_tail(log)}"
+                )
+            try:
+                answer = client.get(f"{base}/readyz")
+                if answer.status_code == 200:
+                    return time.perf_counter() - started
+                last = f"HTTP {answer.status_code}: {answer.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.05)
+    stop_server(server)
+    raise SystemExit(
+        f"GET {base}/readyz did not answer 200 within {READY_WAIT_S:.0f} s (last: {last}); "
+        f"the server log ends with:\n{_tail(log)}"
+    )
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> tuple[int | None, float, bool]:
+    """SIGTERM, then wait (bounded), then SIGKILL. (exit code, seconds to stop, killed).
+
+    After its graceful shutdown uvicorn re-raises the signal it caught, so a server stopped
+    cleanly exits with -SIGTERM, not 0."""
+    started = time.perf_counter()
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+    killed = False
+    try:
+        server.wait(timeout=STOP_WAIT_S)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+        killed = True
+    return server.returncode, time.perf_counter() - started, killed
+
+
+def skill_payload(user: str, utterance: str, client_extra: dict[str, Any] | None) -> bytes:
+    """A SkillPayload as Kakao i Open Builder sends it (reference/kakao-skill.md §1)."""
+    body = {
+        "intent": {
+            "id": "bench-fallback-block",
+            "name": "폴백 블록",
+            "extra": {"reason": {"code": 1, "message": "OK"}},
+        },
+        "userRequest": {
+            "timezone": "Asia/Seoul",
+            "params": {"surface": "Kakaotalk.plusfriend"},
+            "block": {"id": "bench-fallback-block", "name": "폴백 블록"},
+            "utterance": utterance,
+            "lang": "ko",
+            "user": {
+                "id": user,
+                "type": "botUserKey",
+                "properties": {"plusfriendUserKey": f"pf-{user}", "isFriend": True},
+            },
+        },
+        "bot": BOT,
+        "action": {
+            "name": "botkit",
+            "clientExtra": client_extra or {},
+            "params": {},
+            "id": "bench-skill",
+            "detailParams": {},
+        },
+        "contexts": [],
+    }
+    return orjson.dumps(body)
+
+
+def _pressed_extra(answer: dict[str, Any], label: str) -> dict[str, Any] | None:
+    """The ``extra`` of the quick reply called ``label``: what Kakao echoes as clientExtra."""
+    template = answer.get("template")
+    replies = template.get("quickReplies") if isinstance(template, dict) else None
+    for reply in replies if isinstance(replies, list) else []:
+        if isinstance(reply, dict) and reply.get("label") == label:
+            extra = reply.get("extra")
+            return extra if isinstance(extra, dict) else {}
+    return None
+
+
+async def turn(
+    client: RawClient | HttpxClient, url: str, body: bytes, tally: Tally
+) -> dict[str, Any] | None:
+    """One skill call; the SkillResponse, or None (counted as an error)."""
+    started = time.perf_counter()
+    try:
+        status, content = await client.post(url, body)
+    except (httpx.TimeoutException, TimeoutError) as exc:
+        tally.latencies.append(time.perf_counter() - started)
+        tally.error("timeout", repr(exc))
+        return None
+    except (httpx.HTTPError, OSError, asyncio.IncompleteReadError) as exc:
+        tally.latencies.append(time.perf_counter() - started)
+        tally.error("connection", repr(exc))
+        return None
+    except Exception as exc:  # counted, never raised: one odd answer must not end the run
+        tally.latencies.append(time.perf_counter() - started)
+        tally.error("client", repr(exc))
+        return None
+    tally.latencies.append(time.perf_counter() - started)
+    if status != 200:
+        tally.error(f"http_{status}", content[:200].decode("utf-8", "replace"))
+        return None
+    tally.acknowledged += 1
+    try:
+        data = orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        tally.error("invalid_json", str(exc))
+        return None
+    if not isinstance(data, dict) or data.get("version") != "2.0":
+        tally.error("not_a_skill_response", content[:200].decode("utf-8", "replace"))
+        return None
+    return data
+
+
+async def user_loop(
+    worker: int,
+    client: RawClient | HttpxClient,
+    url: str,
+    tally: Tally,
+    conversations: int,
+    deadline: float,
+) -> None:
+    """One simulated user: conversation after conversation, each as a new Kakao user."""
+    n = 0
+    while tally.started < conversations and time.perf_counter() < deadline:
+        tally.started += 1
+        user = f"bench-{worker}-{n}"
+        n += 1
+        extra: dict[str, Any] | None = None
+        for step, text in enumerate(SCRIPT):
+            if time.perf_counter() >= deadline:
+                return
+            answer = await turn(client, url, skill_payload(user, text, extra), tally)
+            if answer is None:
+                break  # the conversation cannot go on from an unknown state
+            extra = None
+            if step == 0:
+                extra = _pressed_extra(answer, PRESS)
+                if extra is None:
+                    tally.error("unexpected_answer", f"no '{PRESS}' quick reply: {answer}")
+                    break
+        else:
+            tally.completed += 1
+
+
+async def load(
+    base: str,
+    users: int,
+    conversations: int,
+    seconds: float,
+    timeout: float,
+    pool: str,
+    server_pid: int,
+) -> Tally:
+    """Run the users. ``pool`` "raw" (the default): one :class:`RawClient` connection per user;
+    "per-user": one httpx client with one keep-alive connection per user; "shared": one httpx
+    client whose pool holds ``users``."""
+    tally = Tally()
+    headers = {"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"}
+
+    def client(connections: int) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        return httpx.AsyncClient(
+            base_url=base,
+            limits=limits,
+            timeout=httpx.Timeout(timeout),
+            headers=headers,
+            verify=tls,  # plain HTTP on loopback: one unused context, not one per client
+        )
+
+    tls = ssl.create_default_context()
+
+    async with contextlib.AsyncExitStack() as stack:
+        clients: list[RawClient | HttpxClient]
+        if pool == "raw":
+            url = httpx.URL(base)
+            clients = [RawClient(url.host, url.port or 80, timeout) for _ in range(users)]
+        elif pool == "shared":
+            shared = HttpxClient(await stack.enter_async_context(client(users)))
+            clients = [shared] * users
+        else:
+            clients = [
+                HttpxClient(await stack.enter_async_context(client(1))) for _ in range(users)
+            ]
+        client_cpu, server_cpu = _cpu_s(), _process_cpu_s(server_pid)
+        started = time.perf_counter()
+        deadline = started + seconds
+        await asyncio.gather(
+            *(
+                user_loop(worker, clients[worker], SKILL_PATH, tally, conversations, deadline)
+                for worker in range(users)
+            )
+        )
+        tally.seconds = time.perf_counter() - started
+        for each in clients:
+            each.close()
+        tally.client_cpu_s = _cpu_s() - client_cpu
+        server_after = _process_cpu_s(server_pid)
+        if server_cpu is not None and server_after is not None:
+            tally.server_cpu_s = server_after - server_cpu
+    return tally
+
+
+async def read_back(path: Path) -> tuple[int, int]:
+    """(records in total, message_in records) in the store the server wrote."""
+    store = SQLiteStore(str(path))
+    await store.open()
+    try:
+        return await store.count_records(), len(await store.records(kind="message_in"))
+    finally:
+        await store.close()
+
+
+def _percentile(ordered: list[float], p: float) -> float:
+    if not ordered:
+        return float("nan")
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=1000, method="inclusive")[round(p * 10) - 1]
+
+
+def _or_na(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def _per_request(cpu_s: float | None, requests: int) -> str:
+    return "n/a" if cpu_s is None or not requests else f"{cpu_s * 1000 / requests:.2f}"
+
+
+def _exit_text(code: int | None, killed: bool) -> str:
+    if killed:
+        return f"killed after {STOP_WAIT_S:.0f} s (code {code})"
+    if code == -signal.SIGTERM:
+        return "SIGTERM, after its graceful shutdown"
+    return f"code {code}"
+
+
+def _process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of another process so far; None where /proc is missing."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; utime is field 14
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=64, help="concurrent simulated users")
+    parser.add_argument("--conversations", type=int, default=2000, help="in total (5 turns each)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="stop starting turns after")
+    parser.add_argument("--store", choices=["sqlite"], default="sqlite", help="the server's store")
+    parser.add_argument("--timeout", type=float, default=10.0, help="per request, seconds")
+    parser.add_argument(
+        "--pool",
+        choices=["raw", "per-user", "shared"],
+        default="raw",
+        help="raw: a minimal HTTP/1.1 connection per user (default); per-user: an httpx client "
+        "per user; shared: one httpx client whose pool holds them all",
+    )
+    args = parser.parse_args()
+    if args.users < 1 or args.conversations < 1 or args.seconds <= 0:
+        parser.error("--users, --conversations and --seconds must be positive")
+
+    speed_before = calibrate()
+    with tempfile.TemporaryDirectory(prefix="botkit-bench-http-") as tmp:
+        db = Path(tmp) / "bench.db"
+        log = Path(tmp) / "server.log"
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = server_command(port, f"sqlite:///{db}")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                ready_s = wait_ready(server, base, log)
+                with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                    tally = runner.run(
+                        load(
+                            base,
+                            args.users,
+                            args.conversations,
+                            args.seconds,
+                            args.timeout,
+                            args.pool,
+                            server.pid,
+                        )
+                    )
+            finally:
+                exit_code, stop_s, killed = stop_server(server)
+        total_records, persisted = asyncio.run(read_back(db))
+        clean_exit = not killed and exit_code in (0, -signal.SIGTERM)
+        server_log_tail = "" if clean_exit else _tail(log, 5)
+    speed_after = calibrate()
+
+    requests = len(tally.latencies)
+    ordered = sorted(tally.latencies)
+    p50, p95, p99 = (_percentile(ordered, p) * 1000 for p in (50, 95, 99))
+    elapsed = tally.seconds
+    rate = requests / elapsed if elapsed > 0 else 0.0
+    server_cpu = tally.server_cpu_s
+    errors = sum(tally.errors.values())
+    shown_command = " ".join(command).replace(str(ROOT) + "/", "")
+
+    rows: list[tuple[str, str]] = [
+        ("users (keep-alive connections)", f"{args.users} ({args.pool} pool)"),
+        ("conversations started / completed", f"{tally.started} / {tally.completed}"),
+        ("requests", str(requests)),
+        ("seconds", f"{elapsed:.2f}"),
+        ("req/s", f"{rate:.0f}"),
+        ("latency p50 / p95 / p99 (ms)", f"{p50:.1f} / {p95:.1f} / {p99:.1f}"),
+        ("latency max (ms)", f"{(ordered[-1] * 1000 if ordered else float('nan')):.1f}"),
+        ("errors", f"{errors} {tally.errors or ''}".strip()),
+        ("turns acknowledged (HTTP 200)", str(tally.acknowledged)),
+        ("message_in records persisted", str(persisted)),
+        ("records persisted (all kinds)", str(total_records)),
+        ("CPU s: load generator / server", f"{tally.client_cpu_s:.1f} / {_or_na(server_cpu)}"),
+        (
+            "CPU ms per request: load gen / server",
+            f"{_per_request(tally.client_cpu_s, requests)} / {_per_request(server_cpu, requests)}",
+        ),
+        ("server ready after / stopped after (s)", f"{ready_s:.2f} / {stop_s:.2f}"),
+        ("server exit", _exit_text(exit_code, killed)),
+    ]
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
+    print(
+        f"calibration (bench.calibrate, lower is a faster machine): "
+        f"{speed_before:.1f} ms before, {speed_after:.1f} ms after"
+    )
+    for name, value in rows:
+        print(f"{name:40} {value}")
+    if tally.last_error:
+        print(f"last error: {tally.last_error}")
+    if persisted != tally.acknowledged:
+        print(
+            "persisted != acknowledged: a turn whose request timed out or lost its connection "
+            "may still have been committed; a turn acknowledged but not persisted is data loss"
+        )
+    if server_log_tail:
+        print(f"server log ends with:\n{server_log_tail}")
+    print(f"server: {shown_command}")
+    print(f"command: {' '.join([sys.executable, *sys.argv])}")
+    met = (
+        rate >= TARGETS["req_per_s"]
+        and p99 <= TARGETS["p99_ms"]
+        and errors == 0
+        and persisted == tally.acknowledged
+    )
+    print(
+        json.dumps(
+            {
+                "calibration_ms": [round(speed_before, 1), round(speed_after, 1)],
+                "users": args.users,
+                "pool": args.pool,
+                "conversations": tally.started,
+                "conversations_completed": tally.completed,
+                "requests": requests,
+                "seconds": round(elapsed, 3),
+                "req_per_s": round(rate, 1),
+                "p50_ms": round(p50, 2),
+                "p95_ms": round(p95, 2),
+                "p99_ms": round(p99, 2),
+                "errors": errors,
+                "errors_by_kind": tally.errors,
+                "turns_acknowledged": tally.acknowledged,
+                "message_in_persisted": persisted,
+                "records_persisted": total_records,
+                "client_cpu_s": round(tally.client_cpu_s, 2),
+                "server_cpu_s": None if server_cpu is None else round(server_cpu, 2),
+                "server_exit_code": exit_code,
+                "server_killed": killed,
+                "server_clean_exit": clean_exit,
+                "server_command": shown_command,
+                "python": platform.python_version(),
+                "targets": TARGETS,
+                "met": met,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
