@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 from botkit.server.app import create_app
-from botkit.server.config import ConfigError, KakaoSettings, ServerSettings, load_settings
+from botkit.server.config import (
+    ConfigError,
+    KakaoSettings,
+    ServerSettings,
+    WebSettings,
+    load_settings,
+)
 
-__all__ = ["ConfigError", "KakaoSettings", "ServerSettings", "create_app", "load_settings"]
+__all__ = [
+    "ConfigError",
+    "KakaoSettings",
+    "ServerSettings",
+    "WebSettings",
+    "create_app",
+    "load_settings",
+]

@@ -1,7 +1,9 @@
 """The ASGI application of ``botkit serve``: channels, health, and an orderly shutdown.
 
-Routes: the Kakao skill endpoint (``POST /kakao/skill``, path configurable), ``GET /healthz``
-(the process answers) and ``GET /readyz`` (the store answers too). Unknown paths and methods get
+Routes: the Kakao skill endpoint (``POST /kakao/skill``, path configurable); the web widget
+(``GET /`` a demo shop page with it, ``/widget.js``, ``/widget.css``, the socket ``/web/ws``,
+``POST /web/messages`` where sockets are blocked, ``GET /web/history``); ``GET /healthz`` (the
+process answers) and ``GET /readyz`` (the store answers too). Unknown paths and methods get
 a JSON 404/405, and an unexpected error a JSON 500 without a traceback (it is logged).
 
 On shutdown the server stops taking requests (uvicorn), then waits for the turns still running
@@ -23,10 +25,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from botkit.adapters.kakao.endpoint import KakaoEndpoint
+from botkit.adapters.web.endpoint import WebEndpoint
 from botkit.app import BotApp
 from botkit.runtime import ActionFunction
 from botkit.server.config import ServerSettings
@@ -73,6 +76,7 @@ def create_app(
     client = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
     runtime = bot.runtime(opened, http=client, stubs=stubs)
     kakao = KakaoEndpoint(runtime, settings.kakao, callbacks=client, track=in_flight.track)
+    web = WebEndpoint(runtime, settings.web)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -96,12 +100,24 @@ def create_app(
         return _json({"status": "unavailable", "reason": "the store does not answer"}, 503)
 
     path = "/" + settings.kakao.path.strip("/")
+
+    async def drop_sockets(request: Request) -> Response:
+        return _json({"dropped": await web.drop_all()})
+
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/", WebEndpoint.static("demo.html"), methods=["GET"]),
+        Route("/widget.js", WebEndpoint.static("widget.js"), methods=["GET"]),
+        Route("/widget.css", WebEndpoint.static("widget.css"), methods=["GET"]),
+        WebSocketRoute("/web/ws", web.websocket),
+        Route("/web/messages", web.http_message, methods=["POST"]),
+        Route("/web/history", web.history, methods=["GET"]),
         Route(path, kakao, methods=["POST"]),  # a plain ASGI app: Starlette passes it through
         Route(path + "/{secret}", kakao, methods=["POST"]),
     ]
+    if settings.web.test_hooks:
+        routes.append(Route("/web/_drop", drop_sockets, methods=["POST"]))
     app = _Server(
         kakao,
         path,
@@ -111,6 +127,7 @@ def create_app(
     )
     app.state.kakao = kakao  # tests and the agent console reach the endpoint's state here
     app.state.runtime = runtime
+    app.state.web = web
     return app
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConfigError", "KakaoSettings", "ServerSettings", "load_settings"]
+__all__ = ["ConfigError", "KakaoSettings", "ServerSettings", "WebSettings", "load_settings"]
 
 
 class ConfigError(ValueError):
@@ -47,6 +47,18 @@ class KakaoSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    # Pages allowed to open the widget's socket besides the server's own origin, e.g.
+    # "https://shop.example.com"; "*" allows any (a public demo only).
+    origins: tuple[str, ...] = ()
+    rate: int = 10  # messages per session ...
+    rate_per_s: float = 10.0  # ... per this many seconds
+    max_frame_bytes: int = 16 * 1024
+    max_bad_frames: int = 10  # then the connection is closed with 1008
+    test_hooks: bool = False  # POST /web/_drop closes every socket (browser tests only)
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -55,9 +67,11 @@ class ServerSettings:
     log_level: str = "info"
     shutdown_grace_s: float = 10.0  # turns in flight get this long to finish and commit
     kakao: KakaoSettings = field(default_factory=KakaoSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 _ENV_PREFIX = "BOTKIT_"
+_GROUPS = ("kakao", "web")  # BOTKIT_KAKAO_SECRET → kakao.secret
 
 
 def load_settings(
@@ -77,8 +91,9 @@ def load_settings(
         if not name.startswith(_ENV_PREFIX):
             continue
         key = name[len(_ENV_PREFIX) :].lower()
-        if key.startswith("kakao_"):
-            from_env.setdefault("kakao", {})[key[len("kakao_") :]] = value
+        group, _, rest = key.partition("_")
+        if group in _GROUPS and rest:
+            from_env.setdefault(group, {})[rest] = value
         elif key in {f.name for f in fields(ServerSettings)}:
             from_env[key] = value
     settings = _apply(settings, from_env, "the environment")
@@ -109,10 +124,10 @@ def _apply(settings: Any, values: Mapping[str, Any], origin: str) -> Any:
                 f"{origin}: unknown setting '{key}' (known: {', '.join(sorted(known))})"
             )
         current = getattr(settings, key)
-        if isinstance(current, KakaoSettings):
+        if isinstance(current, KakaoSettings | WebSettings):
             if not isinstance(value, Mapping):
-                raise ConfigError(f"{origin}: 'kakao' must be a mapping of settings")
-            changes[key] = _apply(current, value, f"{origin}, kakao")
+                raise ConfigError(f"{origin}: '{key}' must be a mapping of settings")
+            changes[key] = _apply(current, value, f"{origin}, {key}")
         else:
             changes[key] = _convert(key, value, known[key].type, origin)
     return replace(settings, **changes)

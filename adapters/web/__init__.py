@@ -1,0 +1,1 @@
+"""The web chat widget: its server side and its files (``static/``)."""

@@ -1,0 +1,285 @@
+"""The web widget's server side: a WebSocket, an HTTP fallback, history, and the widget files.
+
+The protocol is ``adapters/web/PROTOCOL.md``. What matters most here:
+
+* **Exactly once.** Each message carries the widget's own id. The reply to an id is kept (the
+  last 64 per session), and a message sent again with the same id (the widget re-sends what was
+  not answered when it reconnects) gets that reply without a second turn. A duplicate that
+  arrives while the first is still running waits for the same reply.
+* **Bad frames are answered, not fatal.** A frame that is not JSON, too large, of an unknown type
+  or missing a field gets an ``error`` frame and is dropped; only a client that keeps sending
+  them (10 on one connection) is disconnected, with close code 1008.
+* **Origins.** A page may open the socket only from an allowed origin (the server's own by
+  default, and those listed in ``web.origins``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from botkit.adapters.web.render import render_web
+from botkit.runtime import Reply, Runtime
+from botkit.server.config import WebSettings
+
+__all__ = ["WebEndpoint"]
+
+log = logging.getLogger("botkit.web")
+CHANNEL = "web"
+_SID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_STATIC = {
+    "demo.html": "text/html; charset=utf-8",
+    "widget.js": "text/javascript; charset=utf-8",
+    "widget.css": "text/css; charset=utf-8",
+}
+KEPT_REPLIES = 64  # per session: more than a widget ever has unanswered
+KEPT_SESSIONS = 10_000
+MAX_TEXT_CHARS = 2000  # what a person types in a chat box; the rest is not read
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str, reply_to: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reply_to = reply_to
+
+
+class _Bucket:
+    """At most ``rate`` messages per ``per`` seconds, refilled continuously."""
+
+    __slots__ = ("at", "per", "rate", "tokens")
+
+    def __init__(self, rate: int, per: float) -> None:
+        self.rate, self.per = rate, per
+        self.tokens = float(rate)
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate / self.per)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class WebEndpoint:
+    def __init__(self, runtime: Runtime, settings: WebSettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        # sid → client id → the reply frame (or a future while the turn runs)
+        self._replies: OrderedDict[str, OrderedDict[str, asyncio.Future[dict[str, Any]]]] = (
+            OrderedDict()
+        )
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self.sockets: set[WebSocket] = set()
+
+    # -- the turn, once per client id ----------------------------------------------------
+
+    async def reply_to(
+        self, sid: str, message_id: str, text: str, payload: str | None, locale: str | None
+    ) -> dict[str, Any]:
+        kept = self._replies.get(sid)
+        if kept is None:
+            kept = self._replies[sid] = OrderedDict()
+            while len(self._replies) > KEPT_SESSIONS:
+                self._replies.popitem(last=False)
+        self._replies.move_to_end(sid)
+        earlier = kept.get(message_id)
+        if earlier is not None:  # sent again: the same answer, no second turn
+            return await asyncio.shield(earlier)
+        if not self._bucket(sid).take():
+            raise _Refused("rate_limited", "too many messages; wait a few seconds", message_id)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        kept[message_id] = future
+        while len(kept) > KEPT_REPLIES:
+            kept.popitem(last=False)
+        try:
+            reply: Reply = await self.runtime.handle(
+                CHANNEL, sid, text, payload=payload, locale=locale
+            )
+        except BaseException as exc:
+            kept.pop(message_id, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: a duplicate may never come to ask for it
+            raise
+        frame = {"type": "reply", "reply_to": message_id, "messages": render_web(reply.effects)}
+        future.set_result(frame)
+        return frame
+
+    def _bucket(self, sid: str) -> _Bucket:
+        bucket = self._buckets.get(sid)
+        if bucket is None:
+            bucket = self._buckets[sid] = _Bucket(self.settings.rate, self.settings.rate_per_s)
+            while len(self._buckets) > KEPT_SESSIONS:
+                self._buckets.popitem(last=False)
+        return bucket
+
+    # -- frames ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _message_fields(frame: dict[str, Any]) -> tuple[str, str, str | None]:
+        """The id, text (capped) and payload of a ``message`` frame."""
+        message_id = frame.get("id")
+        if not isinstance(message_id, str) or not _ID.fullmatch(message_id):
+            raise _Refused("bad_message", "a message needs an 'id': 1-64 letters, digits, _.:-")
+        text = frame.get("text")
+        if not isinstance(text, str):
+            raise _Refused("bad_message", "a message needs a 'text'", message_id)
+        payload = frame.get("payload")
+        if payload is not None and not isinstance(payload, str):
+            raise _Refused("bad_message", "'payload' must be text", message_id)
+        return message_id, text[:MAX_TEXT_CHARS], payload
+
+    def _parse(self, raw: str | None) -> dict[str, Any]:
+        if raw is None:
+            raise _Refused("bad_json", "frames are JSON text, not binary")
+        if len(raw) > self.settings.max_frame_bytes or (
+            len(raw.encode("utf-8", "surrogatepass")) > self.settings.max_frame_bytes
+        ):
+            cap = self.settings.max_frame_bytes
+            raise _Refused("too_large", f"a frame may be at most {cap} bytes")
+        try:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise _Refused("bad_json", "the frame is not valid JSON") from None
+        if not isinstance(frame, dict):
+            raise _Refused("bad_json", "a frame is a JSON object with a 'type'")
+        return frame
+
+    def origin_allowed(self, origin: str | None, host: str | None) -> bool:
+        if origin is None:  # not a browser (tools, tests): origins protect browsers' users
+            return True
+        bare = origin.split("://", 1)[-1]
+        return bare == host or origin in self.settings.origins or "*" in self.settings.origins
+
+    # -- the WebSocket -------------------------------------------------------------------
+
+    async def websocket(self, socket: WebSocket) -> None:
+        if not self.origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
+            await socket.close(code=1008, reason="origin not allowed")
+            return
+        await socket.accept()
+        self.sockets.add(socket)
+        state: dict[str, Any] = {"sid": None, "locale": None, "errors": 0}
+        try:
+            while True:
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                try:
+                    await self._frame(socket, state, message.get("text"))
+                except _Refused as refused:
+                    state["errors"] += 1
+                    await self._send(socket, _error(refused))
+                    if state["errors"] >= self.settings.max_bad_frames:
+                        await socket.close(code=1008, reason="too many bad frames")
+                        return
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # the browser went away mid-send; the turn (if any) is committed anyway
+        finally:
+            self.sockets.discard(socket)
+
+    async def _frame(self, socket: WebSocket, state: dict[str, Any], raw: str | None) -> None:
+        frame = self._parse(raw)
+        kind = frame.get("type")
+        if kind == "ping":
+            await self._send(socket, {"type": "pong"})
+        elif kind == "hello":
+            sid = frame.get("sid")
+            if not isinstance(sid, str) or not _SID.fullmatch(sid):
+                raise _Refused("bad_message", "'sid' must be 16-64 letters, digits, _ or -")
+            locale = frame.get("locale")
+            state["sid"], state["locale"] = sid, locale if isinstance(locale, str) else None
+            await self._send(socket, {"type": "welcome", "sid": sid})
+        elif kind == "message":
+            if state["sid"] is None:
+                raise _Refused("no_hello", "send 'hello' with your sid first")
+            message_id, text, payload = self._message_fields(frame)
+            await self._send(socket, {"type": "typing", "reply_to": message_id})
+            reply = await self.reply_to(state["sid"], message_id, text, payload, state["locale"])
+            await self._send(socket, reply)
+        else:
+            raise _Refused("unknown_type", f"unknown frame type {str(kind)[:40]!r}")
+
+    @staticmethod
+    async def _send(socket: WebSocket, frame: dict[str, Any]) -> None:
+        await socket.send_text(orjson.dumps(frame).decode("utf-8"))
+
+    async def drop_all(self) -> int:
+        """Close every open socket (a restart's effect; the test hook uses it)."""
+        open_now = list(self.sockets)
+        for socket in open_now:
+            with contextlib.suppress(RuntimeError, OSError):  # it closed on its own meanwhile
+                await socket.close(code=1012, reason="server restarting")
+        return len(open_now)
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    async def http_message(self, request: Request) -> Response:
+        if not self.origin_allowed(request.headers.get("origin"), request.headers.get("host")):
+            return _json({"error": {"code": "origin", "message": "origin not allowed"}}, 403)
+        body = await request.body()
+        try:
+            frame = self._parse(body.decode("utf-8", "replace"))
+            sid = frame.get("sid")
+            if not isinstance(sid, str) or not _SID.fullmatch(sid):
+                raise _Refused("bad_message", "'sid' must be 16-64 letters, digits, _ or -")
+            message_id, text, payload = self._message_fields(frame)
+            locale = frame.get("locale") if isinstance(frame.get("locale"), str) else None
+            reply = await self.reply_to(sid, message_id, text, payload, locale)
+        except _Refused as refused:
+            status = 429 if refused.code == "rate_limited" else 400
+            return _json({"error": {"code": refused.code, "message": str(refused)}}, status)
+        return _json(reply)
+
+    async def history(self, request: Request) -> Response:
+        sid = request.query_params.get("sid", "")
+        if not _SID.fullmatch(sid):
+            return _json({"error": {"code": "bad_message", "message": "a valid 'sid'"}}, 400)
+        records = await self.runtime.store.records(session=f"{CHANNEL}:{sid}")
+        shown: list[dict[str, Any]] = []
+        for r in records:
+            data = r.data or {}
+            if r.kind == "message_in" and data.get("text"):
+                shown.append({"from": "user", "text": data["text"], "at": r.at})
+            elif r.kind == "message_out":
+                shown.extend({"from": "bot", "text": t, "at": r.at} for t in data.get("texts", []))
+            elif r.kind == "agent_message":
+                shown.append({"from": "agent", "text": data.get("text", ""), "at": r.at})
+        return _json({"messages": shown[-200:]})
+
+    @staticmethod
+    def static(name: str) -> Callable[[Request], Awaitable[Response]]:
+        kind = _STATIC[name]
+
+        async def serve(request: Request) -> Response:
+            content = (resources.files("botkit.adapters.web") / "static" / name).read_bytes()
+            return Response(content, media_type=kind, headers={"Cache-Control": "no-cache"})
+
+        return serve
+
+
+def _error(refused: _Refused) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": refused.code, "message": str(refused)}
+    if refused.reply_to is not None:
+        frame["reply_to"] = refused.reply_to
+    return frame
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
