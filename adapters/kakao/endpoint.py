@@ -210,6 +210,8 @@ class KakaoEndpoint:
 
     def _rendered(self, user: str, reply: Reply) -> dict[str, Any]:
         effects = self.late.pop(user, []) + list(reply.effects)
+        if not any(isinstance(e, Say) for e in effects):  # Kakao needs something to show
+            effects.append(Say(text=self.settings.holding_text))
         return render(effects).response
 
     def _keep_late(self, user: str, turn: asyncio.Future[Reply]) -> None:

@@ -41,6 +41,9 @@ class KakaoSettings:
     callback_ttl_s: float = 55.0  # Kakao's callback URL is valid for one minute
     waiting_text: str = "답변을 준비하고 있어요. 잠시만 기다려 주세요."
     retry_text: str = "응답이 늦어지고 있어요. 잠시 후 다시 말씀해 주세요."
+    # Kakao refuses an answer with nothing in it; while a person holds the conversation the bot
+    # says nothing, so the user's message is acknowledged with this (it is kept for the agent).
+    holding_text: str = "상담원에게 전달했어요. 곧 답변드릴게요."
     deliver_late_replies: bool = True  # a reply that missed its budget comes with the next one
     max_body_bytes: int = 64 * 1024
     max_utterance_chars: int = 1000
