@@ -215,6 +215,7 @@ class Engine:
         elif session.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
             session.status = Status.BOT
             session.held = None
+            session.agent = None
         session.last_at = at  # a jump is activity: the next message is not after a silence
         run.jump(target, "goto")
         return run.finish()
@@ -227,13 +228,41 @@ class Engine:
             session.status = Status.CLOSED
         return run.finish()
 
+    def expire(self, session: Session, at: float) -> Turn:
+        """Move on a handoff that no agent took within its wait_timeout (a sweeper calls this;
+        a user's message checks it too). Nothing happens to any other session."""
+        run = _Run(self, session, at)
+        if session.status == Status.HANDOFF_REQUESTED and run.waited_too_long():
+            run.give_up_waiting()
+        return run.finish()
+
+    def claim(self, session: Session, agent: str, at: float) -> Turn:
+        """An agent takes a handed-off conversation. Only one can: a conversation already held
+        by another agent is refused (StepRefused); claiming one's own again changes nothing."""
+        if session.status == Status.WITH_AGENT:
+            holder = session.agent or "another agent"
+            if holder == agent:
+                return Turn()
+            raise StepRefused(f"the conversation is already with {holder}")
+        if session.status != Status.HANDOFF_REQUESTED:
+            raise NotWithAgent("the conversation is not handed off to an agent")
+        run = _Run(self, session, at)
+        run.record("handoff_claimed", {"agent": agent, "waited_s": round(at - session.since)})
+        session.status = Status.WITH_AGENT
+        session.agent = agent
+        session.since = at
+        return run.finish()
+
     def agent_message(self, session: Session, text: str, agent: str, at: float) -> Turn:
         """A person writes to the user during a handoff; the first message claims it."""
         if session.status not in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
             raise NotWithAgent("the conversation is not handed off to an agent")
+        if session.status == Status.WITH_AGENT and session.agent not in (None, agent):
+            raise StepRefused(f"the conversation is with {session.agent}")
         run = _Run(self, session, at)
         if session.status == Status.HANDOFF_REQUESTED:
             session.status = Status.WITH_AGENT
+            session.agent = agent
             run.record("handoff_claimed", {"agent": agent, "waited_s": round(at - session.since)})
             session.since = at
         run.record("agent_message", {"agent": agent, "text": text})
@@ -470,6 +499,9 @@ class _Run:
         s.turn += 1
         s.last_at = self.at
         self.record("message_in", {"text": event.text, "payload": event.payload})
+        if s.status == Status.HANDOFF_REQUESTED and self.waited_too_long():
+            self.give_up_waiting()
+            return
         if s.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
             s.held = [*(s.held or ()), event.text]  # kept for the agent; the bot is silent
             return
@@ -490,6 +522,7 @@ class _Run:
         s.attempts = s.misses = 0
         s.pending = None
         s.held = None
+        s.agent = None
         s.started_at = self.at
         s.bot_version = self.bot.version
         s.state = name_of(self.bot.start_target)
@@ -550,10 +583,12 @@ class _Run:
             self.record("handoff_closed")
             self.record("conversation_end", {"outcome": "handed_off"})
             s.status = Status.CLOSED
+            s.agent = None
             self.turn.effects.append(effects.End("handed_off"))
             return
         s.status = Status.BOT
         s.held = None
+        s.agent = None
         target: Target = state.handoff.resume if state.handoff else self.bot.start_target
         if event.target:
             flow, _, name = event.target.partition(".")
@@ -561,6 +596,23 @@ class _Run:
                 target = (flow, name)
         self.record("handoff_released", {"to": name_of(target)})
         self.jump(target, "agent released")
+
+    def waited_too_long(self) -> bool:
+        handoff = self.engine.state_of(self.session).handoff
+        wait = handoff.wait_timeout if handoff else None
+        return wait is not None and self.at - self.session.since >= wait
+
+    def give_up_waiting(self) -> None:
+        """No agent came within the handoff's wait_timeout: the flow's way on (on_timeout)."""
+        s = self.session
+        handoff = self.engine.state_of(s).handoff
+        assert handoff is not None  # waited_too_long() said so
+        assert handoff.on_timeout is not None  # the compiler requires it with wait_timeout
+        self.record("handoff_timeout", {"waited_s": round(self.at - s.since)})
+        s.status = Status.BOT
+        s.held = None
+        s.agent = None
+        self.go(handoff.on_timeout, "no agent in time")
 
     # -- matching -----------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ class Session:
     pending: Any = None  # a value waiting for confirmation
     held: list[str] | None = None  # user messages kept for the agent during a handoff
     since: float = 0.0  # when the current handoff status began
+    agent: str | None = None  # who holds the conversation while it is with an agent
 
     def copy(self) -> Session:
         """An independent working copy (the engine changes the session it is given)."""

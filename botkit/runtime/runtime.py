@@ -220,6 +220,23 @@ class Runtime:
             lambda s: self.engine.agent_message(s, text, agent, self.clock()),
         )
 
+    async def claim(self, channel: str, user: str, *, agent: str) -> Reply:
+        """An agent takes the handed-off conversation. Of agents claiming at once exactly one
+        wins: the others get :class:`~botkit.engine.StepRefused` (turns of one user run one at
+        a time, and the store's compare-and-set guards against other workers)."""
+        return await self._turn(
+            f"{channel}:{user}",
+            user,
+            channel,
+            lambda s: self.engine.claim(s, agent, self.clock()),
+        )
+
+    async def expire(self, channel: str, user: str) -> Reply:
+        """Move on a handoff that no agent took in time (for a sweeper; see Engine.expire)."""
+        return await self._turn(
+            f"{channel}:{user}", user, channel, lambda s: self.engine.expire(s, self.clock())
+        )
+
     async def goto(self, channel: str, user: str, state: str) -> Reply:
         """Put the user at ``state`` ("flow.state") and run it, as if a transition led there.
 

@@ -352,3 +352,45 @@ async def test_operator_steps_goto_reset_variant_profile_and_agent(tmp_path: Pat
         assert reply.records[-1].data == {"outcome": "reset"}
         reply = await bot.handle("web", "수아", "안녕하세요")
         assert reply.state == "main.start"
+
+
+async def test_two_agents_claiming_at_once_exactly_one_wins_every_time() -> None:
+    app = botkit.load(REPO / "flows")
+    async with app.run(store=MemoryStore(), clock=Clock()) as bot:
+        for n in range(100):
+            user = f"고객{n}"
+            await bot.handle("web", user, "상담원 연결해 주세요")
+            outcomes = await asyncio.gather(
+                bot.claim("web", user, agent="하늘"),
+                bot.claim("web", user, agent="바다"),
+                return_exceptions=True,
+            )
+            won = [o for o in outcomes if isinstance(o, botkit.Reply)]
+            lost = [o for o in outcomes if isinstance(o, botkit.StepRefused)]
+            assert (len(won), len(lost)) == (1, 1), outcomes
+            assert "already with" in str(lost[0])
+            session = await bot.session("web", user)
+            assert session is not None
+            assert session.status == "with_agent"
+            claims = await bot.store.records(session=f"web:{user}", kind="handoff_claimed")
+            assert len(claims) == 1
+            assert claims[0].data is not None
+            assert claims[0].data["agent"] == session.agent
+            # The winner may write; the other agent may not.
+            loser = "바다" if session.agent == "하늘" else "하늘"
+            with pytest.raises(botkit.StepRefused):
+                await bot.agent_message("web", user, "제가 도와드릴게요", agent=loser)
+
+
+async def test_a_sweeper_moves_on_a_handoff_nobody_took_in_time() -> None:
+    clock = Clock()
+    app = botkit.load(REPO / "flows")
+    async with app.run(store=MemoryStore(), clock=clock) as bot:
+        await bot.handle("web", "유나", "상담원")
+        assert (await bot.expire("web", "유나")).records == []  # not yet: nothing happens
+        clock.at += 10 * 60
+        reply = await bot.expire("web", "유나")
+        assert reply.state == "support.leave_contact"
+        assert reply.status == "bot"
+        assert [r.kind for r in reply.records][:2] == ["handoff_timeout", "transition"]
+        assert reply.texts[0].startswith("지금은 상담원이 모두 상담 중이에요.")
