@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from botkit.adapters.web.render import render_web
+from botkit.effects import Effect
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import WebSettings
 
@@ -44,6 +45,7 @@ _STATIC = {
     "demo.html": "text/html; charset=utf-8",
     "widget.js": "text/javascript; charset=utf-8",
     "widget.css": "text/css; charset=utf-8",
+    "agent.html": "text/html; charset=utf-8",
 }
 KEPT_REPLIES = 64  # per session: more than a widget ever has unanswered
 KEPT_SESSIONS = 10_000
@@ -87,6 +89,7 @@ class WebEndpoint:
         )
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self.sockets: set[WebSocket] = set()
+        self.by_sid: dict[str, set[WebSocket]] = {}  # open sockets of each session, for pushes
 
     # -- the turn, once per client id ----------------------------------------------------
 
@@ -193,6 +196,26 @@ class WebEndpoint:
             return  # the browser went away mid-send; the turn (if any) is committed anyway
         finally:
             self.sockets.discard(socket)
+            if state["sid"] is not None:
+                self._forget(state["sid"], socket)
+
+    def _forget(self, sid: str, socket: WebSocket) -> None:
+        open_now = self.by_sid.get(sid)
+        if open_now is not None:
+            open_now.discard(socket)
+            if not open_now:
+                del self.by_sid[sid]
+
+    async def push(self, sid: str, effects: list[Effect]) -> int:
+        """An agent's message, sent live to every open tab of the session; how many got it.
+        A tab that is closed sees it in the history when it opens again."""
+        frame = {"type": "agent", "messages": render_web(effects)}
+        sent = 0
+        for socket in list(self.by_sid.get(sid, ())):
+            with contextlib.suppress(RuntimeError, OSError):
+                await self._send(socket, frame)
+                sent += 1
+        return sent
 
     async def _frame(self, socket: WebSocket, state: dict[str, Any], raw: str | None) -> None:
         frame = self._parse(raw)
@@ -204,7 +227,10 @@ class WebEndpoint:
             if not isinstance(sid, str) or not _SID.fullmatch(sid):
                 raise _Refused("bad_message", "'sid' must be 16-64 letters, digits, _ or -")
             locale = frame.get("locale")
+            if state["sid"] is not None:
+                self._forget(state["sid"], socket)
             state["sid"], state["locale"] = sid, locale if isinstance(locale, str) else None
+            self.by_sid.setdefault(sid, set()).add(socket)
             await self._send(socket, {"type": "welcome", "sid": sid})
         elif kind == "message":
             if state["sid"] is None:

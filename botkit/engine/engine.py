@@ -269,6 +269,12 @@ class Engine:
         run.turn.effects.append(Say(text=text, agent=agent))
         return run.finish()
 
+    def note(self, session: Session, text: str, agent: str, at: float) -> Turn:
+        """An agent's note on the conversation: recorded, never shown to the user."""
+        run = _Run(self, session, at)
+        run.record("agent_note", {"agent": agent, "text": text})
+        return run.finish()
+
     def force_variant(self, session: Session, variant: str) -> list[str]:
         """Put the session in ``variant`` of every experiment that has it (the simulator's
         /variant, a QA fixture); returns those experiments. Sticky like a drawn variant."""

@@ -231,6 +231,15 @@ class Runtime:
             lambda s: self.engine.claim(s, agent, self.clock()),
         )
 
+    async def note(self, channel: str, user: str, text: str, *, agent: str) -> Reply:
+        """An agent's note on the conversation (recorded, not shown to the user)."""
+        return await self._turn(
+            f"{channel}:{user}",
+            user,
+            channel,
+            lambda s: self.engine.note(s, text, agent, self.clock()),
+        )
+
     async def expire(self, channel: str, user: str) -> Reply:
         """Move on a handoff that no agent took in time (for a sweeper; see Engine.expire)."""
         return await self._turn(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from botkit.server.app import create_app
 from botkit.server.config import (
+    AgentSettings,
     ConfigError,
     KakaoSettings,
     ServerSettings,
@@ -12,6 +13,7 @@ from botkit.server.config import (
 )
 
 __all__ = [
+    "AgentSettings",
     "ConfigError",
     "KakaoSettings",
     "ServerSettings",

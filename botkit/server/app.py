@@ -31,7 +31,9 @@ from starlette.types import Receive, Scope, Send
 from botkit.adapters.kakao.endpoint import KakaoEndpoint
 from botkit.adapters.web.endpoint import WebEndpoint
 from botkit.app import BotApp
+from botkit.effects import Effect
 from botkit.runtime import ActionFunction
+from botkit.server.agents import AgentApi
 from botkit.server.config import ServerSettings
 from botkit.storage import Store, open_store
 
@@ -78,6 +80,16 @@ def create_app(
     kakao = KakaoEndpoint(runtime, settings.kakao, callbacks=client, track=in_flight.track)
     web = WebEndpoint(runtime, settings.web)
 
+    async def deliver(channel: str, user: str, effects: list[Effect]) -> None:
+        """An agent's words to the user: live on the web; on Kakao with their next message
+        (a skill can only answer, not speak first)."""
+        if channel == "web":
+            await web.push(user, effects)
+        elif channel == "kakao":
+            kakao.late.setdefault(user, []).extend(effects)
+
+    agents = AgentApi(runtime, settings.agent, deliver)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await opened.open()
@@ -113,6 +125,8 @@ def create_app(
         WebSocketRoute("/web/ws", web.websocket),
         Route("/web/messages", web.http_message, methods=["POST"]),
         Route("/web/history", web.history, methods=["GET"]),
+        Route("/agent/", WebEndpoint.static("agent.html"), methods=["GET"]),
+        *agents.routes(),
         Route(path, kakao, methods=["POST"]),  # a plain ASGI app: Starlette passes it through
         Route(path + "/{secret}", kakao, methods=["POST"]),
     ]
@@ -128,6 +142,7 @@ def create_app(
     app.state.kakao = kakao  # tests and the agent console reach the endpoint's state here
     app.state.runtime = runtime
     app.state.web = web
+    app.state.agents = agents
     return app
 
 

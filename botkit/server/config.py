@@ -15,7 +15,14 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ConfigError", "KakaoSettings", "ServerSettings", "WebSettings", "load_settings"]
+__all__ = [
+    "AgentSettings",
+    "ConfigError",
+    "KakaoSettings",
+    "ServerSettings",
+    "WebSettings",
+    "load_settings",
+]
 
 
 class ConfigError(ValueError):
@@ -62,6 +69,13 @@ class WebSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentSettings:
+    # "name:token" per agent (tokens of 16+ characters). None by default: the agent API answers
+    # 503 until tokens are configured, e.g. BOTKIT_AGENT_TOKENS="하늘:…,바다:…".
+    tokens: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -71,10 +85,11 @@ class ServerSettings:
     shutdown_grace_s: float = 10.0  # turns in flight get this long to finish and commit
     kakao: KakaoSettings = field(default_factory=KakaoSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    agent: AgentSettings = field(default_factory=AgentSettings)
 
 
 _ENV_PREFIX = "BOTKIT_"
-_GROUPS = ("kakao", "web")  # BOTKIT_KAKAO_SECRET → kakao.secret
+_GROUPS = ("kakao", "web", "agent")  # BOTKIT_KAKAO_SECRET → kakao.secret
 
 
 def load_settings(
@@ -127,7 +142,7 @@ def _apply(settings: Any, values: Mapping[str, Any], origin: str) -> Any:
                 f"{origin}: unknown setting '{key}' (known: {', '.join(sorted(known))})"
             )
         current = getattr(settings, key)
-        if isinstance(current, KakaoSettings | WebSettings):
+        if isinstance(current, KakaoSettings | WebSettings | AgentSettings):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{origin}: '{key}' must be a mapping of settings")
             changes[key] = _apply(current, value, f"{origin}, {key}")

@@ -1,0 +1,225 @@
+"""The agent API (``/agent/api/…``): the queue of conversations waiting for a person, and what an
+agent does with one: claim it, write to the user, add a note, hand it back to the bot or close it.
+
+Every call needs ``Authorization: Bearer <token>``; tokens are configured per agent
+(``agent.tokens``: ``name:token`` pairs) and there are no defaults: without tokens the API
+answers 503. Each step is a record (``handoff_claimed``, ``agent_message``, ``agent_note``,
+``handoff_released``, ``handoff_closed``), so handoff rate, wait time and handling time can be
+measured from the records alone.
+
+The queue is read from the store: the sessions that asked for a person in the last days
+(``handoff_requested`` records) and are still waiting or with an agent.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from botkit.effects import Effect
+from botkit.engine import NotWithAgent, Session, StepRefused
+from botkit.runtime import Reply, Runtime
+from botkit.server.config import AgentSettings
+
+__all__ = ["AgentApi", "Deliver"]
+
+Deliver = Callable[[str, str, list[Effect]], Awaitable[None]]
+"""Send an agent's message to the user on their channel: (channel, user, effects)."""
+
+HANDED_OFF = ("handoff_requested", "with_agent")
+LOOKBACK_S = 7 * 24 * 3600  # a handoff older than a week is not in the queue any more
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _json({"error": {"code": code, "message": message}}, status)
+
+
+class AgentApi:
+    def __init__(self, runtime: Runtime, settings: AgentSettings, deliver: Deliver) -> None:
+        self.runtime = runtime
+        self.deliver = deliver
+        self.tokens: dict[str, str] = {}  # token → agent name
+        for entry in settings.tokens:
+            name, _, token = entry.partition(":")
+            if name and len(token) >= 16:
+                self.tokens[token] = name
+
+    def routes(self) -> list[Route]:
+        base = "/agent/api"
+        one = base + "/conversations/{channel}/{user}"
+        return [
+            Route(base + "/queue", self._guard(self.queue), methods=["GET"]),
+            Route(one, self._guard(self.conversation), methods=["GET"]),
+            Route(one + "/claim", self._guard(self.claim), methods=["POST"]),
+            Route(one + "/message", self._guard(self.message), methods=["POST"]),
+            Route(one + "/note", self._guard(self.note), methods=["POST"]),
+            Route(one + "/release", self._guard(self.release), methods=["POST"]),
+            Route(one + "/close", self._guard(self.close), methods=["POST"]),
+        ]
+
+    # -- auth --------------------------------------------------------------------------------
+
+    def _agent(self, request: Request) -> str | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            return None
+        for token, name in self.tokens.items():
+            if hmac.compare_digest(given.encode(), token.encode()):
+                return name
+        return None
+
+    def _guard(
+        self, handler: Callable[[Request, str], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            if not self.tokens:
+                return _error(503, "no_agents", "no agent tokens are configured (agent.tokens)")
+            agent = self._agent(request)
+            if agent is None:
+                return _error(
+                    401, "bad_token", "a valid 'Authorization: Bearer <token>' is needed"
+                )
+            try:
+                return await handler(request, agent)
+            except NotWithAgent as refused:
+                return _error(409, "not_handed_off", str(refused))
+            except StepRefused as refused:
+                return _error(409, "refused", str(refused))
+
+        return guarded
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def queue(self, request: Request, agent: str) -> Response:
+        now = self.runtime.clock()
+        asked = await self.runtime.store.records(kind="handoff_requested", since=now - LOOKBACK_S)
+        waiting: list[dict[str, Any]] = []
+        for key in dict.fromkeys(r.session for r in asked):
+            channel, _, user = key.partition(":")
+            session = await self.runtime.session(channel, user)
+            if session is None or session.status not in HANDED_OFF:
+                continue
+            reason = next((r.data or {} for r in reversed(asked) if r.session == key), {}).get(
+                "reason"
+            )
+            waiting.append(_summary(session, now, reason))
+        waiting.sort(key=lambda c: -c["waiting_s"])
+        return _json({"conversations": waiting})
+
+    async def conversation(self, request: Request, agent: str) -> Response:
+        channel, user = request.path_params["channel"], request.path_params["user"]
+        session = await self.runtime.session(channel, user)
+        if session is None:
+            return _error(404, "not_found", "no such conversation")
+        records = await self.runtime.store.records(session=session.key)
+        transcript: list[dict[str, Any]] = []
+        for r in records:
+            data = r.data or {}
+            if r.conversation != session.conversation:
+                continue
+            if r.kind == "message_in":
+                transcript.append({"from": "user", "text": data.get("text", ""), "at": r.at})
+            elif r.kind == "message_out":
+                transcript.extend(
+                    {"from": "bot", "text": t, "at": r.at} for t in data.get("texts", [])
+                )
+            elif r.kind in ("agent_message", "agent_note"):
+                kind = "agent" if r.kind == "agent_message" else "note"
+                transcript.append(
+                    {
+                        "from": kind,
+                        "agent": data.get("agent"),
+                        "text": data.get("text"),
+                        "at": r.at,
+                    }
+                )
+        body = _summary(session, self.runtime.clock(), None)
+        body.update(transcript=transcript, profile=session.profile or {})
+        return _json(body)
+
+    # -- steps -----------------------------------------------------------------------------
+
+    async def claim(self, request: Request, agent: str) -> Response:
+        reply = await self.runtime.claim(*self._who(request), agent=agent)
+        return _json({"status": reply.status, "agent": agent})
+
+    async def message(self, request: Request, agent: str) -> Response:
+        text = await self._text(request)
+        if text is None:
+            return _error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
+        channel, user = self._who(request)
+        reply = await self.runtime.agent_message(channel, user, text, agent=agent)
+        await self.deliver(channel, user, list(reply.effects))
+        return _json({"status": reply.status, "delivered": channel})
+
+    async def note(self, request: Request, agent: str) -> Response:
+        text = await self._text(request)
+        if text is None:
+            return _error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
+        reply = await self.runtime.note(*self._who(request), text, agent=agent)
+        return _json({"status": reply.status})
+
+    async def release(self, request: Request, agent: str) -> Response:
+        body = await _body(request)
+        state = body.get("state") if isinstance(body, dict) else None
+        channel, user = self._who(request)
+        reply: Reply = await self.runtime.release(
+            channel, user, target=state if isinstance(state, str) else None
+        )
+        await self.deliver(channel, user, list(reply.effects))
+        return _json({"status": reply.status, "state": reply.state})
+
+    async def close(self, request: Request, agent: str) -> Response:
+        channel, user = self._who(request)
+        reply = await self.runtime.release(channel, user, close=True)
+        return _json({"status": reply.status})
+
+    @staticmethod
+    def _who(request: Request) -> tuple[str, str]:
+        return request.path_params["channel"], request.path_params["user"]
+
+    @staticmethod
+    async def _text(request: Request) -> str | None:
+        body = await _body(request)
+        text = body.get("text") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not 1 <= len(text.strip()) <= 2000:
+            return None
+        return text.strip()
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _summary(session: Session, now: float, reason: str | None) -> dict[str, Any]:
+    channel, _, user = session.key.partition(":")
+    summary: dict[str, Any] = {
+        "channel": channel,
+        "user": user,
+        "status": str(session.status),
+        "agent": session.agent,
+        "state": session.state,
+        "waiting_s": round(now - session.since) if session.since else 0,
+        "held": list(session.held or ()),
+        "slots": session.slots,
+    }
+    if reason is not None:
+        summary["reason"] = reason
+    return summary

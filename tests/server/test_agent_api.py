@@ -1,0 +1,161 @@
+"""The agent API: tokens, the queue, one agent per conversation, and agents' words reaching the
+user on their channel (live on the web widget, with the next answer on KakaoTalk)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import connect
+
+import botkit
+from botkit.server import AgentSettings, ServerSettings, create_app
+from botkit.storage import MemoryStore
+
+HANEUL = "tok-haneul-0123456789"
+BADA = "tok-bada-9876543210xx"
+WEDNESDAY_MORNING = 1_795_568_400.0  # 2026-11-25 10:00 KST: the agents are in
+SID = "agentapitest-0001"
+
+
+@asynccontextmanager
+async def serving(
+    tokens: tuple[str, ...] = (f"하늘:{HANEUL}", f"바다:{BADA}"),
+) -> AsyncIterator[tuple[str, MemoryStore]]:
+    store = MemoryStore()
+    app = create_app(
+        botkit.load("flows"),
+        ServerSettings(agent=AgentSettings(tokens=tokens)),
+        store=store,
+        stubs={"lookup_order": lambda ctx: {}},
+    )
+    app.state.runtime.clock = lambda: WEDNESDAY_MORNING
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", store
+    finally:
+        server.should_exit = True
+        await task
+
+
+def agent(host: str, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=f"http://{host}/agent/api", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+async def widget_asks_for_a_person(host: str) -> Any:
+    socket = await connect(f"ws://{host}/web/ws")
+    await socket.send(json.dumps({"type": "hello", "sid": SID}))
+    await socket.recv()
+    await socket.send(json.dumps({"type": "message", "id": "m1", "text": "상담원 연결해 주세요"}))
+    while json.loads(await socket.recv())["type"] != "reply":
+        pass
+    return socket
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [(None, 401), ("Bearer", 401), ("Bearer wrong-token-000000000", 401), ("Basic x", 401)],
+)
+async def test_missing_and_wrong_tokens_are_refused(header: str | None, status: int) -> None:
+    async with serving() as (host, _), httpx.AsyncClient(base_url=f"http://{host}") as client:
+        headers = {"Authorization": header} if header else {}
+        response = await client.get("/agent/api/queue", headers=headers)
+        assert response.status_code == status
+        assert response.json()["error"]["code"] == "bad_token"
+
+
+async def test_without_configured_tokens_the_api_is_closed() -> None:
+    async with serving(tokens=()) as (host, _), agent(host, HANEUL) as client:
+        response = await client.get("/queue")
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "no_agents"
+
+
+async def test_queue_claim_message_note_and_release_with_the_user_on_the_widget() -> None:
+    async with (
+        serving() as (host, store),
+        agent(host, HANEUL) as haneul,
+        agent(host, BADA) as bada,
+    ):
+        socket = await widget_asks_for_a_person(host)
+        queue = (await haneul.get("/queue")).json()["conversations"]
+        assert [(c["channel"], c["user"], c["status"], c["reason"]) for c in queue] == [
+            ("web", SID, "handoff_requested", "user_request")
+        ]
+        claims = await asyncio.gather(
+            haneul.post(f"/conversations/web/{SID}/claim"),
+            bada.post(f"/conversations/web/{SID}/claim"),
+        )
+        assert sorted(c.status_code for c in claims) == [200, 409]
+        holder, other = (haneul, bada) if claims[0].status_code == 200 else (bada, haneul)
+
+        refused = await other.post(
+            f"/conversations/web/{SID}/message", json={"text": "안녕하세요"}
+        )
+        assert refused.status_code == 409
+        sent = await holder.post(
+            f"/conversations/web/{SID}/message",
+            json={"text": "상담원입니다. 무엇을 도와드릴까요?"},
+        )
+        assert sent.status_code == 200
+        pushed = json.loads(await asyncio.wait_for(socket.recv(), timeout=5))
+        assert pushed["type"] == "agent"
+        assert pushed["messages"][0]["text"] == "상담원입니다. 무엇을 도와드릴까요?"
+
+        await holder.post(f"/conversations/web/{SID}/note", json={"text": "사이즈 교환 문의"})
+        view = (await holder.get(f"/conversations/web/{SID}")).json()
+        assert [t["from"] for t in view["transcript"]][-2:] == ["agent", "note"]
+        assert (await holder.post(f"/conversations/web/{SID}/message", json={})).status_code == 400
+
+        released = await holder.post(
+            f"/conversations/web/{SID}/release", json={"state": "main.start"}
+        )
+        assert released.json() == {"status": "bot", "state": "main.start"}
+        assert (await holder.get("/queue")).json()["conversations"] == []
+        await socket.close()
+        kinds = [r.kind for r in await store.records(session=f"web:{SID}")]
+        handoff = kinds[kinds.index("handoff_requested") :]
+        assert [k for k in handoff if k.startswith(("handoff", "agent"))] == [
+            "handoff_requested",
+            "handoff_claimed",
+            "agent_message",
+            "agent_note",
+            "handoff_released",
+        ]
+
+
+async def test_an_agent_reply_reaches_a_kakao_user_with_their_next_answer() -> None:
+    async with (
+        serving() as (host, _),
+        agent(host, HANEUL) as haneul,
+        httpx.AsyncClient(base_url=f"http://{host}") as kakao,
+    ):
+
+        async def say(text: str) -> list[str]:
+            payload = {
+                "userRequest": {"utterance": text, "user": {"id": "카카오유저"}},
+                "bot": {"id": "shop"},
+                "action": {"clientExtra": {}},
+            }
+            answer = (await kakao.post("/kakao/skill", json=payload)).json()
+            outputs = answer["template"]["outputs"]
+            return [o["simpleText"]["text"] for o in outputs if "simpleText" in o]
+
+        await say("상담원 연결해 주세요")
+        user = "shop:카카오유저"
+        assert (await haneul.post(f"/conversations/kakao/{user}/claim")).status_code == 200
+        await haneul.post(f"/conversations/kakao/{user}/message", json={"text": "확인해 볼게요."})
+        assert await say("언제 답해 주시나요?") == ["[상담원] 확인해 볼게요."]
