@@ -139,6 +139,9 @@ class Runtime:
         self._own_http = http is None
         self.locks = _Locks()
         self.cache_size = cache_size
+        # Called with (channel, user, reply) after each committed turn: the server opens
+        # handed-off conversations in a helpdesk this way. Must not block; errors are logged.
+        self.observers: list[Callable[[str, str, Reply], None]] = []
         self._cache: OrderedDict[str, Session] = OrderedDict()
         missing = sorted(
             a.function or a.name
@@ -333,9 +336,15 @@ class Runtime:
                     log.exception("commit of %s failed", key)
                     return self._failed()
                 self._remember(key, session)
-                return Reply(
+                reply = Reply(
                     effects, session.state, str(session.status), dict(session.slots), records
                 )
+                for observe in self.observers:
+                    try:
+                        observe(channel, user, reply)
+                    except Exception:  # an observer's bug must not fail a committed turn
+                        log.exception("an observer of %s failed", key)
+                return reply
             return self._failed()
 
     async def _run(

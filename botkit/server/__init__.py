@@ -6,6 +6,7 @@ from botkit.server.app import create_app
 from botkit.server.config import (
     AgentSettings,
     ConfigError,
+    HelpdeskSettings,
     KakaoSettings,
     ServerSettings,
     WebSettings,
@@ -15,6 +16,7 @@ from botkit.server.config import (
 __all__ = [
     "AgentSettings",
     "ConfigError",
+    "HelpdeskSettings",
     "KakaoSettings",
     "ServerSettings",
     "WebSettings",

@@ -101,6 +101,18 @@ class AgentApi:
 
     # -- reading ---------------------------------------------------------------------------
 
+    async def waiting(self) -> list[tuple[str, str]]:
+        """(channel, user) of every conversation still waiting for an agent."""
+        now = self.runtime.clock()
+        asked = await self.runtime.store.records(kind="handoff_requested", since=now - LOOKBACK_S)
+        out = []
+        for key in dict.fromkeys(r.session for r in asked):
+            channel, _, user = key.partition(":")
+            session = await self.runtime.session(channel, user)
+            if session is not None and session.status == "handoff_requested":
+                out.append((channel, user))
+        return out
+
     async def queue(self, request: Request, agent: str) -> Response:
         now = self.runtime.clock()
         asked = await self.runtime.store.records(kind="handoff_requested", since=now - LOOKBACK_S)

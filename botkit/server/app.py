@@ -32,9 +32,10 @@ from botkit.adapters.kakao.endpoint import KakaoEndpoint
 from botkit.adapters.web.endpoint import WebEndpoint
 from botkit.app import BotApp
 from botkit.effects import Effect
-from botkit.runtime import ActionFunction
+from botkit.runtime import ActionFunction, Reply
 from botkit.server.agents import AgentApi
 from botkit.server.config import ServerSettings
+from botkit.server.helpdesk import Helpdesk
 from botkit.storage import Store, open_store
 
 __all__ = ["create_app"]
@@ -89,14 +90,37 @@ def create_app(
             kakao.late.setdefault(user, []).extend(effects)
 
     agents = AgentApi(runtime, settings.agent, deliver)
+    helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=deliver)
+
+    def open_in_helpdesk(channel: str, user: str, reply: Reply) -> None:
+        for record in reply.records:
+            if record.kind == "handoff_requested":
+                reason = str((record.data or {}).get("reason", ""))
+                key = f"{record.session}:{record.conversation}:{record.seq}"
+                in_flight.track(asyncio.ensure_future(helpdesk.open(channel, user, reason, key)))
+
+    if settings.helpdesk.url:
+        runtime.observers.append(open_in_helpdesk)
+
+    async def sweep() -> None:
+        """Handoffs nobody took within their wait_timeout move on, even if the user is silent."""
+        while True:
+            await asyncio.sleep(settings.sweep_s)
+            try:
+                for channel, user in await agents.waiting():
+                    await runtime.expire(channel, user)
+            except Exception:  # a failed sweep is retried at the next one
+                log.exception("sweeping handoffs failed")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await opened.open()
         log.info("serving", extra={"bot": bot.bot.id, "version": bot.bot.version})
+        sweeper = asyncio.create_task(sweep(), name="botkit-handoff-sweeper")
         try:
             yield
         finally:
+            sweeper.cancel()
             await in_flight.drain(settings.shutdown_grace_s)
             await runtime.aclose()
             if http is None:
@@ -126,6 +150,7 @@ def create_app(
         Route("/web/messages", web.http_message, methods=["POST"]),
         Route("/web/history", web.history, methods=["GET"]),
         Route("/agent/", WebEndpoint.static("agent.html"), methods=["GET"]),
+        Route("/agent/webhook", helpdesk.webhook, methods=["POST"]),
         *agents.routes(),
         Route(path, kakao, methods=["POST"]),  # a plain ASGI app: Starlette passes it through
         Route(path + "/{secret}", kakao, methods=["POST"]),

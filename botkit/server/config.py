@@ -18,6 +18,7 @@ import yaml
 __all__ = [
     "AgentSettings",
     "ConfigError",
+    "HelpdeskSettings",
     "KakaoSettings",
     "ServerSettings",
     "WebSettings",
@@ -76,6 +77,15 @@ class AgentSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HelpdeskSettings:
+    url: str | None = None  # e.g. https://helpdesk.example.com/api/botkit; unset = no helpdesk
+    api_token: str = ""  # sent as a bearer token with calls to the helpdesk
+    webhook_secret: str = ""  # verifies the helpdesk's calls to POST /agent/webhook
+    retries: int = 3
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -86,10 +96,12 @@ class ServerSettings:
     kakao: KakaoSettings = field(default_factory=KakaoSettings)
     web: WebSettings = field(default_factory=WebSettings)
     agent: AgentSettings = field(default_factory=AgentSettings)
+    helpdesk: HelpdeskSettings = field(default_factory=HelpdeskSettings)
+    sweep_s: float = 30.0  # how often handoffs nobody took are checked against wait_timeout
 
 
 _ENV_PREFIX = "BOTKIT_"
-_GROUPS = ("kakao", "web", "agent")  # BOTKIT_KAKAO_SECRET → kakao.secret
+_GROUPS = ("kakao", "web", "agent", "helpdesk")  # BOTKIT_KAKAO_SECRET → kakao.secret
 
 
 def load_settings(
@@ -142,7 +154,7 @@ def _apply(settings: Any, values: Mapping[str, Any], origin: str) -> Any:
                 f"{origin}: unknown setting '{key}' (known: {', '.join(sorted(known))})"
             )
         current = getattr(settings, key)
-        if isinstance(current, KakaoSettings | WebSettings | AgentSettings):
+        if isinstance(current, KakaoSettings | WebSettings | AgentSettings | HelpdeskSettings):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{origin}: '{key}' must be a mapping of settings")
             changes[key] = _apply(current, value, f"{origin}, {key}")

@@ -152,7 +152,7 @@ async def start_server(shop_bot: BotApp) -> AsyncIterator[StartServer]:
             )
             # create_app takes no clock: the runtime's is set so business hours are open.
             app.state.runtime.clock = lambda: WEDNESDAY_MORNING
-            port = await stack.enter_async_context(_uvicorn(app))
+            port = await stack.enter_async_context(on_loopback(app))
             client = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10.0)
             )
@@ -162,14 +162,13 @@ async def start_server(shop_bot: BotApp) -> AsyncIterator[StartServer]:
 
 
 @contextlib.asynccontextmanager
-async def _uvicorn(app: Starlette) -> AsyncIterator[int]:
+async def on_loopback(app: Starlette) -> AsyncIterator[int]:
     """Serve ``app`` with uvicorn as ``botkit serve`` does, on a free port; yield the port."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=0,
         http="httptools",
-        ws="none",
         lifespan="on",
         log_config=None,
         access_log=False,

@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 
 import botkit
 from botkit.server import AgentSettings, ServerSettings, create_app
 from botkit.storage import MemoryStore
+from tests.server.conftest import on_loopback
 
 HANEUL = "tok-haneul-0123456789"
 BADA = "tok-bada-9876543210xx"
@@ -36,17 +36,8 @@ async def serving(
         stubs={"lookup_order": lambda ctx: {}},
     )
     app.state.runtime.clock = lambda: WEDNESDAY_MORNING
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", store
-    finally:
-        server.should_exit = True
-        await task
+    async with on_loopback(app) as port:
+        yield f"127.0.0.1:{port}", store
 
 
 def agent(host: str, token: str) -> httpx.AsyncClient:
@@ -159,3 +150,23 @@ async def test_an_agent_reply_reaches_a_kakao_user_with_their_next_answer() -> N
         assert (await haneul.post(f"/conversations/kakao/{user}/claim")).status_code == 200
         await haneul.post(f"/conversations/kakao/{user}/message", json={"text": "확인해 볼게요."})
         assert await say("언제 답해 주시나요?") == ["[상담원] 확인해 볼게요."]
+
+
+async def test_the_server_moves_on_a_handoff_nobody_took_even_if_the_user_is_silent() -> None:
+    now = [WEDNESDAY_MORNING]
+    store = MemoryStore()
+    app = create_app(botkit.load("flows"), ServerSettings(sweep_s=0.05), store=store, stubs={})
+    app.state.runtime.clock = lambda: now[0]
+    async with on_loopback(app):
+        runtime = app.state.runtime
+        await runtime.handle("web", SID, "상담원 연결해 주세요")
+        await asyncio.sleep(0.2)
+        assert (await runtime.session("web", SID)).status == "handoff_requested"
+        now[0] += 11 * 60  # the reference bot waits 10 minutes for an agent
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            if (await runtime.session("web", SID)).state == "support.leave_contact":
+                break
+        session = await runtime.session("web", SID)
+        assert (session.state, session.status) == ("support.leave_contact", "bot")
+        assert [r.kind for r in await store.records(kind="handoff_timeout")] == ["handoff_timeout"]

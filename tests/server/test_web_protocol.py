@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
@@ -22,6 +21,7 @@ from websockets.typing import Origin
 import botkit
 from botkit.server import ServerSettings, WebSettings, create_app
 from botkit.storage import MemoryStore
+from tests.server.conftest import on_loopback
 
 SID = "웹테스트".encode().hex()  # 24 hex characters: a valid session id
 LOOKUP = {"status": "배송중", "delivery": {"eta": "11월 27일", "courier": "CJ대한통운"}}
@@ -36,18 +36,8 @@ async def serving(web: WebSettings | None = None) -> AsyncIterator[tuple[str, Me
         store=store,
         stubs={"lookup_order": lambda ctx: LOOKUP},
     )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    async with on_loopback(app) as port:
         yield f"127.0.0.1:{port}", store
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def frame(socket: ClientConnection, *skip: str) -> dict[str, Any]:

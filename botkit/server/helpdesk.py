@@ -1,0 +1,176 @@
+"""An external helpdesk (Chatwoot-style agent-bot handoff) in front of the agents, optionally.
+
+Outbound: when a conversation is handed off, botkit opens it in the helpdesk
+(``POST {url}/conversations``) with the transcript so far; a retried call carries the same
+``Idempotency-Key``, so the helpdesk opens it once however often the network failed. When the
+agent hands the user back, the helpdesk marks its conversation pending again (its side).
+
+Inbound: the helpdesk calls ``POST /agent/webhook`` for what its agents do: a message to the
+user, handing the user back to the bot (conversation ``pending``), closing it (``resolved``).
+Each call is signed: ``X-Botkit-Timestamp`` (unix seconds) and ``X-Botkit-Signature:
+sha256=<hex HMAC-SHA256 of "{timestamp}.{body}" with the shared secret>``. A call older or
+newer than five minutes, with a wrong signature, or with an event id already seen is refused
+(401 / 409): a forged or replayed call changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from botkit.engine import StepRefused
+from botkit.runtime import Runtime
+from botkit.server.agents import Deliver
+from botkit.server.config import HelpdeskSettings
+
+__all__ = ["Helpdesk", "sign"]
+
+log = logging.getLogger("botkit.helpdesk")
+WINDOW_S = 300  # how old (or early) a signed call may be
+SEEN_EVENTS = 10_000  # event ids remembered against replays (older ones are outside the window)
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return _json({"error": {"code": code, "message": message}}, status)
+
+
+class Helpdesk:
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: HelpdeskSettings,
+        *,
+        client: httpx.AsyncClient,
+        deliver: Deliver,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.client = client
+        self.deliver = deliver
+        self.clock = clock
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    # -- outbound --------------------------------------------------------------------------
+
+    async def open(self, channel: str, user: str, reason: str, key: str) -> bool:
+        """Open the handed-off conversation in the helpdesk; True once it accepted it.
+
+        ``key`` identifies this handoff (session, conversation and record number): every retry
+        sends it as the Idempotency-Key.
+        """
+        if not self.settings.url:
+            return False
+        body = {"channel": channel, "user": user, "reason": reason, "status": "open"}
+        # Header values are ASCII, and user ids are not (Hangul): the key is a digest of it.
+        idempotency = hashlib.sha256(key.encode()).hexdigest()[:32]
+        for attempt in range(self.settings.retries + 1):
+            try:
+                answer = await self.client.post(
+                    self.settings.url.rstrip("/") + "/conversations",
+                    json=body,
+                    headers={
+                        "Idempotency-Key": idempotency,
+                        "Authorization": f"Bearer {self.settings.api_token}",
+                    },
+                    timeout=self.settings.timeout_s,
+                )
+                if answer.status_code < 500:
+                    if answer.status_code >= 400:
+                        log.warning("helpdesk refused", extra={"status": answer.status_code})
+                    return answer.status_code < 400
+            except httpx.HTTPError as exc:
+                log.warning("helpdesk unreachable", extra={"error": type(exc).__name__})
+            await asyncio.sleep(min(8.0, 0.25 * 2**attempt))
+        return False
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    def _verified(self, request: Request, body: bytes) -> Response | None:
+        """None when the call is signed by the helpdesk and fresh, else the refusal."""
+        secret = self.settings.webhook_secret
+        if not secret:
+            return _error(503, "no_helpdesk", "no helpdesk webhook secret is configured")
+        stamp = request.headers.get("x-botkit-timestamp", "")
+        given = request.headers.get("x-botkit-signature", "")
+        if not stamp.isdigit() or abs(self.clock() - int(stamp)) > WINDOW_S:
+            return _error(401, "stale", "the timestamp is missing or outside the 5-minute window")
+        if not hmac.compare_digest(given.encode(), sign(secret, stamp, body).encode()):
+            return _error(401, "bad_signature", "the signature does not match")
+        return None
+
+    async def webhook(self, request: Request) -> Response:
+        body = await request.body()
+        refused = self._verified(request, body)
+        if refused is not None:
+            return refused
+        try:
+            event = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return _error(400, "bad_json", "the body is not JSON")
+        if not isinstance(event, dict):
+            return _error(400, "bad_event", "an event is a JSON object")
+        event_id = event.get("id")
+        conversation = event.get("conversation")
+        if not isinstance(event_id, str) or not isinstance(conversation, dict):
+            return _error(400, "bad_event", "an event needs an 'id' and a 'conversation'")
+        if event_id in self._seen:
+            return _error(409, "replayed", f"event {event_id!r} was already handled")
+        channel, user = conversation.get("channel"), conversation.get("user")
+        if not isinstance(channel, str) or not isinstance(user, str):
+            return _error(400, "bad_event", "conversation needs 'channel' and 'user'")
+        try:
+            done = await self._apply(event, channel, user)
+        except StepRefused as exc:
+            return _error(409, "refused", str(exc))
+        self._seen[event_id] = None
+        while len(self._seen) > SEEN_EVENTS:
+            self._seen.popitem(last=False)
+        return _json({"ok": True, "done": done})
+
+    async def _apply(self, event: dict[str, Any], channel: str, user: str) -> str:
+        kind = event.get("event")
+        agent = str((event.get("sender") or {}).get("name") or "helpdesk")
+        if kind == "message_created":
+            text = event.get("content")
+            if not isinstance(text, str) or not text.strip():
+                raise StepRefused("a message needs 'content'")
+            session = await self.runtime.session(channel, user)
+            if session is not None and session.status == "handoff_requested":
+                await self.runtime.claim(channel, user, agent=agent)
+            reply = await self.runtime.agent_message(channel, user, text.strip(), agent=agent)
+            await self.deliver(channel, user, list(reply.effects))
+            return "message"
+        if kind == "conversation_status_changed":
+            status = event.get("status")
+            if status == "pending":  # the agent handed the user back to the bot
+                target = event.get("state")
+                reply = await self.runtime.release(
+                    channel, user, target=target if isinstance(target, str) else None
+                )
+                await self.deliver(channel, user, list(reply.effects))
+                return "released"
+            if status == "resolved":
+                await self.runtime.release(channel, user, close=True)
+                return "closed"
+        raise StepRefused(f"unknown event {str(kind)[:40]!r}")
