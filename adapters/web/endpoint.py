@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from botkit.adapters.web.render import render_web
-from botkit.effects import Effect
+from botkit.effects import Effect, Say
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import WebSettings
 
@@ -207,9 +207,14 @@ class WebEndpoint:
                 del self.by_sid[sid]
 
     async def push(self, sid: str, effects: list[Effect]) -> int:
-        """An agent's message, sent live to every open tab of the session; how many got it.
-        A tab that is closed sees it in the history when it opens again."""
-        frame = {"type": "agent", "messages": render_web(effects)}
+        """Messages not asked for (an agent's, or the bot's when an agent hands the user back),
+        sent live to every open tab of the session; how many got them. A tab that is closed
+        sees them in the history when it opens again."""
+        said = [e for e in effects if isinstance(e, Say)]
+        if not said:
+            return 0
+        kind = "agent" if all(e.agent for e in said) else "bot"  # the bot speaks after a release
+        frame = {"type": kind, "messages": render_web(said)}
         sent = 0
         for socket in list(self.by_sid.get(sid, ())):
             with contextlib.suppress(RuntimeError, OSError):

@@ -115,6 +115,9 @@ async def test_queue_claim_message_note_and_release_with_the_user_on_the_widget(
             f"/conversations/web/{SID}/release", json={"state": "main.start"}
         )
         assert released.json() == {"status": "bot", "state": "main.start"}
+        back = json.loads(await asyncio.wait_for(socket.recv(), timeout=5))
+        assert back["type"] == "bot"  # the bot greets again: not labelled as the agent
+        assert back["messages"][0]["choices"]
         assert (await holder.get("/queue")).json()["conversations"] == []
         await socket.close()
         kinds = [r.kind for r in await store.records(session=f"web:{SID}")]

@@ -327,8 +327,8 @@
       if (item) markPending(item, null);
       drawMessages(f.messages, "bot");
       setTyping();
-    } else if (f.type === "agent") {
-      drawMessages(f.messages, "agent");
+    } else if (f.type === "agent" || f.type === "bot") {
+      drawMessages(f.messages, f.type); // pushed: an agent wrote, or the bot took the user back
     } else if (f.type === "typing") {
       typing.hidden = false;
     } else if (f.type === "error") {
