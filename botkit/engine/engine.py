@@ -877,6 +877,12 @@ class _Run:
                 and h.outside_hours
                 and not business.is_open(self.bot.hours[h.hours], self.at)
             ):
+                # Asked for, but nobody is there to queue it for: counted apart from handoffs
+                # that reached the agents, so the handoff rate can be read both ways.
+                reason = self.reason or h.reason
+                self.record(
+                    "handoff_requested", {"reason": reason, "queue": h.queue, "open": False}
+                )
                 self.say(say)
                 self.go(h.outside_hours, "outside business hours")
                 return
@@ -898,7 +904,8 @@ class _Run:
             s.status = Status.HANDOFF_REQUESTED
             s.since = self.at
             reason = self.reason or h.reason
-            self.record("handoff_requested", {"reason": reason, "queue": h.queue})
+            self.record("handoff_requested", {"reason": reason, "queue": h.queue, "open": True})
+            self.record("handoff_queued", {"queue": h.queue})
             self.turn.effects.append(effects.HandOff(reason, h.queue, name_of(target)))
         elif kind is StateKind.END:
             outcome = state.end or "resolved"

@@ -124,6 +124,7 @@ async def test_queue_claim_message_note_and_release_with_the_user_on_the_widget(
         handoff = kinds[kinds.index("handoff_requested") :]
         assert [k for k in handoff if k.startswith(("handoff", "agent"))] == [
             "handoff_requested",
+            "handoff_queued",
             "handoff_claimed",
             "agent_message",
             "agent_note",

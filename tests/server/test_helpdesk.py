@@ -133,6 +133,7 @@ async def test_a_signed_fresh_event_speaks_to_the_user_and_hands_back() -> None:
         kinds = [r.kind for r in await store.records(session="kakao:shop:지유")]
         assert [k for k in kinds if k.startswith(("handoff", "agent"))] == [
             "handoff_requested",
+            "handoff_queued",
             "handoff_claimed",
             "agent_message",
             "handoff_released",
