@@ -201,6 +201,75 @@ def serve(
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--store", "store_url", required=True, help="sqlite:///botkit.db, memory://")
+@click.option(
+    "--bot",
+    "bot_path",
+    default="flows",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="the bot whose records these are (its flows give the funnels' order)",
+)
+@click.option("--flow", "flow_id", help="only conversations that went through this flow")
+@click.option("--from", "since_day", help="first day (YYYY-MM-DD, the bot's time zone)")
+@click.option("--to", "until_day", help="last day, included")
+@click.option("--by", type=click.Choice(["variant", "channel", "day"]), help="a column per group")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(path_type=Path), help="write here instead of the terminal")
+def report(
+    store_url: str,
+    bot_path: Path,
+    flow_id: str | None,
+    since_day: str | None,
+    until_day: str | None,
+    by: str | None,
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Measure the bot from its records: completion, containment, handoffs, fallbacks, turns,
+    duration, slot failures, goals, and a funnel with drop-off per flow (definitions:
+    botkit/metrics/definitions.py)."""
+    import asyncio
+
+    from botkit.app import FlowError, SetupError, load
+    from botkit.metrics.report import day_bounds, load_metrics, render
+    from botkit.storage import StorageError, open_store
+
+    try:
+        bot = load(bot_path).bot
+        since, until = day_bounds(since_day, until_day, "Asia/Seoul")
+        store = open_store(store_url)
+    except (FlowError, SetupError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    if flow_id is not None and flow_id not in bot.flows:
+        raise click.BadParameter(f"no flow '{flow_id}'", param_hint="--flow")
+
+    async def run() -> str:
+        await store.open()
+        try:
+            metrics = await load_metrics(store, bot, flow=flow_id, since=since, until=until, by=by)
+        finally:
+            await store.close()
+        return render(metrics, fmt)
+
+    try:
+        text = asyncio.run(run())
+    except StorageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
 @cli.command("test")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option(

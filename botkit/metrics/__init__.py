@@ -1,0 +1,1 @@
+"""Metrics: what botkit measures from its records."""

@@ -1,0 +1,237 @@
+"""Records in, metrics out: one pass that folds records into conversations, then counts.
+
+The formulas are in :mod:`botkit.metrics.definitions`; this module only applies them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from botkit.flow.model import Bot
+from botkit.metrics.definitions import percentile, rate
+from botkit.records import Record
+
+__all__ = ["Conversation", "Funnel", "Metrics", "conversations_of", "measure"]
+
+
+@dataclass(slots=True)
+class Conversation:
+    """What one conversation did, gathered from its records."""
+
+    session: str
+    number: int
+    channel: str
+    started_at: float
+    last_at: float
+    start_flow: str = ""
+    outcome: str | None = None  # of its conversation_end, if it ended
+    messages: int = 0  # message_in
+    fallbacks: int = 0
+    handoff_reasons: list[str] = field(default_factory=list)
+    queued: bool = False  # a person was asked to take it (handoff_queued)
+    goals: set[str] = field(default_factory=set)
+    states: list[str] = field(default_factory=list)  # "flow.state" entered, in order
+    variants: dict[str, str] = field(default_factory=dict)  # experiment → variant
+    slots_filled: Counter[str] = field(default_factory=Counter)
+    slots_rejected: Counter[str] = field(default_factory=Counter)
+
+
+def conversations_of(records: Iterable[Record]) -> list[Conversation]:
+    """Fold records (any order) into conversations, each in the order its records happened."""
+    by_key: dict[tuple[str, int], Conversation] = {}
+    for r in sorted(records, key=lambda r: (r.session, r.seq)):
+        if r.conversation == 0:
+            continue  # records of no conversation (nothing the metrics count)
+        key = (r.session, r.conversation)
+        c = by_key.get(key)
+        if c is None:
+            c = by_key[key] = Conversation(r.session, r.conversation, r.channel, r.at, r.at)
+        c.last_at = max(c.last_at, r.at)
+        _fold(c, r)
+    return list(by_key.values())
+
+
+def _fold(c: Conversation, r: Record) -> None:
+    data: dict[str, Any] = r.data or {}
+    kind = r.kind
+    if kind == "conversation_start":
+        c.start_flow = str(data.get("flow", r.flow))
+        c.started_at = r.at
+    elif kind == "message_in":
+        c.messages += 1
+    elif kind == "transition":
+        c.states.append(str(data.get("to")))
+    elif kind == "fallback":
+        c.fallbacks += 1
+    elif kind == "handoff_requested":
+        c.handoff_reasons.append(str(data.get("reason", "")))
+    elif kind == "handoff_queued":
+        c.queued = True
+    elif kind == "goal":
+        c.goals.add(str(data.get("goal")))
+    elif kind == "experiment":
+        c.variants[str(data.get("experiment"))] = str(data.get("variant"))
+    elif kind == "slot_filled":
+        c.slots_filled[str(data.get("slot"))] += 1
+    elif kind == "slot_rejected":
+        c.slots_rejected[str(data.get("slot"))] += 1
+    elif kind == "conversation_end":
+        c.outcome = str(data.get("outcome"))
+
+
+@dataclass(slots=True)
+class Funnel:
+    flow: str
+    states: list[str]  # "flow.state" in file order
+    reached: dict[str, int]
+    dropped: dict[str, int]
+
+    def ranking(self) -> list[tuple[str, int]]:
+        """States by how many conversations were lost there, most first."""
+        return sorted(
+            ((s, n) for s, n in self.dropped.items() if n), key=lambda item: (-item[1], item[0])
+        )
+
+
+@dataclass(slots=True)
+class Metrics:
+    conversations: int
+    completion_rate: float | None
+    containment_rate: float | None
+    handoff_rate: float | None
+    handoff_by_reason: dict[str, float]
+    fallback_rate: float | None
+    turns_median: float | None
+    turns_p90: float | None
+    duration_median_s: float | None
+    duration_p90_s: float | None
+    slot_failure_rate: dict[str, float]
+    goal_conversion: dict[str, float]
+    funnels: list[Funnel]
+    groups: dict[str, Metrics] = field(default_factory=dict)  # --by: one per group
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "conversations": self.conversations,
+            "completion_rate": self.completion_rate,
+            "containment_rate": self.containment_rate,
+            "handoff_rate": self.handoff_rate,
+            "fallback_rate": self.fallback_rate,
+            "turns_median": self.turns_median,
+            "turns_p90": self.turns_p90,
+            "duration_median_s": self.duration_median_s,
+            "duration_p90_s": self.duration_p90_s,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.summary(),
+            "handoff_by_reason": self.handoff_by_reason,
+            "slot_failure_rate": self.slot_failure_rate,
+            "goal_conversion": self.goal_conversion,
+            "funnels": [
+                {
+                    "flow": f.flow,
+                    "states": [
+                        {"state": s, "reached": f.reached[s], "dropped": f.dropped[s]}
+                        for s in f.states
+                    ],
+                    "drop_off_ranking": [{"state": s, "dropped": n} for s, n in f.ranking()],
+                }
+                for f in self.funnels
+            ],
+            "groups": {name: m.to_json() for name, m in self.groups.items()},
+        }
+
+
+def measure(
+    bot: Bot,
+    conversations: list[Conversation],
+    *,
+    flow: str | None = None,
+    by: str | None = None,
+    zone: str = "Asia/Seoul",
+) -> Metrics:
+    """The metrics of ``conversations``; with ``by`` (variant, channel, day) also per group."""
+    metrics = _measure(bot, conversations, flow)
+    if by is not None:
+        grouped: dict[str, list[Conversation]] = {}
+        for c in conversations:
+            for name in _group_names(c, by, zone):
+                grouped.setdefault(name, []).append(c)
+        metrics.groups = {
+            name: _measure(bot, members, flow) for name, members in sorted(grouped.items())
+        }
+    return metrics
+
+
+def _group_names(c: Conversation, by: str, zone: str) -> list[str]:
+    if by == "channel":
+        return [c.channel]
+    if by == "day":
+        day = dt.datetime.fromtimestamp(c.started_at, ZoneInfo(zone)).date()
+        return [day.isoformat()]
+    if by == "variant":
+        return [f"{e}:{v}" for e, v in sorted(c.variants.items())] or ["(no experiment)"]
+    raise ValueError(f"cannot group by {by!r}: variant, channel or day")
+
+
+def _share(
+    conversations: list[Conversation], test: Callable[[Conversation], bool]
+) -> float | None:
+    return rate(sum(1 for c in conversations if test(c)), len(conversations))
+
+
+def _measure(bot: Bot, conversations: list[Conversation], flow: str | None) -> Metrics:
+    n = len(conversations)
+    reasons: Counter[str] = Counter()
+    for c in conversations:
+        reasons.update(set(c.handoff_reasons))
+    filled: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
+    for c in conversations:
+        filled.update(c.slots_filled)
+        rejected.update(c.slots_rejected)
+    messages = sum(c.messages for c in conversations)
+    turns = [float(c.messages) for c in conversations]
+    durations = [c.last_at - c.started_at for c in conversations]
+    return Metrics(
+        conversations=n,
+        completion_rate=_share(conversations, lambda c: c.outcome == "resolved"),
+        containment_rate=_share(conversations, lambda c: not c.queued),
+        handoff_rate=_share(conversations, lambda c: bool(c.handoff_reasons)),
+        handoff_by_reason={r: k / n for r, k in sorted(reasons.items())} if n else {},
+        fallback_rate=rate(sum(c.fallbacks for c in conversations), messages),
+        turns_median=percentile(turns, 50),
+        turns_p90=percentile(turns, 90),
+        duration_median_s=percentile(durations, 50),
+        duration_p90_s=percentile(durations, 90),
+        slot_failure_rate={
+            s: rejected[s] / (filled[s] + rejected[s]) for s in sorted(filled | rejected)
+        },
+        goal_conversion={
+            g: k / n for g, k in sorted(Counter(g for c in conversations for g in c.goals).items())
+        }
+        if n
+        else {},
+        funnels=[_funnel(bot, f, conversations) for f in bot.flows if flow is None or f == flow],
+    )
+
+
+def _funnel(bot: Bot, flow: str, conversations: list[Conversation]) -> Funnel:
+    states = [f"{flow}.{s}" for s in bot.flows[flow].states]
+    reached = dict.fromkeys(states, 0)
+    dropped = dict.fromkeys(states, 0)
+    for c in conversations:
+        for state in set(c.states):
+            if state in reached:
+                reached[state] += 1
+        last = c.states[-1] if c.states else None
+        if last in dropped and c.outcome != "resolved":
+            dropped[last] += 1
+    return Funnel(flow, states, reached, dropped)

@@ -1,0 +1,151 @@
+"""Metrics from records: the funnel equals a brute-force recount over random traffic, and
+`botkit report` shows the figures of real conversations as a table, CSV and JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import random
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+
+import botkit
+from botkit.cli.main import cli
+from botkit.effects import Call
+from botkit.events import ActionResult, UserMessage
+from botkit.metrics.compute import conversations_of, measure
+from botkit.records import Record
+
+REPO = Path(__file__).resolve().parents[2]
+APP = botkit.load(REPO / "flows")
+WORDS = [
+    "안녕하세요",
+    "배송 조회",
+    "12-34",
+    "1234-567-890",
+    "처음으로",
+    "환불",
+    "상담원",
+    "음",
+    "FAQ",
+]
+LOOKUP = {"status": "배송중", "delivery": {"eta": "내일", "courier": "CJ"}}
+
+
+def traffic(seed: int, users: int) -> list[Record]:
+    """Random users saying random things to the reference bot, through the engine."""
+    rng = random.Random(seed)
+    engine = APP.engine
+    records: list[Record] = []
+    at = 1_795_568_400.0
+    for u in range(users):
+        session = engine.new_session(f"test:u{u}", f"u{u}", "test")
+        for _ in range(rng.randint(1, 8)):
+            at += rng.choice([5, 5, 60, 3600])  # now and then, a silence long enough to end it
+            turn = engine.handle(session, UserMessage(rng.choice(WORDS), at))
+            records += turn.records
+            if turn.effects and isinstance(turn.effects[-1], Call):
+                done = engine.handle(session, ActionResult("lookup_order", "ok", at, LOOKUP))
+                records += done.records
+    return records
+
+
+def recount(records: list[Record], state: str) -> tuple[int, int]:
+    """(reached, dropped) for one state, straight from the records."""
+    reached = {
+        (r.session, r.conversation)
+        for r in records
+        if r.kind == "transition" and r.data and r.data["to"] == state
+    }
+    dropped = 0
+    keys = {(r.session, r.conversation) for r in records if r.conversation}
+    for key in keys:
+        own = sorted(
+            (r for r in records if (r.session, r.conversation) == key), key=lambda r: r.seq
+        )
+        moves = [r for r in own if r.kind == "transition"]
+        resolved = any(
+            r.kind == "conversation_end" and (r.data or {}).get("outcome") == "resolved"
+            for r in own
+        )
+        if moves and (moves[-1].data or {})["to"] == state and not resolved:
+            dropped += 1
+    return len(reached), dropped
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), users=st.integers(1, 40))
+def test_funnel_and_drop_off_equal_a_recount_of_the_raw_records(seed: int, users: int) -> None:
+    records = traffic(seed, users)
+    metrics = measure(APP.bot, conversations_of(records))
+    assert metrics.conversations == sum(1 for r in records if r.kind == "conversation_start")
+    for funnel in metrics.funnels:
+        for state in funnel.states:
+            assert (funnel.reached[state], funnel.dropped[state]) == recount(records, state)
+
+
+def test_rates_of_a_known_set_of_conversations(tmp_path: Path) -> None:
+    async def talk() -> None:
+        async with APP.run(
+            store=f"sqlite:///{tmp_path}/bot.db", stubs={"lookup_order": lambda c: LOOKUP}
+        ) as bot:
+            for user in ("가", "나"):  # two look up an order and say thanks: resolved
+                for text in ("안녕하세요", "배송 조회", "1234-567-890", "고마워요"):
+                    await bot.handle("web", user, text)
+            await bot.handle("web", "다", "안녕하세요")  # one asks for a person
+            await bot.handle("web", "다", "상담원")
+            await bot.handle("kakao", "라", "안녕하세요")  # one says hello and leaves
+
+    asyncio.run(talk())
+    runner = CliRunner()
+    store = f"sqlite:///{tmp_path}/bot.db"
+    bot = str(REPO / "flows")
+    as_json = json.loads(
+        runner.invoke(cli, ["report", "--store", store, "--bot", bot, "--format", "json"]).output
+    )
+    assert as_json["conversations"] == 4
+    assert as_json["completion_rate"] == 0.5
+    assert as_json["containment_rate"] == 0.75
+    assert as_json["handoff_rate"] == 0.25
+    assert as_json["handoff_by_reason"] == {"user_request": 0.25}
+    assert as_json["goal_conversion"]["order_checked"] == 0.5
+    funnel = {f["flow"]: f for f in as_json["funnels"]}["order_status"]
+    reached = {s["state"]: s["reached"] for s in funnel["states"]}
+    assert reached["order_status.in_transit"] == 2
+
+    by_channel = runner.invoke(
+        cli, ["report", "--store", store, "--bot", bot, "--format", "csv", "--by", "channel"]
+    ).output
+    rows = list(csv.DictReader(io.StringIO(by_channel)))
+    assert {"group": "kakao", "metric": "conversations", "value": "1"} in rows
+    assert {"group": "web", "metric": "conversations", "value": "3"} in rows
+
+    table = runner.invoke(cli, ["report", "--store", store, "--bot", bot]).output
+    assert "completion rate" in table
+    assert "50.0%" in table
+    assert "funnel: order_status" in table
+
+    empty = runner.invoke(
+        cli,
+        [
+            "report",
+            "--store",
+            store,
+            "--bot",
+            bot,
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2020-01-02",
+            "--format",
+            "json",
+        ],
+    )
+    assert json.loads(empty.output)["completion_rate"] is None  # nothing to divide: unknown
+    bad = runner.invoke(cli, ["report", "--store", store, "--bot", bot, "--flow", "nowhere"])
+    assert bad.exit_code == 2
+    assert "no flow 'nowhere'" in bad.output
