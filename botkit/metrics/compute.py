@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from botkit.flow.model import Bot
+from botkit.metrics.ab import ExperimentResult, compare
 from botkit.metrics.definitions import percentile, rate
 from botkit.records import Record
 
@@ -113,6 +114,7 @@ class Metrics:
     slot_failure_rate: dict[str, float]
     goal_conversion: dict[str, float]
     funnels: list[Funnel]
+    experiments: dict[str, ExperimentResult] = field(default_factory=dict)
     groups: dict[str, Metrics] = field(default_factory=dict)  # --by: one per group
 
     def summary(self) -> dict[str, Any]:
@@ -145,6 +147,9 @@ class Metrics:
                 }
                 for f in self.funnels
             ],
+            "experiments": {
+                name: _experiment_json(result) for name, result in self.experiments.items()
+            },
             "groups": {name: m.to_json() for name, m in self.groups.items()},
         }
 
@@ -220,7 +225,56 @@ def _measure(bot: Bot, conversations: list[Conversation], flow: str | None) -> M
         if n
         else {},
         funnels=[_funnel(bot, f, conversations) for f in bot.flows if flow is None or f == flow],
+        experiments=_experiments(bot, conversations),
     )
+
+
+def _experiments(bot: Bot, conversations: list[Conversation]) -> dict[str, ExperimentResult]:
+    """Per experiment and variant: the conversations exposed to it, and of those the ones that
+    reached the experiment's goal (its conversions), compared with the first variant."""
+    out: dict[str, ExperimentResult] = {}
+    for name, experiment in bot.experiments.items():
+        if experiment.goal is None:
+            continue
+        users: Counter[str] = Counter()
+        converted: Counter[str] = Counter()
+        for c in conversations:
+            variant = c.variants.get(name)
+            if variant is not None:
+                users[variant] += 1
+                converted[variant] += experiment.goal in c.goals
+        if users:
+            counts = {v: (converted[v], users[v]) for v, _ in experiment.variants}
+            out[name] = compare(counts, min_effect=experiment.min_effect)
+    return out
+
+
+def _experiment_json(result: ExperimentResult) -> dict[str, Any]:
+    return {
+        "variants": [
+            {
+                "variant": v.name,
+                "users": v.users,
+                "conversions": v.conversions,
+                "rate": v.rate,
+                "interval": v.interval,
+            }
+            for v in result.variants
+        ],
+        "control": result.control,
+        "comparisons": [
+            {
+                "variant": c.variant,
+                "difference": c.difference,
+                "interval": c.interval,
+                "p_value": c.p_value,
+                "significant": c.significant,
+                "warning": c.warning,
+            }
+            for c in result.comparisons
+        ],
+        "warnings": list(result.warnings),
+    }
 
 
 def _funnel(bot: Bot, flow: str, conversations: list[Conversation]) -> Funnel:

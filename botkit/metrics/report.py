@@ -92,6 +92,28 @@ def _table(m: Metrics) -> str:
         console.print(ft)
         ranking = ", ".join(f"{s} ({n:,})" for s, n in funnel.ranking()[:5])
         console.print(f"most drop-off: {ranking or 'none'}")
+    for name, result in m.experiments.items():
+        et = Table(
+            "variant", "users", "conversions", "rate (95% interval)", title=f"experiment: {name}"
+        )
+        for v in result.variants:
+            shown = (
+                "—"
+                if v.rate is None or v.interval is None
+                else (f"{v.rate:.1%} ({v.interval[0]:.1%}–{v.interval[1]:.1%})")
+            )
+            et.add_row(v.name, f"{v.users:,}", f"{v.conversions:,}", shown)
+        console.print(et)
+        for c in result.comparisons:
+            if c.difference is not None and c.interval is not None and c.p_value is not None:
+                verdict = "significant" if c.significant else "not significant"
+                low, high = c.interval
+                console.print(
+                    f"{c.variant} vs {c.control}: {c.difference:+.1%} ({low:+.1%} to {high:+.1%}),"
+                    f" p = {c.p_value:.3g}, {verdict}"
+                )
+        for warning in result.warnings:
+            console.print(f"warning: {warning}")
     return out.getvalue()
 
 
@@ -108,6 +130,12 @@ def _csv(m: Metrics) -> str:
             writer.writerow([group, f"goal_conversion:{goal}", value])
         for slot, value in metrics.slot_failure_rate.items():
             writer.writerow([group, f"slot_failure_rate:{slot}", value])
+        for name, result in metrics.experiments.items():
+            for v in result.variants:
+                writer.writerow([group, f"experiment:{name}:{v.name}:users", v.users])
+                writer.writerow([group, f"experiment:{name}:{v.name}:rate", v.rate])
+            for c in result.comparisons:
+                writer.writerow([group, f"experiment:{name}:{c.variant}:p_value", c.p_value])
         for funnel in metrics.funnels:
             for state in funnel.states:
                 writer.writerow([group, f"reached:{state}", funnel.reached[state]])

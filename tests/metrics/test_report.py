@@ -99,6 +99,7 @@ def test_rates_of_a_known_set_of_conversations(tmp_path: Path) -> None:
             await bot.handle("web", "다", "안녕하세요")  # one asks for a person
             await bot.handle("web", "다", "상담원")
             await bot.handle("kakao", "라", "안녕하세요")  # one says hello and leaves
+            await bot.handle("web", "마", "환불")  # one starts a refund (experiment refund_copy)
 
     asyncio.run(talk())
     runner = CliRunner()
@@ -107,12 +108,16 @@ def test_rates_of_a_known_set_of_conversations(tmp_path: Path) -> None:
     as_json = json.loads(
         runner.invoke(cli, ["report", "--store", store, "--bot", bot, "--format", "json"]).output
     )
-    assert as_json["conversations"] == 4
-    assert as_json["completion_rate"] == 0.5
-    assert as_json["containment_rate"] == 0.75
-    assert as_json["handoff_rate"] == 0.25
-    assert as_json["handoff_by_reason"] == {"user_request": 0.25}
-    assert as_json["goal_conversion"]["order_checked"] == 0.5
+    assert as_json["conversations"] == 5
+    assert as_json["completion_rate"] == 0.4
+    assert as_json["containment_rate"] == 0.8
+    assert as_json["handoff_rate"] == 0.2
+    assert as_json["handoff_by_reason"] == {"user_request": 0.2}
+    assert as_json["goal_conversion"]["order_checked"] == 0.4
+    refund = as_json["experiments"]["refund_copy"]  # greeting_title has no goal: not compared
+    assert list(as_json["experiments"]) == ["refund_copy"]
+    assert sum(v["users"] for v in refund["variants"]) == 1
+    assert refund["warnings"]  # one user: far too few to tell the variants apart
     funnel = {f["flow"]: f for f in as_json["funnels"]}["order_status"]
     reached = {s["state"]: s["reached"] for s in funnel["states"]}
     assert reached["order_status.in_transit"] == 2
@@ -122,11 +127,12 @@ def test_rates_of_a_known_set_of_conversations(tmp_path: Path) -> None:
     ).output
     rows = list(csv.DictReader(io.StringIO(by_channel)))
     assert {"group": "kakao", "metric": "conversations", "value": "1"} in rows
-    assert {"group": "web", "metric": "conversations", "value": "3"} in rows
+    assert {"group": "web", "metric": "conversations", "value": "4"} in rows
 
     table = runner.invoke(cli, ["report", "--store", store, "--bot", bot]).output
     assert "completion rate" in table
-    assert "50.0%" in table
+    assert "40.0%" in table
+    assert "experiment: refund_copy" in table
     assert "funnel: order_status" in table
 
     empty = runner.invoke(
