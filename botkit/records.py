@@ -13,8 +13,9 @@ Kinds (``data`` keys in brackets):
 * ``slot_filled`` [slot, attempt]; ``slot_rejected`` [slot, attempt]
 * ``action`` [action, result, latency_ms]
 * ``fallback`` [miss]
-* ``handoff_requested`` [reason, queue]; ``handoff_claimed`` [agent]; ``agent_message`` [text];
-  ``handoff_released`` [to]; ``handoff_closed``; ``handoff_timeout``
+* ``handoff_requested`` [reason, queue, open]; ``handoff_queued`` [queue];
+  ``handoff_claimed`` [agent, waited_s]; ``agent_message`` [agent, text]; ``agent_note``
+  [agent, text]; ``handoff_released`` [to]; ``handoff_closed``; ``handoff_timeout`` [waited_s]
 * ``goal`` [goal]; ``experiment`` [experiment, variant]; ``promotion`` [promotion]
 * ``error`` [reason]
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["Record"]
+__all__ = ["BusinessEvent", "Record"]
 
 
 class Record(NamedTuple):
@@ -49,3 +50,19 @@ class Record(NamedTuple):
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Record:
         return cls(**row)
+
+
+class BusinessEvent(NamedTuple):
+    """Something that happened outside the bot, reported by the shop: a purchase, a sign-up.
+
+    ``id`` is the sender's own id for it: the same event sent twice is kept once. ``user`` is
+    the user as the bot knows them (``Record.user``), so reports can attribute the event to the
+    user's conversations.
+    """
+
+    id: str
+    kind: str  # purchase, signup, ...
+    user: str
+    at: float
+    amount: float | None = None  # money, for purchases
+    data: dict[str, Any] | None = None

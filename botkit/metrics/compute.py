@@ -15,9 +15,19 @@ from zoneinfo import ZoneInfo
 from botkit.flow.model import Bot
 from botkit.metrics.ab import ExperimentResult, compare
 from botkit.metrics.definitions import percentile, rate
-from botkit.records import Record
+from botkit.records import BusinessEvent, Record
 
-__all__ = ["Conversation", "Funnel", "Metrics", "conversations_of", "measure"]
+__all__ = [
+    "Attribution",
+    "Conversation",
+    "Funnel",
+    "Metrics",
+    "attribute",
+    "conversations_of",
+    "measure",
+]
+
+DEFAULT_WINDOW_S = 7 * 86_400  # a purchase counts for a conversation up to a week later
 
 
 @dataclass(slots=True)
@@ -27,6 +37,7 @@ class Conversation:
     session: str
     number: int
     channel: str
+    user: str
     started_at: float
     last_at: float
     start_flow: str = ""
@@ -40,6 +51,16 @@ class Conversation:
     variants: dict[str, str] = field(default_factory=dict)  # experiment → variant
     slots_filled: Counter[str] = field(default_factory=Counter)
     slots_rejected: Counter[str] = field(default_factory=Counter)
+    promotions: dict[str, PromotionTrace] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class PromotionTrace:
+    """One conversation's dealings with one promotion (see definitions: promotion funnel)."""
+
+    state: str | None  # the state that showed it
+    engaged: bool = False  # the user wrote after seeing it
+    clicked: bool = False  # the user pressed one of its choices or buttons
 
 
 def conversations_of(records: Iterable[Record]) -> list[Conversation]:
@@ -51,7 +72,9 @@ def conversations_of(records: Iterable[Record]) -> list[Conversation]:
         key = (r.session, r.conversation)
         c = by_key.get(key)
         if c is None:
-            c = by_key[key] = Conversation(r.session, r.conversation, r.channel, r.at, r.at)
+            c = by_key[key] = Conversation(
+                r.session, r.conversation, r.channel, r.user, r.at, r.at
+            )
         c.last_at = max(c.last_at, r.at)
         _fold(c, r)
     return list(by_key.values())
@@ -65,8 +88,17 @@ def _fold(c: Conversation, r: Record) -> None:
         c.started_at = r.at
     elif kind == "message_in":
         c.messages += 1
+        for trace in c.promotions.values():
+            trace.engaged = True
     elif kind == "transition":
+        trigger = str(data.get("trigger", ""))
+        for trace in c.promotions.values():
+            if data.get("from") == trace.state and trigger.startswith(("choice:", "payload:")):
+                trace.clicked = True
         c.states.append(str(data.get("to")))
+    elif kind == "promotion":
+        name = str(data.get("promotion"))
+        c.promotions.setdefault(name, PromotionTrace(c.states[-1] if c.states else None))
     elif kind == "fallback":
         c.fallbacks += 1
     elif kind == "handoff_requested":
@@ -83,6 +115,47 @@ def _fold(c: Conversation, r: Record) -> None:
         c.slots_rejected[str(data.get("slot"))] += 1
     elif kind == "conversation_end":
         c.outcome = str(data.get("outcome"))
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    event: BusinessEvent
+    conversation: Conversation | None  # None: no conversation of the user within the window
+
+
+def attribute(
+    conversations: Iterable[Conversation],
+    events: Iterable[BusinessEvent],
+    window_s: float = DEFAULT_WINDOW_S,
+) -> list[Attribution]:
+    """Last touch: each event goes to the user's latest conversation that started at or before
+    it and whose last activity is at most ``window_s`` before it; else to none."""
+    by_user: dict[str, list[Conversation]] = {}
+    for c in conversations:
+        by_user.setdefault(c.user, []).append(c)
+    out = []
+    for event in events:
+        candidates = [
+            c
+            for c in by_user.get(event.user, ())
+            if c.started_at <= event.at and event.at - c.last_at <= window_s
+        ]
+        latest = max(candidates, key=lambda c: c.started_at, default=None)
+        out.append(Attribution(event, latest))
+    return out
+
+
+@dataclass(slots=True)
+class PromotionResult:
+    """exposed → engaged → clicked → converted, with money (definitions: promotion funnel)."""
+
+    exposed: int
+    engaged: int
+    clicked: int
+    converted: int  # attributed purchases
+    revenue: float
+    cost: float | None
+    roi: float | None  # (revenue − cost) ÷ cost
 
 
 @dataclass(slots=True)
@@ -115,6 +188,9 @@ class Metrics:
     goal_conversion: dict[str, float]
     funnels: list[Funnel]
     experiments: dict[str, ExperimentResult] = field(default_factory=dict)
+    business: dict[str, dict[str, float]] = field(default_factory=dict)  # per event kind
+    revenue_by_variant: dict[str, float] = field(default_factory=dict)  # "experiment:variant"
+    promotions: dict[str, PromotionResult] = field(default_factory=dict)
     groups: dict[str, Metrics] = field(default_factory=dict)  # --by: one per group
 
     def summary(self) -> dict[str, Any]:
@@ -150,6 +226,20 @@ class Metrics:
             "experiments": {
                 name: _experiment_json(result) for name, result in self.experiments.items()
             },
+            "business": self.business,
+            "revenue_by_variant": self.revenue_by_variant,
+            "promotions": {
+                name: {
+                    "exposed": p.exposed,
+                    "engaged": p.engaged,
+                    "clicked": p.clicked,
+                    "converted": p.converted,
+                    "revenue": p.revenue,
+                    "cost": p.cost,
+                    "roi": p.roi,
+                }
+                for name, p in self.promotions.items()
+            },
             "groups": {name: m.to_json() for name, m in self.groups.items()},
         }
 
@@ -161,9 +251,13 @@ def measure(
     flow: str | None = None,
     by: str | None = None,
     zone: str = "Asia/Seoul",
+    events: Iterable[BusinessEvent] = (),
+    window_s: float = DEFAULT_WINDOW_S,
 ) -> Metrics:
-    """The metrics of ``conversations``; with ``by`` (variant, channel, day) also per group."""
+    """The metrics of ``conversations``; with ``by`` (variant, channel, day) also per group.
+    ``events`` (purchases, sign-ups) are attributed to conversations (see :func:`attribute`)."""
     metrics = _measure(bot, conversations, flow)
+    _business(bot, metrics, attribute(conversations, events, window_s), conversations)
     if by is not None:
         grouped: dict[str, list[Conversation]] = {}
         for c in conversations:
@@ -173,6 +267,44 @@ def measure(
             name: _measure(bot, members, flow) for name, members in sorted(grouped.items())
         }
     return metrics
+
+
+def _business(
+    bot: Bot, metrics: Metrics, attributed: list[Attribution], conversations: list[Conversation]
+) -> None:
+    for a in attributed:
+        figures = metrics.business.setdefault(
+            a.event.kind, {"events": 0, "attributed": 0, "amount": 0.0, "attributed_amount": 0.0}
+        )
+        amount = a.event.amount or 0.0
+        figures["events"] += 1
+        figures["amount"] += amount
+        if a.conversation is not None:
+            figures["attributed"] += 1
+            figures["attributed_amount"] += amount
+            for experiment, variant in a.conversation.variants.items():
+                key = f"{experiment}:{variant}"
+                metrics.revenue_by_variant[key] = metrics.revenue_by_variant.get(key, 0.0) + amount
+    for name, promotion in bot.promotions.items():
+        seen = [c for c in conversations if name in c.promotions]
+        bought = [
+            a
+            for a in attributed
+            if a.event.kind == "purchase"
+            and a.conversation is not None
+            and name in a.conversation.promotions
+        ]
+        revenue = sum(a.event.amount or 0.0 for a in bought)
+        cost = promotion.cost
+        metrics.promotions[name] = PromotionResult(
+            exposed=len(seen),
+            engaged=sum(1 for c in seen if c.promotions[name].engaged),
+            clicked=sum(1 for c in seen if c.promotions[name].clicked),
+            converted=len(bought),
+            revenue=revenue,
+            cost=cost,
+            roi=(revenue - cost) / cost if cost else None,
+        )
 
 
 def _group_names(c: Conversation, by: str, zone: str) -> list[str]:

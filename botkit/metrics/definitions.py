@@ -22,6 +22,18 @@ messages) as its denominator, so numbers from different periods and bots compare
 * **drop-off**: per state, the conversations whose last state it was and that did not end
   ``resolved``; the ranking lists the states that lose the most conversations first.
 
+Business events (purchases, sign-ups; ``POST /events`` or ``Store.add_events``) are
+**attributed** by last touch: an event goes to the user's latest conversation that started at
+or before it and whose last record is at most the window (7 days by default) before it;
+otherwise to none. An attributed purchase counts for that conversation's variants and
+promotions.
+
+* **promotion funnel**: per promotion, *exposed* = conversations with a ``promotion`` record
+  for it; *engaged* = of those, the ones where the user wrote after seeing it; *clicked* = the
+  ones where the user pressed a choice or button of the state that showed it; *converted* =
+  attributed purchases of exposed conversations; *revenue* = their amounts; *ROI* =
+  (revenue − the promotion's ``cost``) ÷ cost.
+
 Percentiles are nearest-rank: the smallest value with at least p% of the values at or below it.
 """
 

@@ -11,13 +11,14 @@ exception type of a driver ever reaches the runtime.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
 from botkit.engine.session import Session
-from botkit.records import Record
+from botkit.records import BusinessEvent, Record
 
 __all__ = ["ConflictError", "StorageError", "Store"]
 
@@ -93,6 +94,15 @@ class Store(Protocol):
 
     async def count_records(self) -> int:
         """How many records are stored."""
+
+    async def add_events(self, events: Sequence[BusinessEvent]) -> int:
+        """Keep business events; one already kept (same ``id``) is skipped. Returns how many
+        were new. All or nothing: an event that cannot be stored fails the whole call."""
+
+    async def events(
+        self, *, since: float | None = None, until: float | None = None, user: str | None = None
+    ) -> list[BusinessEvent]:
+        """Business events with ``since <= at < until`` (of ``user``), by time."""
 
 
 # --- the JSON codec every backend uses, so all of them round-trip exactly the same values ---
@@ -171,6 +181,22 @@ def check_records(records: Sequence[Record]) -> None:
                 f"duplicate record (session {record.session!r}, seq {record.seq}) in one commit"
             )
         seen.add(pair)
+
+
+def check_events(events: Sequence[BusinessEvent]) -> list[BusinessEvent]:
+    """Events as they will be stored; the first problem found raises StorageError."""
+    out = []
+    for event in events:
+        if not event.id or not event.kind or not event.user:
+            raise StorageError("a business event needs an id, a kind and a user")
+        if not math.isfinite(event.at) or (
+            event.amount is not None and not math.isfinite(event.amount)
+        ):
+            raise StorageError(f"event {event.id!r}: time and amount must be finite numbers")
+        if event.data is not None:
+            dump_json(event.data)  # raises StorageError for what JSON cannot hold
+        out.append(event)
+    return out
 
 
 def check_limit(limit: int | None) -> None:

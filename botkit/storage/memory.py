@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from botkit.engine.session import Session
-from botkit.records import Record
+from botkit.records import BusinessEvent, Record
 from botkit.storage.base import (
     ConflictError,
     StorageError,
+    check_events,
     check_limit,
     check_records,
     decode_session,
@@ -36,6 +37,7 @@ class MemoryStore:
         self._sessions: dict[str, tuple[int, str]] = {}  # key -> (version, JSON)
         self._records: list[_Row] = []
         self._seqs: set[tuple[str, int]] = set()
+        self._events: dict[str, BusinessEvent] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStore(sessions={len(self._sessions)}, records={len(self._records)})"
@@ -114,6 +116,29 @@ class MemoryStore:
     async def count_records(self) -> int:
         self._check_open()
         return len(self._records)
+
+    async def add_events(self, events: Sequence[BusinessEvent]) -> int:
+        self._check_open()
+        new = [e for e in check_events(events) if e.id not in self._events]
+        for event in new:
+            data = None if event.data is None else json.loads(dump_json(event.data))
+            self._events.setdefault(event.id, event._replace(data=data))
+        return len({e.id for e in new})
+
+    async def events(
+        self, *, since: float | None = None, until: float | None = None, user: str | None = None
+    ) -> list[BusinessEvent]:
+        self._check_open()
+        return sorted(
+            (
+                e
+                for e in self._events.values()
+                if (since is None or e.at >= since)
+                and (until is None or e.at < until)
+                and (user is None or e.user == user)
+            ),
+            key=lambda e: (e.at, e.id),
+        )
 
 
 def _row(record: Record) -> _Row:

@@ -31,10 +31,11 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 import aiosqlite
 
 from botkit.engine.session import Session
-from botkit.records import Record
+from botkit.records import BusinessEvent, Record
 from botkit.storage.base import (
     ConflictError,
     StorageError,
+    check_events,
     check_limit,
     decode_session,
     dump_json,
@@ -89,6 +90,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # keeps records unique. The two composite indexes cost a third of each write.
         "DROP INDEX records_flow_at",
         "DROP INDEX records_kind_at",
+    ),
+    (  # 4: business events from outside (purchases, sign-ups), attributed by reports
+        """CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            user TEXT NOT NULL,
+            at REAL NOT NULL,
+            amount REAL,
+            data TEXT
+        )""",
+        "CREATE INDEX events_at ON events (at)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -380,6 +392,65 @@ class SQLiteStore:
         except (sqlite3.Error, ValueError) as exc:
             raise StorageError(f"counting records failed: {exc}") from exc
         return int(rows[0][0])
+
+    async def add_events(self, events: Sequence[BusinessEvent]) -> int:
+        if self._writer is None or self._commits is None or not self._commits.accepting:
+            raise StorageError("the store is not open")
+        rows = [
+            (e.id, e.kind, e.user, e.at, e.amount, None if e.data is None else dump_json(e.data))
+            for e in check_events(events)
+        ]
+
+        def write(db: sqlite3.Connection) -> int:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                before = db.total_changes
+                db.executemany(
+                    "INSERT INTO events (id, kind, user, at, amount, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    rows,
+                )
+                added = db.total_changes - before
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            return added
+
+        try:
+            return await _in_thread(self._writer, write)
+        except (sqlite3.Error, ValueError) as exc:
+            raise StorageError(f"storing business events failed: {exc}") from exc
+
+    async def events(
+        self, *, since: float | None = None, until: float | None = None, user: str | None = None
+    ) -> list[BusinessEvent]:
+        conn = self._read_connection()
+        where, params = [], []
+        for clause, value in (("at >= ?", since), ("at < ?", until), ("user = ?", user)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        sql = "SELECT id, kind, user, at, amount, data FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY at, id"
+        try:
+            rows = await conn.execute_fetchall(sql, params)
+        except (sqlite3.Error, ValueError) as exc:
+            raise StorageError(f"reading business events failed: {exc}") from exc
+        return [
+            BusinessEvent(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                None if row[5] is None else json.loads(row[5]),
+            )
+            for row in rows
+        ]
 
     async def ping(self) -> bool:
         if self._reader is None or self._commits is None or not self._commits.accepting:

@@ -22,7 +22,7 @@ from botkit.storage import (
 from botkit.storage.sqlite import MIGRATIONS, SCHEMA_VERSION
 from tests.storage import make_records, make_session
 
-INDEXES = {"records_at"}
+INDEXES = {"records_at", "events_at"}
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from botkit.engine.session import Session
-from botkit.records import Record
+from botkit.records import BusinessEvent, Record
 from botkit.storage import ConflictError, StorageError, Store
 from tests.storage import make_records, make_session
 from tests.storage.conftest import Backend
@@ -212,6 +212,37 @@ async def test_the_same_seq_in_another_session_is_fine(store: Store) -> None:
     await store.commit(a, make_records(a.key, [1, 2]), expected_version=0)
     await store.commit(b, make_records(b.key, [1, 2]), expected_version=0)
     assert await store.count_records() == 4
+
+
+# --- business events -------------------------------------------------------------------------
+
+
+PURCHASE = BusinessEvent("order-1001", "purchase", "민지", 100.0, 39_000.0, {"item": "패딩"})
+
+
+async def test_business_events_are_kept_once_and_read_back_by_time_and_user(store: Store) -> None:
+    signup = BusinessEvent("member-7", "signup", "지훈", 50.0)
+    assert await store.add_events([PURCHASE, signup]) == 2
+    assert await store.add_events([PURCHASE]) == 0  # sent again by the shop: kept once
+    assert await store.events() == [signup, PURCHASE]
+    assert await store.events(user="민지") == [PURCHASE]
+    assert await store.events(since=60.0, until=100.0) == []
+    assert await store.events(since=60.0, until=100.5) == [PURCHASE]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        BusinessEvent("", "purchase", "민지", 1.0),
+        BusinessEvent("x", "purchase", "민지", math.nan),
+        BusinessEvent("x", "purchase", "민지", 1.0, math.inf),
+        BusinessEvent("x", "purchase", "민지", 1.0, 1.0, {"값": math.nan}),
+    ],
+)
+async def test_a_bad_business_event_fails_the_whole_call(store: Store, bad: BusinessEvent) -> None:
+    with pytest.raises(StorageError):
+        await store.add_events([PURCHASE, bad])
+    assert await store.events() == []
 
 
 @pytest.mark.parametrize(

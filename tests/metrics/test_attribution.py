@@ -1,0 +1,48 @@
+"""Business events are attributed by last touch within a window, as the definitions say."""
+
+from __future__ import annotations
+
+from botkit.metrics.compute import Conversation, PromotionTrace, attribute
+from botkit.records import BusinessEvent
+
+DAY = 86_400.0
+
+
+def conversation(user: str, number: int, start: float, end: float) -> Conversation:
+    return Conversation(f"web:{user}", number, "web", user, start, end)
+
+
+def test_inside_the_window_outside_it_and_the_last_of_two_conversations() -> None:
+    first = conversation("민지", 1, 0.0, 100.0)
+    second = conversation("민지", 2, 5 * DAY, 5 * DAY + 60)
+    other = conversation("지훈", 1, 0.0, 50.0)
+    events = [
+        BusinessEvent("p1", "purchase", "민지", 2 * DAY, 30_000.0),  # after the first only
+        BusinessEvent("p2", "purchase", "민지", 6 * DAY, 10_000.0),  # last touch: the second
+        BusinessEvent("p3", "purchase", "민지", 5 * DAY + 60 + 7 * DAY + 1, 5_000.0),  # too late
+        BusinessEvent("p4", "purchase", "지훈", 10.0, 1_000.0),  # during his conversation
+        BusinessEvent("p5", "purchase", "민지", -1.0, 1_000.0),  # before any conversation
+        BusinessEvent("s1", "signup", "하늘", DAY),  # a user the bot never talked to
+    ]
+    attributed = {a.event.id: a.conversation for a in attribute([first, second, other], events)}
+    assert attributed == {
+        "p1": first,
+        "p2": second,
+        "p3": None,
+        "p4": other,
+        "p5": None,
+        "s1": None,
+    }
+
+
+def test_a_shorter_window_drops_what_a_longer_one_keeps() -> None:
+    talk = conversation("민지", 1, 0.0, 100.0)
+    purchase = BusinessEvent("p1", "purchase", "민지", 100.0 + 3 * DAY, 9_900.0)
+    assert attribute([talk], [purchase], window_s=7 * DAY)[0].conversation is talk
+    assert attribute([talk], [purchase], window_s=2 * DAY)[0].conversation is None
+
+
+def test_promotion_traces_are_part_of_the_conversation() -> None:
+    talk = conversation("민지", 1, 0.0, 100.0)
+    talk.promotions["winter_sale"] = PromotionTrace("promotion.offer", engaged=True)
+    assert talk.promotions["winter_sale"].clicked is False
