@@ -53,6 +53,7 @@ class Reply:
     slots: dict[str, Any] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
     ok: bool = True  # False when the turn failed and the error message is all there is
+    seconds: float = 0.0  # how long the turn took, lock waits and actions included
 
     @property
     def texts(self) -> list[str]:
@@ -163,6 +164,11 @@ class Runtime:
             # One shared client: connection pooling across all sessions' HTTP actions.
             self._http = httpx.AsyncClient(timeout=None, follow_redirects=False)
         return self._http
+
+    @property
+    def cached_sessions(self) -> int:
+        """Sessions whose last snapshot this process keeps in memory (its active users)."""
+        return len(self._cache)
 
     def _client(self) -> httpx.AsyncClient:
         return self.http
@@ -301,6 +307,7 @@ class Runtime:
     async def _turn(
         self, key: str, user: str, channel: str, step: Callable[[Session], Turn]
     ) -> Reply:
+        started = time.perf_counter()
         async with self.locks.hold(key):
             for _ in range(self.retries):
                 # The cached snapshot leaves the cache while its turn runs (we hold its lock, so
@@ -337,7 +344,12 @@ class Runtime:
                     return self._failed()
                 self._remember(key, session)
                 reply = Reply(
-                    effects, session.state, str(session.status), dict(session.slots), records
+                    effects,
+                    session.state,
+                    str(session.status),
+                    dict(session.slots),
+                    records,
+                    seconds=time.perf_counter() - started,
                 )
                 for observe in self.observers:
                     try:

@@ -35,7 +35,9 @@ from botkit.effects import Effect
 from botkit.runtime import ActionFunction, Reply
 from botkit.server.agents import AgentApi
 from botkit.server.config import ServerSettings
+from botkit.server.events import EventsEndpoint
 from botkit.server.helpdesk import Helpdesk
+from botkit.server.prometheus import LiveMetrics
 from botkit.storage import Store, open_store
 
 __all__ = ["create_app"]
@@ -91,6 +93,8 @@ def create_app(
 
     agents = AgentApi(runtime, settings.agent, deliver)
     helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=deliver)
+    events = EventsEndpoint(opened, settings.events_token, lambda: runtime.clock())
+    live = LiveMetrics(runtime)
 
     def open_in_helpdesk(channel: str, user: str, reply: Reply) -> None:
         for record in reply.records:
@@ -151,6 +155,8 @@ def create_app(
         Route("/web/history", web.history, methods=["GET"]),
         Route("/agent/", WebEndpoint.static("agent.html"), methods=["GET"]),
         Route("/agent/webhook", helpdesk.webhook, methods=["POST"]),
+        Route("/events", events.receive, methods=["POST"]),
+        Route("/metrics", live.endpoint, methods=["GET"]),
         *agents.routes(),
         Route(path, kakao, methods=["POST"]),  # a plain ASGI app: Starlette passes it through
         Route(path + "/{secret}", kakao, methods=["POST"]),

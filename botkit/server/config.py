@@ -98,6 +98,7 @@ class ServerSettings:
     agent: AgentSettings = field(default_factory=AgentSettings)
     helpdesk: HelpdeskSettings = field(default_factory=HelpdeskSettings)
     sweep_s: float = 30.0  # how often handoffs nobody took are checked against wait_timeout
+    events_token: str | None = None  # the shop's bearer token for POST /events; unset = off
 
 
 _ENV_PREFIX = "BOTKIT_"
