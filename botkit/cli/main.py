@@ -218,7 +218,7 @@ def serve(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "csv", "json"]),
+    type=click.Choice(["table", "csv", "json", "html"]),
     default="table",
     show_default=True,
 )
@@ -250,6 +250,9 @@ def report(
         raise click.UsageError(str(exc)) from exc
     if flow_id is not None and flow_id not in bot.flows:
         raise click.BadParameter(f"no flow '{flow_id}'", param_hint="--flow")
+    if fmt == "html" and by is None:
+        by = "day"  # the page's daily series needs a group per day
+    period = f"{since_day or '…'} – {until_day or '…'}" if since_day or until_day else ""
 
     async def run() -> str:
         await store.open()
@@ -257,7 +260,7 @@ def report(
             metrics = await load_metrics(store, bot, flow=flow_id, since=since, until=until, by=by)
         finally:
             await store.close()
-        return render(metrics, fmt)
+        return render(metrics, fmt, title=f"{bot.title or bot.id} — botkit report", period=period)
 
     try:
         text = asyncio.run(run())

@@ -1,5 +1,6 @@
 """``botkit report``: read the records of a period from a store and show the metrics as a
-terminal table, CSV (one row per figure, for spreadsheets) or JSON (for notebooks)."""
+terminal table, CSV (one row per figure, for spreadsheets), JSON (for notebooks) or one
+self-contained HTML page with charts (:mod:`botkit.metrics.html`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from botkit.flow.model import Bot
 from botkit.metrics.compute import Metrics, conversations_of, measure
+from botkit.metrics.html import to_html
 from botkit.storage import Store
 
 __all__ = ["day_bounds", "load_metrics", "render"]
@@ -44,12 +46,13 @@ async def load_metrics(
     zone: str = "Asia/Seoul",
 ) -> Metrics:
     records = await store.records(since=since, until=until)
+    events = await store.events(since=since, until=until)
     conversations = conversations_of(records)
     if flow is not None:
         conversations = [
             c for c in conversations if any(s.startswith(flow + ".") for s in c.states)
         ]
-    return measure(bot, conversations, flow=flow, by=by, zone=zone)
+    return measure(bot, conversations, flow=flow, by=by, zone=zone, events=events)
 
 
 def _shown(value: Any) -> str:
@@ -143,7 +146,10 @@ def _csv(m: Metrics) -> str:
     return out.getvalue()
 
 
-def render(m: Metrics, fmt: str) -> str:
+def render(m: Metrics, fmt: str, *, title: str = "botkit report", period: str = "") -> str:
+    """``m`` as ``fmt``: table, csv, json or html (``title`` and ``period`` head the page)."""
+    if fmt == "html":
+        return to_html(m, title=title, period=period)
     if fmt == "json":
         return json.dumps(m.to_json(), ensure_ascii=False, indent=2) + "\n"
     if fmt == "csv":

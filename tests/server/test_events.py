@@ -1,0 +1,103 @@
+"""`POST /events`: the shop reports purchases; reports attribute them to the conversation, its
+variants and the promotion the user saw, with revenue and ROI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+import botkit
+from botkit.metrics.report import load_metrics
+from botkit.server import ServerSettings, create_app
+from botkit.storage import MemoryStore
+from tests.server.conftest import on_loopback
+
+TOKEN = "shop-events-token-0123"
+WEDNESDAY_MORNING = 1_795_568_400.0
+APP = botkit.load("flows")
+
+
+@asynccontextmanager
+async def serving(
+    token: str | None = TOKEN,
+) -> AsyncIterator[tuple[httpx.AsyncClient, MemoryStore]]:
+    store = MemoryStore()
+    app = create_app(APP, ServerSettings(events_token=token), store=store, stubs={})
+    app.state.runtime.clock = lambda: WEDNESDAY_MORNING
+    async with (
+        on_loopback(app) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        yield client, store
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+PURCHASE = {"id": "order-1", "kind": "purchase", "user": "shop:지아", "amount": 150_000}
+
+
+async def test_purchases_are_stored_once_and_attributed_to_the_promotion_seen() -> None:
+    async with serving() as (client, store):
+        kakao = {
+            "userRequest": {"utterance": "안녕하세요", "user": {"id": "지아"}},
+            "bot": {"id": "shop"},
+            "action": {"clientExtra": {}},
+        }
+        assert (
+            await client.post("/kakao/skill", json=kakao)
+        ).status_code == 200  # sees new_member
+        sent = await client.post("/events", json={"events": [PURCHASE]}, headers=auth())
+        again = await client.post("/events", json={"events": [PURCHASE]}, headers=auth())
+        assert sent.json() == {"received": 1, "added": 1}
+        assert again.json() == {"received": 1, "added": 0}  # sent twice by the shop: kept once
+
+        metrics = await load_metrics(store, APP.bot)
+        assert metrics.business["purchase"] == {
+            "events": 1,
+            "attributed": 1,
+            "amount": 150_000.0,
+            "attributed_amount": 150_000.0,
+        }
+        promotion = metrics.promotions["new_member"]
+        assert (promotion.exposed, promotion.converted, promotion.revenue) == (1, 1, 150_000.0)
+        assert promotion.cost == 120_000
+        assert promotion.roi == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({}, "events"),
+        ({"events": []}, "events"),
+        ({"events": ["x"]}, "events[0]"),
+        ({"events": [{**PURCHASE, "id": ""}]}, "events[0].id"),
+        ({"events": [{**PURCHASE, "user": 3}]}, "events[0].user"),
+        ({"events": [{**PURCHASE, "amount": -1}]}, "events[0].amount"),
+        ({"events": [{**PURCHASE, "at": "어제"}]}, "events[0].at"),
+        ({"events": [PURCHASE, {**PURCHASE, "data": [1]}]}, "events[1].data"),
+    ],
+)
+async def test_bad_events_are_refused_naming_the_field_and_nothing_is_kept(
+    body: dict[str, Any], path: str
+) -> None:
+    async with serving() as (client, store):
+        answer = await client.post("/events", json=body, headers=auth())
+        assert answer.status_code == 400
+        assert answer.json()["error"]["path"] == path
+        assert await store.events() == []
+
+
+async def test_tokens_are_required() -> None:
+    async with serving() as (client, _):
+        assert (await client.post("/events", json={"events": [PURCHASE]})).status_code == 401
+        wrong = await client.post("/events", json={"events": [PURCHASE]}, headers=auth("no"))
+        assert wrong.status_code == 401
+    async with serving(token=None) as (client, _):
+        closed = await client.post("/events", json={"events": [PURCHASE]}, headers=auth())
+        assert closed.status_code == 503
