@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["BusinessEvent", "Record"]
+__all__ = ["BusinessEvent", "Record", "ReportRow"]
 
 
 class Record(NamedTuple):
@@ -66,3 +66,18 @@ class BusinessEvent(NamedTuple):
     at: float
     amount: float | None = None  # money, for purchases
     data: dict[str, Any] | None = None
+
+
+class ReportRow(NamedTuple):
+    """What a report reads of a record: a store can read these much faster than whole records
+    (a million of them for a month's report), leaving out what no metric looks at."""
+
+    kind: str
+    session: str
+    conversation: int
+    seq: int
+    at: float
+    user: str
+    channel: str
+    flow: str
+    data: dict[str, Any] | None

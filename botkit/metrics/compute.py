@@ -6,6 +6,7 @@ The formulas are in :mod:`botkit.metrics.definitions`; this module only applies 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 from botkit.flow.model import Bot
 from botkit.metrics.ab import ExperimentResult, compare
 from botkit.metrics.definitions import percentile, rate
-from botkit.records import BusinessEvent, Record
+from botkit.records import BusinessEvent, Record, ReportRow
 
 __all__ = [
     "Attribution",
@@ -63,24 +64,27 @@ class PromotionTrace:
     clicked: bool = False  # the user pressed one of its choices or buttons
 
 
-def conversations_of(records: Iterable[Record]) -> list[Conversation]:
+def conversations_of(records: Iterable[Record | ReportRow]) -> list[Conversation]:
     """Fold records (any order) into conversations, each in the order its records happened."""
-    by_key: dict[tuple[str, int], Conversation] = {}
-    for r in sorted(records, key=lambda r: (r.session, r.seq)):
-        if r.conversation == 0:
-            continue  # records of no conversation (nothing the metrics count)
-        key = (r.session, r.conversation)
-        c = by_key.get(key)
-        if c is None:
-            c = by_key[key] = Conversation(
-                r.session, r.conversation, r.channel, r.user, r.at, r.at
-            )
-        c.last_at = max(c.last_at, r.at)
-        _fold(c, r)
-    return list(by_key.values())
+    grouped: dict[tuple[str, int], list[Record | ReportRow]] = {}
+    for r in records:
+        if r.conversation:  # 0: records of no conversation (nothing the metrics count)
+            grouped.setdefault((r.session, r.conversation), []).append(r)
+    out = []
+    by_seq = operator.itemgetter(3)  # seq, in Record and ReportRow: a C-level sort key
+    for (session, number), own in grouped.items():
+        own.sort(key=by_seq)
+        first = own[0]
+        c = Conversation(session, number, first.channel, first.user, first.at, first.at)
+        for r in own:
+            if r.at > c.last_at:
+                c.last_at = r.at
+            _fold(c, r)
+        out.append(c)
+    return out
 
 
-def _fold(c: Conversation, r: Record) -> None:
+def _fold(c: Conversation, r: Record | ReportRow) -> None:
     data: dict[str, Any] = r.data or {}
     kind = r.kind
     if kind == "conversation_start":

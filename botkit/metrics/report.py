@@ -45,7 +45,7 @@ async def load_metrics(
     by: str | None = None,
     zone: str = "Asia/Seoul",
 ) -> Metrics:
-    records = await store.records(since=since, until=until)
+    records = await store.report_rows(since=since, until=until)
     events = await store.events(since=since, until=until)
     conversations = conversations_of(records)
     if flow is not None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from botkit.engine.session import Session
-from botkit.records import BusinessEvent, Record
+from botkit.records import BusinessEvent, Record, ReportRow
 
 __all__ = ["ConflictError", "StorageError", "Store"]
 
@@ -94,6 +94,13 @@ class Store(Protocol):
 
     async def count_records(self) -> int:
         """How many records are stored."""
+
+    async def report_rows(
+        self, *, since: float | None = None, until: float | None = None
+    ) -> list[ReportRow]:
+        """The records with ``since <= at < until`` as reports read them, in no set order:
+        without ``message_out`` records and without the data of ``message_in`` records (what
+        was said is not counted)."""
 
     async def add_events(self, events: Sequence[BusinessEvent]) -> int:
         """Keep business events; one already kept (same ``id``) is skipped. Returns how many
@@ -197,6 +204,18 @@ def check_events(events: Sequence[BusinessEvent]) -> list[BusinessEvent]:
             dump_json(event.data)  # raises StorageError for what JSON cannot hold
         out.append(event)
     return out
+
+
+REPORT_SKIPS = frozenset({"message_out"})  # records no metric reads
+REPORT_BLANKS = frozenset({"message_in"})  # records counted, whose data no metric reads
+
+
+def report_row(record: Record) -> ReportRow:
+    data = None if record.kind in REPORT_BLANKS else record.data
+    return ReportRow(
+        record.kind, record.session, record.conversation, record.seq, record.at, record.user,
+        record.channel, record.flow, data,
+    )  # fmt: skip
 
 
 def check_limit(limit: int | None) -> None:

@@ -9,9 +9,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from botkit.engine.session import Session
-from botkit.records import BusinessEvent, Record
+from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
+    REPORT_SKIPS,
     ConflictError,
     StorageError,
     check_events,
@@ -20,6 +23,7 @@ from botkit.storage.base import (
     decode_session,
     dump_json,
     encode_session,
+    report_row,
 )
 
 __all__ = ["MemoryStore"]
@@ -117,6 +121,15 @@ class MemoryStore:
         self._check_open()
         return len(self._records)
 
+    async def report_rows(
+        self, *, since: float | None = None, until: float | None = None
+    ) -> list[ReportRow]:
+        return [
+            report_row(r)
+            for r in await self.records(since=since, until=until)
+            if r.kind not in REPORT_SKIPS
+        ]
+
     async def add_events(self, events: Sequence[BusinessEvent]) -> int:
         self._check_open()
         new = [e for e in check_events(events) if e.id not in self._events]
@@ -147,5 +160,5 @@ def _row(record: Record) -> _Row:
 
 
 def _record(row: _Row) -> Record:
-    data: dict[str, Any] | None = None if row[-1] is None else json.loads(row[-1])
+    data: dict[str, Any] | None = None if row[-1] is None else orjson.loads(row[-1])
     return Record(*row[:-1], data=data)

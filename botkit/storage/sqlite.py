@@ -29,10 +29,13 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 import aiosqlite
+import orjson
 
 from botkit.engine.session import Session
-from botkit.records import BusinessEvent, Record
+from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
+    REPORT_BLANKS,
+    REPORT_SKIPS,
     ConflictError,
     StorageError,
     check_events,
@@ -381,8 +384,36 @@ class SQLiteStore:
         except (sqlite3.Error, ValueError) as exc:
             raise StorageError(f"reading records failed: {exc}") from exc
         return [
-            Record._make((*row[:12], None if row[12] is None else json.loads(row[12])))
+            Record._make((*row[:12], None if row[12] is None else orjson.loads(row[12])))
             for row in rows
+        ]
+
+    async def report_rows(
+        self, *, since: float | None = None, until: float | None = None
+    ) -> list[ReportRow]:
+        conn = self._read_connection()
+        blanks = ", ".join(f"'{k}'" for k in sorted(REPORT_BLANKS))
+        skips = ", ".join(f"'{k}'" for k in sorted(REPORT_SKIPS))
+        sql = (
+            "SELECT kind, session, conversation, seq, at, user, channel, flow,"
+            f" CASE WHEN kind IN ({blanks}) THEN NULL ELSE data END"
+            f" FROM records WHERE kind NOT IN ({skips})"
+        )
+        params: list[Any] = []
+        for clause, value in ((" AND at >= ?", since), (" AND at < ?", until)):
+            if value is not None:
+                sql += clause
+                params.append(value)
+        try:
+            rows = await conn.execute_fetchall(sql, params)
+        except (sqlite3.Error, ValueError) as exc:
+            raise StorageError(f"reading records failed: {exc}") from exc
+        loads = orjson.loads
+        return [
+            ReportRow(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], loads(r[8]) if r[8] else None
+            )
+            for r in rows
         ]
 
     async def count_records(self) -> int:

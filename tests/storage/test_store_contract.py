@@ -475,3 +475,19 @@ async def test_everything_survives_close_and_reopen(backend: Backend) -> None:
         assert await again.commit(session, [], expected_version=2) == 3
     finally:
         await again.close()
+
+
+async def test_report_rows_are_the_records_reports_read(store: Store) -> None:
+    session = make_session()
+    records = make_records(session.key, range(1, 4))
+    moved = records[0]._replace(kind="transition", data={"from": None, "to": "주문.시작"})
+    said = records[1]._replace(kind="message_in", data={"text": "안녕하세요"})
+    out = records[2]._replace(kind="message_out", data={"texts": ["반가워요"]})
+    await store.commit(session, [moved, said, out], expected_version=0)
+    rows = sorted(await store.report_rows(), key=lambda r: r.seq)
+    assert [(r.kind, r.seq, r.data) for r in rows] == [
+        ("transition", 1, {"from": None, "to": "주문.시작"}),
+        ("message_in", 2, None),  # counted; what was said is not read
+    ]
+    assert rows[0].session == session.key
+    assert await store.report_rows(since=records[0].at + 1000) == []
