@@ -72,7 +72,13 @@ class AgentApi:
     def _agent(self, request: Request) -> str | None:
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not given:
+        if scheme.lower() != "bearer":
+            return None
+        return self.agent_for_token(given)
+
+    def agent_for_token(self, given: str) -> str | None:
+        """The agent a token belongs to, or None (compared in constant time)."""
+        if not given:
             return None
         for token, name in self.tokens.items():
             if hmac.compare_digest(given.encode(), token.encode()):

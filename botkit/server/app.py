@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -32,6 +34,8 @@ from botkit.adapters.kakao.endpoint import KakaoEndpoint
 from botkit.adapters.web.endpoint import WebEndpoint
 from botkit.app import BotApp
 from botkit.effects import Effect
+from botkit.metrics.html import to_html
+from botkit.metrics.report import day_bounds, load_metrics
 from botkit.runtime import ActionFunction, Reply
 from botkit.server.agents import AgentApi
 from botkit.server.config import ServerSettings
@@ -96,6 +100,25 @@ def create_app(
     events = EventsEndpoint(opened, settings.events_token, lambda: runtime.clock())
     live = LiveMetrics(runtime)
 
+    async def dashboard(request: Request) -> Response:
+        """Today's report, the same page as `botkit report --format html`, refreshed every
+        minute. For agents and the people running the bot: an agent token in ``?token=``."""
+        if agents.agent_for_token(request.query_params.get("token", "")) is None:
+            return _json(
+                {"error": {"code": "bad_token", "message": "add ?token=<agent token>"}}, 401
+            )
+        zone = next((h.timezone for h in bot.bot.hours.values()), "Asia/Seoul")
+        today = dt.datetime.fromtimestamp(runtime.clock(), ZoneInfo(zone)).date().isoformat()
+        since, until = day_bounds(today, today, zone)
+        metrics = await load_metrics(
+            opened, bot.bot, since=since, until=until, by="day", zone=zone
+        )
+        page = to_html(
+            metrics, title=f"{bot.bot.title or bot.bot.id} — today · 오늘", period=today
+        )
+        page = page.replace("<head>", '<head>\n<meta http-equiv="refresh" content="60">', 1)
+        return Response(page, media_type="text/html; charset=utf-8")
+
     def open_in_helpdesk(channel: str, user: str, reply: Reply) -> None:
         for record in reply.records:
             if record.kind == "handoff_requested":
@@ -157,6 +180,7 @@ def create_app(
         Route("/agent/webhook", helpdesk.webhook, methods=["POST"]),
         Route("/events", events.receive, methods=["POST"]),
         Route("/metrics", live.endpoint, methods=["GET"]),
+        Route("/dashboard", dashboard, methods=["GET"]),
         *agents.routes(),
         Route(path, kakao, methods=["POST"]),  # a plain ASGI app: Starlette passes it through
         Route(path + "/{secret}", kakao, methods=["POST"]),

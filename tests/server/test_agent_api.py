@@ -174,3 +174,16 @@ async def test_the_server_moves_on_a_handoff_nobody_took_even_if_the_user_is_sil
         session = await runtime.session("web", SID)
         assert (session.state, session.status) == ("support.leave_contact", "bot")
         assert [r.kind for r in await store.records(kind="handoff_timeout")] == ["handoff_timeout"]
+
+
+async def test_the_dashboard_shows_today_to_agents_only() -> None:
+    async with serving() as (host, _), httpx.AsyncClient(base_url=f"http://{host}") as client:
+        await widget_asks_for_a_person(host)
+        assert (await client.get("/dashboard")).status_code == 401
+        assert (await client.get("/dashboard", params={"token": "nope"})).status_code == 401
+        page = await client.get("/dashboard", params={"token": HANEUL})
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert '<meta http-equiv="refresh" content="60">' in page.text
+        assert "2026-11-25" in page.text  # today, by the server's clock
+        assert 'data-series="handoff"' in page.text  # the handoff just asked for is counted
