@@ -32,8 +32,9 @@ runs, and each user draws only from their own stream; so the decisions do not de
 concurrent users interleave. Variants are the engine's (sticky, by user id); user ids contain
 the seed, so two runs with different seeds into one store are different users.
 
-Not modelled yet: purchases and their amounts. They are issue #8's business events, which the
-runtime does not record yet; when it does, a Step will be able to plant them too.
+Purchases: with ``Behaviour.purchase`` a user may buy after their conversation (probability per
+variant, amount drawn from a range); the purchases are stored as business events, the way a
+shop reports them, so reports attribute them as they would real ones.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from typing import TYPE_CHECKING
 from botkit.effects import Effect, Say
 from botkit.engine import variant_for
 from botkit.engine.session import Status
+from botkit.records import BusinessEvent
 
 if TYPE_CHECKING:
     from botkit.app import BotApp
@@ -103,13 +105,42 @@ class Lift:
 
 
 @dataclass(frozen=True)
+class Purchase:
+    """After their conversation, a simulated user buys with ``probability`` (per variant of
+    ``experiment`` in ``by_variant``, if given) an amount drawn uniformly from ``amount``,
+    ``after_s`` seconds after their last message; the shop reports it as a business event."""
+
+    probability: float
+    amount: tuple[float, float] = (10_000.0, 50_000.0)
+    experiment: str | None = None
+    by_variant: Mapping[str, float] = field(default_factory=dict)
+    after_s: float = 3600.0
+
+    def __post_init__(self) -> None:
+        _probability("the purchase probability", self.probability)
+        for variant, p in self.by_variant.items():
+            _probability(f"the purchase probability of {variant!r}", p)
+        low, high = self.amount
+        if not 0 <= low <= high:
+            raise ValueError(f"amount must be a range 0 <= low <= high, got {self.amount}")
+
+    def draw(self, variants: Mapping[str, str], rng: random.Random) -> float | None:
+        p = self.probability
+        if self.experiment is not None and self.experiment in variants:
+            p = self.by_variant.get(variants[self.experiment], p)
+        return round(rng.uniform(*self.amount)) if rng.random() < p else None
+
+
+@dataclass(frozen=True)
 class Behaviour:
-    """Simulated users: their opening message and a :class:`Step` per "flow.state"."""
+    """Simulated users: their opening message, a :class:`Step` per "flow.state", and
+    optionally whether they buy afterwards (:class:`Purchase`)."""
 
     steps: Mapping[str, Step]
     lifts: tuple[Lift, ...] = ()
     opening: str = "안녕하세요"
     max_turns: int = 20
+    purchase: Purchase | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", MappingProxyType(dict(self.steps)))
@@ -179,6 +210,7 @@ class Path:
     said: tuple[tuple[str, str], ...]  # ("flow.state", text), in order
     end: str
     state: str
+    bought: float | None = None  # the amount of the purchase after it, if any
 
 
 @dataclass(frozen=True)
@@ -249,6 +281,7 @@ async def simulate(
         raise ValueError(f"need users >= 0 and concurrency >= 1, got {users} and {concurrency}")
     randoms = _user_randoms(seed, users)
     paths: list[Path | None] = [None] * users
+    purchases: list[BusinessEvent] = []
     queue = iter(range(users))
 
     async with app.run(store=store, clock=lambda: _NOW.get(clock_start)) as runtime:
@@ -274,7 +307,20 @@ async def simulate(
                 text = None if end is not None else behaviour.decide(state, variants, rng)
                 if text is None:
                     end = end or "dropped"
-                    return Path(user, MappingProxyType(variants), tuple(said), end, state)
+                    # drawn after the conversation's own draws: adding purchases to a behaviour
+                    # does not change what its users say
+                    bought = behaviour.purchase.draw(variants, rng) if behaviour.purchase else None
+                    if bought is not None and behaviour.purchase is not None:
+                        purchases.append(
+                            BusinessEvent(
+                                f"{user}-purchase",
+                                "purchase",
+                                user,
+                                at + behaviour.purchase.after_s,
+                                float(bought),
+                            )
+                        )
+                    return Path(user, MappingProxyType(variants), tuple(said), end, state, bought)
                 said.append((state, text))
                 at += step_s
                 _NOW.set(at)
@@ -290,6 +336,8 @@ async def simulate(
         async with asyncio.TaskGroup() as group:
             for _ in range(min(concurrency, users)):
                 group.create_task(worker())
+        if purchases:  # the shop's report of what the simulated users bought
+            await runtime.store.add_events(purchases)
 
     return Summary(tuple(p for p in paths if p is not None))
 
