@@ -7,7 +7,7 @@ and a per-session sequence number (gap-free, unique), the time, and kind-specifi
 
 Kinds (``data`` keys in brackets):
 
-* ``conversation_start`` [flow]; ``conversation_end`` [outcome]
+* ``conversation_start`` [flow, segment: the user's profile then]; ``conversation_end`` [outcome]
 * ``message_in`` [text, payload]; ``message_out`` [texts]: everything the bot said in the turn
 * ``transition`` [from, to, trigger]
 * ``slot_filled`` [slot, attempt]; ``slot_rejected`` [slot, attempt]

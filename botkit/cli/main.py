@@ -214,7 +214,17 @@ def serve(
 @click.option("--flow", "flow_id", help="only conversations that went through this flow")
 @click.option("--from", "since_day", help="first day (YYYY-MM-DD, the bot's time zone)")
 @click.option("--to", "until_day", help="last day, included")
-@click.option("--by", type=click.Choice(["variant", "channel", "day"]), help="a column per group")
+@click.option(
+    "--by",
+    callback=lambda ctx, param, value: _grouping(value),
+    help="a column per group: variant, channel, day, or segment:<profile key> (e.g. "
+    "segment:source for the acquisition source)",
+)
+@click.option(
+    "--vs",
+    "versus",
+    help="another period side by side, FROM:TO (YYYY-MM-DD:YYYY-MM-DD), e.g. last month",
+)
 @click.option(
     "--format",
     "fmt",
@@ -230,6 +240,7 @@ def report(
     since_day: str | None,
     until_day: str | None,
     by: str | None,
+    versus: str | None,
     fmt: str,
     out: Path | None,
 ) -> None:
@@ -250,7 +261,18 @@ def report(
         raise click.UsageError(str(exc)) from exc
     if flow_id is not None and flow_id not in bot.flows:
         raise click.BadParameter(f"no flow '{flow_id}'", param_hint="--flow")
-    if fmt == "html" and by is None:
+    other: tuple[str, float | None, float | None] | None = None
+    if versus is not None:
+        if by is not None:
+            raise click.UsageError("--vs and --by both make columns: use one of them")
+        first, sep, last = versus.partition(":")
+        try:
+            other = (f"{first} – {last}", *day_bounds(first, last, "Asia/Seoul"))
+        except ValueError as exc:
+            raise click.BadParameter(f"{versus!r}: {exc}", param_hint="--vs") from exc
+        if not sep:
+            raise click.BadParameter("write it as FROM:TO", param_hint="--vs")
+    if fmt == "html" and by is None and other is None:
         by = "day"  # the page's daily series needs a group per day
     period = f"{since_day or '…'} – {until_day or '…'}" if since_day or until_day else ""
 
@@ -258,6 +280,16 @@ def report(
         await store.open()
         try:
             metrics = await load_metrics(store, bot, flow=flow_id, since=since, until=until, by=by)
+            if other is not None:
+                name, other_since, other_until = other
+                metrics.groups = {
+                    period or "this period": await load_metrics(
+                        store, bot, flow=flow_id, since=since, until=until
+                    ),
+                    name: await load_metrics(
+                        store, bot, flow=flow_id, since=other_since, until=other_until
+                    ),
+                }
         finally:
             await store.close()
         return render(metrics, fmt, title=f"{bot.title or bot.id} — botkit report", period=period)
@@ -271,6 +303,16 @@ def report(
         click.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+def _grouping(value: str | None) -> str | None:
+    if value is None or value in ("variant", "channel", "day"):
+        return value
+    if value.startswith("segment:") and len(value) > len("segment:"):
+        return value
+    raise click.BadParameter(
+        f"{value!r}: variant, channel, day or segment:<profile key>", param_hint="--by"
+    )
 
 
 @cli.command("test")

@@ -356,6 +356,17 @@ def _variant_text(variants: dict[str, str] | None) -> str:
     return ",".join(f"{k}:{v}" for k, v in sorted(variants.items()))
 
 
+def _segment(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """Profile values a report can group by: text (cut to 100 characters), numbers, yes/no."""
+    out: dict[str, Any] = {}
+    for key, value in list(profile.items())[:20]:
+        if isinstance(value, str):
+            out[key] = value[:100]
+        elif isinstance(value, bool | int | float):
+            out[key] = value
+    return out
+
+
 def _enum_labels(bot: Bot) -> dict[str, dict[str, str]]:
     """Per enum slot: value → the label of the choice that gives it (in the default locale)."""
     out: dict[str, dict[str, str]] = {}
@@ -532,7 +543,12 @@ class _Run:
         s.started_at = self.at
         s.bot_version = self.bot.version
         s.state = name_of(self.bot.start_target)
-        self.record("conversation_start", {"flow": self.bot.start})
+        data: dict[str, Any] = {"flow": self.bot.start}
+        if s.profile:
+            # The profile as it was when the conversation began (grade, acquisition source,
+            # ...): reports break conversions down by it, whatever the profile becomes later.
+            data["segment"] = _segment(s.profile)
+        self.record("conversation_start", data)
 
     def first_message(self, event: UserMessage) -> None:
         target = self.bot.start_target

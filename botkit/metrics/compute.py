@@ -53,6 +53,7 @@ class Conversation:
     slots_filled: Counter[str] = field(default_factory=Counter)
     slots_rejected: Counter[str] = field(default_factory=Counter)
     promotions: dict[str, PromotionTrace] = field(default_factory=dict)
+    segment: dict[str, Any] = field(default_factory=dict)  # the profile when it began
 
 
 @dataclass(slots=True)
@@ -90,6 +91,9 @@ def _fold(c: Conversation, r: Record | ReportRow) -> None:
     if kind == "conversation_start":
         c.start_flow = str(data.get("flow", r.flow))
         c.started_at = r.at
+        segment = data.get("segment")
+        if isinstance(segment, dict):
+            c.segment = segment
     elif kind == "message_in":
         c.messages += 1
         for trace in c.promotions.values():
@@ -319,7 +323,11 @@ def _group_names(c: Conversation, by: str, zone: str) -> list[str]:
         return [day.isoformat()]
     if by == "variant":
         return [f"{e}:{v}" for e, v in sorted(c.variants.items())] or ["(no experiment)"]
-    raise ValueError(f"cannot group by {by!r}: variant, channel or day")
+    if by.startswith("segment:"):
+        key = by[len("segment:") :]
+        value = c.segment.get(key)
+        return [f"{key}={value}" if value is not None else f"{key}=(none)"]
+    raise ValueError(f"cannot group by {by!r}: variant, channel, day or segment:<profile key>")
 
 
 def _share(

@@ -155,3 +155,39 @@ def test_rates_of_a_known_set_of_conversations(tmp_path: Path) -> None:
     bad = runner.invoke(cli, ["report", "--store", store, "--bot", bot, "--flow", "nowhere"])
     assert bad.exit_code == 2
     assert "no flow 'nowhere'" in bad.output
+
+
+def test_segments_by_acquisition_source_and_two_periods_side_by_side(tmp_path: Path) -> None:
+    days = iter([1_795_568_400.0, 1_795_568_400.0 + 2 * 86_400])  # Nov 25 and Nov 27
+
+    async def talk() -> None:
+        for at in days:
+            ticks = iter(at + i * 5 for i in range(1000))
+            clock = ticks.__next__  # bound now: each day's run has its own
+            async with APP.run(store=f"sqlite:///{tmp_path}/bot.db", clock=clock) as bot:
+                await bot.handle(
+                    "web", f"insta-{at}", "안녕하세요", profile={"source": "instagram"}
+                )
+                await bot.handle("web", f"naver-{at}", "안녕하세요", profile={"source": "naver"})
+                await bot.handle("web", f"plain-{at}", "안녕하세요")
+
+    asyncio.run(talk())
+    runner = CliRunner()
+    base = ["report", "--store", f"sqlite:///{tmp_path}/bot.db", "--bot", str(REPO / "flows")]
+    by_source = json.loads(
+        runner.invoke(cli, [*base, "--by", "segment:source", "--format", "json"]).output
+    )
+    assert {name: g["conversations"] for name, g in by_source["groups"].items()} == {
+        "source=instagram": 2,
+        "source=naver": 2,
+        "source=(none)": 2,
+    }
+    side_by_side = runner.invoke(
+        cli,
+        [*base, "--from", "2026-11-27", "--to", "2026-11-27", "--vs", "2026-11-25:2026-11-25"],
+    ).output
+    assert "2026-11-27 – 2026-11-27" in side_by_side
+    assert "2026-11-25 – 2026-11-25" in side_by_side
+    bad = runner.invoke(cli, [*base, "--by", "colour"])
+    assert bad.exit_code == 2
+    assert "segment:<profile key>" in bad.output
