@@ -220,6 +220,8 @@ def serve(
     help="a column per group: variant, channel, day, or segment:<profile key> (e.g. "
     "segment:source for the acquisition source)",
 )
+@click.option("--csat", help="the slot that holds a satisfaction score (e.g. score, 1-5)")
+@click.option("--comments", help="the slot that holds free-text feedback (e.g. why_low)")
 @click.option(
     "--vs",
     "versus",
@@ -240,6 +242,8 @@ def report(
     since_day: str | None,
     until_day: str | None,
     by: str | None,
+    csat: str | None,
+    comments: str | None,
     versus: str | None,
     fmt: str,
     out: Path | None,
@@ -261,6 +265,9 @@ def report(
         raise click.UsageError(str(exc)) from exc
     if flow_id is not None and flow_id not in bot.flows:
         raise click.BadParameter(f"no flow '{flow_id}'", param_hint="--flow")
+    for slot, hint in ((csat, "--csat"), (comments, "--comments")):
+        if slot is not None and slot not in bot.slots:
+            raise click.BadParameter(f"no slot '{slot}'", param_hint=hint)
     other: tuple[str, float | None, float | None] | None = None
     if versus is not None:
         if by is not None:
@@ -279,7 +286,16 @@ def report(
     async def run() -> str:
         await store.open()
         try:
-            metrics = await load_metrics(store, bot, flow=flow_id, since=since, until=until, by=by)
+            metrics = await load_metrics(
+                store,
+                bot,
+                flow=flow_id,
+                since=since,
+                until=until,
+                by=by,
+                csat=csat,
+                comments=comments,
+            )
             if other is not None:
                 name, other_since, other_until = other
                 metrics.groups = {

@@ -803,7 +803,12 @@ class _Run:
         s.slots[slot.name] = value
         s.pending = None
         self.fresh.add(slot.name)
-        self.record("slot_filled", {"slot": slot.name, "attempt": s.attempts + 1})
+        filled: dict[str, Any] = {"slot": slot.name, "attempt": s.attempts + 1}
+        if not slot.sensitive and isinstance(value, str | int | float | bool):
+            # answers to surveys and choices are what reports measure; a slot marked
+            # sensitive (a phone number, an e-mail) keeps its value out of the records
+            filled["value"] = value[:500] if isinstance(value, str) else value
+        self.record("slot_filled", filled)
         s.awaiting = ""
         self.continue_collect(self.engine.state_of(s))
 

@@ -5,6 +5,7 @@ The formulas are in :mod:`botkit.metrics.definitions`; this module only applies 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import operator
 from collections import Counter
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 from botkit.flow.model import Bot
 from botkit.metrics.ab import ExperimentResult, compare
 from botkit.metrics.definitions import percentile, rate
+from botkit.metrics.feedback import Feedback
 from botkit.records import BusinessEvent, Record, ReportRow
 
 __all__ = [
@@ -199,6 +201,7 @@ class Metrics:
     business: dict[str, dict[str, float]] = field(default_factory=dict)  # per event kind
     revenue_by_variant: dict[str, float] = field(default_factory=dict)  # "experiment:variant"
     promotions: dict[str, PromotionResult] = field(default_factory=dict)
+    feedback: Feedback | None = None  # with --csat / --comments
     groups: dict[str, Metrics] = field(default_factory=dict)  # --by: one per group
 
     def summary(self) -> dict[str, Any]:
@@ -248,6 +251,7 @@ class Metrics:
                 }
                 for name, p in self.promotions.items()
             },
+            "feedback": None if self.feedback is None else dataclasses.asdict(self.feedback),
             "groups": {name: m.to_json() for name, m in self.groups.items()},
         }
 

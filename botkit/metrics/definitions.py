@@ -22,6 +22,11 @@ messages) as its denominator, so numbers from different periods and bots compare
 * **drop-off**: per state, the conversations whose last state it was and that did not end
   ``resolved``; the ranking lists the states that lose the most conversations first.
 
+* **feedback** (``--csat SLOT``, ``--comments SLOT``): the last score per conversation of the
+  score slot: average, distribution, positive share (≥ 4) and negative share (≤ 2); the words
+  of the comment slot, counted (all comments, and those of positive and negative scorers
+  apart). ``slot_filled`` records carry the value of every slot not marked ``sensitive``.
+
 Business events (purchases, sign-ups; ``POST /events`` or ``Store.add_events``) are
 **attributed** by last touch: an event goes to the user's latest conversation that started at
 or before it and whose last record is at most the window (7 days by default) before it;

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from botkit.flow.model import Bot
 from botkit.metrics.compute import Metrics, conversations_of, measure
+from botkit.metrics.feedback import feedback
 from botkit.metrics.html import to_html
 from botkit.storage import Store
 
@@ -44,7 +45,10 @@ async def load_metrics(
     until: float | None = None,
     by: str | None = None,
     zone: str = "Asia/Seoul",
+    csat: str | None = None,
+    comments: str | None = None,
 ) -> Metrics:
+    """The metrics of a period; ``csat`` and ``comments`` name the feedback slots, if any."""
     records = await store.report_rows(since=since, until=until)
     events = await store.events(since=since, until=until)
     conversations = conversations_of(records)
@@ -52,7 +56,10 @@ async def load_metrics(
         conversations = [
             c for c in conversations if any(s.startswith(flow + ".") for s in c.states)
         ]
-    return measure(bot, conversations, flow=flow, by=by, zone=zone, events=events)
+    metrics = measure(bot, conversations, flow=flow, by=by, zone=zone, events=events)
+    if csat is not None or comments is not None:
+        metrics.feedback = feedback(records, score=csat, comment=comments)
+    return metrics
 
 
 def _shown(value: Any) -> str:
