@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from botkit.events import ActionResult, AgentRelease, UserMessage
     from botkit.flow import Bot, CompileResult, Flow, compile_bot, compile_texts, flow_files
     from botkit.problems import Problem, Severity
-    from botkit.records import Record
+    from botkit.records import BusinessEvent, Record
     from botkit.runtime import ActionContext, Outcome, Reply, Runtime
     from botkit.storage import (
         ConflictError,
@@ -52,7 +52,7 @@ _MODULE_OF = {
         "botkit.flow",
     ),
     **dict.fromkeys(("Problem", "Severity"), "botkit.problems"),
-    "Record": "botkit.records",
+    **dict.fromkeys(("BusinessEvent", "Record"), "botkit.records"),
     **dict.fromkeys(("ActionContext", "Outcome", "Reply", "Runtime"), "botkit.runtime"),
     **dict.fromkeys(
         ("ConflictError", "MemoryStore", "SQLiteStore", "StorageError", "Store", "open_store"),
@@ -66,6 +66,7 @@ __all__ = [
     "AgentRelease",
     "Bot",
     "BotApp",
+    "BusinessEvent",
     "Button",
     "Call",
     "Card",

@@ -220,6 +220,14 @@ def serve(
     help="a column per group: variant, channel, day, or segment:<profile key> (e.g. "
     "segment:source for the acquisition source)",
 )
+@click.option(
+    "--window",
+    "window_days",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    help="days after a conversation in which a purchase is attributed to it",
+)
 @click.option("--csat", help="the slot that holds a satisfaction score (e.g. score, 1-5)")
 @click.option("--comments", help="the slot that holds free-text feedback (e.g. why_low)")
 @click.option(
@@ -242,6 +250,7 @@ def report(
     since_day: str | None,
     until_day: str | None,
     by: str | None,
+    window_days: float,
     csat: str | None,
     comments: str | None,
     versus: str | None,
@@ -295,6 +304,7 @@ def report(
                 by=by,
                 csat=csat,
                 comments=comments,
+                window_s=window_days * 86_400,
             )
             if other is not None:
                 name, other_since, other_until = other

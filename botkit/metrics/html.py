@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from html import escape
 
 from botkit.metrics.ab import ExperimentResult, VariantResult
-from botkit.metrics.compute import Funnel, Metrics
+from botkit.metrics.compute import Funnel, Metrics, PromotionResult
 
 __all__ = ["to_html"]
 
@@ -81,6 +81,10 @@ def to_html(metrics: Metrics, *, title: str = "botkit report", period: str = "")
             [_ab_chart(name, result) for name, result in metrics.experiments.items()],
         ),
         _section("Handoffs · 상담원 연결", [_handoff_chart(metrics.handoff_by_reason)]),
+        _section(
+            "Promotions · 프로모션",
+            [_promotion_chart(name, p) for name, p in metrics.promotions.items() if p.exposed],
+        ),
         _rates_table(metrics),
     ]
     return (
@@ -358,6 +362,29 @@ def _handoff_chart(by_reason: Mapping[str, float]) -> str:
         "Share of conversations with a handoff request, per reason.",
         TOP * 2 + ROW * len(bars),
         _hbars("handoff", bars, max(by_reason.values()) or 1.0),
+    )
+
+
+def _promotion_chart(name: str, promotion: PromotionResult) -> str:
+    """exposed → engaged → clicked → converted, with revenue, cost and ROI underneath."""
+    series = f"promotion:{name}"
+    stages = [
+        ("exposed · 노출", promotion.exposed),
+        ("engaged · 반응", promotion.engaged),
+        ("clicked · 클릭", promotion.clicked),
+        ("converted · 구매", promotion.converted),
+    ]
+    bars = [_Bar(label, label, n, f"{n:,}") for label, n in stages]
+    roi = "—" if promotion.roi is None else f"{promotion.roi:+.0%}"
+    cost = "—" if promotion.cost is None else f"{promotion.cost:,.0f}"
+    money = f"revenue · 매출 {promotion.revenue:,.0f}, cost · 비용 {cost}, ROI {roi}"
+    return _figure(
+        series,
+        f"Promotion: {name} · 프로모션 퍼널",
+        f"Conversations that saw the promotion, engaged, clicked and bought; {money}.",
+        TOP * 2 + ROW * len(bars),
+        _hbars(series, bars, float(promotion.exposed) or 1.0),
+        notes=f"<p>{escape(money)}</p>",
     )
 
 

@@ -47,6 +47,7 @@ async def load_metrics(
     zone: str = "Asia/Seoul",
     csat: str | None = None,
     comments: str | None = None,
+    window_s: float = 7 * 86_400,
 ) -> Metrics:
     """The metrics of a period; ``csat`` and ``comments`` name the feedback slots, if any."""
     records = await store.report_rows(since=since, until=until)
@@ -56,7 +57,9 @@ async def load_metrics(
         conversations = [
             c for c in conversations if any(s.startswith(flow + ".") for s in c.states)
         ]
-    metrics = measure(bot, conversations, flow=flow, by=by, zone=zone, events=events)
+    metrics = measure(
+        bot, conversations, flow=flow, by=by, zone=zone, events=events, window_s=window_s
+    )
     if csat is not None or comments is not None:
         metrics.feedback = feedback(records, score=csat, comment=comments)
     return metrics
@@ -102,6 +105,23 @@ def _table(m: Metrics) -> str:
         console.print(ft)
         ranking = ", ".join(f"{s} ({n:,})" for s, n in funnel.ranking()[:5])
         console.print(f"most drop-off: {ranking or 'none'}")
+    for name, p in m.promotions.items():
+        if p.exposed:
+            roi = "—" if p.roi is None else f"{p.roi:+.0%}"
+            console.print(
+                f"promotion {name}: exposed {p.exposed:,} → engaged {p.engaged:,} → clicked"
+                f" {p.clicked:,} → converted {p.converted:,}; revenue {p.revenue:,.0f}, ROI {roi}"
+            )
+    if m.feedback is not None:
+        f = m.feedback
+        average = "—" if f.average is None else f"{f.average:.2f}"
+        console.print(
+            f"feedback: {f.answers:,} scores, average {average}, positive"
+            f" {_shown(f.positive_share)}, negative {_shown(f.negative_share)},"
+            f" distribution {f.distribution}"
+        )
+        if f.keywords:
+            console.print("comments: " + ", ".join(f"{w} ({n})" for w, n in f.keywords[:10]))
     for name, result in m.experiments.items():
         et = Table(
             "variant", "users", "conversions", "rate (95% interval)", title=f"experiment: {name}"

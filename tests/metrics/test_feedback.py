@@ -65,3 +65,22 @@ def test_scores_distribution_and_the_words_of_unhappy_users(tmp_path: Path) -> N
     assert result["keywords"][0] == ["배송", 2]
     assert result["keywords_negative"][0] == ["배송", 2]
     assert result["keywords_positive"] == []
+    table = (
+        CliRunner()
+        .invoke(
+            cli,
+            [
+                *(
+                    "report",
+                    "--store",
+                    f"sqlite:///{tmp_path}/bot.db",
+                    "--bot",
+                    str(REPO / "flows"),
+                ),
+                *("--csat", "score", "--comments", "why_low"),
+            ],
+        )
+        .output
+    )
+    assert "feedback: 3 scores, average 2.67" in " ".join(table.split())
+    assert "comments: 배송 (2)" in table

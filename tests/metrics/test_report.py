@@ -191,3 +191,39 @@ def test_segments_by_acquisition_source_and_two_periods_side_by_side(tmp_path: P
     bad = runner.invoke(cli, [*base, "--by", "colour"])
     assert bad.exit_code == 2
     assert "segment:<profile key>" in bad.output
+
+
+def test_the_promotion_funnel_with_its_money_and_the_attribution_window(tmp_path: Path) -> None:
+    start = 1_795_568_400.0
+    ticks = iter(start + i * 5 for i in range(100))
+
+    async def talk() -> None:
+        async with APP.run(store=f"sqlite:///{tmp_path}/bot.db", clock=ticks.__next__) as bot:
+            await bot.handle("web", "지아", "안녕하세요")  # the greeting shows new_member
+            await bot.handle("web", "지아", "배송 조회", payload="order_status")
+            await bot.store.add_events(
+                [botkit.BusinessEvent("order-7", "purchase", "지아", start + 3 * 86_400, 60_000.0)]
+            )
+
+    asyncio.run(talk())
+    runner = CliRunner()
+    base = ["report", "--store", f"sqlite:///{tmp_path}/bot.db", "--bot", str(REPO / "flows")]
+    week = json.loads(runner.invoke(cli, [*base, "--format", "json"]).output)
+    assert week["promotions"]["new_member"] == {
+        "exposed": 1,
+        "engaged": 1,
+        "clicked": 1,
+        "converted": 1,
+        "revenue": 60_000.0,
+        "cost": 120_000.0,
+        "roi": -0.5,
+    }
+    one_day = json.loads(runner.invoke(cli, [*base, "--format", "json", "--window", "1"]).output)
+    assert one_day["promotions"]["new_member"]["converted"] == 0  # three days later: too late
+    table = runner.invoke(cli, base).output
+    assert "promotion new_member: exposed 1 → engaged 1 → clicked 1 → converted 1" in " ".join(
+        table.split()
+    )
+    page = runner.invoke(cli, [*base, "--format", "html"]).output
+    assert 'data-series="promotion:new_member"' in page
+    assert "ROI -50%" in page
