@@ -2,13 +2,29 @@
 
 Counted from the turn's records as the runtime commits them (a runtime observer): turns and
 their latency, handoffs by reason, fallbacks, actions by result with their latency, and the
-sessions active in this process. A registry of its own per app, so two apps in one process (as
-in tests) never share counters.
+sessions active in this process.
+
+The observer runs on every turn, so it only adds to plain integers; prometheus-client reads
+them when Prometheus scrapes (a custom collector). Its own Counter and Histogram objects take
+a lock and walk the buckets on every call, which on this hot path cost more than a tenth of a
+turn. A registry of its own per app, so two apps in one process (as in tests) never share
+counters.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import bisect
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,59 +33,102 @@ from botkit.runtime import Reply, Runtime
 
 __all__ = ["LiveMetrics"]
 
-_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class _Histogram:
+    """Counts per bucket (not cumulative) and the sum, as plain numbers."""
+
+    __slots__ = ("buckets", "total")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * (len(BOUNDS) + 1)  # the last one is +Inf
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.buckets[bisect.bisect_left(BOUNDS, value)] += 1
+        self.total += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        out, running = [], 0
+        for bound, count in zip((*map(str, BOUNDS), "+Inf"), self.buckets, strict=True):
+            running += count
+            out.append((bound, float(running)))
+        return out
 
 
 class LiveMetrics:
     def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.turns: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.latency: defaultdict[str, _Histogram] = defaultdict(_Histogram)
+        self.handoffs: defaultdict[str, int] = defaultdict(int)
+        self.fallbacks = 0
+        self.actions: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.action_latency: defaultdict[str, _Histogram] = defaultdict(_Histogram)
         self.registry = CollectorRegistry()
-        self.turns = Counter(
-            "botkit_turns", "Turns committed", ["channel", "ok"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "botkit_turn_seconds",
-            "Time of a turn: lock, engine, actions and commit",
-            ["channel"],
-            buckets=_SECONDS,
-            registry=self.registry,
-        )
-        self.handoffs = Counter(
-            "botkit_handoffs", "Handoffs asked for", ["reason"], registry=self.registry
-        )
-        self.fallbacks = Counter(
-            "botkit_fallbacks", "User messages not understood", registry=self.registry
-        )
-        self.actions = Counter(
-            "botkit_actions", "Actions run", ["action", "result"], registry=self.registry
-        )
-        self.action_latency = Histogram(
-            "botkit_action_seconds",
-            "Time of an action",
-            ["action"],
-            buckets=_SECONDS,
-            registry=self.registry,
-        )
-        active = Gauge(
-            "botkit_active_sessions",
-            "Sessions kept in memory by this process",
-            registry=self.registry,
-        )
-        active.set_function(lambda: len(runtime._cache))
+        self.registry.register(self)
         runtime.observers.append(self.observe)
 
     def observe(self, channel: str, user: str, reply: Reply) -> None:
-        self.turns.labels(channel, str(reply.ok).lower()).inc()
-        self.latency.labels(channel).observe(reply.seconds)
+        self.turns[(channel, "true" if reply.ok else "false")] += 1
+        self.latency[channel].observe(reply.seconds)
         for record in reply.records:
-            data = record.data or {}
-            if record.kind == "handoff_requested":
-                self.handoffs.labels(str(data.get("reason", ""))).inc()
-            elif record.kind == "fallback":
-                self.fallbacks.inc()
-            elif record.kind == "action":
-                name = str(data.get("action", ""))
-                self.actions.labels(name, str(data.get("result", ""))).inc()
-                self.action_latency.labels(name).observe(float(data.get("latency_ms", 0)) / 1000)
+            kind = record.kind
+            if kind == "fallback":
+                self.fallbacks += 1
+            elif kind == "action" or kind == "handoff_requested":
+                self._rare(kind, record.data or {})
+
+    def _rare(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "handoff_requested":
+            self.handoffs[str(data.get("reason", ""))] += 1
+            return
+        name = str(data.get("action", ""))
+        self.actions[(name, str(data.get("result", "")))] += 1
+        self.action_latency[name].observe(float(data.get("latency_ms", 0)) / 1000)
+
+    # -- read by prometheus-client at scrape time ------------------------------------------
+
+    def collect(self) -> Iterator[Metric]:
+        turns = CounterMetricFamily("botkit_turns", "Turns committed", labels=["channel", "ok"])
+        for (channel, ok), n in self.turns.items():
+            turns.add_metric([channel, ok], n)
+        yield turns
+        yield self._histogram(
+            "botkit_turn_seconds",
+            "Time of a turn: lock, engine, actions and commit",
+            "channel",
+            self.latency,
+        )
+        handoffs = CounterMetricFamily("botkit_handoffs", "Handoffs asked for", labels=["reason"])
+        for reason, n in self.handoffs.items():
+            handoffs.add_metric([reason], n)
+        yield handoffs
+        yield CounterMetricFamily(
+            "botkit_fallbacks", "User messages not understood", value=self.fallbacks
+        )
+        actions = CounterMetricFamily("botkit_actions", "Actions run", labels=["action", "result"])
+        for (name, result), n in self.actions.items():
+            actions.add_metric([name, result], n)
+        yield actions
+        yield self._histogram(
+            "botkit_action_seconds", "Time of an action", "action", self.action_latency
+        )
+        yield GaugeMetricFamily(
+            "botkit_active_sessions",
+            "Sessions kept in memory by this process",
+            value=self.runtime.cached_sessions,
+        )
+
+    @staticmethod
+    def _histogram(
+        name: str, documentation: str, label: str, by: dict[str, _Histogram]
+    ) -> HistogramMetricFamily:
+        family = HistogramMetricFamily(name, documentation, labels=[label])
+        for value, histogram in by.items():
+            family.add_metric([value], histogram.cumulative(), histogram.total)
+        return family
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
