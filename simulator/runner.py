@@ -90,7 +90,7 @@ async def run_file(app: BotApp, test: TestFile) -> list[ConversationResult]:
 async def run_conversation(app: BotApp, conversation: Conversation) -> ConversationResult:
     fixtures = conversation.fixtures
     result = ConversationResult(conversation)
-    clock = SteppedClock(fixtures.start_time(_zone_of(app)))
+    clock = SteppedClock(fixtures.start_time(app.bot.timezone))
     store = MemoryStore()
     await store.open()
     runtime = app.runtime(store, clock=clock, stubs=stubs_for(fixtures.actions))
@@ -114,11 +114,6 @@ async def run_conversation(app: BotApp, conversation: Conversation) -> Conversat
         await runtime.aclose()
         await store.close()
     return result
-
-
-def _zone_of(app: BotApp) -> str:
-    zones = [h.timezone for h in app.bot.hours.values()]
-    return zones[0] if zones else "Asia/Seoul"
 
 
 async def _perform(

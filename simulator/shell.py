@@ -56,7 +56,6 @@ from botkit.storage import SQLiteStore, StorageError, Store, open_store
 
 __all__ = ["Shell", "ShellError", "ShellOptions", "run_shell"]
 
-DEFAULT_ZONE = "Asia/Seoul"
 HANDED_OFF = (Status.HANDOFF_REQUESTED, Status.WITH_AGENT)
 
 
@@ -258,7 +257,7 @@ class Shell:
         session = await self.runtime.session(self.channel, self.user)
         out: dict[str, Any] = {}
         if self.clock is not None:
-            zone = ZoneInfo(_zone_of(self.app))
+            zone = ZoneInfo(self.app.bot.timezone)
             out["clock"] = dt.datetime.fromtimestamp(self.clock.now, zone).isoformat()
         if session is not None and session.profile:
             out["profile"] = dict(session.profile)
@@ -414,12 +413,6 @@ def _profile_value(text: str) -> Any:
     return text  # null, lists, objects and NaN are not profile values a channel sends
 
 
-def _zone_of(app: BotApp) -> str:
-    # The time zone `botkit test` reads fixtures.clock in: that of the bot's business hours.
-    zones = [h.timezone for h in app.bot.hours.values()]
-    return zones[0] if zones else DEFAULT_ZONE
-
-
 # --- the program ------------------------------------------------------------------------------
 
 
@@ -499,7 +492,7 @@ async def _session(options: ShellOptions, screen: Screen, reader: LineReader) ->
     channel = options.channel or (fixtures.channel if fixtures.channel in CHANNELS else "console")
     user = options.user or fixtures.user
     stepped = options.record is not None or options.fixtures is not None
-    clock = SteppedClock(fixtures.start_time(_zone_of(app))) if stepped else None
+    clock = SteppedClock(fixtures.start_time(app.bot.timezone)) if stepped else None
     with tempfile.TemporaryDirectory(prefix="botkit-shell-") as scratch:
         store = _store(options.store, Path(scratch))
         try:

@@ -28,7 +28,7 @@ from jsonschema.exceptions import ValidationError
 from botkit.flow._report import Reporter, Where
 from botkit.flow._yaml import Document, JSONPath, read_file, read_text
 from botkit.flow.durations import seconds
-from botkit.flow.model import Bot
+from botkit.flow.model import DEFAULT_TIMEZONE, Bot
 from botkit.problems import Problem, Severity
 
 __all__ = [
@@ -47,7 +47,6 @@ __all__ = [
 
 SUFFIX = ".test.yaml"
 DEFAULT_CLOCK = "2026-11-25 10:00"  # a Wednesday morning: inside most business hours
-DEFAULT_ZONE = "Asia/Seoul"
 STEP_KINDS = ("user", "choose", "wait", "goto", "agent")
 EXPECTATIONS = ("bot", "choices", "state", "slots", "status", "end", "records")
 
@@ -73,7 +72,7 @@ class Fixtures:
     step: float = 5.0
     actions: Mapping[str, ActionFixture] = field(default_factory=dict)
 
-    def start_time(self, zone: str = DEFAULT_ZONE) -> float:
+    def start_time(self, zone: str = DEFAULT_TIMEZONE) -> float:
         """The clock fixture as a timestamp (naive times are in ``zone``)."""
         moment = dt.datetime.fromisoformat(self.clock)
         if moment.tzinfo is None:

@@ -268,7 +268,7 @@ def report(
 
     try:
         bot = load(bot_path).bot
-        since, until = day_bounds(since_day, until_day, "Asia/Seoul")
+        since, until = day_bounds(since_day, until_day, bot.timezone)
         store = open_store(store_url)
     except (FlowError, SetupError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
@@ -283,7 +283,7 @@ def report(
             raise click.UsageError("--vs and --by both make columns: use one of them")
         first, sep, last = versus.partition(":")
         try:
-            other = (f"{first} – {last}", *day_bounds(first, last, "Asia/Seoul"))
+            other = (f"{first} – {last}", *day_bounds(first, last, bot.timezone))
         except ValueError as exc:
             raise click.BadParameter(f"{versus!r}: {exc}", param_hint="--vs") from exc
         if not sep:

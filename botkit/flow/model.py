@@ -46,6 +46,8 @@ __all__ = [
     "Variant",
 ]
 
+DEFAULT_TIMEZONE = "Asia/Seoul"  # the bots botkit is made for answer Korean customers
+
 Target = tuple[str, str]
 """A state anywhere in the bot: ``(flow id, state id)``."""
 
@@ -331,3 +333,9 @@ class Bot:
     @property
     def start_target(self) -> Target:
         return (self.start, self.flows[self.start].start)
+
+    @property
+    def timezone(self) -> str:
+        """The bot's time zone: that of its business hours, else Korea's. Clock fixtures,
+        report days and the dashboard's "today" are read in it."""
+        return next((h.timezone for h in self.hours.values()), DEFAULT_TIMEZONE)

@@ -262,12 +262,13 @@ def measure(
     *,
     flow: str | None = None,
     by: str | None = None,
-    zone: str = "Asia/Seoul",
+    zone: str | None = None,
     events: Iterable[BusinessEvent] = (),
     window_s: float = DEFAULT_WINDOW_S,
 ) -> Metrics:
     """The metrics of ``conversations``; with ``by`` (variant, channel, day) also per group.
     ``events`` (purchases, sign-ups) are attributed to conversations (see :func:`attribute`)."""
+    zone = zone or bot.timezone  # days are the bot's days
     metrics = _measure(bot, conversations, flow)
     _business(bot, metrics, attribute(conversations, events, window_s), conversations)
     if by is not None:

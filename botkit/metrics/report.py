@@ -44,7 +44,7 @@ async def load_metrics(
     since: float | None = None,
     until: float | None = None,
     by: str | None = None,
-    zone: str = "Asia/Seoul",
+    zone: str | None = None,
     csat: str | None = None,
     comments: str | None = None,
     window_s: float = 7 * 86_400,

@@ -107,12 +107,10 @@ def create_app(
             return _json(
                 {"error": {"code": "bad_token", "message": "add ?token=<agent token>"}}, 401
             )
-        zone = next((h.timezone for h in bot.bot.hours.values()), "Asia/Seoul")
+        zone = bot.bot.timezone
         today = dt.datetime.fromtimestamp(runtime.clock(), ZoneInfo(zone)).date().isoformat()
         since, until = day_bounds(today, today, zone)
-        metrics = await load_metrics(
-            opened, bot.bot, since=since, until=until, by="day", zone=zone
-        )
+        metrics = await load_metrics(opened, bot.bot, since=since, until=until, by="day")
         page = to_html(
             metrics, title=f"{bot.bot.title or bot.bot.id} — today · 오늘", period=today
         )
