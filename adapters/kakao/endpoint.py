@@ -16,7 +16,6 @@ is committed: the session never reflects half a turn.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 import unicodedata
@@ -31,8 +30,9 @@ from botkit.adapters.kakao.codec import KakaoPayloadError, KakaoRequest, parse_p
 from botkit.effects import Effect, Say
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import KakaoSettings
+from botkit.server.http import same_secret
 
-__all__ = ["KakaoEndpoint", "json_error"]
+__all__ = ["KakaoEndpoint"]
 
 log = logging.getLogger("botkit.kakao")
 CHANNEL = "kakao"
@@ -54,7 +54,7 @@ class JsonResponse:
         await send({"type": "http.response.body", "body": self.body})
 
 
-def json_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
+def skill_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message, **extra}}, status)
 
 
@@ -124,14 +124,14 @@ class KakaoEndpoint:
         given = scope.get("path_params", {}).get("secret") or headers.get(
             self.settings.secret_header.lower(), ""
         )
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            raise _Rejected(json_error(401, "bad_secret", "the skill secret is missing or wrong"))
+        if not same_secret(given, secret):
+            raise _Rejected(skill_error(401, "bad_secret", "the skill secret is missing or wrong"))
 
     async def _body(self, headers: dict[str, str], receive: Receive) -> bytes:
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != _JSON:
             raise _Rejected(
-                json_error(
+                skill_error(
                     415,
                     "unsupported_media_type",
                     f"expected Content-Type: {_JSON}, not '{kind or 'none'}'",
@@ -146,7 +146,7 @@ class KakaoEndpoint:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise _Rejected(json_error(400, "disconnected", "the client went away"))
+                raise _Rejected(skill_error(400, "disconnected", "the client went away"))
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > cap:
@@ -157,25 +157,26 @@ class KakaoEndpoint:
 
     @staticmethod
     def _too_large(cap: int) -> JsonResponse:
-        return json_error(413, "body_too_large", f"the body is larger than {cap} bytes")
+        return skill_error(413, "body_too_large", f"the body is larger than {cap} bytes")
 
     def _parse(self, body: bytes) -> KakaoRequest:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise _Rejected(
-                json_error(400, "invalid_json", f"the body is not valid JSON: {exc}")
+                skill_error(400, "invalid_json", f"the body is not valid JSON: {exc}")
             ) from None
         if not isinstance(data, dict):
-            raise _Rejected(json_error(400, "invalid_payload", "a SkillPayload is a JSON object"))
+            raise _Rejected(skill_error(400, "invalid_payload", "a SkillPayload is a JSON object"))
         try:
             payload = parse_payload(data)
         except KakaoPayloadError as exc:
-            raise _Rejected(json_error(400, "invalid_payload", str(exc), path=exc.field)) from None
+            refused = skill_error(400, "invalid_payload", str(exc), path=exc.field)
+            raise _Rejected(refused) from None
         allowed = self.settings.bot_ids
         if allowed and payload.bot_id not in allowed:
             raise _Rejected(
-                json_error(403, "unknown_bot", f"bot.id '{payload.bot_id}' is not served here")
+                skill_error(403, "unknown_bot", f"bot.id '{payload.bot_id}' is not served here")
             )
         return payload
 

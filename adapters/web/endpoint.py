@@ -34,6 +34,7 @@ from botkit.adapters.web.render import render_web
 from botkit.effects import Effect, Say
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import WebSettings
+from botkit.server.http import json_error, json_response
 
 __all__ = ["WebEndpoint"]
 
@@ -263,7 +264,7 @@ class WebEndpoint:
 
     async def http_message(self, request: Request) -> Response:
         if not self.origin_allowed(request.headers.get("origin"), request.headers.get("host")):
-            return _json({"error": {"code": "origin", "message": "origin not allowed"}}, 403)
+            return json_error(403, "origin", "origin not allowed")
         body = await request.body()
         try:
             frame = self._parse(body.decode("utf-8", "replace"))
@@ -275,13 +276,13 @@ class WebEndpoint:
             reply = await self.reply_to(sid, message_id, text, payload, locale)
         except _Refused as refused:
             status = 429 if refused.code == "rate_limited" else 400
-            return _json({"error": {"code": refused.code, "message": str(refused)}}, status)
-        return _json(reply)
+            return json_error(status, refused.code, str(refused))
+        return json_response(reply)
 
     async def history(self, request: Request) -> Response:
         sid = request.query_params.get("sid", "")
         if not _SID.fullmatch(sid):
-            return _json({"error": {"code": "bad_message", "message": "a valid 'sid'"}}, 400)
+            return json_error(400, "bad_message", "a valid 'sid'")
         records = await self.runtime.store.records(session=f"{CHANNEL}:{sid}")
         shown: list[dict[str, Any]] = []
         for r in records:
@@ -292,7 +293,7 @@ class WebEndpoint:
                 shown.extend({"from": "bot", "text": t, "at": r.at} for t in data.get("texts", []))
             elif r.kind == "agent_message":
                 shown.append({"from": "agent", "text": data.get("text", ""), "at": r.at})
-        return _json({"messages": shown[-200:]})
+        return json_response({"messages": shown[-200:]})
 
     @staticmethod
     def static(name: str) -> Callable[[Request], Awaitable[Response]]:
@@ -310,7 +311,3 @@ def _error(refused: _Refused) -> dict[str, Any]:
     if refused.reply_to is not None:
         frame["reply_to"] = refused.reply_to
     return frame
-
-
-def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")

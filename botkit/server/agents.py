@@ -13,7 +13,6 @@ The queue is read from the store: the sessions that asked for a person in the la
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +25,7 @@ from botkit.effects import Effect
 from botkit.engine import NotWithAgent, Session, StepRefused
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import AgentSettings
+from botkit.server.http import bearer_token, json_error, json_response, same_secret
 
 __all__ = ["AgentApi", "Deliver"]
 
@@ -34,14 +34,6 @@ Deliver = Callable[[str, str, list[Effect]], Awaitable[None]]
 
 HANDED_OFF = ("handoff_requested", "with_agent")
 LOOKBACK_S = 7 * 24 * 3600  # a handoff older than a week is not in the queue any more
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return _json({"error": {"code": code, "message": message}}, status)
 
 
 class AgentApi:
@@ -69,39 +61,31 @@ class AgentApi:
 
     # -- auth --------------------------------------------------------------------------------
 
-    def _agent(self, request: Request) -> str | None:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer":
-            return None
-        return self.agent_for_token(given)
-
     def agent_for_token(self, given: str) -> str | None:
         """The agent a token belongs to, or None (compared in constant time)."""
-        if not given:
-            return None
-        for token, name in self.tokens.items():
-            if hmac.compare_digest(given.encode(), token.encode()):
-                return name
-        return None
+        return next(
+            (name for token, name in self.tokens.items() if same_secret(given, token)), None
+        )
 
     def _guard(
         self, handler: Callable[[Request, str], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
             if not self.tokens:
-                return _error(503, "no_agents", "no agent tokens are configured (agent.tokens)")
-            agent = self._agent(request)
+                return json_error(
+                    503, "no_agents", "no agent tokens are configured (agent.tokens)"
+                )
+            agent = self.agent_for_token(bearer_token(request))
             if agent is None:
-                return _error(
+                return json_error(
                     401, "bad_token", "a valid 'Authorization: Bearer <token>' is needed"
                 )
             try:
                 return await handler(request, agent)
             except NotWithAgent as refused:
-                return _error(409, "not_handed_off", str(refused))
+                return json_error(409, "not_handed_off", str(refused))
             except StepRefused as refused:
-                return _error(409, "refused", str(refused))
+                return json_error(409, "refused", str(refused))
 
         return guarded
 
@@ -133,13 +117,13 @@ class AgentApi:
             )
             waiting.append(_summary(session, now, reason))
         waiting.sort(key=lambda c: -c["waiting_s"])
-        return _json({"conversations": waiting})
+        return json_response({"conversations": waiting})
 
     async def conversation(self, request: Request, agent: str) -> Response:
         channel, user = request.path_params["channel"], request.path_params["user"]
         session = await self.runtime.session(channel, user)
         if session is None:
-            return _error(404, "not_found", "no such conversation")
+            return json_error(404, "not_found", "no such conversation")
         records = await self.runtime.store.records(session=session.key)
         transcript: list[dict[str, Any]] = []
         for r in records:
@@ -164,29 +148,29 @@ class AgentApi:
                 )
         body = _summary(session, self.runtime.clock(), None)
         body.update(transcript=transcript, profile=session.profile or {})
-        return _json(body)
+        return json_response(body)
 
     # -- steps -----------------------------------------------------------------------------
 
     async def claim(self, request: Request, agent: str) -> Response:
         reply = await self.runtime.claim(*self._who(request), agent=agent)
-        return _json({"status": reply.status, "agent": agent})
+        return json_response({"status": reply.status, "agent": agent})
 
     async def message(self, request: Request, agent: str) -> Response:
         text = await self._text(request)
         if text is None:
-            return _error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
+            return json_error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
         channel, user = self._who(request)
         reply = await self.runtime.agent_message(channel, user, text, agent=agent)
         await self.deliver(channel, user, list(reply.effects))
-        return _json({"status": reply.status, "delivered": channel})
+        return json_response({"status": reply.status, "delivered": channel})
 
     async def note(self, request: Request, agent: str) -> Response:
         text = await self._text(request)
         if text is None:
-            return _error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
+            return json_error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
         reply = await self.runtime.note(*self._who(request), text, agent=agent)
-        return _json({"status": reply.status})
+        return json_response({"status": reply.status})
 
     async def release(self, request: Request, agent: str) -> Response:
         body = await _body(request)
@@ -196,12 +180,12 @@ class AgentApi:
             channel, user, target=state if isinstance(state, str) else None
         )
         await self.deliver(channel, user, list(reply.effects))
-        return _json({"status": reply.status, "state": reply.state})
+        return json_response({"status": reply.status, "state": reply.state})
 
     async def close(self, request: Request, agent: str) -> Response:
         channel, user = self._who(request)
         reply = await self.runtime.release(channel, user, close=True)
-        return _json({"status": reply.status})
+        return json_response({"status": reply.status})
 
     @staticmethod
     def _who(request: Request) -> tuple[str, str]:

@@ -22,7 +22,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -41,12 +40,14 @@ from botkit.server.agents import AgentApi
 from botkit.server.config import ServerSettings
 from botkit.server.events import EventsEndpoint
 from botkit.server.helpdesk import Helpdesk
+from botkit.server.http import json_error, json_response
 from botkit.server.prometheus import LiveMetrics
 from botkit.storage import Store, open_store
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("botkit.server")
+CRASHED = "the server failed; it is logged"
 
 
 class _InFlight:
@@ -104,7 +105,7 @@ def create_app(
         """Today's report, the same page as `botkit report --format html`, refreshed every
         minute. For agents and the people running the bot: an agent token in ``?token=``."""
         if agents.agent_for_token(request.query_params.get("token", "")) is None:
-            return _json(
+            return json_response(
                 {"error": {"code": "bad_token", "message": "add ?token=<agent token>"}}, 401
             )
         zone = bot.bot.timezone
@@ -153,17 +154,17 @@ def create_app(
             await opened.close()
 
     async def healthz(request: Request) -> Response:
-        return _json({"status": "ok"})
+        return json_response({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         if await opened.ping():
-            return _json({"status": "ready"})
-        return _json({"status": "unavailable", "reason": "the store does not answer"}, 503)
+            return json_response({"status": "ready"})
+        return json_response({"status": "unavailable", "reason": "the store does not answer"}, 503)
 
     path = "/" + settings.kakao.path.strip("/")
 
     async def drop_sockets(request: Request) -> Response:
-        return _json({"dropped": await web.drop_all()})
+        return json_response({"dropped": await web.drop_all()})
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -228,32 +229,18 @@ class _Server(Starlette):
             await self._kakao(scope, receive, send)
         except Exception as exc:  # a bug: logged, answered as JSON, never a traceback
             log.error("request failed", exc_info=exc, extra={"path": scope["path"]})
-            body = {
-                "error": {"code": "internal_error", "message": "the server failed; it is logged"}
-            }
-            await Response(orjson.dumps(body), 500, media_type="application/json")(
-                scope, receive, send
-            )
-
-
-def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+            await json_error(500, "internal_error", CRASHED)(scope, receive, send)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, "http_error")
-    body = {"error": {"code": code, "message": str(exc.detail)}}
-    return Response(
-        orjson.dumps(body),
-        status_code=exc.status_code,
-        media_type="application/json",
-        headers=exc.headers,
-    )
+    response = json_error(exc.status_code, code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
     log.error("request failed", exc_info=exc, extra={"path": request.url.path})
-    body = {"error": {"code": "internal_error", "message": "the server failed; it is logged"}}
-    return Response(orjson.dumps(body), status_code=500, media_type="application/json")
+    return json_error(500, "internal_error", CRASHED)

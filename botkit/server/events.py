@@ -9,7 +9,6 @@ is unsure arrived. Needs ``Authorization: Bearer <events token>`` (``BOTKIT_EVEN
 
 from __future__ import annotations
 
-import hmac
 import math
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from botkit.records import BusinessEvent
+from botkit.server.http import bearer_token, json_error, json_response, same_secret
 from botkit.storage import StorageError, Store
 
 __all__ = ["EventsEndpoint"]
@@ -32,14 +32,6 @@ class _Bad(ValueError):
         self.path = path
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-def _error(status: int, code: str, message: str, **extra: str) -> Response:
-    return _json({"error": {"code": code, "message": message, **extra}}, status)
-
-
 class EventsEndpoint:
     def __init__(self, store: Store, token: str | None, clock: Callable[[], float]) -> None:
         self.store = store
@@ -48,25 +40,24 @@ class EventsEndpoint:
 
     async def receive(self, request: Request) -> Response:
         if not self.token:
-            return _error(503, "no_events_token", "set an events token (BOTKIT_EVENTS_TOKEN)")
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.encode(), self.token.encode()
-        ):
-            return _error(401, "bad_token", "a valid 'Authorization: Bearer <token>' is needed")
+            return json_error(503, "no_events_token", "set an events token (BOTKIT_EVENTS_TOKEN)")
+        if not same_secret(bearer_token(request), self.token):
+            return json_error(
+                401, "bad_token", "a valid 'Authorization: Bearer <token>' is needed"
+            )
         try:
             body = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
-            return _error(400, "bad_json", "the body is not valid JSON")
+            return json_error(400, "bad_json", "the body is not valid JSON")
         try:
             events = self._events(body)
         except _Bad as bad:
-            return _error(400, "bad_event", str(bad), path=bad.path)
+            return json_error(400, "bad_event", str(bad), path=bad.path)
         try:
             added = await self.store.add_events(events)
         except StorageError as exc:
-            return _error(400, "bad_event", str(exc))
-        return _json({"received": len(events), "added": added})
+            return json_error(400, "bad_event", str(exc))
+        return json_response({"received": len(events), "added": added})
 
     def _events(self, body: Any) -> list[BusinessEvent]:
         raw = body.get("events") if isinstance(body, dict) else None

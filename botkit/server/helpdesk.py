@@ -33,6 +33,7 @@ from botkit.engine import StepRefused
 from botkit.runtime import Runtime
 from botkit.server.agents import Deliver
 from botkit.server.config import HelpdeskSettings
+from botkit.server.http import json_error, json_response, same_secret
 
 __all__ = ["Helpdesk", "sign"]
 
@@ -44,14 +45,6 @@ SEEN_EVENTS = 10_000  # event ids remembered against replays (older ones are out
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + digest.hexdigest()
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return _json({"error": {"code": code, "message": message}}, status)
 
 
 class Helpdesk:
@@ -110,13 +103,15 @@ class Helpdesk:
         """None when the call is signed by the helpdesk and fresh, else the refusal."""
         secret = self.settings.webhook_secret
         if not secret:
-            return _error(503, "no_helpdesk", "no helpdesk webhook secret is configured")
+            return json_error(503, "no_helpdesk", "no helpdesk webhook secret is configured")
         stamp = request.headers.get("x-botkit-timestamp", "")
         given = request.headers.get("x-botkit-signature", "")
         if not stamp.isdigit() or abs(self.clock() - int(stamp)) > WINDOW_S:
-            return _error(401, "stale", "the timestamp is missing or outside the 5-minute window")
-        if not hmac.compare_digest(given.encode(), sign(secret, stamp, body).encode()):
-            return _error(401, "bad_signature", "the signature does not match")
+            return json_error(
+                401, "stale", "the timestamp is missing or outside the 5-minute window"
+            )
+        if not same_secret(given, sign(secret, stamp, body)):
+            return json_error(401, "bad_signature", "the signature does not match")
         return None
 
     async def webhook(self, request: Request) -> Response:
@@ -127,26 +122,26 @@ class Helpdesk:
         try:
             event = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return _error(400, "bad_json", "the body is not JSON")
+            return json_error(400, "bad_json", "the body is not JSON")
         if not isinstance(event, dict):
-            return _error(400, "bad_event", "an event is a JSON object")
+            return json_error(400, "bad_event", "an event is a JSON object")
         event_id = event.get("id")
         conversation = event.get("conversation")
         if not isinstance(event_id, str) or not isinstance(conversation, dict):
-            return _error(400, "bad_event", "an event needs an 'id' and a 'conversation'")
+            return json_error(400, "bad_event", "an event needs an 'id' and a 'conversation'")
         if event_id in self._seen:
-            return _error(409, "replayed", f"event {event_id!r} was already handled")
+            return json_error(409, "replayed", f"event {event_id!r} was already handled")
         channel, user = conversation.get("channel"), conversation.get("user")
         if not isinstance(channel, str) or not isinstance(user, str):
-            return _error(400, "bad_event", "conversation needs 'channel' and 'user'")
+            return json_error(400, "bad_event", "conversation needs 'channel' and 'user'")
         try:
             done = await self._apply(event, channel, user)
         except StepRefused as exc:
-            return _error(409, "refused", str(exc))
+            return json_error(409, "refused", str(exc))
         self._seen[event_id] = None
         while len(self._seen) > SEEN_EVENTS:
             self._seen.popitem(last=False)
-        return _json({"ok": True, "done": done})
+        return json_response({"ok": True, "done": done})
 
     async def _apply(self, event: dict[str, Any], channel: str, user: str) -> str:
         kind = event.get("event")
