@@ -91,31 +91,31 @@ class AgentApi:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def waiting(self) -> list[tuple[str, str]]:
-        """(channel, user) of every conversation still waiting for an agent."""
+    async def _handed_off(self) -> list[tuple[Session, str | None]]:
+        """Every conversation waiting for an agent or with one, and why it was handed off:
+        the sessions that asked for a person lately, as they are now."""
         now = self.runtime.clock()
         asked = await self.runtime.store.records(kind="handoff_requested", since=now - LOOKBACK_S)
+        reasons = {r.session: (r.data or {}).get("reason") for r in asked}  # the latest wins
         out = []
-        for key in dict.fromkeys(r.session for r in asked):
+        for key, reason in reasons.items():
             channel, _, user = key.partition(":")
             session = await self.runtime.session(channel, user)
-            if session is not None and session.status == "handoff_requested":
-                out.append((channel, user))
+            if session is not None and session.status in HANDED_OFF:
+                out.append((session, reason))
         return out
+
+    async def waiting(self) -> list[tuple[str, str]]:
+        """(channel, user) of every conversation still waiting for an agent (for the sweeper)."""
+        return [
+            (session.channel, session.key.partition(":")[2])
+            for session, _ in await self._handed_off()
+            if session.status == "handoff_requested"
+        ]
 
     async def queue(self, request: Request, agent: str) -> Response:
         now = self.runtime.clock()
-        asked = await self.runtime.store.records(kind="handoff_requested", since=now - LOOKBACK_S)
-        waiting: list[dict[str, Any]] = []
-        for key in dict.fromkeys(r.session for r in asked):
-            channel, _, user = key.partition(":")
-            session = await self.runtime.session(channel, user)
-            if session is None or session.status not in HANDED_OFF:
-                continue
-            reason = next((r.data or {} for r in reversed(asked) if r.session == key), {}).get(
-                "reason"
-            )
-            waiting.append(_summary(session, now, reason))
+        waiting = [_summary(session, now, reason) for session, reason in await self._handed_off()]
         waiting.sort(key=lambda c: -c["waiting_s"])
         return json_response({"conversations": waiting})
 
