@@ -41,25 +41,27 @@ import importlib.util
 import json
 import os
 import platform
-import resource
-import signal
-import socket
 import ssl
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import uvloop
 
 from bench.calibrate import calibrate
-from botkit.storage import SQLiteStore
+from bench.served import (
+    cpu_s,
+    exit_text,
+    or_na,
+    per_request,
+    percentile,
+    process_cpu_s,
+    serve_and_load,
+)
 
 if importlib.util.find_spec("sniffio") is None:
     # httpcore imports sniffio on every lock and event it sets up; since anyio 4.11 stopped
@@ -155,84 +157,6 @@ class HttpxClient:
 
     def close(self) -> None:
         pass
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def server_command(port: int, store_url: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "botkit.cli.main",
-        "serve",
-        str(FLOWS),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--store",
-        store_url,
-        "--fixtures",
-        str(FIXTURES),
-    ]
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text("utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
-
-
-def wait_ready(server: subprocess.Popen[bytes], base: str, log: Path) -> float:
-    """Poll ``GET /readyz`` until it answers 200; seconds it took. Raises SystemExit if the
-    server exits or does not get ready within READY_WAIT_S."""
-    started = time.perf_counter()
-    deadline = started + READY_WAIT_S
-    last = "no answer yet"
-    with httpx.Client(timeout=1.0) as client:
-        while time.perf_counter() < deadline:
-            if server.poll() is not None:
-                raise SystemExit(
-                    f"the server exited with code {server.returncode} before it was ready; "
-                    f"its log ends with:\n{_tail(log)}"
-                )
-            try:
-                answer = client.get(f"{base}/readyz")
-                if answer.status_code == 200:
-                    return time.perf_counter() - started
-                last = f"HTTP {answer.status_code}: {answer.text[:200]}"
-            except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            time.sleep(0.05)
-    stop_server(server)
-    raise SystemExit(
-        f"GET {base}/readyz did not answer 200 within {READY_WAIT_S:.0f} s (last: {last}); "
-        f"the server log ends with:\n{_tail(log)}"
-    )
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> tuple[int | None, float, bool]:
-    """SIGTERM, then wait (bounded), then SIGKILL. (exit code, seconds to stop, killed).
-
-    After its graceful shutdown uvicorn re-raises the signal it caught, so a server stopped
-    cleanly exits with -SIGTERM, not 0."""
-    started = time.perf_counter()
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-    killed = False
-    try:
-        server.wait(timeout=STOP_WAIT_S)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-        killed = True
-    return server.returncode, time.perf_counter() - started, killed
 
 
 def skill_payload(user: str, utterance: str, client_extra: dict[str, Any] | None) -> bytes:
@@ -384,7 +308,7 @@ async def load(
             clients = [
                 HttpxClient(await stack.enter_async_context(client(1))) for _ in range(users)
             ]
-        client_cpu, server_cpu = _cpu_s(), _process_cpu_s(server_pid)
+        client_cpu, server_cpu = cpu_s(), process_cpu_s(server_pid)
         started = time.perf_counter()
         deadline = started + seconds
         await asyncio.gather(
@@ -396,60 +320,11 @@ async def load(
         tally.seconds = time.perf_counter() - started
         for each in clients:
             each.close()
-        tally.client_cpu_s = _cpu_s() - client_cpu
-        server_after = _process_cpu_s(server_pid)
+        tally.client_cpu_s = cpu_s() - client_cpu
+        server_after = process_cpu_s(server_pid)
         if server_cpu is not None and server_after is not None:
             tally.server_cpu_s = server_after - server_cpu
     return tally
-
-
-async def read_back(path: Path) -> tuple[int, int]:
-    """(records in total, message_in records) in the store the server wrote."""
-    store = SQLiteStore(str(path))
-    await store.open()
-    try:
-        return await store.count_records(), len(await store.records(kind="message_in"))
-    finally:
-        await store.close()
-
-
-def _percentile(ordered: list[float], p: float) -> float:
-    if not ordered:
-        return float("nan")
-    if len(ordered) == 1:
-        return ordered[0]
-    return statistics.quantiles(ordered, n=1000, method="inclusive")[round(p * 10) - 1]
-
-
-def _or_na(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
-
-
-def _per_request(cpu_s: float | None, requests: int) -> str:
-    return "n/a" if cpu_s is None or not requests else f"{cpu_s * 1000 / requests:.2f}"
-
-
-def _exit_text(code: int | None, killed: bool) -> str:
-    if killed:
-        return f"killed after {STOP_WAIT_S:.0f} s (code {code})"
-    if code == -signal.SIGTERM:
-        return "SIGTERM, after its graceful shutdown"
-    return f"code {code}"
-
-
-def _process_cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system) of another process so far; None where /proc is missing."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; utime is field 14
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -473,51 +348,27 @@ def main() -> None:
         parser.error("--users, --conversations and --seconds must be positive")
 
     speed_before = calibrate()
-    with tempfile.TemporaryDirectory(prefix="botkit-bench-http-") as tmp:
-        db = Path(tmp) / "bench.db"
-        log = Path(tmp) / "server.log"
-        port = free_port()
+
+    def load_server(port: int, pid: int) -> Coroutine[Any, Any, Tally]:
         base = f"http://127.0.0.1:{port}"
-        command = server_command(port, f"sqlite:///{db}")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                ready_s = wait_ready(server, base, log)
-                with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                    tally = runner.run(
-                        load(
-                            base,
-                            args.users,
-                            args.conversations,
-                            args.seconds,
-                            args.timeout,
-                            args.pool,
-                            server.pid,
-                        )
-                    )
-            finally:
-                exit_code, stop_s, killed = stop_server(server)
-        total_records, persisted = asyncio.run(read_back(db))
-        clean_exit = not killed and exit_code in (0, -signal.SIGTERM)
-        server_log_tail = "" if clean_exit else _tail(log, 5)
+        return load(
+            base, args.users, args.conversations, args.seconds, args.timeout, args.pool, pid
+        )
+
+    tally, served = serve_and_load("botkit-bench-http-", load_server)
+    exit_code, killed, clean_exit = served.exit_code, served.killed, served.clean_exit
+    total_records, persisted = served.records, served.message_in
+    server_log_tail, ready_s, stop_s = served.log_tail, served.ready_s, served.stop_s
     speed_after = calibrate()
 
     requests = len(tally.latencies)
     ordered = sorted(tally.latencies)
-    p50, p95, p99 = (_percentile(ordered, p) * 1000 for p in (50, 95, 99))
+    p50, p95, p99 = (percentile(ordered, p) * 1000 for p in (50, 95, 99))
     elapsed = tally.seconds
     rate = requests / elapsed if elapsed > 0 else 0.0
     server_cpu = tally.server_cpu_s
     errors = sum(tally.errors.values())
-    shown_command = " ".join(command).replace(str(ROOT) + "/", "")
+    shown_command = served.shown_command
 
     rows: list[tuple[str, str]] = [
         ("users (keep-alive connections)", f"{args.users} ({args.pool} pool)"),
@@ -531,13 +382,13 @@ def main() -> None:
         ("turns acknowledged (HTTP 200)", str(tally.acknowledged)),
         ("message_in records persisted", str(persisted)),
         ("records persisted (all kinds)", str(total_records)),
-        ("CPU s: load generator / server", f"{tally.client_cpu_s:.1f} / {_or_na(server_cpu)}"),
+        ("CPU s: load generator / server", f"{tally.client_cpu_s:.1f} / {or_na(server_cpu)}"),
         (
             "CPU ms per request: load gen / server",
-            f"{_per_request(tally.client_cpu_s, requests)} / {_per_request(server_cpu, requests)}",
+            f"{per_request(tally.client_cpu_s, requests)} / {per_request(server_cpu, requests)}",
         ),
         ("server ready after / stopped after (s)", f"{ready_s:.2f} / {stop_s:.2f}"),
-        ("server exit", _exit_text(exit_code, killed)),
+        ("server exit", exit_text(exit_code, killed)),
     ]
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
     print(

@@ -43,35 +43,25 @@ import json
 import os
 import platform
 import secrets
-import signal
-import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
-import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from bench.calibrate import calibrate
-from bench.http_kakao import (
-    ROOT,
-    _cpu_s,
-    _exit_text,
-    _or_na,
-    _per_request,
-    _percentile,
-    _process_cpu_s,
-    _tail,
-    free_port,
-    read_back,
-    server_command,
-    stop_server,
-    wait_ready,
+from bench.served import (
+    cpu_s,
+    exit_text,
+    or_na,
+    per_request,
+    percentile,
+    process_cpu_s,
+    serve_and_load,
 )
 
 WS_PATH = "/web/ws"
@@ -305,7 +295,7 @@ async def load(
     url: str, clients: int, conversations: int, seconds: float, timeout: float, server_pid: int
 ) -> Tally:
     tally = Tally()
-    client_cpu, server_cpu = _cpu_s(), _process_cpu_s(server_pid)
+    client_cpu, server_cpu = cpu_s(), process_cpu_s(server_pid)
     started = time.perf_counter()
     deadline = started + seconds
     await asyncio.gather(
@@ -315,8 +305,8 @@ async def load(
         )
     )
     tally.seconds = time.perf_counter() - started
-    tally.client_cpu_s = _cpu_s() - client_cpu
-    server_after = _process_cpu_s(server_pid)
+    tally.client_cpu_s = cpu_s() - client_cpu
+    server_after = process_cpu_s(server_pid)
     if server_cpu is not None and server_after is not None:
         tally.server_cpu_s = server_after - server_cpu
     return tally
@@ -337,49 +327,24 @@ def main() -> None:
         parser.error("--clients, --conversations, --seconds and --timeout must be positive")
 
     speed_before = calibrate()
-    with tempfile.TemporaryDirectory(prefix="botkit-bench-ws-") as tmp:
-        db = Path(tmp) / "bench.db"
-        log = Path(tmp) / "server.log"
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        command = server_command(port, f"sqlite:///{db}")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                ready_s = wait_ready(server, base, log)
-                with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                    tally = runner.run(
-                        load(
-                            f"ws://127.0.0.1:{port}{WS_PATH}",
-                            args.clients,
-                            args.conversations,
-                            args.seconds,
-                            args.timeout,
-                            server.pid,
-                        )
-                    )
-            finally:
-                exit_code, stop_s, killed = stop_server(server)
-        total_records, persisted = asyncio.run(read_back(db))
-        clean_exit = not killed and exit_code in (0, -signal.SIGTERM)
-        server_log_tail = "" if clean_exit else _tail(log, 5)
+
+    def load_server(port: int, pid: int) -> Coroutine[Any, Any, Tally]:
+        url = f"ws://127.0.0.1:{port}{WS_PATH}"
+        return load(url, args.clients, args.conversations, args.seconds, args.timeout, pid)
+
+    tally, served = serve_and_load("botkit-bench-ws-", load_server)
+    exit_code, killed, clean_exit = served.exit_code, served.killed, served.clean_exit
+    total_records, persisted = served.records, served.message_in
+    server_log_tail, ready_s, stop_s = served.log_tail, served.ready_s, served.stop_s
     speed_after = calibrate()
 
     ordered = sorted(tally.latencies)
-    p50, p95, p99 = (_percentile(ordered, p) * 1000 for p in (50, 95, 99))
+    p50, p95, p99 = (percentile(ordered, p) * 1000 for p in (50, 95, 99))
     elapsed = tally.seconds
     rate = tally.replies / elapsed if elapsed > 0 else 0.0
     server_cpu = tally.server_cpu_s
     errors = sum(tally.errors.values())
-    shown_command = " ".join(command).replace(str(ROOT) + "/", "")
+    shown_command = served.shown_command
     met = (
         tally.lost == 0
         and tally.duplicated == 0
@@ -404,14 +369,14 @@ def main() -> None:
         ("messages acknowledged (replies)", str(tally.replies)),
         ("message_in records persisted", str(persisted)),
         ("records persisted (all kinds)", str(total_records)),
-        ("CPU s: load generator / server", f"{tally.client_cpu_s:.1f} / {_or_na(server_cpu)}"),
+        ("CPU s: load generator / server", f"{tally.client_cpu_s:.1f} / {or_na(server_cpu)}"),
         (
             "CPU ms per message: load gen / server",
-            f"{_per_request(tally.client_cpu_s, tally.sent)} / "
-            f"{_per_request(server_cpu, tally.sent)}",
+            f"{per_request(tally.client_cpu_s, tally.sent)} / "
+            f"{per_request(server_cpu, tally.sent)}",
         ),
         ("server ready after / stopped after (s)", f"{ready_s:.2f} / {stop_s:.2f}"),
-        ("server exit", _exit_text(exit_code, killed)),
+        ("server exit", exit_text(exit_code, killed)),
     ]
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
     print(
