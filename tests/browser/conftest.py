@@ -137,9 +137,10 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser, server: Server) -> Iterator[Page]:
-    """A fresh browser profile (its own localStorage, so its own session) on the demo page."""
+@contextlib.contextmanager
+def browser_page(browser: Browser) -> Iterator[Page]:
+    """A page in a browser profile of its own (its own localStorage, so its own session),
+    failing the test if the page throws."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ko-KR")
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -150,3 +151,10 @@ def page(browser: Browser, server: Server) -> Iterator[Page]:
     finally:
         context.close()
     assert not errors, f"the page threw: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server) -> Iterator[Page]:
+    """A fresh browser profile on the demo page."""
+    with browser_page(browser) as fresh:
+        yield fresh

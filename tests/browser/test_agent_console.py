@@ -29,7 +29,14 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from botkit.records import Record
 from botkit.storage import SQLiteStore
-from tests.browser.conftest import REPO, Server, _missing, _wait_ready, free_port
+from tests.browser.conftest import (
+    REPO,
+    Server,
+    _missing,
+    _wait_ready,
+    browser_page,
+    free_port,
+)
 from tests.browser.test_widget import ASK_ORDER, open_chat, session_id, type_message
 
 if TYPE_CHECKING:
@@ -87,21 +94,6 @@ def agent_server(tmp_path: Path) -> Iterator[AgentServer]:
         pytest.skip(reason)
     with serve_with_agents(tmp_path) as server:
         yield server
-
-
-@contextlib.contextmanager
-def browser_page(browser: Browser) -> Iterator[Page]:
-    """A page in a browser profile of its own (as conftest's ``page``), failing on page errors."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ko-KR")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, f"the page threw: {errors}"
 
 
 def sign_in(console: Page, server: Server, token: str) -> None:

@@ -3,7 +3,6 @@ charts carry today's numbers."""
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +16,8 @@ import uvicorn
 import botkit
 from botkit.server import AgentSettings, ServerSettings, create_app
 from botkit.storage import MemoryStore
-from tests.metrics.test_html_report import CHROMIUM, CHROMIUM_ARGS, data_points
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _missing
+from tests.metrics.test_html_report import data_points
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "dashboard-token-0123456789"
@@ -55,8 +55,9 @@ def kakao(text: str, user: str) -> dict[str, Any]:
 
 
 def test_the_dashboard_shows_todays_charts(server: str) -> None:
-    if importlib.util.find_spec("playwright") is None or not CHROMIUM.exists():
-        pytest.skip("Playwright or Debian's chromium is missing (see .ci/run)")
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with httpx.Client(base_url=server) as client:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib.util
 import json
 import os
 import re
@@ -24,19 +23,10 @@ import botkit
 from botkit.cli.main import cli
 from botkit.metrics.compute import Metrics
 from botkit.metrics.html import to_html
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _missing
 
 REPO = Path(__file__).resolve().parents[2]
 APP = botkit.load(REPO / "flows")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [  # as in tests/browser/conftest.py: quiet, no sandbox, no network of its own
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LOOKUP = {"status": "배송중", "delivery": {"eta": "내일", "courier": "CJ"}}
 REFUND = {"refund_id": "R-0001"}
 ORDER = ("안녕하세요", "배송 조회", "1234-567-890", "고마워요")
@@ -61,14 +51,6 @@ DAYS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("web", "u6", REFUND_DONE[:4]),
     ],
 }
-
-
-def _missing() -> str | None:
-    if importlib.util.find_spec("playwright") is None:
-        return "Playwright for Python is not installed (pip install -e '.[dev]')"
-    if not CHROMIUM.exists():
-        return "Debian's chromium is missing: apt-get install -y chromium (see .ci/run)"
-    return None
 
 
 def talk(db: Path) -> None:
