@@ -11,6 +11,7 @@ degrades to text through :func:`as_text`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ListItem",
     "Say",
     "as_text",
+    "offered_choices",
 ]
 
 
@@ -102,6 +104,16 @@ class End:
 
 
 Effect = Say | Call | HandOff | End
+
+
+def offered_choices(effects: Sequence[Effect]) -> list[Choice]:
+    """The quick replies on screen after a turn: those of its last bubble that has any.
+
+    One rule for everything that numbers or presses choices: the shell, `botkit test`'s
+    ``choose:``, and recordings, so a number picked in one means the same choice in another.
+    """
+    shown = next((e for e in reversed(effects) if isinstance(e, Say) and e.choices), None)
+    return list(shown.choices) if isinstance(shown, Say) else []
 
 
 def as_text(say: Say) -> str:

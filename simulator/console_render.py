@@ -21,7 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from botkit.effects import Button, Card, Choice, Effect, End, HandOff, Image, Say
+from botkit.effects import Button, Card, Effect, End, HandOff, Image, Say, offered_choices
 from botkit.engine import Session
 from botkit.records import Record
 
@@ -40,22 +40,11 @@ __all__ = [
     "draw_slots",
     "draw_turn",
     "draw_user",
-    "offered_choices",
 ]
 
 CHANNELS = ("console", "kakao", "web")
 # The same words the test runner's transcripts use, so a saved transcript reads like one.
 BOT, AGENT, USER = "봇", "상담원", "사용자"
-
-
-def offered_choices(effects: Sequence[Effect]) -> list[Choice]:
-    """The quick replies on screen after a turn: those of its last bubble that has any.
-
-    This is the rule ``botkit test`` applies to ``choose:``, so that a number picked in the
-    shell means the same choice when the recording is replayed.
-    """
-    shown = next((e for e in reversed(effects) if isinstance(e, Say) and e.choices), None)
-    return list(shown.choices) if isinstance(shown, Say) else []
 
 
 # --- one turn -----------------------------------------------------------------------------------

@@ -15,12 +15,11 @@ from typing import Any
 import yaml
 
 from botkit.app import BotApp
-from botkit.effects import Say, as_text
+from botkit.effects import Say, as_text, offered_choices
 from botkit.flow._report import Reporter
 from botkit.flow._yaml import read_text
 from botkit.problems import render_problems
 from botkit.runtime import Reply
-from botkit.simulator.console_render import offered_choices
 from botkit.simulator.testfile import Fixtures, dump_conversation, load_test_text
 
 __all__ = ["FixtureFile", "FixtureFileError", "Recorder", "read_fixtures"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from botkit.app import BotApp
-from botkit.effects import Choice, End, Say, as_text
+from botkit.effects import Choice, End, Say, as_text, offered_choices
 from botkit.engine import StepRefused
 from botkit.flow._report import Where
 from botkit.records import Record
@@ -193,16 +193,16 @@ async def _quiet(runtime: Runtime, channel: str, user: str) -> _Seen:
 def _seen(reply: Reply) -> _Seen:
     says = [e for e in reply.effects if isinstance(e, Say)]
     ended = next((e.outcome for e in reply.effects if isinstance(e, End)), None)
-    shown = next((s for s in reversed(says) if s.choices), None)
+    shown = offered_choices(reply.effects)
     return _Seen(
         texts=[as_text(s) for s in says],
-        choices=[c.label for c in shown.choices] if shown else [],
+        choices=[c.label for c in shown],
         state=reply.state,
         slots=reply.slots,
         status=reply.status,
         ended=ended,
         records=list(reply.records),
-        offered=list(shown.choices) if shown else [],
+        offered=shown,
     )
 
 

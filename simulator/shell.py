@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from botkit.app import BotApp, FlowError, SetupError, load
-from botkit.effects import Choice, Say
+from botkit.effects import Choice, Say, offered_choices
 from botkit.engine import ConfigurationError, Session, Status, StepRefused
 from botkit.runtime import Reply, Runtime
 from botkit.simulator.console_render import (
@@ -47,7 +47,6 @@ from botkit.simulator.console_render import (
     draw_session,
     draw_slots,
     draw_turn,
-    offered_choices,
 )
 from botkit.simulator.fixtures import SteppedClock, stubs_for
 from botkit.simulator.recording import FixtureFile, FixtureFileError, Recorder, read_fixtures
