@@ -22,9 +22,10 @@ Kinds (``data`` keys in brackets):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-__all__ = ["BusinessEvent", "Record", "ReportRow"]
+__all__ = ["BusinessEvent", "Record", "ReportRow", "transcript"]
 
 
 class Record(NamedTuple):
@@ -81,3 +82,23 @@ class ReportRow(NamedTuple):
     channel: str
     flow: str
     data: dict[str, Any] | None
+
+
+def transcript(records: Iterable[Record], *, notes: bool = False) -> list[dict[str, Any]]:
+    """What was said, in order: ``{"from": "user" | "bot" | "agent" | "note", "text", "at"}``
+    (agents' entries name the agent). The widget's history and the agent console read the same
+    conversation; ``notes`` adds the agents' notes, which users never see. An empty user
+    message (a widget opening the chat) is not something anyone said."""
+    out: list[dict[str, Any]] = []
+    for r in records:
+        data = r.data or {}
+        if r.kind == "message_in" and data.get("text"):
+            out.append({"from": "user", "text": data["text"], "at": r.at})
+        elif r.kind == "message_out":
+            out.extend({"from": "bot", "text": t, "at": r.at} for t in data.get("texts", []))
+        elif r.kind == "agent_message" or (notes and r.kind == "agent_note"):
+            said_by = "agent" if r.kind == "agent_message" else "note"
+            out.append(
+                {"from": said_by, "agent": data.get("agent"), "text": data.get("text"), "at": r.at}
+            )
+    return out

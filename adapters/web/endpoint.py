@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from botkit.adapters.web.render import render_web
 from botkit.effects import Effect, Say
+from botkit.records import transcript
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import WebSettings
 from botkit.server.http import json_error, json_response
@@ -283,16 +284,7 @@ class WebEndpoint:
         sid = request.query_params.get("sid", "")
         if not _SID.fullmatch(sid):
             return json_error(400, "bad_message", "a valid 'sid'")
-        records = await self.runtime.store.records(session=f"{CHANNEL}:{sid}")
-        shown: list[dict[str, Any]] = []
-        for r in records:
-            data = r.data or {}
-            if r.kind == "message_in" and data.get("text"):
-                shown.append({"from": "user", "text": data["text"], "at": r.at})
-            elif r.kind == "message_out":
-                shown.extend({"from": "bot", "text": t, "at": r.at} for t in data.get("texts", []))
-            elif r.kind == "agent_message":
-                shown.append({"from": "agent", "text": data.get("text", ""), "at": r.at})
+        shown = transcript(await self.runtime.store.records(session=f"{CHANNEL}:{sid}"))
         return json_response({"messages": shown[-200:]})
 
     @staticmethod

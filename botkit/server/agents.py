@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from botkit.effects import Effect
 from botkit.engine import NotWithAgent, Session, StepRefused
+from botkit.records import transcript
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import AgentSettings
 from botkit.server.http import bearer_token, json_error, json_response, same_secret
@@ -125,29 +126,10 @@ class AgentApi:
         if session is None:
             return json_error(404, "not_found", "no such conversation")
         records = await self.runtime.store.records(session=session.key)
-        transcript: list[dict[str, Any]] = []
-        for r in records:
-            data = r.data or {}
-            if r.conversation != session.conversation:
-                continue
-            if r.kind == "message_in":
-                transcript.append({"from": "user", "text": data.get("text", ""), "at": r.at})
-            elif r.kind == "message_out":
-                transcript.extend(
-                    {"from": "bot", "text": t, "at": r.at} for t in data.get("texts", [])
-                )
-            elif r.kind in ("agent_message", "agent_note"):
-                kind = "agent" if r.kind == "agent_message" else "note"
-                transcript.append(
-                    {
-                        "from": kind,
-                        "agent": data.get("agent"),
-                        "text": data.get("text"),
-                        "at": r.at,
-                    }
-                )
+        this_one = (r for r in records if r.conversation == session.conversation)
+        said = transcript(this_one, notes=True)
         body = _summary(session, self.runtime.clock(), None)
-        body.update(transcript=transcript, profile=session.profile or {})
+        body.update(transcript=said, profile=session.profile or {})
         return json_response(body)
 
     # -- steps -----------------------------------------------------------------------------
