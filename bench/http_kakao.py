@@ -39,8 +39,6 @@ import asyncio
 import contextlib
 import importlib.util
 import json
-import os
-import platform
 import ssl
 import sys
 import time
@@ -54,13 +52,13 @@ import orjson
 
 from bench.calibrate import calibrate
 from bench.served import (
+    Latency,
     cpu_s,
-    exit_text,
-    or_na,
-    per_request,
-    percentile,
+    print_table,
     process_cpu_s,
     serve_and_load,
+    server_json,
+    server_rows,
 )
 
 if importlib.util.find_spec("sniffio") is None:
@@ -356,90 +354,54 @@ def main() -> None:
         )
 
     tally, served = serve_and_load("botkit-bench-http-", load_server)
-    exit_code, killed, clean_exit = served.exit_code, served.killed, served.clean_exit
-    total_records, persisted = served.records, served.message_in
-    server_log_tail, ready_s, stop_s = served.log_tail, served.ready_s, served.stop_s
-    speed_after = calibrate()
+    calibration = (speed_before, calibrate())
 
     requests = len(tally.latencies)
-    ordered = sorted(tally.latencies)
-    p50, p95, p99 = (percentile(ordered, p) * 1000 for p in (50, 95, 99))
-    elapsed = tally.seconds
-    rate = requests / elapsed if elapsed > 0 else 0.0
-    server_cpu = tally.server_cpu_s
+    latency = Latency.of(tally.latencies)
+    rate = requests / tally.seconds if tally.seconds > 0 else 0.0
     errors = sum(tally.errors.values())
-    shown_command = served.shown_command
-
+    persisted = served.message_in
     rows: list[tuple[str, str]] = [
         ("users (keep-alive connections)", f"{args.users} ({args.pool} pool)"),
         ("conversations started / completed", f"{tally.started} / {tally.completed}"),
         ("requests", str(requests)),
-        ("seconds", f"{elapsed:.2f}"),
+        ("seconds", f"{tally.seconds:.2f}"),
         ("req/s", f"{rate:.0f}"),
-        ("latency p50 / p95 / p99 (ms)", f"{p50:.1f} / {p95:.1f} / {p99:.1f}"),
-        ("latency max (ms)", f"{(ordered[-1] * 1000 if ordered else float('nan')):.1f}"),
+        *latency.rows(),
         ("errors", f"{errors} {tally.errors or ''}".strip()),
         ("turns acknowledged (HTTP 200)", str(tally.acknowledged)),
-        ("message_in records persisted", str(persisted)),
-        ("records persisted (all kinds)", str(total_records)),
-        ("CPU s: load generator / server", f"{tally.client_cpu_s:.1f} / {or_na(server_cpu)}"),
-        (
-            "CPU ms per request: load gen / server",
-            f"{per_request(tally.client_cpu_s, requests)} / {per_request(server_cpu, requests)}",
-        ),
-        ("server ready after / stopped after (s)", f"{ready_s:.2f} / {stop_s:.2f}"),
-        ("server exit", exit_text(exit_code, killed)),
+        *server_rows(served, tally.client_cpu_s, tally.server_cpu_s, requests, "request"),
     ]
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
-    print(
-        f"calibration (bench.calibrate, lower is a faster machine): "
-        f"{speed_before:.1f} ms before, {speed_after:.1f} ms after"
-    )
-    for name, value in rows:
-        print(f"{name:40} {value}")
-    if tally.last_error:
-        print(f"last error: {tally.last_error}")
+    notes = [f"last error: {tally.last_error}"] if tally.last_error else []
     if persisted != tally.acknowledged:
-        print(
+        notes.append(
             "persisted != acknowledged: a turn whose request timed out or lost its connection "
             "may still have been committed; a turn acknowledged but not persisted is data loss"
         )
-    if server_log_tail:
-        print(f"server log ends with:\n{server_log_tail}")
-    print(f"server: {shown_command}")
-    print(f"command: {' '.join([sys.executable, *sys.argv])}")
+    print_table(rows, calibration, notes, served)
     met = (
         rate >= TARGETS["req_per_s"]
-        and p99 <= TARGETS["p99_ms"]
+        and latency.p99 <= TARGETS["p99_ms"]
         and errors == 0
         and persisted == tally.acknowledged
     )
     print(
         json.dumps(
             {
-                "calibration_ms": [round(speed_before, 1), round(speed_after, 1)],
                 "users": args.users,
                 "pool": args.pool,
                 "conversations": tally.started,
                 "conversations_completed": tally.completed,
                 "requests": requests,
-                "seconds": round(elapsed, 3),
+                "seconds": round(tally.seconds, 3),
                 "req_per_s": round(rate, 1),
-                "p50_ms": round(p50, 2),
-                "p95_ms": round(p95, 2),
-                "p99_ms": round(p99, 2),
                 "errors": errors,
                 "errors_by_kind": tally.errors,
                 "turns_acknowledged": tally.acknowledged,
                 "message_in_persisted": persisted,
-                "records_persisted": total_records,
-                "client_cpu_s": round(tally.client_cpu_s, 2),
-                "server_cpu_s": None if server_cpu is None else round(server_cpu, 2),
-                "server_exit_code": exit_code,
-                "server_killed": killed,
-                "server_clean_exit": clean_exit,
-                "server_command": shown_command,
-                "python": platform.python_version(),
+                **server_json(
+                    served, calibration, latency, tally.client_cpu_s, tally.server_cpu_s
+                ),
                 "targets": TARGETS,
                 "met": met,
             },

@@ -1,12 +1,14 @@
 """`botkit serve` as the HTTP benches run it: a separate process on loopback, on a fresh SQLite
 file, its courier answered by the demo fixtures; started, waited for, loaded, stopped with
-SIGTERM, and its store read back. Also the small figures both benches print (percentiles, CPU).
+SIGTERM, and its store read back. Also what both benches print: the latency and CPU figures, the
+table with its header and footer, and the server's part of the final JSON line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import resource
 import signal
 import socket
@@ -27,14 +29,14 @@ from botkit.storage import SQLiteStore
 
 __all__ = [
     "ROOT",
+    "Latency",
     "Served",
     "cpu_s",
-    "exit_text",
-    "or_na",
-    "per_request",
-    "percentile",
+    "print_table",
     "process_cpu_s",
     "serve_and_load",
+    "server_json",
+    "server_rows",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,6 +200,91 @@ def percentile(ordered: list[float], p: float) -> float:
     if len(ordered) == 1:
         return ordered[0]
     return statistics.quantiles(ordered, n=1000, method="inclusive")[round(p * 10) - 1]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Percentiles of a bench's latencies, in milliseconds."""
+
+    p50: float
+    p95: float
+    p99: float
+    max: float
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> Latency:
+        ordered = sorted(seconds)
+        p50, p95, p99 = (percentile(ordered, p) * 1000 for p in (50, 95, 99))
+        return cls(p50, p95, p99, ordered[-1] * 1000 if ordered else float("nan"))
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("latency p50 / p95 / p99 (ms)", f"{self.p50:.1f} / {self.p95:.1f} / {self.p99:.1f}"),
+            ("latency max (ms)", f"{self.max:.1f}"),
+        ]
+
+
+def server_rows(
+    served: Served, client_cpu: float, server_cpu: float | None, count: int, unit: str
+) -> list[tuple[str, str]]:
+    """The rows both tables end with: what was persisted, CPU, and how the server ran."""
+    return [
+        ("message_in records persisted", str(served.message_in)),
+        ("records persisted (all kinds)", str(served.records)),
+        ("CPU s: load generator / server", f"{client_cpu:.1f} / {or_na(server_cpu)}"),
+        (
+            f"CPU ms per {unit}: load gen / server",
+            f"{per_request(client_cpu, count)} / {per_request(server_cpu, count)}",
+        ),
+        ("server ready after / stopped after (s)", f"{served.ready_s:.2f} / {served.stop_s:.2f}"),
+        ("server exit", exit_text(served.exit_code, served.killed)),
+    ]
+
+
+def print_table(
+    rows: list[tuple[str, str]],
+    calibration: tuple[float, float],
+    notes: list[str],
+    served: Served,
+) -> None:
+    """The machine and its calibration, the rows, any notes, then how to run it again."""
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
+    print(
+        f"calibration (bench.calibrate, lower is a faster machine): "
+        f"{calibration[0]:.1f} ms before, {calibration[1]:.1f} ms after"
+    )
+    for name, value in rows:
+        print(f"{name:40} {value}")
+    for note in notes:
+        print(note)
+    if served.log_tail:
+        print(f"server log ends with:\n{served.log_tail}")
+    print(f"server: {served.shown_command}")
+    print(f"command: {' '.join([sys.executable, *sys.argv])}")
+
+
+def server_json(
+    served: Served,
+    calibration: tuple[float, float],
+    latency: Latency,
+    client_cpu: float,
+    server_cpu: float | None,
+) -> dict[str, Any]:
+    """The fields both final JSON lines share."""
+    return {
+        "calibration_ms": [round(calibration[0], 1), round(calibration[1], 1)],
+        "p50_ms": round(latency.p50, 2),
+        "p95_ms": round(latency.p95, 2),
+        "p99_ms": round(latency.p99, 2),
+        "records_persisted": served.records,
+        "client_cpu_s": round(client_cpu, 2),
+        "server_cpu_s": None if server_cpu is None else round(server_cpu, 2),
+        "server_exit_code": served.exit_code,
+        "server_killed": served.killed,
+        "server_clean_exit": served.clean_exit,
+        "server_command": served.shown_command,
+        "python": platform.python_version(),
+    }
 
 
 def or_na(value: float | None) -> str:

@@ -40,10 +40,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import secrets
-import sys
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
@@ -55,13 +52,13 @@ from websockets.exceptions import WebSocketException
 
 from bench.calibrate import calibrate
 from bench.served import (
+    Latency,
     cpu_s,
-    exit_text,
-    or_na,
-    per_request,
-    percentile,
+    print_table,
     process_cpu_s,
     serve_and_load,
+    server_json,
+    server_rows,
 )
 
 WS_PATH = "/web/ws"
@@ -333,18 +330,12 @@ def main() -> None:
         return load(url, args.clients, args.conversations, args.seconds, args.timeout, pid)
 
     tally, served = serve_and_load("botkit-bench-ws-", load_server)
-    exit_code, killed, clean_exit = served.exit_code, served.killed, served.clean_exit
-    total_records, persisted = served.records, served.message_in
-    server_log_tail, ready_s, stop_s = served.log_tail, served.ready_s, served.stop_s
-    speed_after = calibrate()
+    calibration = (speed_before, calibrate())
 
-    ordered = sorted(tally.latencies)
-    p50, p95, p99 = (percentile(ordered, p) * 1000 for p in (50, 95, 99))
-    elapsed = tally.seconds
-    rate = tally.replies / elapsed if elapsed > 0 else 0.0
-    server_cpu = tally.server_cpu_s
+    latency = Latency.of(tally.latencies)
+    rate = tally.replies / tally.seconds if tally.seconds > 0 else 0.0
     errors = sum(tally.errors.values())
-    shown_command = served.shown_command
+    persisted = served.message_in
     met = (
         tally.lost == 0
         and tally.duplicated == 0
@@ -352,7 +343,6 @@ def main() -> None:
         and tally.unexpected == 0
         and persisted == tally.replies
     )
-
     rows: list[tuple[str, str]] = [
         ("clients (WebSocket connections)", str(args.clients)),
         ("conversations started / completed", f"{tally.started} / {tally.completed}"),
@@ -362,44 +352,22 @@ def main() -> None:
             f"{tally.lost} / {tally.duplicated} / {tally.unexpected}",
         ),
         ("errors", f"{errors} {tally.errors or ''}".strip()),
-        ("seconds", f"{elapsed:.2f}"),
+        ("seconds", f"{tally.seconds:.2f}"),
         ("messages/s (replies received)", f"{rate:.0f}"),
-        ("latency p50 / p95 / p99 (ms)", f"{p50:.1f} / {p95:.1f} / {p99:.1f}"),
-        ("latency max (ms)", f"{(ordered[-1] * 1000 if ordered else float('nan')):.1f}"),
+        *latency.rows(),
         ("messages acknowledged (replies)", str(tally.replies)),
-        ("message_in records persisted", str(persisted)),
-        ("records persisted (all kinds)", str(total_records)),
-        ("CPU s: load generator / server", f"{tally.client_cpu_s:.1f} / {or_na(server_cpu)}"),
-        (
-            "CPU ms per message: load gen / server",
-            f"{per_request(tally.client_cpu_s, tally.sent)} / "
-            f"{per_request(server_cpu, tally.sent)}",
-        ),
-        ("server ready after / stopped after (s)", f"{ready_s:.2f} / {stop_s:.2f}"),
-        ("server exit", exit_text(exit_code, killed)),
+        *server_rows(served, tally.client_cpu_s, tally.server_cpu_s, tally.sent, "message"),
     ]
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
-    print(
-        f"calibration (bench.calibrate, lower is a faster machine): "
-        f"{speed_before:.1f} ms before, {speed_after:.1f} ms after"
-    )
-    for name, value in rows:
-        print(f"{name:40} {value}")
-    if tally.last_problem:
-        print(f"last problem: {tally.last_problem}")
+    notes = [f"last problem: {tally.last_problem}"] if tally.last_problem else []
     if persisted != tally.replies:
-        print(
+        notes.append(
             "persisted != acknowledged: a message lost (no reply in time) may still have been "
             "committed; a message answered but not persisted is data loss"
         )
-    if server_log_tail:
-        print(f"server log ends with:\n{server_log_tail}")
-    print(f"server: {shown_command}")
-    print(f"command: {' '.join([sys.executable, *sys.argv])}")
+    print_table(rows, calibration, notes, served)
     print(
         json.dumps(
             {
-                "calibration_ms": [round(speed_before, 1), round(speed_after, 1)],
                 "clients": args.clients,
                 "conversations": tally.started,
                 "conversations_completed": tally.completed,
@@ -410,21 +378,13 @@ def main() -> None:
                 "errors": errors,
                 "errors_by_kind": tally.errors,
                 "unexpected": tally.unexpected,
-                "seconds": round(elapsed, 3),
+                "seconds": round(tally.seconds, 3),
                 "messages_per_s": round(rate, 1),
-                "p50_ms": round(p50, 2),
-                "p95_ms": round(p95, 2),
-                "p99_ms": round(p99, 2),
                 "acknowledged": tally.replies,
                 "persisted": persisted,
-                "records_persisted": total_records,
-                "client_cpu_s": round(tally.client_cpu_s, 2),
-                "server_cpu_s": None if server_cpu is None else round(server_cpu, 2),
-                "server_exit_code": exit_code,
-                "server_killed": killed,
-                "server_clean_exit": clean_exit,
-                "server_command": shown_command,
-                "python": platform.python_version(),
+                **server_json(
+                    served, calibration, latency, tally.client_cpu_s, tally.server_cpu_s
+                ),
                 "met": met,
             },
             ensure_ascii=False,
