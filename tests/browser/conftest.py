@@ -20,7 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,32 +92,46 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"botkit serve did not get ready:\n{log.read_text(errors='replace')}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    tmp = tmp_path_factory.mktemp("web")
+@contextlib.contextmanager
+def serve(
+    tmp: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path, Callable[[], None]]]:
+    """``botkit serve`` on the reference bot in a process of its own, on a fresh SQLite file in
+    ``tmp``, with the widget's test hooks and ``env`` on top: (url, database, stop)."""
     db, log = tmp / "bot.db", tmp / "serve.log"
     port = free_port()
     command = [
         sys.executable, "-m", "botkit.cli.main", "serve", "flows/", "--port", str(port),
         "--store", f"sqlite:///{db}", "--fixtures", "flows/tests/demo.fixtures.yaml",
     ]  # fmt: skip
-    env = {**os.environ, "BOTKIT_WEB_TEST_HOOKS": "1"}
+    full_env = {**os.environ, "BOTKIT_WEB_TEST_HOOKS": "1", **(env or {})}
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process, log)
-        yield Server(url, db)
-    finally:
-        process.terminate()
+        process = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=out, stderr=out)
+
+    def stop() -> None:
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process, log)
+        yield url, db, stop
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    with serve(tmp_path_factory.mktemp("web")) as (url, db, _stop):
+        yield Server(url, db)
 
 
 @pytest.fixture(scope="module")

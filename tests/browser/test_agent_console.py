@@ -10,11 +10,7 @@ conversation another agent already holds (409).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,14 +25,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from botkit.records import Record
 from botkit.storage import SQLiteStore
-from tests.browser.conftest import (
-    REPO,
-    Server,
-    _missing,
-    _wait_ready,
-    browser_page,
-    free_port,
-)
+from tests.browser.conftest import Server, _missing, browser_page, serve
 from tests.browser.test_widget import ASK_ORDER, open_chat, session_id, type_message
 
 if TYPE_CHECKING:
@@ -57,43 +46,13 @@ class AgentServer(Server):
     stop: Callable[[], None] = field(repr=False)
 
 
-@contextlib.contextmanager
-def serve_with_agents(tmp: Path) -> Iterator[AgentServer]:
-    """conftest's server plus ``BOTKIT_AGENT_TOKENS``: a process of its own for this module."""
-    db, log = tmp / "bot.db", tmp / "serve.log"
-    port = free_port()
-    command = [
-        sys.executable, "-m", "botkit.cli.main", "serve", "flows/", "--port", str(port),
-        "--store", f"sqlite:///{db}", "--fixtures", "flows/tests/demo.fixtures.yaml",
-    ]  # fmt: skip
-    env = {**os.environ, "BOTKIT_WEB_TEST_HOOKS": "1", "BOTKIT_AGENT_TOKENS": AGENT_TOKENS}
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
-
-    def stop() -> None:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    server = AgentServer(f"http://127.0.0.1:{port}", db, stop)
-    try:
-        _wait_ready(server.url, process, log)
-        yield server
-    finally:
-        stop()
-
-
 @pytest.fixture
 def agent_server(tmp_path: Path) -> Iterator[AgentServer]:
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    with serve_with_agents(tmp_path) as server:
-        yield server
+    with serve(tmp_path, {"BOTKIT_AGENT_TOKENS": AGENT_TOKENS}) as (url, db, stop):
+        yield AgentServer(url, db, stop)
 
 
 def sign_in(console: Page, server: Server, token: str) -> None:
