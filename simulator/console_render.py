@@ -100,15 +100,23 @@ def _draw_console(says: Sequence[Say]) -> list[RenderableType]:
     return out
 
 
+def _attachments(say: Say) -> list[RenderableType]:
+    """What a reply shows besides its text and buttons: cards, an image, a list."""
+    out: list[RenderableType] = [
+        _card(c) for c in ([say.card] if say.card else []) + list(say.cards)
+    ]
+    if say.image:
+        out.append(_image(say.image))
+    if say.header or say.items:
+        out.append(_list(say))
+    return out
+
+
 def _bubble(say: Say) -> RenderableType:
     parts: list[RenderableType] = []
     if say.text:
         parts.append(_text(say.text))
-    parts.extend(_card(c) for c in ([say.card] if say.card else []) + list(say.cards))
-    if say.image:
-        parts.append(_image(say.image))
-    if say.header or say.items:
-        parts.append(_list(say))
+    parts.extend(_attachments(say))
     if say.buttons:
         parts.append(_text("\n".join(_button(b) for b in say.buttons)))
     return Group(*parts)
@@ -194,11 +202,7 @@ def _web_bubble(say: Say) -> list[RenderableType]:
     out: list[RenderableType] = []
     if say.text:
         out.append(Panel(_text(say.text), box=box.ROUNDED, expand=False, border_style="cyan"))
-    out.extend(_card(c) for c in ([say.card] if say.card else []) + list(say.cards))
-    if say.image:
-        out.append(_image(say.image))
-    if say.header or say.items:
-        out.append(_list(say))
+    out.extend(_attachments(say))
     if say.buttons:
         out.append(Text("  ".join(f"[ {b.label} ]" for b in say.buttons), style="bold blue"))
     return out
