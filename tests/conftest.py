@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,15 @@ def compile_flow() -> Callable[..., CompileResult]:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A schema of this test's own on the test PostgreSQL server, dropped afterwards."""
+    from tests.postgres import POSTGRES_URL, drop_schema, new_schema
+
+    if not POSTGRES_URL:
+        pytest.skip("BOTKIT_TEST_POSTGRES_URL is not set")
+    schema = new_schema()
+    yield schema
+    asyncio.run(drop_schema(schema))

@@ -30,7 +30,7 @@ from botkit.adapters.kakao.codec import KakaoPayloadError, KakaoRequest, parse_p
 from botkit.effects import Effect, Say
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import KakaoSettings
-from botkit.server.http import same_secret
+from botkit.server.http import RETRY_AFTER_S, UNAVAILABLE, same_secret
 
 __all__ = ["KakaoEndpoint"]
 
@@ -42,14 +42,24 @@ _JSON = "application/json"
 class JsonResponse:
     """A status and a JSON body: all this endpoint ever sends."""
 
-    __slots__ = ("body", "status_code")
+    __slots__ = ("body", "extra", "status_code")
 
-    def __init__(self, body: dict[str, Any], status_code: int = 200) -> None:
+    def __init__(
+        self,
+        body: dict[str, Any],
+        status_code: int = 200,
+        extra: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
         self.body = orjson.dumps(body)
         self.status_code = status_code
+        self.extra = extra  # more headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"content-type", _JSON.encode()), (b"content-length", b"%d" % len(self.body))]
+        headers = [
+            (b"content-type", _JSON.encode()),
+            (b"content-length", b"%d" % len(self.body)),
+            *self.extra,
+        ]
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 
@@ -193,7 +203,20 @@ class KakaoEndpoint:
         self.track(turn)
         done, _ = await asyncio.wait({turn}, timeout=self.settings.budget_s)
         if done:
-            return JsonResponse(self._rendered(user, turn.result()))
+            reply = turn.result()
+            if reply.unavailable:  # nothing was kept: Kakao shows its own "try again"
+                return JsonResponse(
+                    {
+                        "error": {
+                            "code": "unavailable",
+                            "message": UNAVAILABLE,
+                            "retry_after": RETRY_AFTER_S,
+                        }
+                    },
+                    503,
+                    ((b"retry-after", b"%d" % RETRY_AFTER_S),),
+                )
+            return JsonResponse(self._rendered(user, reply))
         url = payload.callback_url
         if self.settings.callback and url and self._callback_allowed(url):
             deadline = time.monotonic() + self.settings.callback_ttl_s - self.settings.budget_s
@@ -216,7 +239,7 @@ class KakaoEndpoint:
         return render(effects).response
 
     def _keep_late(self, user: str, turn: asyncio.Future[Reply]) -> None:
-        if turn.cancelled() or turn.exception() is not None:
+        if turn.cancelled() or turn.exception() is not None or turn.result().unavailable:
             return
         self.late.setdefault(user, []).extend(turn.result().effects)
 

@@ -35,7 +35,13 @@ from botkit.effects import Effect, Say
 from botkit.records import transcript
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import WebSettings
-from botkit.server.http import json_error, json_response
+from botkit.server.http import (
+    RETRY_AFTER_S,
+    UNAVAILABLE,
+    json_error,
+    json_response,
+    unavailable,
+)
 
 __all__ = ["WebEndpoint"]
 
@@ -122,6 +128,12 @@ class WebEndpoint:
             future.set_exception(exc)
             future.exception()  # retrieved: a duplicate may never come to ask for it
             raise
+        if reply.unavailable:  # nothing was kept: the same id may be sent again later
+            kept.pop(message_id, None)
+            refused = _Refused("unavailable", UNAVAILABLE, message_id)
+            future.set_exception(refused)
+            future.exception()
+            raise refused
         frame = {"type": "reply", "reply_to": message_id, "messages": render_web(reply.effects)}
         future.set_result(frame)
         return frame
@@ -189,7 +201,8 @@ class WebEndpoint:
                 try:
                     await self._frame(socket, state, message.get("text"))
                 except _Refused as refused:
-                    state["errors"] += 1
+                    if refused.code != "unavailable":  # the store's fault, not the client's
+                        state["errors"] += 1
                     await self._send(socket, _error(refused))
                     if state["errors"] >= self.settings.max_bad_frames:
                         await socket.close(code=1008, reason="too many bad frames")
@@ -276,6 +289,8 @@ class WebEndpoint:
             locale = frame.get("locale") if isinstance(frame.get("locale"), str) else None
             reply = await self.reply_to(sid, message_id, text, payload, locale)
         except _Refused as refused:
+            if refused.code == "unavailable":
+                return unavailable()
             status = 429 if refused.code == "rate_limited" else 400
             return json_error(status, refused.code, str(refused))
         return json_response(reply)
@@ -300,6 +315,8 @@ class WebEndpoint:
 
 def _error(refused: _Refused) -> dict[str, Any]:
     frame: dict[str, Any] = {"type": "error", "code": refused.code, "message": str(refused)}
+    if refused.code == "unavailable":
+        frame["retry_after"] = RETRY_AFTER_S
     if refused.reply_to is not None:
         frame["reply_to"] = refused.reply_to
     return frame

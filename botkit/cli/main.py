@@ -165,7 +165,14 @@ def _flow_of(path: Path, bot: object) -> str:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--host", help="address to listen on (default 127.0.0.1)")
 @click.option("--port", type=int, help="port to listen on (default 8080)")
-@click.option("--store", help="sqlite:///botkit.db (default), memory://")
+@click.option(
+    "--store", help="sqlite:///botkit.db (default), memory://, postgresql://user@host/db"
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="worker processes (default 1); more than one needs --store postgresql://…",
+)
 @click.option(
     "--config", "config_file", type=click.Path(exists=True, path_type=Path), help="a YAML file"
 )
@@ -178,6 +185,7 @@ def serve(
     host: str | None,
     port: int | None,
     store: str | None,
+    workers: int | None,
     config_file: Path | None,
     fixtures: str | None,
 ) -> None:
@@ -193,7 +201,13 @@ def serve(
     try:
         settings = load_settings(
             config_file,
-            overrides={"host": host, "port": port, "store": store, "fixtures": fixtures},
+            overrides={
+                "host": host,
+                "port": port,
+                "store": store,
+                "workers": workers,
+                "fixtures": fixtures,
+            },
         )
         run_server(path, settings)
     except (ConfigError, ServeError) as exc:
@@ -202,7 +216,12 @@ def serve(
 
 
 @cli.command()
-@click.option("--store", "store_url", required=True, help="sqlite:///botkit.db, memory://")
+@click.option(
+    "--store",
+    "store_url",
+    required=True,
+    help="sqlite:///botkit.db, postgresql://user@host/db (a read replica will do), memory://",
+)
 @click.option(
     "--bot",
     "bot_path",

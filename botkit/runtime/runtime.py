@@ -5,17 +5,21 @@ run the actions it asks for (each within its deadline) and feed their results ba
 the snapshot and all of the turn's records in ONE transaction → only then return the reply.
 
 * One turn per session at a time: an in-process lock per session key (removed when nobody
-  holds or waits for it, so the table never grows with the number of users), plus the store's
-  compare-and-set on the snapshot's version, so two workers can never lose an update. A
-  conflict (another worker committed first) re-runs the turn on the fresh snapshot, unless
-  the turn already ran an action, whose side effects must not be repeated: then the user gets
-  the flow's error message and nothing of the turn is kept.
+  holds or waits for it, so the table never grows with the number of users); with a store
+  that several workers share (:class:`~botkit.storage.SharedStore`), the store's lock across
+  workers as well, so a user's messages that reach two workers are handled one after the
+  other, in the order they came. Under both, the store's compare-and-set on the snapshot's
+  version: a conflict (someone wrote without the lock) re-runs the turn on the fresh snapshot,
+  unless the turn already ran an action, whose side effects must not be repeated: then the
+  user gets the flow's error message and nothing of the turn is kept.
 * A commit that fails keeps nothing of the turn, and the user gets the flow's error message.
+  When the store does not answer at all, the reply says so (``unavailable``): the channels
+  answer 503 with ``Retry-After`` and the user's client may send the message again.
 * Time comes from the injected clock.
 * The last committed snapshot of recently active sessions is kept in memory (bounded, least
-  recently used first out), so a turn usually costs one write and no read. This is safe with
-  several workers: a snapshot that another worker has since changed fails the
-  compare-and-set, is dropped, and the turn runs again on what the store holds.
+  recently used first out), so a turn usually costs one write and no read. Not with a shared
+  store: another worker may have moved the user on, so each turn reads the snapshot afresh
+  under the lock.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from botkit.engine import ConfigurationError, Engine, Session, StepRefused, Turn
 from botkit.events import AgentRelease, Event, UserMessage
 from botkit.records import Record
 from botkit.runtime.actions import ActionContext, ActionFunction, run_action
-from botkit.storage import ConflictError, StorageError, Store
+from botkit.storage import ConflictError, SharedStore, StorageError, Store
 
 __all__ = ["Reply", "Runtime"]
 
@@ -53,11 +57,21 @@ class Reply:
     slots: dict[str, Any] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
     ok: bool = True  # False when the turn failed and the error message is all there is
+    # The store did not answer: nothing of the turn was kept, and trying again later may work
+    # (channels answer 503 with Retry-After). Implies ``ok`` False.
+    unavailable: bool = False
     seconds: float = 0.0  # how long the turn took, lock waits and actions included
 
     @property
     def texts(self) -> list[str]:
         return [as_text(e) for e in self.effects if isinstance(e, Say)]
+
+    def kept(self) -> Reply:
+        """This reply, or :class:`~botkit.storage.StorageError` when the store did not answer
+        and nothing of the turn was kept (for callers that answer "try again" on that)."""
+        if self.unavailable:
+            raise StorageError("the store did not answer; nothing of the turn was kept")
+        return self
 
 
 class _Locks:
@@ -139,7 +153,9 @@ class Runtime:
         self._http = http
         self._own_http = http is None
         self.locks = _Locks()
-        self.cache_size = cache_size
+        # Several workers share this store: turns take its lock, and nothing is cached.
+        self._shared = store if isinstance(store, SharedStore) else None
+        self.cache_size = 0 if self._shared is not None else cache_size
         # Called with (channel, user, reply) after each committed turn: the server opens
         # handed-off conversations in a helpdesk this way. Must not block; errors are logged.
         self.observers: list[Callable[[str, str, Reply], None]] = []
@@ -309,55 +325,78 @@ class Runtime:
     ) -> Reply:
         started = time.perf_counter()
         async with self.locks.hold(key):
-            for _ in range(self.retries):
-                # The cached snapshot leaves the cache while its turn runs (we hold its lock, so
-                # nobody else wants it) and comes back only when the turn is committed: a turn
-                # that fails half-way cannot leave a half-changed snapshot behind, and no copy
-                # is needed.
-                loaded: Session | None = self._cache.pop(key, None)
-                if loaded is None:
-                    try:
-                        loaded = await self.store.load(key)
-                    except StorageError:
-                        log.exception("loading session %s failed", key)
-                        return self._failed()
-                session = loaded or self.engine.new_session(key, user, channel)
-                expected = session.version
+            if self._shared is None:
+                return await self._locked_turn(key, user, channel, step, started)
+            # Entered by hand: failing to take the lock means the store is unavailable, while
+            # failures inside the turn are the turn's to answer.
+            try:
+                lock = self._shared.lock(key)
+                await lock.__aenter__()
+            except StorageError:
+                log.exception("locking session %s failed", key)
+                return self._failed(unavailable=True)
+            try:
+                return await self._locked_turn(key, user, channel, step, started)
+            finally:
+                await lock.__aexit__(None, None, None)
+
+    async def _locked_turn(
+        self,
+        key: str,
+        user: str,
+        channel: str,
+        step: Callable[[Session], Turn],
+        started: float,
+    ) -> Reply:
+        for _ in range(self.retries):
+            # The cached snapshot leaves the cache while its turn runs (we hold its lock, so
+            # nobody else wants it) and comes back only when the turn is committed: a turn
+            # that fails half-way cannot leave a half-changed snapshot behind, and no copy
+            # is needed.
+            loaded: Session | None = self._cache.pop(key, None)
+            if loaded is None:
                 try:
-                    effects, records, called = await self._run(session, step)
-                except StepRefused:
-                    raise  # the operator's mistake, theirs to show; nothing was committed
-                except Exception:  # a bug must not reach the user as a traceback
-                    log.exception("turn of %s failed", key)
-                    return self._failed()
-                try:
-                    session.version = await self.store.commit(
-                        session, records, expected_version=expected
-                    )
-                except ConflictError:
-                    if called:
-                        log.warning("conflict after an action for %s; not repeating it", key)
-                        return self._failed()
-                    continue  # another worker went first: run the turn on the fresh snapshot
+                    loaded = await self.store.load(key)
                 except StorageError:
-                    log.exception("commit of %s failed", key)
-                    return self._failed()
-                self._remember(key, session)
-                reply = Reply(
-                    effects,
-                    session.state,
-                    str(session.status),
-                    dict(session.slots),
-                    records,
-                    seconds=time.perf_counter() - started,
+                    log.exception("loading session %s failed", key)
+                    return self._failed(unavailable=True)
+            session = loaded or self.engine.new_session(key, user, channel)
+            expected = session.version
+            try:
+                effects, records, called = await self._run(session, step)
+            except StepRefused:
+                raise  # the operator's mistake, theirs to show; nothing was committed
+            except Exception:  # a bug must not reach the user as a traceback
+                log.exception("turn of %s failed", key)
+                return self._failed()
+            try:
+                session.version = await self.store.commit(
+                    session, records, expected_version=expected
                 )
-                for observe in self.observers:
-                    try:
-                        observe(channel, user, reply)
-                    except Exception:  # an observer's bug must not fail a committed turn
-                        log.exception("an observer of %s failed", key)
-                return reply
-            return self._failed()
+            except ConflictError:
+                if called:
+                    log.warning("conflict after an action for %s; not repeating it", key)
+                    return self._failed()
+                continue  # another worker went first: run the turn on the fresh snapshot
+            except StorageError:
+                log.exception("commit of %s failed", key)
+                return self._failed(unavailable=True)
+            self._remember(key, session)
+            reply = Reply(
+                effects,
+                session.state,
+                str(session.status),
+                dict(session.slots),
+                records,
+                seconds=time.perf_counter() - started,
+            )
+            for observe in self.observers:
+                try:
+                    observe(channel, user, reply)
+                except Exception:  # an observer's bug must not fail a committed turn
+                    log.exception("an observer of %s failed", key)
+            return reply
+        return self._failed()
 
     async def _run(
         self, session: Session, step: Callable[[Session], Turn]
@@ -402,5 +441,5 @@ class Runtime:
         """Drop a cached snapshot (after changing the session outside this runtime)."""
         self._cache.pop(key, None)
 
-    def _failed(self) -> Reply:
-        return Reply(list(self.engine.error_effects()), ok=False)
+    def _failed(self, *, unavailable: bool = False) -> Reply:
+        return Reply(list(self.engine.error_effects()), ok=False, unavailable=unavailable)

@@ -135,7 +135,7 @@ class AgentApi:
     # -- steps -----------------------------------------------------------------------------
 
     async def claim(self, request: Request, agent: str) -> Response:
-        reply = await self.runtime.claim(*self._who(request), agent=agent)
+        reply = (await self.runtime.claim(*self._who(request), agent=agent)).kept()
         return json_response({"status": reply.status, "agent": agent})
 
     async def message(self, request: Request, agent: str) -> Response:
@@ -143,7 +143,7 @@ class AgentApi:
         if text is None:
             return json_error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
         channel, user = self._who(request)
-        reply = await self.runtime.agent_message(channel, user, text, agent=agent)
+        reply = (await self.runtime.agent_message(channel, user, text, agent=agent)).kept()
         await self.deliver(channel, user, list(reply.effects))
         return json_response({"status": reply.status, "delivered": channel})
 
@@ -151,22 +151,24 @@ class AgentApi:
         text = await self._text(request)
         if text is None:
             return json_error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
-        reply = await self.runtime.note(*self._who(request), text, agent=agent)
+        reply = (await self.runtime.note(*self._who(request), text, agent=agent)).kept()
         return json_response({"status": reply.status})
 
     async def release(self, request: Request, agent: str) -> Response:
         body = await _body(request)
         state = body.get("state") if isinstance(body, dict) else None
         channel, user = self._who(request)
-        reply: Reply = await self.runtime.release(
-            channel, user, target=state if isinstance(state, str) else None
-        )
+        reply: Reply = (
+            await self.runtime.release(
+                channel, user, target=state if isinstance(state, str) else None
+            )
+        ).kept()
         await self.deliver(channel, user, list(reply.effects))
         return json_response({"status": reply.status, "state": reply.state})
 
     async def close(self, request: Request, agent: str) -> Response:
         channel, user = self._who(request)
-        reply = await self.runtime.release(channel, user, close=True)
+        reply = (await self.runtime.release(channel, user, close=True)).kept()
         return json_response({"status": reply.status})
 
     @staticmethod

@@ -40,9 +40,9 @@ from botkit.server.agents import AgentApi
 from botkit.server.config import ServerSettings
 from botkit.server.events import EventsEndpoint
 from botkit.server.helpdesk import Helpdesk
-from botkit.server.http import json_error, json_response
+from botkit.server.http import RETRY_AFTER_S, json_error, json_response, unavailable
 from botkit.server.prometheus import LiveMetrics
-from botkit.storage import Store, open_store
+from botkit.storage import StorageError, Store, open_store
 
 __all__ = ["create_app"]
 
@@ -159,7 +159,11 @@ def create_app(
     async def readyz(request: Request) -> Response:
         if await opened.ping():
             return json_response({"status": "ready"})
-        return json_response({"status": "unavailable", "reason": "the store does not answer"}, 503)
+        response = json_response(
+            {"status": "unavailable", "reason": "the store does not answer"}, 503
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
     path = "/" + settings.kakao.path.strip("/")
 
@@ -191,7 +195,11 @@ def create_app(
         path,
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, Exception: _crash},
+        exception_handlers={
+            HTTPException: _http_error,
+            StorageError: _store_down,
+            Exception: _crash,
+        },
     )
     app.state.kakao = kakao  # tests and the agent console reach the endpoint's state here
     app.state.runtime = runtime
@@ -227,6 +235,9 @@ class _Server(Starlette):
     async def _skill(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self._kakao(scope, receive, send)
+        except StorageError as exc:  # e.g. the late replies' store read; nothing was kept
+            log.warning("store unavailable", extra={"path": scope["path"], "error": str(exc)})
+            await unavailable()(scope, receive, send)
         except Exception as exc:  # a bug: logged, answered as JSON, never a traceback
             log.error("request failed", exc_info=exc, extra={"path": scope["path"]})
             await json_error(500, "internal_error", CRASHED)(scope, receive, send)
@@ -239,6 +250,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     response = json_error(exc.status_code, code, str(exc.detail))
     response.headers.update(exc.headers or {})
     return response
+
+
+async def _store_down(request: Request, exc: Exception) -> Response:
+    log.warning("store unavailable", extra={"path": request.url.path, "error": str(exc)})
+    return unavailable()
 
 
 async def _crash(request: Request, exc: Exception) -> Response:

@@ -90,6 +90,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     store: str = "sqlite:///botkit.db"
+    workers: int = 1  # processes; more than one needs a shared store (postgresql://…)
     fixtures: str | None = None  # a conversation-test file whose action fixtures replace actions
     log_level: str = "info"
     shutdown_grace_s: float = 10.0  # turns in flight get this long to finish and commit

@@ -152,20 +152,24 @@ class Helpdesk:
                 raise StepRefused("a message needs 'content'")
             session = await self.runtime.session(channel, user)
             if session is not None and session.status == "handoff_requested":
-                await self.runtime.claim(channel, user, agent=agent)
-            reply = await self.runtime.agent_message(channel, user, text.strip(), agent=agent)
+                (await self.runtime.claim(channel, user, agent=agent)).kept()
+            reply = (
+                await self.runtime.agent_message(channel, user, text.strip(), agent=agent)
+            ).kept()
             await self.deliver(channel, user, list(reply.effects))
             return "message"
         if kind == "conversation_status_changed":
             status = event.get("status")
             if status == "pending":  # the agent handed the user back to the bot
                 target = event.get("state")
-                reply = await self.runtime.release(
-                    channel, user, target=target if isinstance(target, str) else None
-                )
+                reply = (
+                    await self.runtime.release(
+                        channel, user, target=target if isinstance(target, str) else None
+                    )
+                ).kept()
                 await self.deliver(channel, user, list(reply.effects))
                 return "released"
             if status == "resolved":
-                await self.runtime.release(channel, user, close=True)
+                (await self.runtime.release(channel, user, close=True)).kept()
                 return "closed"
         raise StepRefused(f"unknown event {str(kind)[:40]!r}")

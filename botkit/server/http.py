@@ -10,7 +10,20 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["bearer_token", "json_error", "json_response", "same_secret"]
+__all__ = [
+    "RETRY_AFTER_S",
+    "UNAVAILABLE",
+    "bearer_token",
+    "json_error",
+    "json_response",
+    "same_secret",
+    "unavailable",
+]
+
+# When the store does not answer (a database restarting, a network cut), requests get 503 and
+# are told to come back in this many seconds; a restart of PostgreSQL takes a few.
+RETRY_AFTER_S = 2
+UNAVAILABLE = "the bot's store does not answer right now; nothing was kept, try again shortly"
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -30,3 +43,10 @@ def bearer_token(request: Request) -> str:
 def same_secret(given: str, expected: str) -> bool:
     """Whether two secrets are equal, in a time that does not tell how much of them is."""
     return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def unavailable() -> Response:
+    """503 with ``Retry-After``: the store is down, the request was not taken."""
+    response = json_error(503, "unavailable", UNAVAILABLE, retry_after=RETRY_AFTER_S)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response

@@ -6,17 +6,32 @@ raises only :class:`StorageError` / :class:`ConflictError`.
 
 from __future__ import annotations
 
-from botkit.storage.base import ConflictError, StorageError, Store
+from typing import TYPE_CHECKING, Any
+
+from botkit.storage.base import ConflictError, SharedStore, StorageError, Store
 from botkit.storage.memory import MemoryStore
 from botkit.storage.sqlite import SQLiteStore
 
-__all__ = ["ConflictError", "MemoryStore", "SQLiteStore", "StorageError", "Store", "open_store"]
+if TYPE_CHECKING:
+    from botkit.storage.postgres import PostgresStore
+
+__all__ = [
+    "ConflictError",
+    "MemoryStore",
+    "PostgresStore",
+    "SQLiteStore",
+    "SharedStore",
+    "StorageError",
+    "Store",
+    "open_store",
+]
 
 SCHEMES = (
     "memory://",
     "sqlite:///relative/path.db",
     "sqlite:////absolute/path.db",
     "sqlite://:memory:",
+    "postgresql://user@host:5432/db?schema=botkit",
 )
 
 
@@ -28,4 +43,17 @@ def open_store(url: str) -> Store:
         return SQLiteStore(":memory:")
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
         return SQLiteStore(url[len("sqlite:///") :])
+    if url.startswith(("postgresql://", "postgres://")):
+        from botkit.storage.postgres import PostgresStore
+
+        return PostgresStore(url)
     raise ValueError(f"unsupported store URL {url!r}; supported: {', '.join(SCHEMES)}")
+
+
+def __getattr__(name: str) -> Any:
+    # asyncpg takes ~60 ms to import; only processes that use PostgreSQL pay for it.
+    if name == "PostgresStore":
+        from botkit.storage.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

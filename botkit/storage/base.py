@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
@@ -20,7 +21,7 @@ import orjson
 from botkit.engine.session import Session
 from botkit.records import BusinessEvent, Record, ReportRow
 
-__all__ = ["ConflictError", "StorageError", "Store"]
+__all__ = ["ConflictError", "SharedStore", "StorageError", "Store"]
 
 
 class StorageError(Exception):
@@ -110,6 +111,16 @@ class Store(Protocol):
         self, *, since: float | None = None, until: float | None = None, user: str | None = None
     ) -> list[BusinessEvent]:
         """Business events with ``since <= at < until`` (of ``user``), by time."""
+
+
+@runtime_checkable
+class SharedStore(Store, Protocol):
+    """A store that several processes (workers) use at once, so turns of one user must take
+    turns across processes too, not only inside one: ``lock`` serializes them."""
+
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold ``key``'s lock in every process for the ``async with`` block, first come first
+        served. Raises StorageError when the lock cannot be had."""
 
 
 # --- the JSON codec every backend uses, so all of them round-trip exactly the same values ---

@@ -7,7 +7,6 @@ close and reopen), and every test must start from an empty store.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from botkit.storage import MemoryStore, SQLiteStore, Store
-
-POSTGRES_URL = os.environ.get("BOTKIT_TEST_POSTGRES_URL", "")
+from botkit.storage.postgres import PostgresStore
+from tests.postgres import POSTGRES_MARKS, postgres_url
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,7 @@ BACKENDS = [
     pytest.param(
         "postgres",
         id="postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="BOTKIT_TEST_POSTGRES_URL is not set"),
-        ],
+        marks=POSTGRES_MARKS,
     ),
 ]
 
@@ -52,9 +48,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if name == "sqlite-memory":
         return Backend(name, lambda: SQLiteStore(":memory:"), persistent=False)
     if name == "postgres":
-        # Arrives with the PostgreSQL issue; it must give each test an empty database
-        # (e.g. a fresh schema per test) so the contract's counts hold.
-        pytest.skip("the PostgreSQL store is not implemented yet")
+        url = postgres_url(request.getfixturevalue("postgres_schema"))
+        return Backend(name, lambda: PostgresStore(url), persistent=True)
     raise AssertionError(name)
 
 

@@ -389,7 +389,7 @@ def test_open_store_picks_the_backend(url: str, kind: type, path: str | None) ->
 
 
 @pytest.mark.parametrize(
-    "url", ["", "sqlite://", "sqlite:///", "postgresql://localhost/botkit", "botkit.db", "mem://"]
+    "url", ["", "sqlite://", "sqlite:///", "mysql://localhost/botkit", "botkit.db", "mem://"]
 )
 def test_open_store_refuses_other_urls(url: str) -> None:
     with pytest.raises(ValueError, match=r"supported: memory://, sqlite:///") as caught:

@@ -339,10 +339,10 @@
   function onError(f) {
     const item = outbox.get(f.reply_to);
     if (!item) return;
-    if (f.code === "rate_limited") {
-      item.sent = false; // kept: sent again with the next flush
+    if (f.code === "rate_limited" || f.code === "unavailable") {
+      item.sent = false; // kept: sent again with the next flush (the server kept nothing of it)
       markPending(item, T.sending);
-      setTimeout(flush, 5000);
+      setTimeout(flush, 1000 * (f.retry_after || 5));
     } else {
       outbox.delete(item.id);
       markPending(item, T.failed);

@@ -1,0 +1,474 @@
+"""The store for several workers: PostgreSQL through asyncpg.
+
+* **One statement per commit.** The compare-and-set on the session's version and the append of
+  the turn's records are one SQL statement (data-modifying CTEs), so a commit is one round trip
+  and atomic without an explicit transaction. PostgreSQL group-commits the WAL flushes of
+  concurrent connections by itself; no batching is needed here.
+* **One turn of a user at a time across workers.** :meth:`PostgresStore.lock` takes a
+  session-level advisory lock on a connection of a second, small pool and holds it for the
+  turn. PostgreSQL releases it when that connection ends, so a worker that crashes or loses
+  its network never leaves a user locked. Waiters queue in the lock manager in arrival order.
+  The compare-and-set stays as the safety net under the lock.
+* **Schema in code.** ``open`` creates the schema (``?schema=`` in the URL, default
+  ``botkit``) and applies the migrations it lacks in one transaction under a transaction-level
+  advisory lock, so workers starting together migrate once.
+* **Failures are StorageError.** A server that restarts or cannot be reached makes calls fail
+  fast with :class:`StorageError` (the server answers 503 and ``Retry-After``); broken
+  connections are dropped by the pool and new ones made on the next call, so the store
+  recovers by itself.
+
+Texts are stored as ``text`` (JSON in ``data`` columns): ``jsonb`` would reorder keys and
+refuses ``\\u0000``, which a user may well type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+import orjson
+
+from botkit.engine.session import Session
+from botkit.records import BusinessEvent, Record, ReportRow
+from botkit.storage.base import (
+    REPORT_BLANKS,
+    REPORT_SKIPS,
+    ConflictError,
+    StorageError,
+    check_events,
+    check_limit,
+    check_records,
+    decode_session,
+    dump_json,
+    encode_session,
+)
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
+
+log = logging.getLogger(__name__)
+
+# Migration i takes the schema from version i to i + 1. Append only; never edit one that shipped.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: sessions, records indexed for reports (time, flow; session via the unique key),
+        # business events
+        """CREATE TABLE sessions (
+            key text PRIMARY KEY,
+            version bigint NOT NULL,
+            data text NOT NULL,
+            updated_at double precision
+        )""",
+        """CREATE TABLE records (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            session text NOT NULL,
+            conversation bigint NOT NULL,
+            seq bigint NOT NULL,
+            turn bigint NOT NULL,
+            at double precision NOT NULL,
+            kind text NOT NULL,
+            bot text NOT NULL,
+            flow text NOT NULL,
+            flow_version text NOT NULL,
+            variant text NOT NULL,
+            "user" text NOT NULL,
+            channel text NOT NULL,
+            data text,
+            UNIQUE (session, seq)
+        )""",
+        "CREATE INDEX records_at ON records (at)",
+        "CREATE INDEX records_flow_at ON records (flow, at)",
+        """CREATE TABLE events (
+            id text PRIMARY KEY,
+            kind text NOT NULL,
+            "user" text NOT NULL,
+            at double precision NOT NULL,
+            amount double precision,
+            data text
+        )""",
+        "CREATE INDEX events_at ON events (at)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Any fixed number: the transaction-level lock workers take while they migrate.
+_MIGRATION_LOCK = 0x626F746B6974  # "botkit"
+
+_COLUMNS = (
+    'kind, session, conversation, seq, turn, at, bot, flow, flow_version, variant, "user", '
+    "channel, data"
+)
+# The records of a commit travel as one array per column: one statement whatever their number.
+_UNNEST = (
+    "SELECT * FROM unnest($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],"
+    " $10::float8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],"
+    " $16::text[], $17::text[])"
+)
+_CREATE = f"""
+WITH s AS (
+    INSERT INTO sessions (key, version, data, updated_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (key) DO NOTHING RETURNING version
+), r AS (
+    INSERT INTO records ({_COLUMNS}) {_UNNEST} WHERE EXISTS (SELECT FROM s)
+)
+SELECT count(*) FROM s
+"""
+_UPDATE = f"""
+WITH s AS (
+    UPDATE sessions SET version = $2, data = $3, updated_at = $4
+    WHERE key = $1 AND version = $18 RETURNING version
+), r AS (
+    INSERT INTO records ({_COLUMNS}) {_UNNEST} WHERE EXISTS (SELECT FROM s)
+)
+SELECT count(*) FROM s
+"""
+
+# What a failing server or network raises through asyncpg.
+_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+class PostgresStore:
+    """Sessions and records in PostgreSQL, shared by every worker that opens the same URL.
+
+    ``url`` is a libpq URL (``postgresql://user@host:5432/db``). botkit's own query parameters
+    are taken out of it: ``schema`` (default ``botkit``), ``pool`` (connections for reads and
+    commits, default 10), ``lock_pool`` (connections that hold per-user locks during turns,
+    default 32: at most that many turns of one worker run at once) and ``connect_timeout``
+    (seconds, default 2; past it a call fails and the server answers 503).
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"a PostgreSQL URL starts with postgresql://, not {url!r}")
+        ours: dict[str, str] = {}
+        theirs: list[tuple[str, str]] = []
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            if name in _OPTIONS:
+                ours[name] = value
+            else:
+                theirs.append((name, value))  # libpq's own (sslmode, ...), for asyncpg
+        self.dsn = urlunsplit(parts._replace(query=urlencode(theirs)))
+        self.schema = ours.get("schema", "botkit")
+        self.pool_size = _positive(ours, "pool", 10)
+        self.lock_pool_size = _positive(ours, "lock_pool", 32)
+        self.connect_timeout = float(_positive(ours, "connect_timeout", 2))
+        self._pool: asyncpg.Pool | None = None
+        self._locks: asyncpg.Pool | None = None
+        self._running = 0  # queries under way; close() lets them finish
+        self._idle: asyncio.Event | None = None
+        self._salt = self.schema.encode() + b"\0"  # lock ids differ between schemas
+
+    def __repr__(self) -> str:
+        at = urlsplit(self.dsn)
+        return f"PostgresStore({at.hostname}:{at.port or 5432}{at.path}, schema={self.schema!r})"
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        self._idle = asyncio.Event()
+        self._idle.set()
+        settings = {"search_path": self.schema, "application_name": "botkit"}
+        try:
+            await self._migrate(settings)
+            self._pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=1,
+                max_size=self.pool_size,
+                server_settings=settings,
+                timeout=self.connect_timeout,
+                reset=_keep,  # the store never changes a connection's session state
+            )
+            self._locks = await asyncpg.create_pool(
+                self.dsn,
+                min_size=0,
+                max_size=self.lock_pool_size,
+                server_settings=settings,
+                timeout=self.connect_timeout,
+                reset=_unlock_all,
+            )
+        except _FAILURES as exc:
+            await self.close()
+            raise StorageError(f"cannot open {self!r}: {_say(exc)}") from exc
+
+    async def _migrate(self, settings: dict[str, str]) -> None:
+        conn = await asyncpg.connect(
+            self.dsn, server_settings=settings, timeout=self.connect_timeout
+        )
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(self.schema)}")
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS botkit_schema (version integer NOT NULL)"
+                )
+                found = await conn.fetchval("SELECT max(version) FROM botkit_schema") or 0
+                if found > SCHEMA_VERSION:
+                    raise StorageError(
+                        f"the schema {self.schema!r} has version {found}; this botkit knows"
+                        f" up to {SCHEMA_VERSION}"
+                    )
+                for target in range(found + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS[target - 1]:
+                        await conn.execute(statement)
+                    await conn.execute("INSERT INTO botkit_schema VALUES ($1)", target)
+                if found < SCHEMA_VERSION:
+                    log.info("migrated %s from %d to %d", self, found, SCHEMA_VERSION)
+        finally:
+            await conn.close()
+
+    async def close(self) -> None:
+        pools = [p for p in (self._locks, self._pool) if p is not None]
+        self._pool = self._locks = None  # new calls are refused from here on
+        if self._idle is not None:
+            # Commits already submitted are written and answered first.
+            await asyncio.wait({asyncio.ensure_future(self._idle.wait())}, timeout=10)
+        for pool in pools:
+            try:
+                # Calls already running finish first; past the timeout they are cut off.
+                await asyncio.wait_for(pool.close(), timeout=10)
+            except _FAILURES:
+                pool.terminate()
+
+    async def _query(self, what: str, method: str, sql: str, *args: Any) -> Any:
+        """``pool.<method>(sql, *args)``, its failures as StorageError saying ``what`` failed."""
+        pool = self._pool
+        if pool is None or self._idle is None:
+            raise StorageError("the store is not open")
+        self._running += 1
+        self._idle.clear()
+        try:
+            return await getattr(pool, method)(sql, *args)
+        except _FAILURES as exc:
+            raise StorageError(f"{what} failed: {_say(exc)}") from exc
+        finally:
+            self._running -= 1
+            if self._running == 0:
+                self._idle.set()
+
+    # --- turns of one user, one at a time across workers -------------------------------------
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        """Hold ``key``'s lock across every worker for the ``async with`` block.
+
+        Raises StorageError when the lock cannot be had (the server does not answer).
+        """
+        if self._locks is None:
+            raise StorageError("the store is not open")
+        pool = self._locks
+        ident = _lock_id(self._salt, key)
+        try:
+            conn = await pool.acquire(timeout=self.connect_timeout)
+        except _FAILURES as exc:
+            raise StorageError(f"cannot lock session {key!r}: {_say(exc)}") from exc
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", ident)
+        except BaseException as exc:
+            # Cancelled or failed while waiting: the lock may have been granted at that very
+            # moment, so the connection is closed rather than pooled (closing releases it).
+            conn.terminate()
+            await pool.release(conn)
+            if isinstance(exc, _FAILURES):
+                raise StorageError(f"cannot lock session {key!r}: {_say(exc)}") from exc
+            raise
+        try:
+            yield
+        finally:
+            try:
+                await pool.release(conn)  # the pool's reset unlocks (pg_advisory_unlock_all)
+            except _FAILURES:
+                conn.terminate()  # the server releases what a closed connection held
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def load(self, key: str) -> Session | None:
+        row = await self._query(
+            f"loading session {key!r}",
+            "fetchrow",
+            "SELECT version, data FROM sessions WHERE key = $1",
+            key,
+        )
+        return None if row is None else decode_session(row[1], row[0])
+
+    async def records(
+        self,
+        *,
+        session: str | None = None,
+        kind: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> list[Record]:
+        check_limit(limit)
+        where: list[str] = []
+        params: list[Any] = []
+        for column, op, value in (
+            ("session", "=", session),
+            ("kind", "=", kind),
+            ("at", ">=", since),
+            ("at", "<", until),
+        ):
+            if value is not None:
+                params.append(value)
+                where.append(f"{column} {op} ${len(params)}")
+        sql = f"SELECT {_COLUMNS} FROM records"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY session, seq" if session is not None else " ORDER BY at, session, seq"
+        if limit is not None:
+            params.append(limit)
+            sql += f" LIMIT ${len(params)}"
+        rows = await self._query("reading records", "fetch", sql, *params)
+        loads = orjson.loads
+        return [
+            Record._make((*row[:12], None if row[12] is None else loads(row[12]))) for row in rows
+        ]
+
+    async def report_rows(
+        self, *, since: float | None = None, until: float | None = None
+    ) -> list[ReportRow]:
+        blanks = ", ".join(f"'{k}'" for k in sorted(REPORT_BLANKS))
+        skips = ", ".join(f"'{k}'" for k in sorted(REPORT_SKIPS))
+        sql = (
+            'SELECT kind, session, conversation, seq, at, "user", channel, flow,'
+            f" CASE WHEN kind IN ({blanks}) THEN NULL ELSE data END"
+            f" FROM records WHERE kind NOT IN ({skips})"
+        )
+        params: list[Any] = []
+        for op, value in ((">=", since), ("<", until)):
+            if value is not None:
+                params.append(value)
+                sql += f" AND at {op} ${len(params)}"
+        rows = await self._query("reading records", "fetch", sql, *params)
+        loads = orjson.loads
+        return [
+            ReportRow(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], loads(r[8]) if r[8] else None
+            )
+            for r in rows
+        ]
+
+    async def count_records(self) -> int:
+        return int(
+            await self._query("counting records", "fetchval", "SELECT count(*) FROM records")
+        )
+
+    async def events(
+        self, *, since: float | None = None, until: float | None = None, user: str | None = None
+    ) -> list[BusinessEvent]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, op, value in (("at", ">=", since), ("at", "<", until), ('"user"', "=", user)):
+            if value is not None:
+                params.append(value)
+                where.append(f"{column} {op} ${len(params)}")
+        sql = 'SELECT id, kind, "user", at, amount, data FROM events'
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY at, id"
+        rows = await self._query("reading business events", "fetch", sql, *params)
+        return [
+            BusinessEvent(
+                r[0], r[1], r[2], r[3], r[4], None if r[5] is None else orjson.loads(r[5])
+            )
+            for r in rows
+        ]
+
+    async def ping(self) -> bool:
+        if self._pool is None:
+            return False
+        try:
+            await self._pool.fetchval("SELECT 1", timeout=self.connect_timeout)
+        except (*_FAILURES, StorageError):
+            return False
+        return True
+
+    # --- writes ------------------------------------------------------------------------------
+
+    async def commit(
+        self, session: Session, records: Sequence[Record], *, expected_version: int
+    ) -> int:
+        check_records(records)
+        version = expected_version + 1
+        data = encode_session(session, version)
+        columns: list[list[Any]] = [[] for _ in range(13)]
+        for record in records:
+            for i in range(12):
+                columns[i].append(record[i])
+            columns[12].append(None if record.data is None else dump_json(record.data))
+        args: list[Any] = [session.key, version, data, time.time(), *columns]
+        sql = _CREATE
+        if expected_version != 0:
+            sql = _UPDATE
+            args.append(expected_version)
+        what = f"commit of session {session.key!r}"
+        if await self._query(what, "fetchval", sql, *args) == 1:
+            return version
+        actual = await self._query(
+            what, "fetchval", "SELECT version FROM sessions WHERE key = $1", session.key
+        )
+        raise ConflictError(session.key, expected_version, actual or 0)
+
+    async def add_events(self, events: Sequence[BusinessEvent]) -> int:
+        rows = [
+            (e.id, e.kind, e.user, e.at, e.amount, None if e.data is None else dump_json(e.data))
+            for e in check_events(events)
+        ]
+        columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * 6
+        added = await self._query(
+            "storing business events",
+            "fetchval",
+            """WITH added AS (
+                    INSERT INTO events (id, kind, "user", at, amount, data)
+                    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],
+                                         $5::float8[], $6::text[])
+                    ON CONFLICT (id) DO NOTHING RETURNING 1
+            ) SELECT count(*) FROM added""",
+            *columns,
+        )
+        return int(added)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+_OPTIONS = frozenset({"schema", "pool", "lock_pool", "connect_timeout"})
+
+
+def _positive(options: dict[str, str], name: str, default: int) -> int:
+    raw = options.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"?{name}= must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lock_id(salt: bytes, key: str) -> int:
+    """A stable 64-bit advisory-lock id for a session key (a collision only makes two users
+    wait for each other now and then; it never lets two turns of one user run together)."""
+    digest = hashlib.blake2b(salt + key.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _say(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+async def _keep(conn: asyncpg.Connection) -> None:
+    """The data pool's reset: nothing to undo (asyncpg's default costs a round trip)."""
+
+
+async def _unlock_all(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock_all()")
