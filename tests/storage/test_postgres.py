@@ -1,0 +1,243 @@
+"""What the PostgreSQL store does beyond the contract: its schema, its options, the lock that
+serializes a user's turns across workers, and how it behaves when the server goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+import pytest
+
+from botkit.storage import StorageError, open_store
+from botkit.storage.postgres import SCHEMA_VERSION, PostgresStore
+from tests.outage import cuttable_proxy
+from tests.postgres import POSTGRES_MARKS, POSTGRES_URL, postgres_url
+from tests.storage import make_records, make_session
+
+pytestmark = POSTGRES_MARKS
+
+
+async def _server() -> asyncpg.Connection:
+    return await asyncpg.connect(POSTGRES_URL)
+
+
+async def test_open_creates_the_schema_and_records_its_version(postgres_schema: str) -> None:
+    store = PostgresStore(postgres_url(postgres_schema))
+    await store.open()
+    await store.close()
+    conn = await _server()
+    try:
+        tables = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+            postgres_schema,
+        )
+        versions = await conn.fetch(f'SELECT version FROM "{postgres_schema}".botkit_schema')
+        indexes = await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'records'",
+            postgres_schema,
+        )
+    finally:
+        await conn.close()
+    assert {t["table_name"] for t in tables} == {"botkit_schema", "sessions", "records", "events"}
+    assert [v["version"] for v in versions] == list(range(1, SCHEMA_VERSION + 1))
+    # what reports filter on: time, flow and time, session (the unique key)
+    assert {"records_at", "records_flow_at"} <= {i["indexname"] for i in indexes}
+
+
+async def test_workers_starting_together_migrate_once(postgres_schema: str) -> None:
+    stores = [PostgresStore(postgres_url(postgres_schema)) for _ in range(4)]
+    await asyncio.gather(*(s.open() for s in stores))
+    try:
+        session = make_session()
+        assert await stores[0].commit(session, [], expected_version=0) == 1
+        loaded = await stores[3].load(session.key)
+        assert loaded is not None
+        assert loaded.version == 1
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+    conn = await _server()
+    try:
+        rows = await conn.fetch(f'SELECT version FROM "{postgres_schema}".botkit_schema')
+    finally:
+        await conn.close()
+    assert len(rows) == SCHEMA_VERSION
+
+
+async def test_a_schema_from_a_newer_botkit_is_refused_untouched(postgres_schema: str) -> None:
+    store = PostgresStore(postgres_url(postgres_schema))
+    await store.open()
+    await store.close()
+    conn = await _server()
+    try:
+        await conn.execute(f'INSERT INTO "{postgres_schema}".botkit_schema VALUES (99)')
+    finally:
+        await conn.close()
+    with pytest.raises(StorageError, match=r"has version 99; this botkit knows up to 1"):
+        await PostgresStore(postgres_url(postgres_schema)).open()
+
+
+def test_options_come_out_of_the_url_and_the_rest_goes_to_the_driver() -> None:
+    store = open_store(
+        "postgresql://bot:pw@db.internal:5433/shop?schema=cs_bot&pool=20&lock_pool=64"
+        "&connect_timeout=5&sslmode=require"
+    )
+    assert isinstance(store, PostgresStore)
+    assert (store.schema, store.pool_size, store.lock_pool_size) == ("cs_bot", 20, 64)
+    assert store.connect_timeout == 5.0
+    assert store.dsn == "postgresql://bot:pw@db.internal:5433/shop?sslmode=require"
+    assert "pw" not in repr(store)  # the password never reaches a log line
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("pool=0", r"\?pool= must be a whole number of at least 1, not '0'"),
+        ("lock_pool=many", r"\?lock_pool= must be a whole number of at least 1, not 'many'"),
+    ],
+)
+def test_bad_options_are_refused_before_connecting(query: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PostgresStore(f"postgresql://localhost/db?{query}")
+
+
+async def test_a_server_that_does_not_answer_fails_open_quickly_and_clearly() -> None:
+    store = PostgresStore("postgresql://bot:secret@127.0.0.1:1/test?connect_timeout=1")
+    started = time.monotonic()
+    with pytest.raises(StorageError) as caught:
+        await store.open()
+    assert time.monotonic() - started < 3
+    assert str(caught.value).startswith("cannot open PostgresStore(127.0.0.1:1/test")
+    assert "secret" not in str(caught.value)
+    assert await store.ping() is False
+    with pytest.raises(StorageError, match="not open"):
+        await store.load("kakao:민지")
+
+
+# --- the lock across workers ---------------------------------------------------------------
+
+
+async def _two_workers(schema: str) -> tuple[PostgresStore, PostgresStore]:
+    first, second = PostgresStore(postgres_url(schema)), PostgresStore(postgres_url(schema))
+    await first.open()
+    await second.open()
+    return first, second
+
+
+async def test_the_lock_makes_another_worker_wait_for_the_same_user_only(
+    postgres_schema: str,
+) -> None:
+    first, second = await _two_workers(postgres_schema)
+    try:
+        async with first.lock("kakao:민지"):
+            waiting = asyncio.create_task(_hold(second, "kakao:민지"))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # the same user: it waits
+            async with second.lock("kakao:서준"):  # another user: no wait
+                pass
+        await asyncio.wait_for(waiting, timeout=5)  # released: the waiter gets it
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def _hold(store: PostgresStore, key: str, log: list[int] | None = None, n: int = 0) -> None:
+    async with store.lock(key):
+        if log is not None:
+            log.append(n)
+        await asyncio.sleep(0.01)
+
+
+async def test_waiters_get_the_lock_in_the_order_they_asked(postgres_schema: str) -> None:
+    first, second = await _two_workers(postgres_schema)
+    order: list[int] = []
+    try:
+        async with first.lock("kakao:민지"):
+            waiters = []
+            for n in range(5):
+                store = (first, second)[n % 2]  # alternately from both workers
+                waiters.append(asyncio.create_task(_hold(store, "kakao:민지", order, n)))
+                await asyncio.sleep(0.1)  # each is queued before the next asks
+        await asyncio.wait_for(asyncio.gather(*waiters), timeout=5)
+    finally:
+        await first.close()
+        await second.close()
+    assert order == [0, 1, 2, 3, 4]
+
+
+async def test_a_waiter_that_gives_up_leaves_no_lock_behind(postgres_schema: str) -> None:
+    first, second = await _two_workers(postgres_schema)
+    try:
+        async with first.lock("kakao:민지"):
+            impatient = asyncio.create_task(_hold(second, "kakao:민지"))
+            await asyncio.sleep(0.2)
+            impatient.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await impatient
+        await asyncio.wait_for(_hold(first, "kakao:민지"), timeout=2)
+        await asyncio.wait_for(_hold(second, "kakao:민지"), timeout=2)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_worker_that_dies_holding_the_lock_does_not_block_the_user(
+    postgres_schema: str,
+) -> None:
+    first, second = await _two_workers(postgres_schema)
+    try:
+        lock = first.lock("kakao:민지")
+        await lock.__aenter__()  # the worker takes the lock ... and is killed mid-turn
+        conn = await _server()
+        try:
+            killed = await conn.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND pid <> pg_backend_pid() AND granted"
+            )
+        finally:
+            await conn.close()
+        assert killed >= 1
+        await asyncio.wait_for(_hold(second, "kakao:민지"), timeout=5)
+        await lock.__aexit__(None, None, None)  # the dead worker's exit is harmless
+    finally:
+        await first.close()
+        await second.close()
+
+
+# --- outages -------------------------------------------------------------------------------
+
+
+async def test_while_the_server_is_away_calls_fail_fast_and_then_it_recovers(
+    postgres_schema: str,
+) -> None:
+    with cuttable_proxy(POSTGRES_URL) as proxy:
+        store = PostgresStore(proxy.url(postgres_url(postgres_schema, connect_timeout=1)))
+        await store.open()
+        try:
+            session = make_session()
+            assert await store.commit(session, make_records(session.key, [1]), expected_version=0)
+            proxy.cut()  # as a restart does: connections dropped, new ones refused
+            started = time.monotonic()
+            with pytest.raises(StorageError, match="commit of session"):
+                await store.commit(session, make_records(session.key, [2]), expected_version=1)
+            with pytest.raises(StorageError, match="loading session"):
+                await store.load(session.key)
+            with pytest.raises(StorageError, match="cannot lock session"):
+                async with store.lock(session.key):
+                    pass
+            assert await store.ping() is False
+            assert time.monotonic() - started < 5
+            proxy.restore()
+            # nothing to do by hand: the pool makes new connections on the next call
+            assert await store.ping() is True
+            assert (
+                await store.commit(session, make_records(session.key, [2]), expected_version=1)
+                == 2
+            )
+            async with store.lock(session.key):
+                loaded = await store.load(session.key)
+            assert loaded is not None
+            assert loaded.version == 2
+            assert [r.seq for r in await store.records(session=session.key)] == [1, 2]
+        finally:
+            await store.close()
