@@ -130,6 +130,7 @@ class WebEndpoint:
             raise
         if reply.unavailable:  # nothing was kept: the same id may be sent again later
             kept.pop(message_id, None)
+            self._bucket(sid).tokens += 1  # a message not taken does not count against the rate
             refused = _Refused("unavailable", UNAVAILABLE, message_id)
             future.set_exception(refused)
             future.exception()

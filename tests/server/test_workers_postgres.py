@@ -1,0 +1,192 @@
+"""Several `botkit serve` workers on one PostgreSQL, as an operator deploys them behind a load
+balancer, and what they promise: a user's messages may reach any worker, alternately or at the
+same moment, and none is lost, doubled or reordered; the database may restart under load, and
+the workers answer 503 with Retry-After meanwhile, recover by themselves, and lose no turn they
+acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from botkit.storage.postgres import PostgresStore
+from tests.outage import cuttable_proxy
+from tests.postgres import POSTGRES_MARKS, POSTGRES_URL, postgres_url
+from tests.server.processes import kakao, serving
+
+pytestmark = POSTGRES_MARKS
+
+# One round of the reference bot's order-status conversation, as KakaoTalk sends it.
+ROUND: list[tuple[str, dict[str, Any] | None]] = [
+    ("안녕하세요", None),
+    ("배송 조회", {"botkit": "order_status"}),
+    ("1234-567-890", None),
+    ("처음으로", None),
+]
+
+
+@dataclass
+class Sent:
+    """What the load generator sent and what was acknowledged (200), per user, in order."""
+
+    acknowledged: dict[str, list[str]] = field(default_factory=dict)
+    # of those, the ones sent only once the user's previous message was answered: their order
+    # is the user's order, which the store must keep (two sent at once have none)
+    in_order: dict[str, list[str]] = field(default_factory=dict)
+    statuses: Counter[int] = field(default_factory=Counter)
+    unavailable_without_retry_after: int = 0
+
+    def ack(self, user: str, text: str, *, in_order: bool) -> None:
+        self.acknowledged.setdefault(user, []).append(text)
+        if in_order:
+            self.in_order.setdefault(user, []).append(text)
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    base: str,
+    user: str,
+    text: str,
+    extra: Any,
+    sent: Sent,
+    *,
+    in_order: bool = True,
+) -> None:
+    try:
+        response = await client.post(f"{base}/kakao/skill", json=kakao(text, user, extra))
+    except httpx.TransportError:
+        sent.statuses[0] += 1  # never answered: not acknowledged
+        return
+    sent.statuses[response.status_code] += 1
+    if response.status_code == 200:
+        sent.ack(user, text, in_order=in_order)
+    elif response.status_code == 503 and "retry-after" not in response.headers:
+        sent.unavailable_without_retry_after += 1
+
+
+async def _check_store(schema: str, sent: Sent) -> dict[str, int]:
+    """Every acknowledged message is in the store, in order, once; sequences have no gap."""
+    store = PostgresStore(postgres_url(schema))
+    await store.open()
+    figures = {"lost": 0, "gaps": 0, "duplicates": 0, "lost_updates": 0, "out_of_order": 0}
+    try:
+        for user, acknowledged in sent.acknowledged.items():
+            key = f"kakao:shop:{user}"
+            records = await store.records(session=key)
+            seqs = [r.seq for r in records]
+            figures["duplicates"] += len(seqs) - len(set(seqs))
+            figures["gaps"] += int(sorted(set(seqs)) != list(range(1, len(set(seqs)) + 1)))
+            said = [str((r.data or {}).get("text")) for r in records if r.kind == "message_in"]
+            missing = Counter(acknowledged) - Counter(said)
+            figures["lost"] += sum(missing.values())
+            kept = iter(said)  # a subsequence: in the user's order, others in between
+            in_order = sent.in_order.get(user, [])
+            figures["out_of_order"] += int(not all(text in kept for text in in_order))
+            session = await store.load(key)
+            turns = 0 if session is None else session.turn
+            figures["lost_updates"] += int(turns != len(said))
+    finally:
+        await store.close()
+    return figures
+
+
+async def test_two_workers_receiving_the_same_users_alternately_lose_nothing(
+    postgres_schema: str,
+) -> None:
+    store = f"--store={postgres_url(postgres_schema)}"
+    sent = Sent()
+    async with (
+        serving(store) as first,
+        serving(store) as second,
+        httpx.AsyncClient(timeout=10) as client,
+    ):
+        bases = (first.base, second.base)
+
+        async def user(n: int) -> None:
+            name = f"사용자{n}"
+            worker = itertools.cycle(bases[n % 2 :] + bases[: n % 2])
+            for text, extra in ROUND * 5:  # one after another, each to the other worker
+                await _send(client, next(worker), name, text, extra, sent)
+            for text, extra in ROUND:  # and at the same moment, on both workers
+                await asyncio.gather(
+                    _send(client, bases[0], name, text, extra, sent, in_order=False),
+                    _send(client, bases[1], name, f"{text} ", extra, sent, in_order=False),
+                )
+
+        await asyncio.gather(*(user(n) for n in range(16)))
+    assert sent.statuses == Counter({200: 16 * (20 + 8)})
+    assert await _check_store(postgres_schema, sent) == {
+        "lost": 0,
+        "gaps": 0,
+        "duplicates": 0,
+        "lost_updates": 0,
+        "out_of_order": 0,
+    }
+    assert "Traceback" not in first.log + second.log
+
+
+async def test_one_serve_with_two_workers_shares_the_store(postgres_schema: str) -> None:
+    sent = Sent()
+    store = f"--store={postgres_url(postgres_schema)}"
+    async with serving(store, "--workers=2") as served, httpx.AsyncClient(timeout=10) as client:
+        for text, extra in ROUND:  # eight users at once, turn by turn
+            await asyncio.gather(
+                *(_send(client, served.base, f"손님{n}", text, extra, sent) for n in range(8))
+            )
+    assert sent.statuses == Counter({200: 8 * len(ROUND)})
+    figures = await _check_store(postgres_schema, sent)
+    assert figures == dict.fromkeys(figures, 0)
+    assert served.log.count("Started server process") == 2
+    assert "Traceback" not in served.log
+
+
+async def test_a_database_restart_under_load_is_503_then_recovery_and_no_acknowledged_turn_lost(
+    postgres_schema: str,
+) -> None:
+    sent = Sent()
+    with cuttable_proxy(POSTGRES_URL) as proxy:
+        url = proxy.url(postgres_url(postgres_schema, connect_timeout=1))
+        async with serving(f"--store={url}") as first, serving(f"--store={url}") as second:
+            bases = (first.base, second.base)
+            stop = time.monotonic() + 6.0
+            recovered_at: list[float] = []
+            restored_at = 0.0
+
+            async def user(n: int, client: httpx.AsyncClient) -> None:
+                for i, (text, extra) in enumerate(itertools.cycle(ROUND)):
+                    if time.monotonic() > stop:
+                        return
+                    before = sent.statuses[200]
+                    await _send(client, bases[i % 2], f"고객{n}", text, extra, sent)
+                    if restored_at and sent.statuses[200] > before and not recovered_at:
+                        recovered_at.append(time.monotonic() - restored_at)
+                    await asyncio.sleep(0.02)
+
+            async def restart() -> None:
+                nonlocal restored_at
+                await asyncio.sleep(1.5)
+                proxy.cut()  # PostgreSQL goes down: connections dropped, new ones refused
+                await asyncio.sleep(2.0)
+                proxy.restore()  # and comes back
+                restored_at = time.monotonic()
+
+            async with httpx.AsyncClient(timeout=10) as client:
+                await asyncio.gather(restart(), *(user(n, client) for n in range(8)))
+    assert set(sent.statuses) <= {200, 503}, sent.statuses
+    assert sent.statuses[503] > 0  # the outage was seen ...
+    assert sent.unavailable_without_retry_after == 0  # ... and answered as such
+    assert recovered_at, "no request succeeded after the database came back"
+    assert recovered_at[0] < 3.0  # by itself, within seconds
+    figures = await _check_store(postgres_schema, sent)
+    assert figures["lost"] == 0
+    assert figures["gaps"] == figures["duplicates"] == 0
+    for log in (first.log, second.log):
+        assert "Traceback" not in log
+        assert "store unavailable" in log or "failed" in log
