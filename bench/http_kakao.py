@@ -1,9 +1,12 @@
 """Kakao skill calls per second through ``botkit serve``, over HTTP, durable on SQLite.
 
     python -m bench.http_kakao [--users 64] [--conversations 2000] [--seconds 60]
-                               [--store sqlite] [--timeout 10] [--pool raw|per-user|shared]
+                               [--store sqlite|postgresql] [--workers 1] [--timeout 10]
+                               [--pool raw|per-user|shared]
 
-``botkit serve flows/`` runs as a separate process on loopback, on a fresh SQLite file, with
+``botkit serve flows/`` runs as a separate process on loopback, on a fresh SQLite file (or, with
+``--store postgresql``, a fresh schema of the PostgreSQL database in ``--postgres-url``, with
+``--workers`` processes), with
 ``flows/tests/demo.fixtures.yaml`` answering the courier lookup (no courier server). This
 process waits for ``GET /readyz``, then N simulated users (on uvloop, one HTTP/1.1 keep-alive
 connection each) each run the reference conversation as Kakao sends it, one SkillPayload per
@@ -39,6 +42,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import os
 import ssl
 import sys
 import time
@@ -77,6 +81,7 @@ BOT = {"id": "bench-bot", "name": "botkit bench"}
 PRESS = "배송 조회"  # the quick reply pressed on the second turn
 SCRIPT = ["안녕하세요", PRESS, "12-34", "1234-567-890", "처음으로"]
 TARGETS = {"req_per_s": 2000, "p99_ms": 50}
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"  # the development machine's
 READY_WAIT_S = 30.0
 STOP_WAIT_S = 30.0  # the server's own shutdown grace is 10 s
 
@@ -325,14 +330,22 @@ async def load(
     return tally
 
 
-def main() -> None:
+def arguments(doc: str | None = __doc__) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--users", type=int, default=64, help="concurrent simulated users")
     parser.add_argument("--conversations", type=int, default=2000, help="in total (5 turns each)")
     parser.add_argument("--seconds", type=float, default=60.0, help="stop starting turns after")
-    parser.add_argument("--store", choices=["sqlite"], default="sqlite", help="the server's store")
+    parser.add_argument(
+        "--store", choices=["sqlite", "postgresql"], default="sqlite", help="the server's store"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BOTKIT_BENCH_POSTGRES_URL", LOCAL_POSTGRES),
+        help="with --store postgresql: the database (a schema of its own is made and dropped)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="botkit serve --workers")
     parser.add_argument("--timeout", type=float, default=10.0, help="per request, seconds")
     parser.add_argument(
         "--pool",
@@ -341,10 +354,19 @@ def main() -> None:
         help="raw: a minimal HTTP/1.1 connection per user (default); per-user: an httpx client "
         "per user; shared: one httpx client whose pool holds them all",
     )
-    args = parser.parse_args()
-    if args.users < 1 or args.conversations < 1 or args.seconds <= 0:
-        parser.error("--users, --conversations and --seconds must be positive")
+    return parser
 
+
+def main() -> None:
+    parser = arguments()
+    args = parser.parse_args()
+    if args.users < 1 or args.conversations < 1 or args.seconds <= 0 or args.workers < 1:
+        parser.error("--users, --conversations, --seconds and --workers must be positive")
+    print(json.dumps(run(args), ensure_ascii=False))
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Serve, load, print the table; the figures for the final JSON line."""
     speed_before = calibrate()
 
     def load_server(port: int, pid: int) -> Coroutine[Any, Any, Tally]:
@@ -353,7 +375,12 @@ def main() -> None:
             base, args.users, args.conversations, args.seconds, args.timeout, args.pool, pid
         )
 
-    tally, served = serve_and_load("botkit-bench-http-", load_server)
+    tally, served = serve_and_load(
+        "botkit-bench-http-",
+        load_server,
+        postgres=args.postgres_url if args.store == "postgresql" else None,
+        workers=args.workers,
+    )
     calibration = (speed_before, calibrate())
 
     requests = len(tally.latencies)
@@ -362,6 +389,7 @@ def main() -> None:
     errors = sum(tally.errors.values())
     persisted = served.message_in
     rows: list[tuple[str, str]] = [
+        ("store / workers", f"{args.store} / {args.workers}"),
         ("users (keep-alive connections)", f"{args.users} ({args.pool} pool)"),
         ("conversations started / completed", f"{tally.started} / {tally.completed}"),
         ("requests", str(requests)),
@@ -385,29 +413,24 @@ def main() -> None:
         and errors == 0
         and persisted == tally.acknowledged
     )
-    print(
-        json.dumps(
-            {
-                "users": args.users,
-                "pool": args.pool,
-                "conversations": tally.started,
-                "conversations_completed": tally.completed,
-                "requests": requests,
-                "seconds": round(tally.seconds, 3),
-                "req_per_s": round(rate, 1),
-                "errors": errors,
-                "errors_by_kind": tally.errors,
-                "turns_acknowledged": tally.acknowledged,
-                "message_in_persisted": persisted,
-                **server_json(
-                    served, calibration, latency, tally.client_cpu_s, tally.server_cpu_s
-                ),
-                "targets": TARGETS,
-                "met": met,
-            },
-            ensure_ascii=False,
-        )
-    )
+    return {
+        "store": args.store,
+        "workers": args.workers,
+        "users": args.users,
+        "pool": args.pool,
+        "conversations": tally.started,
+        "conversations_completed": tally.completed,
+        "requests": requests,
+        "seconds": round(tally.seconds, 3),
+        "req_per_s": round(rate, 1),
+        "errors": errors,
+        "errors_by_kind": tally.errors,
+        "turns_acknowledged": tally.acknowledged,
+        "message_in_persisted": persisted,
+        **server_json(served, calibration, latency, tally.client_cpu_s, tally.server_cpu_s),
+        "targets": TARGETS,
+        "met": met,
+    }
 
 
 if __name__ == "__main__":

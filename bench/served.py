@@ -1,7 +1,8 @@
 """`botkit serve` as the HTTP benches run it: a separate process on loopback, on a fresh SQLite
-file, its courier answered by the demo fixtures; started, waited for, loaded, stopped with
-SIGTERM, and its store read back. Also what both benches print: the latency and CPU figures, the
-table with its header and footer, and the server's part of the final JSON line.
+file or a fresh schema of a PostgreSQL database (with one or more workers), its courier answered
+by the demo fixtures; started, waited for, loaded, stopped with SIGTERM, and its store read back
+(a PostgreSQL schema is dropped afterwards). Also what the benches print: the latency and CPU
+figures, the table with its header and footer, and the server's part of the final JSON line.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,8 @@ from typing import Any, TypeVar
 import httpx
 import uvloop
 
-from botkit.storage import SQLiteStore
+from botkit.storage import SQLiteStore, Store
+from botkit.storage.postgres import PostgresStore
 
 __all__ = [
     "ROOT",
@@ -72,15 +75,25 @@ class Served:
 
 
 def serve_and_load(
-    prefix: str, load: Callable[[int, int], Coroutine[Any, Any, T]]
+    prefix: str,
+    load: Callable[[int, int], Coroutine[Any, Any, T]],
+    *,
+    postgres: str | None = None,
+    workers: int = 1,
 ) -> tuple[T, Served]:
-    """Start `botkit serve`, run ``load(port, server_pid)`` on uvloop against it, stop it, and
-    read its store back."""
+    """Start `botkit serve` (on SQLite, or on a new schema of the ``postgres`` database URL,
+    with ``workers`` processes), run ``load(port, server_pid)`` on uvloop against it, stop it,
+    and read its store back."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         db = Path(tmp) / "bench.db"
         log = Path(tmp) / "server.log"
         port = free_port()
-        command = server_command(port, f"sqlite:///{db}")
+        if postgres is None:
+            store_url = f"sqlite:///{db}"
+        else:
+            joiner = "&" if "?" in postgres else "?"
+            store_url = f"{postgres}{joiner}schema=bench_{uuid.uuid4().hex[:12]}"
+        command = server_command(port, store_url, workers)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with log.open("wb") as log_file:
             server = subprocess.Popen(
@@ -97,7 +110,7 @@ def serve_and_load(
                     result = runner.run(load(port, server.pid))
             finally:
                 exit_code, stop_s, killed = stop_server(server)
-        records, message_in = asyncio.run(read_back(db))
+        records, message_in = asyncio.run(read_back(store_url, drop=postgres is not None))
         clean = not killed and exit_code in (0, -signal.SIGTERM)
         served = Served(
             command, ready_s, stop_s, exit_code, killed, records, message_in,
@@ -113,7 +126,7 @@ def free_port() -> int:
         return port
 
 
-def server_command(port: int, store_url: str) -> list[str]:
+def server_command(port: int, store_url: str, workers: int = 1) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -128,6 +141,7 @@ def server_command(port: int, store_url: str) -> list[str]:
         store_url,
         "--fixtures",
         str(FIXTURES),
+        *(["--workers", str(workers)] if workers != 1 else []),
     ]
 
 
@@ -184,14 +198,31 @@ def stop_server(server: subprocess.Popen[bytes]) -> tuple[int | None, float, boo
     return server.returncode, time.perf_counter() - started, killed
 
 
-async def read_back(path: Path) -> tuple[int, int]:
-    """(records in total, message_in records) in the store the server wrote."""
-    store = SQLiteStore(str(path))
+async def read_back(store_url: str, *, drop: bool) -> tuple[int, int]:
+    """(records in total, message_in records) in the store the server wrote; a PostgreSQL
+    schema is dropped afterwards (``drop``)."""
+    store: Store
+    if store_url.startswith("sqlite:///"):
+        store = SQLiteStore(store_url.removeprefix("sqlite:///"))
+    else:
+        store = PostgresStore(store_url)
     await store.open()
     try:
         return await store.count_records(), len(await store.records(kind="message_in"))
     finally:
         await store.close()
+        if drop and isinstance(store, PostgresStore):
+            await drop_schema(store)
+
+
+async def drop_schema(store: PostgresStore) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(store.dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 def percentile(ordered: list[float], p: float) -> float:
@@ -304,13 +335,16 @@ def exit_text(code: int | None, killed: bool) -> str:
 
 
 def process_cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system) of another process so far; None where /proc is missing."""
+    """CPU seconds (user + system) of another process and its live children (the workers of
+    `botkit serve --workers N`) so far; None where /proc is missing."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return None
     fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; utime is field 14
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_cpu_s(int(child)) or 0.0 for child in children)
 
 
 def cpu_s() -> float:
