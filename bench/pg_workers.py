@@ -17,9 +17,33 @@ second worker gains what the first left idle, not twice as much; the figures say
 from __future__ import annotations
 
 import json
+import os
 import sys
+from pathlib import Path
 
 from bench.http_kakao import arguments, run
+
+
+def postgres_cpu_s() -> float | None:
+    """CPU seconds used so far by the local PostgreSQL: its live processes, plus what its
+    ended backends used (counted in the postmaster's children's time). None without /proc or
+    without a local server."""
+    total, found = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found = True
+        total += int(fields[11]) + int(fields[12])
+        if fields[1] == "1" or Path(f"/proc/{fields[1]}/comm").read_text().strip() != "postgres":
+            total += int(fields[13]) + int(fields[14])  # the postmaster: its reaped children
+    return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
 def main() -> None:
@@ -32,7 +56,14 @@ def main() -> None:
     for workers in (1, 2):
         args.workers = workers
         print(f"== {workers} worker{'s' if workers > 1 else ''} on PostgreSQL")
-        results.append(run(args))
+        before = postgres_cpu_s()
+        result = run(args)
+        after = postgres_cpu_s()
+        result["postgres_cpu_s"] = (
+            None if before is None or after is None else round(after - before, 2)
+        )
+        print(f"{'CPU s: PostgreSQL (whole run)':40} {result['postgres_cpu_s']}")
+        results.append(result)
         print()
     print(f"{'workers':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'lost':>5}")
     for result in results:
@@ -72,6 +103,7 @@ SUMMARY = (
     "turns_acknowledged",
     "message_in_persisted",
     "server_cpu_s",
+    "postgres_cpu_s",
     "client_cpu_s",
     "calibration_ms",
     "server_clean_exit",
