@@ -241,3 +241,21 @@ async def test_while_the_server_is_away_calls_fail_fast_and_then_it_recovers(
             assert [r.seq for r in await store.records(session=session.key)] == [1, 2]
         finally:
             await store.close()
+
+
+async def test_a_lock_held_when_the_server_goes_away_is_left_without_an_error(
+    postgres_schema: str,
+) -> None:
+    with cuttable_proxy(POSTGRES_URL) as proxy:
+        url = proxy.url(postgres_url(postgres_schema, connect_timeout=1))
+        store = PostgresStore(url)
+        await store.open()
+        try:
+            async with store.lock("kakao:민지"):
+                proxy.cut()  # mid-turn: the lock's connection dies with the server
+            # leaving the block raised nothing: a committed turn must stand
+            proxy.restore()
+            async with store.lock("kakao:민지"):  # and the user is not stuck
+                pass
+        finally:
+            await store.close()
