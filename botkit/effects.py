@@ -12,7 +12,8 @@ degrades to text through :func:`as_text`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 __all__ = [
     "Button",
@@ -27,6 +28,8 @@ __all__ = [
     "Say",
     "as_text",
     "offered_choices",
+    "say_from_data",
+    "say_to_data",
 ]
 
 
@@ -104,6 +107,39 @@ class End:
 
 
 Effect = Say | Call | HandOff | End
+
+
+def say_to_data(say: Say) -> dict[str, Any]:
+    """A bubble as plain JSON data, to keep in a session (only the fields that are set)."""
+    return {k: v for k, v in asdict(say).items() if v not in (None, (), [])}
+
+
+def say_from_data(data: dict[str, Any]) -> Say:
+    """The bubble :func:`say_to_data` made."""
+
+    def image(d: dict[str, Any] | None) -> Image | None:
+        return None if d is None else Image(**d)
+
+    def buttons(items: list[dict[str, Any]] | None) -> tuple[Button, ...]:
+        return tuple(Button(**b) for b in items or ())
+
+    def card(d: dict[str, Any]) -> Card:
+        return Card(**{**d, "image": image(d.get("image")), "buttons": buttons(d.get("buttons"))})
+
+    return Say(
+        text=data.get("text"),
+        card=None if data.get("card") is None else card(data["card"]),
+        cards=tuple(card(c) for c in data.get("cards", ())),
+        image=image(data.get("image")),
+        header=data.get("header"),
+        items=tuple(
+            ListItem(**{**i, "image": image(i.get("image"))}) for i in data.get("items", ())
+        ),
+        choices=tuple(Choice(**c) for c in data.get("choices", ())),
+        buttons=buttons(data.get("buttons")),
+        slot=data.get("slot"),
+        agent=data.get("agent"),
+    )
 
 
 def offered_choices(effects: Sequence[Effect]) -> list[Choice]:

@@ -9,8 +9,9 @@ Kakao waits 5 seconds. The turn runs in a task of its own and the answer leaves 
 budget (4.5 s by default) whatever the actions do: with Kakao's callback enabled and a
 ``callbackUrl`` in the request, the answer is ``useCallback: true`` and the real one is POSTed
 to the URL once the turn is done; otherwise the user is asked to try again, and the late reply
-is kept and said with the answer to their next message. Either way the turn itself finishes and
-is committed: the session never reflects half a turn.
+is kept in the user's session and said with the answer to their next message, by whichever
+worker gets it. Either way the turn itself finishes and is committed: the session never
+reflects half a turn.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from botkit.adapters.kakao.codec import KakaoPayloadError, KakaoRequest, parse_payload, render
-from botkit.effects import Effect, Say
+from botkit.effects import Say
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import KakaoSettings
 from botkit.server.http import RETRY_AFTER_S, UNAVAILABLE, same_secret
@@ -103,7 +104,6 @@ class KakaoEndpoint:
         self.settings = settings
         self.callbacks = callbacks  # the client that POSTs late answers to Kakao
         self.track = track  # the server waits for tracked tasks before it stops
-        self.late: dict[str, list[Effect]] = {}  # replies that missed their budget, per user
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -197,7 +197,12 @@ class KakaoEndpoint:
         text = clean_text(payload.utterance, self.settings.max_utterance_chars)
         turn = asyncio.ensure_future(
             self.runtime.handle(
-                CHANNEL, user, text, payload=payload.payload, profile=payload.profile or None
+                CHANNEL,
+                user,
+                text,
+                payload=payload.payload,
+                profile=payload.profile or None,
+                with_kept=True,  # an agent's words and late replies come first
             )
         )
         self.track(turn)
@@ -216,7 +221,7 @@ class KakaoEndpoint:
                     503,
                     ((b"retry-after", b"%d" % RETRY_AFTER_S),),
                 )
-            return JsonResponse(self._rendered(user, reply))
+            return JsonResponse(self._rendered(reply))
         url = payload.callback_url
         if self.settings.callback and url and self._callback_allowed(url):
             deadline = time.monotonic() + self.settings.callback_ttl_s - self.settings.budget_s
@@ -232,8 +237,8 @@ class KakaoEndpoint:
         log.warning("kakao turn over budget", extra={"user": user})
         return JsonResponse(render([Say(text=self.settings.retry_text)]).response)
 
-    def _rendered(self, user: str, reply: Reply) -> dict[str, Any]:
-        effects = self.late.pop(user, []) + list(reply.effects)
+    def _rendered(self, reply: Reply) -> dict[str, Any]:
+        effects = list(reply.effects)
         if not any(isinstance(e, Say) for e in effects):  # Kakao needs something to show
             effects.append(Say(text=self.settings.holding_text))
         return render(effects).response
@@ -241,7 +246,8 @@ class KakaoEndpoint:
     def _keep_late(self, user: str, turn: asyncio.Future[Reply]) -> None:
         if turn.cancelled() or turn.exception() is not None or turn.result().unavailable:
             return
-        self.late.setdefault(user, []).extend(turn.result().effects)
+        late = turn.result().effects
+        self.track(asyncio.ensure_future(self.runtime.keep_until_next(CHANNEL, user, late)))
 
     def _callback_allowed(self, url: str) -> bool:
         try:
@@ -263,7 +269,7 @@ class KakaoEndpoint:
         if time.monotonic() > deadline:  # the URL has expired: keep the reply for next time
             self._keep_late(user, turn)
             return
-        body = self._rendered(user, turn.result())
+        body = self._rendered(turn.result())
         try:
             answer = await self.callbacks.post(
                 url, content=orjson.dumps(body), headers={"Content-Type": _JSON}

@@ -47,6 +47,10 @@ class Session:
     held: list[str] | None = None  # user messages kept for the agent during a handoff
     since: float = 0.0  # when the current handoff status began
     agent: str | None = None  # who holds the conversation while it is with an agent
+    # Bubbles waiting for the user's next message, on channels that can only answer (Kakao):
+    # an agent's words, a reply that missed its deadline. Kept here, not in one worker's
+    # memory, so whichever worker gets the next message says them (effects.say_to_data).
+    outbox: list[dict[str, Any]] | None = None
 
     def copy(self) -> Session:
         """An independent working copy (the engine changes the session it is given)."""
@@ -60,6 +64,8 @@ class Session:
             twin.variants = dict(self.variants)
         if self.held is not None:
             twin.held = list(self.held)
+        if self.outbox is not None:
+            twin.outbox = list(self.outbox)
         return twin
 
     def to_dict(self) -> dict[str, Any]:

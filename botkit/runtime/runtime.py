@@ -28,13 +28,13 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from botkit.effects import Call, Effect, Say, as_text
+from botkit.effects import Call, Effect, Say, as_text, say_from_data, say_to_data
 from botkit.engine import ConfigurationError, Engine, Session, StepRefused, Turn
 from botkit.events import AgentRelease, Event, UserMessage
 from botkit.records import Record
@@ -45,6 +45,7 @@ __all__ = ["Reply", "Runtime"]
 
 log = logging.getLogger("botkit.runtime")
 MAX_ACTIONS_PER_TURN = 8
+MAX_KEPT = 10  # bubbles kept for a user's next message (Kakao shows 3 per answer anyway)
 
 
 @dataclass(slots=True)
@@ -205,8 +206,11 @@ class Runtime:
         payload: str | None = None,
         profile: Mapping[str, Any] | None = None,
         locale: str | None = None,
+        with_kept: bool = False,
     ) -> Reply:
-        """Handle one inbound message and return the committed reply."""
+        """Handle one inbound message and return the committed reply. ``with_kept``: the
+        bubbles kept for this user (:meth:`keep_until_next`) come first in the reply, and
+        leave the session in the same commit, so they are said once."""
         key = f"{channel}:{user}"
 
         def event(session: Session) -> Event:
@@ -216,7 +220,29 @@ class Runtime:
                 session.locale = locale
             return UserMessage(text, self.clock(), payload)
 
-        return await self._turn(key, user, channel, lambda s: self.engine.handle(s, event(s)))
+        def step(session: Session) -> Turn:
+            kept = session.outbox if with_kept else None
+            session.outbox = None if with_kept else session.outbox
+            turn = self.engine.handle(session, event(session))
+            if kept:
+                turn.effects[:0] = [say_from_data(data) for data in kept]
+            return turn
+
+        return await self._turn(key, user, channel, step)
+
+    async def keep_until_next(self, channel: str, user: str, effects: Sequence[Effect]) -> Reply:
+        """Keep what ``effects`` say for the user's next message, in their session (on
+        channels that can only answer: an agent's words, a reply that came too late). At
+        most the last :data:`MAX_KEPT` bubbles are kept."""
+        said = [say_to_data(e) for e in effects if isinstance(e, Say)]
+        if not said:
+            return Reply()
+
+        def keep(session: Session) -> Turn:
+            session.outbox = [*(session.outbox or ()), *said][-MAX_KEPT:]
+            return Turn()
+
+        return await self._turn(f"{channel}:{user}", user, channel, keep, observe=False)
 
     async def release(
         self, channel: str, user: str, *, target: str | None = None, close: bool = False
@@ -321,12 +347,18 @@ class Runtime:
             return await self.store.load(key)
 
     async def _turn(
-        self, key: str, user: str, channel: str, step: Callable[[Session], Turn]
+        self,
+        key: str,
+        user: str,
+        channel: str,
+        step: Callable[[Session], Turn],
+        *,
+        observe: bool = True,
     ) -> Reply:
         started = time.perf_counter()
         async with self.locks.hold(key):
             if self._shared is None:
-                return await self._locked_turn(key, user, channel, step, started)
+                return await self._locked_turn(key, user, channel, step, started, observe)
             # Entered by hand: failing to take the lock means the store is unavailable, while
             # failures inside the turn are the turn's to answer.
             try:
@@ -336,7 +368,7 @@ class Runtime:
                 log.exception("locking session %s failed", key)
                 return self._failed(unavailable=True)
             try:
-                return await self._locked_turn(key, user, channel, step, started)
+                return await self._locked_turn(key, user, channel, step, started, observe)
             finally:
                 try:
                     await lock.__aexit__(None, None, None)
@@ -350,6 +382,7 @@ class Runtime:
         channel: str,
         step: Callable[[Session], Turn],
         started: float,
+        observe: bool,
     ) -> Reply:
         for _ in range(self.retries):
             # The cached snapshot leaves the cache while its turn runs (we hold its lock, so
@@ -393,9 +426,9 @@ class Runtime:
                 records,
                 seconds=time.perf_counter() - started,
             )
-            for observe in self.observers:
+            for observer in self.observers if observe else ():
                 try:
-                    observe(channel, user, reply)
+                    observer(channel, user, reply)
                 except Exception:  # an observer's bug must not fail a committed turn
                     log.exception("an observer of %s failed", key)
             return reply

@@ -90,11 +90,11 @@ def create_app(
 
     async def deliver(channel: str, user: str, effects: list[Effect]) -> None:
         """An agent's words to the user: live on the web; on Kakao with their next message
-        (a skill can only answer, not speak first)."""
+        (a skill can only answer, not speak first), kept in the session for any worker."""
         if channel == "web":
             await web.push(user, effects)
         elif channel == "kakao":
-            kakao.late.setdefault(user, []).extend(effects)
+            (await runtime.keep_until_next(channel, user, effects)).kept()
 
     agents = AgentApi(runtime, settings.agent, deliver)
     helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=deliver)

@@ -46,14 +46,21 @@ class Serve:
 
 
 @contextlib.asynccontextmanager
-async def serving(*args: str, ready_s: float = 30.0) -> AsyncIterator[Serve]:
-    """``botkit serve flows/ --port <free> <args>`` with the demo's courier fixtures, ready."""
+async def serving(
+    *args: str,
+    flows: Path = REPO / "flows",
+    fixtures: Path = FIXTURES,
+    env: dict[str, str] | None = None,
+    ready_s: float = 30.0,
+) -> AsyncIterator[Serve]:
+    """``botkit serve <flows> --port <free> <args>`` with the demo's courier fixtures (or
+    ``fixtures``) and ``env`` added to the environment, once it is ready."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "botkit.cli.main", "serve", "flows/", "--port", str(port),
-        "--fixtures", str(FIXTURES), *args,
+        sys.executable, "-m", "botkit.cli.main", "serve", str(flows), "--port", str(port),
+        "--fixtures", str(fixtures), *args,
         cwd=REPO, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "BOTKIT_LOG_LEVEL": "info"},
+        env={**os.environ, "BOTKIT_LOG_LEVEL": "info", **(env or {})},
     )  # fmt: skip
     served = Serve(process, f"http://127.0.0.1:{port}")
     log = asyncio.create_task(process.stderr.read())  # type: ignore[union-attr]

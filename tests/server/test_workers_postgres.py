@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +21,7 @@ import httpx
 from botkit.storage.postgres import PostgresStore
 from tests.outage import cuttable_proxy
 from tests.postgres import POSTGRES_MARKS, POSTGRES_URL, postgres_url
-from tests.server.processes import kakao, serving
+from tests.server.processes import REPO, kakao, serving
 
 pytestmark = POSTGRES_MARKS
 
@@ -196,3 +198,81 @@ async def test_a_database_restart_under_load_is_503_then_recovery_and_no_acknowl
     for log in (first.log, second.log):
         assert "Traceback" not in log
         assert "store unavailable" in log or "failed" in log
+
+
+SLOW_COURIER = """
+fixtures:
+  actions:
+    lookup_order:
+      delay: 1500ms
+      data: {status: 배송중, delivery: {eta: 11월 27일, courier: CJ대한통운}}
+"""
+AGENT_TOKEN = "h" * 24
+
+
+def _always_open(tmp_path: Path) -> Path:
+    """The reference bot with its CS team in at any hour, so a handoff reaches a person
+    whenever the test runs."""
+    flows = tmp_path / "flows"
+    shutil.copytree(REPO / "flows", flows)
+    bot = flows / "bot.yaml"
+    text = bot.read_text(encoding="utf-8")
+    hours = text[text.index("    days:") : text.index("\n", text.index("    holidays:")) + 1]
+    bot.write_text(text.replace(hours, '    days:\n      mon-sun: "00:00-24:00"\n'), "utf-8")
+    return flows
+
+
+def _texts(answer: httpx.Response) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    outputs = answer.json()["template"]["outputs"]
+    return [
+        body.get("text") or body.get("description") or body.get("title", "")
+        for output in outputs
+        for body in output.values()
+    ]
+
+
+async def test_what_waits_for_a_kakao_users_next_message_reaches_them_on_any_worker(
+    tmp_path: Path, postgres_schema: str
+) -> None:
+    """An agent's words and a reply that missed Kakao's deadline wait in the database, not in
+    the memory of the worker that had them: the next message, on the other worker, says them."""
+    fixtures = tmp_path / "slow.fixtures.yaml"
+    fixtures.write_text(SLOW_COURIER, encoding="utf-8")
+    setup: dict[str, Any] = {
+        "flows": _always_open(tmp_path),
+        "fixtures": fixtures,
+        "env": {"BOTKIT_AGENT_TOKENS": f"하늘:{AGENT_TOKEN}", "BOTKIT_KAKAO_BUDGET_S": "0.5"},
+    }
+    store = f"--store={postgres_url(postgres_schema)}"
+    async with (
+        serving(store, **setup) as a,
+        serving(store, **setup) as b,
+        httpx.AsyncClient(timeout=10) as client,
+    ):
+        skill = "/kakao/skill"
+        # a late reply: worker A runs out of Kakao's budget, worker B says the reply
+        await client.post(a.base + skill, json=kakao("안녕하세요", "민지"))
+        await client.post(
+            a.base + skill, json=kakao("배송 조회", "민지", {"botkit": "order_status"})
+        )
+        waited = await client.post(a.base + skill, json=kakao("1234-567-890", "민지"))
+        assert _texts(waited) == ["응답이 늦어지고 있어요. 잠시 후 다시 말씀해 주세요."]
+        await asyncio.sleep(2.0)  # the lookup finishes on A and its reply is kept
+        later = await client.post(b.base + skill, json=kakao("처음으로", "민지"))
+        assert "주문 1234567890은(는) 지금 '배송중' 상태예요." in " ".join(_texts(later))
+
+        # an agent's words: the user asks on A, the agent answers through B's API
+        await client.post(a.base + skill, json=kakao("상담원 연결해 주세요", "서준"))
+        agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+        conversation = f"{b.base}/agent/api/conversations/kakao/shop:서준"
+        assert (await client.post(conversation + "/claim", headers=agent)).status_code == 200
+        written = await client.post(
+            conversation + "/message", headers=agent, json={"text": "안녕하세요, 하늘입니다."}
+        )
+        assert written.status_code == 200, written.text
+        answer = await client.post(a.base + skill, json=kakao("네 안녕하세요", "서준"))
+        assert "안녕하세요, 하늘입니다." in " ".join(_texts(answer))
+        again = await client.post(b.base + skill, json=kakao("여보세요?", "서준"))
+        assert "안녕하세요, 하늘입니다." not in " ".join(_texts(again))  # said once
+    assert "Traceback" not in a.log + b.log
