@@ -24,6 +24,7 @@ refuses ``\\u0000``, which a user may well type.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -95,6 +96,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+COMMAND_TIMEOUT_S = 10.0  # a read or a commit taking longer fails (StorageError)
 
 # Any fixed number: the transaction-level lock workers take while they migrate.
 _MIGRATION_LOCK = 0x626F746B6974  # "botkit"
@@ -184,6 +187,9 @@ class PostgresStore:
                 max_size=self.pool_size,
                 server_settings=settings,
                 timeout=self.connect_timeout,
+                # a server that takes this long over a read or a commit is not answering; the
+                # lock pool has no such limit: waiting for another worker's turn is its job
+                command_timeout=COMMAND_TIMEOUT_S,
                 reset=_keep,  # the store never changes a connection's session state
             )
             self._locks = await asyncpg.create_pool(
@@ -229,11 +235,13 @@ class PostgresStore:
         self._pool = self._locks = None  # new calls are refused from here on
         if self._idle is not None:
             # Commits already submitted are written and answered first.
-            await asyncio.wait({asyncio.ensure_future(self._idle.wait())}, timeout=10)
+            idle = asyncio.ensure_future(self._idle.wait())
+            await asyncio.wait({idle}, timeout=COMMAND_TIMEOUT_S)
+            idle.cancel()
         for pool in pools:
             try:
                 # Calls already running finish first; past the timeout they are cut off.
-                await asyncio.wait_for(pool.close(), timeout=10)
+                await asyncio.wait_for(pool.close(), timeout=COMMAND_TIMEOUT_S)
             except _FAILURES:
                 pool.terminate()
 
@@ -274,8 +282,7 @@ class PostgresStore:
         except BaseException as exc:
             # Cancelled or failed while waiting: the lock may have been granted at that very
             # moment, so the connection is closed rather than pooled (closing releases it).
-            conn.terminate()
-            await pool.release(conn)
+            await _discard(pool, conn)
             if isinstance(exc, _FAILURES):
                 raise StorageError(f"cannot lock session {key!r}: {_say(exc)}") from exc
             raise
@@ -466,6 +473,15 @@ def _lock_id(salt: bytes, key: str) -> int:
 
 def _say(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+async def _discard(pool: asyncpg.Pool, conn: Any) -> None:
+    """Close a pooled connection instead of reusing it. When the server went away, asyncpg may
+    already have taken the connection back from us: then there is nothing left to close."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
+    with contextlib.suppress(*_FAILURES):
+        await pool.release(conn)
 
 
 async def _keep(conn: asyncpg.Connection) -> None:

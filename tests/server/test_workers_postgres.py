@@ -186,7 +186,7 @@ async def test_a_database_restart_under_load_is_503_then_recovery_and_no_acknowl
         for line in (first.log + second.log).splitlines()
         if '"message":"request failed"' in line
     ]
-    assert set(sent.statuses) <= {200, 503}, (sent.statuses, failures[:3])
+    assert set(sent.statuses) <= {200, 503}, (sent.statuses, failures[:1])
     assert failures == []
     assert sent.statuses[503] > 0  # the outage was seen ...
     assert sent.unavailable_without_retry_after == 0  # ... and answered as such

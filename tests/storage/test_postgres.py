@@ -259,3 +259,25 @@ async def test_a_lock_held_when_the_server_goes_away_is_left_without_an_error(
                 pass
         finally:
             await store.close()
+
+
+async def test_a_worker_waiting_for_a_lock_when_the_server_goes_away_gets_a_storage_error(
+    postgres_schema: str,
+) -> None:
+    holder = PostgresStore(postgres_url(postgres_schema))
+    await holder.open()
+    with cuttable_proxy(POSTGRES_URL) as proxy:
+        waiter = PostgresStore(proxy.url(postgres_url(postgres_schema, connect_timeout=1)))
+        await waiter.open()
+        try:
+            async with holder.lock("kakao:민지"):
+                waiting = asyncio.create_task(_hold(waiter, "kakao:민지"))
+                await asyncio.sleep(0.3)
+                proxy.cut()  # the waiter's connection dies while it waits
+                with pytest.raises(StorageError, match="cannot lock session 'kakao:민지'"):
+                    await asyncio.wait_for(waiting, timeout=5)
+            proxy.restore()
+            await asyncio.wait_for(_hold(waiter, "kakao:민지"), timeout=5)  # and it recovers
+        finally:
+            await waiter.close()
+            await holder.close()
