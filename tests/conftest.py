@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,10 +35,10 @@ def repo() -> Path:
 @pytest.fixture
 def postgres_schema() -> Iterator[str]:
     """A schema of this test's own on the test PostgreSQL server, dropped afterwards."""
-    from tests.postgres import POSTGRES_URL, drop_schema, new_schema
+    from tests.postgres import POSTGRES_URL, drop_schema, new_schema, run_apart
 
     if not POSTGRES_URL:
         pytest.skip("BOTKIT_TEST_POSTGRES_URL is not set")
     schema = new_schema()
     yield schema
-    asyncio.run(drop_schema(schema))
+    run_apart(drop_schema(schema))

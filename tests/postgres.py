@@ -7,8 +7,12 @@ dropped afterwards, so tests never see each other's sessions and counts start at
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import uuid
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -27,6 +31,29 @@ def postgres_url(schema: str, **options: str | int) -> str:
     query = [*parse_qsl(parts.query), ("schema", schema)]
     query += [(name, str(value)) for name, value in options.items()]
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+T = TypeVar("T")
+
+
+def run_apart(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end on an event loop of its own thread: usable where a loop
+    already runs in this one (Playwright's sync API, a fixture torn down inside a test's loop)."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(coroutine))
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 def new_schema() -> str:

@@ -94,15 +94,16 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 @contextlib.contextmanager
 def serve(
-    tmp: Path, env: dict[str, str] | None = None
+    tmp: Path, env: dict[str, str] | None = None, store: str | None = None
 ) -> Iterator[tuple[str, Path, Callable[[], None]]]:
     """``botkit serve`` on the reference bot in a process of its own, on a fresh SQLite file in
-    ``tmp``, with the widget's test hooks and ``env`` on top: (url, database, stop)."""
+    ``tmp`` (or ``store``), with the widget's test hooks and ``env`` on top: (url, database,
+    stop)."""
     db, log = tmp / "bot.db", tmp / "serve.log"
     port = free_port()
     command = [
         sys.executable, "-m", "botkit.cli.main", "serve", "flows/", "--port", str(port),
-        "--store", f"sqlite:///{db}", "--fixtures", "flows/tests/demo.fixtures.yaml",
+        "--store", store or f"sqlite:///{db}", "--fixtures", "flows/tests/demo.fixtures.yaml",
     ]  # fmt: skip
     full_env = {**os.environ, "BOTKIT_WEB_TEST_HOOKS": "1", **(env or {})}
     with log.open("wb") as out:
