@@ -221,8 +221,9 @@ class Runtime:
             return UserMessage(text, self.clock(), payload)
 
         def step(session: Session) -> Turn:
-            kept = session.outbox if with_kept else None
-            session.outbox = None if with_kept else session.outbox
+            kept = None
+            if with_kept:
+                kept, session.outbox = session.outbox, None
             turn = self.engine.handle(session, event(session))
             if kept:
                 turn.effects[:0] = [say_from_data(data) for data in kept]
