@@ -70,7 +70,7 @@ class Tally:
     last_503: float | None = None
     down_at: float | None = None  # `stop` issued (seconds into the run)
     start_at: float | None = None  # `start` issued
-    resumed_at: float | None = None  # the first 200 after the first 503
+    resumed_at: float | None = None  # the first 200 after `start` was issued
 
 
 def cluster() -> str:
@@ -115,8 +115,8 @@ async def user(n: int, bases: list[str], tally: Tally, stop: float, started: flo
             tally.statuses[str(answer.status_code)] += 1
             if answer.status_code == 200:
                 tally.acknowledged.setdefault(name, []).append(text)
-                if tally.first_503 is not None and tally.resumed_at is None:
-                    tally.resumed_at = now
+                if tally.start_at is not None and tally.resumed_at is None:
+                    tally.resumed_at = now  # the first 200 once PostgreSQL is starting again
             elif answer.status_code == 503:
                 tally.first_503 = tally.first_503 if tally.first_503 is not None else now
                 tally.last_503 = now
@@ -205,6 +205,7 @@ def main() -> None:
             exits = [stop_server(server) for server in servers]
         text = "".join(log.read_text("utf-8", errors="replace") for log in logs)
         tracebacks = text.count("Traceback")
+        failed = [line for line in text.splitlines() if '"message":"request failed"' in line]
         log_tail = tail(logs[0], 5)
     figures = asyncio.run(check_store(url, tally))
     calibration = (speed_before, calibrate())
@@ -243,6 +244,8 @@ def main() -> None:
         print(f"{name:40} {value}")
     if tracebacks:
         print(f"worker log ends with:\n{log_tail}")
+    for line in failed[:5]:  # what the workers logged for requests answered 500
+        print(f"worker: {line}")
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     ok = (
         tally.statuses["503"] > 0

@@ -397,6 +397,9 @@ class Runtime:
                 except StorageError:
                     log.exception("loading session %s failed", key)
                     return self._failed(unavailable=True)
+                except Exception:  # a store's bug must not reach the user as a traceback
+                    log.exception("loading session %s failed unexpectedly", key)
+                    return self._failed()
             session = loaded or self.engine.new_session(key, user, channel)
             expected = session.version
             try:
@@ -418,6 +421,9 @@ class Runtime:
             except StorageError:
                 log.exception("commit of %s failed", key)
                 return self._failed(unavailable=True)
+            except Exception:  # a store's bug: nothing is known to be kept
+                log.exception("commit of %s failed unexpectedly", key)
+                return self._failed()
             self._remember(key, session)
             reply = Reply(
                 effects,

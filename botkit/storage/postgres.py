@@ -131,8 +131,16 @@ WITH s AS (
 SELECT count(*) FROM s
 """
 
-# What a failing server or network raises through asyncpg.
-_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# What a failing server or network raises through asyncpg. InternalClientError is what asyncpg
+# raises when a server shutting down interrupts a connection mid-operation (seen when
+# PostgreSQL was stopped under load).
+_FAILURES = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 class PostgresStore:

@@ -188,6 +188,23 @@ async def test_a_failed_commit_keeps_nothing_and_answers_with_the_error_message(
         assert await store.records() == []
 
 
+class BrokenStore(MemoryStore):
+    """A store with a bug: it raises something other than StorageError."""
+
+    async def load(self, key: str) -> Session | None:
+        raise RuntimeError("driver bug")
+
+
+async def test_a_store_bug_is_the_flows_error_message_not_a_traceback(
+    tmp_path: Path, courier: Courier
+) -> None:
+    app = reference_app(tmp_path, courier)
+    async with app.run(store=BrokenStore(), clock=Clock()) as bot:
+        reply = await bot.handle("web", "지우", "안녕하세요")
+    assert (reply.ok, reply.unavailable) == (False, False)
+    assert reply.texts == ["일시적인 오류가 발생했어요. 잠시 후 다시 시도해 주세요."]
+
+
 async def test_unregistered_functions_are_reported_before_serving(
     tmp_path: Path, courier: Courier
 ) -> None:
