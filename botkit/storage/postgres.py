@@ -57,8 +57,8 @@ log = logging.getLogger(__name__)
 
 # Migration i takes the schema from version i to i + 1. Append only; never edit one that shipped.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: sessions, records indexed for reports (time, flow; session via the unique key),
-        # business events
+    (  # 1: sessions, records indexed for reports (time, flow; session by the primary key, which
+        # is all a record needs: every index costs each of a turn's five inserts), events
         """CREATE TABLE sessions (
             key text PRIMARY KEY,
             version bigint NOT NULL,
@@ -66,7 +66,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at double precision
         )""",
         """CREATE TABLE records (
-            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             session text NOT NULL,
             conversation bigint NOT NULL,
             seq bigint NOT NULL,
@@ -80,7 +79,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             "user" text NOT NULL,
             channel text NOT NULL,
             data text,
-            UNIQUE (session, seq)
+            PRIMARY KEY (session, seq)
         )""",
         "CREATE INDEX records_at ON records (at)",
         "CREATE INDEX records_flow_at ON records (flow, at)",
