@@ -147,8 +147,9 @@ class PostgresStore:
 
     ``url`` is a libpq URL (``postgresql://user@host:5432/db``). botkit's own query parameters
     are taken out of it: ``schema`` (default ``botkit``), ``pool`` (connections for reads and
-    commits, default 10), ``lock_pool`` (connections that hold per-user locks during turns,
-    default 32: at most that many turns of one worker run at once) and ``connect_timeout``
+    commits, default 5), ``lock_pool`` (connections that hold per-user locks during turns,
+    default 16: at most that many turns of one worker run at once, others wait their turn) and
+    ``connect_timeout``
     (seconds, default 2; past it a call fails and the server answers 503).
     """
 
@@ -165,8 +166,9 @@ class PostgresStore:
                 theirs.append((name, value))  # libpq's own (sslmode, ...), for asyncpg
         self.dsn = urlunsplit(parts._replace(query=urlencode(theirs)))
         self.schema = ours.get("schema", "botkit")
-        self.pool_size = _positive(ours, "pool", 10)
-        self.lock_pool_size = _positive(ours, "lock_pool", 32)
+        # 21 connections a worker: four workers fit PostgreSQL's default max_connections (100)
+        self.pool_size = _positive(ours, "pool", 5)
+        self.lock_pool_size = _positive(ours, "lock_pool", 16)
         self.connect_timeout = float(_positive(ours, "connect_timeout", 2))
         self._pool: asyncpg.Pool | None = None
         self._locks: asyncpg.Pool | None = None
@@ -281,7 +283,9 @@ class PostgresStore:
         pool = self._locks
         ident = _lock_id(self._salt, key)
         try:
-            conn = await pool.acquire(timeout=self.connect_timeout)
+            # Waiting for a free connection is waiting for other turns: as long as a statement
+            # may take. A server that is down fails faster, at connect_timeout.
+            conn = await pool.acquire(timeout=COMMAND_TIMEOUT_S)
         except _FAILURES as exc:
             raise StorageError(f"cannot lock session {key!r}: {_say(exc)}") from exc
         try:
