@@ -15,7 +15,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
+from tests.server.processes import free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -51,13 +52,6 @@ def _missing() -> str | None:
     if not CHROMIUM.exists():
         return "Debian's chromium is missing: apt-get install -y chromium (see .ci/run)"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

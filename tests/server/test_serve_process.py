@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 
 from botkit.storage import SQLiteStore
+from tests.server.processes import free_port, kakao
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,19 +29,8 @@ fixtures:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def skill(text: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "userRequest": {"utterance": text, "user": {"id": "하은", "properties": {}}},
-        "bot": {"id": "shop"},
-        "action": {"clientExtra": extra or {}},
-    }
+    return kakao(text, "하은", extra)
 
 
 async def test_sigterm_lets_the_turn_in_flight_finish_and_commit(tmp_path: Path) -> None:
