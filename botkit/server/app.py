@@ -32,7 +32,7 @@ from starlette.types import Receive, Scope, Send
 from botkit.adapters.kakao.endpoint import KakaoEndpoint
 from botkit.adapters.web.endpoint import WebEndpoint
 from botkit.app import BotApp
-from botkit.effects import Effect
+from botkit.effects import Effect, Say, say_from_data, say_to_data
 from botkit.metrics.html import to_html
 from botkit.metrics.report import day_bounds, load_metrics
 from botkit.runtime import ActionFunction, Reply
@@ -42,12 +42,13 @@ from botkit.server.events import EventsEndpoint
 from botkit.server.helpdesk import Helpdesk
 from botkit.server.http import RETRY_AFTER_S, json_error, json_response, unavailable
 from botkit.server.prometheus import LiveMetrics
-from botkit.storage import StorageError, Store, open_store
+from botkit.storage import Broadcast, StorageError, Store, open_store
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("botkit.server")
 CRASHED = "the server failed; it is logged"
+WEB_PUSH = "web_push"  # the topic on which workers pass web pushes to each other
 
 
 class _InFlight:
@@ -88,13 +89,27 @@ def create_app(
     kakao = KakaoEndpoint(runtime, settings.kakao, callbacks=client, track=in_flight.track)
     web = WebEndpoint(runtime, settings.web)
 
+    broadcast = opened if isinstance(opened, Broadcast) else None
+
     async def deliver(channel: str, user: str, effects: list[Effect]) -> None:
-        """An agent's words to the user: live on the web; on Kakao with their next message
-        (a skill can only answer, not speak first), kept in the session for any worker."""
+        """An agent's words to the user: live on the web, through whichever worker holds the
+        user's socket; on Kakao with their next message (a skill can only answer, not speak
+        first), kept in the session for any worker."""
         if channel == "web":
+            if broadcast is not None:
+                said = [say_to_data(e) for e in effects if isinstance(e, Say)]
+                try:
+                    await broadcast.publish(WEB_PUSH, {"sid": user, "says": said})
+                    return  # every worker pushes it to the sockets it holds, this one included
+                except StorageError as exc:  # too large, or the database is away
+                    log.warning("web push not broadcast", extra={"error": str(exc)})
             await web.push(user, effects)
         elif channel == "kakao":
             (await runtime.keep_until_next(channel, user, effects)).kept()
+
+    async def pushed(message: dict[str, Any]) -> None:
+        says: list[Effect] = [say_from_data(data) for data in message.get("says", ())]
+        await web.push(str(message.get("sid", "")), says)
 
     agents = AgentApi(runtime, settings.agent, deliver)
     helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=deliver)
@@ -141,6 +156,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await opened.open()
+        if broadcast is not None:
+            await broadcast.subscribe(WEB_PUSH, pushed)
         log.info("serving", extra={"bot": bot.bot.id, "version": bot.bot.version})
         sweeper = asyncio.create_task(sweep(), name="botkit-handoff-sweeper")
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botkit.storage.base import ConflictError, SharedStore, StorageError, Store
+from botkit.storage.base import Broadcast, ConflictError, SharedStore, StorageError, Store
 from botkit.storage.memory import MemoryStore
 from botkit.storage.sqlite import SQLiteStore
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from botkit.storage.postgres import PostgresStore
 
 __all__ = [
+    "Broadcast",
     "ConflictError",
     "MemoryStore",
     "PostgresStore",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
@@ -21,7 +21,7 @@ import orjson
 from botkit.engine.session import Session
 from botkit.records import BusinessEvent, Record, ReportRow
 
-__all__ = ["ConflictError", "SharedStore", "StorageError", "Store"]
+__all__ = ["Broadcast", "ConflictError", "SharedStore", "StorageError", "Store"]
 
 
 class StorageError(Exception):
@@ -121,6 +121,23 @@ class SharedStore(Store, Protocol):
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Hold ``key``'s lock in every process for the ``async with`` block, first come first
         served. Raises StorageError when the lock cannot be had."""
+
+
+@runtime_checkable
+class Broadcast(Protocol):
+    """A store that passes small messages to every process using it: how one worker reaches a
+    user whose socket another worker holds."""
+
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
+        """Send ``message`` (JSON, a few KB at most) to every subscriber of ``topic``, this
+        process's included. Raises StorageError when it cannot be sent."""
+
+    async def subscribe(
+        self, topic: str, receive: Callable[[dict[str, Any]], Awaitable[None]]
+    ) -> None:
+        """Call ``receive`` with every message published on ``topic`` from now until
+        ``close``. Returns once listening; keeps listening across reconnections (messages
+        published while disconnected are not received)."""
 
 
 # --- the JSON codec every backend uses, so all of them round-trip exactly the same values ---

@@ -28,7 +28,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -174,6 +174,7 @@ class PostgresStore:
         self._locks: asyncpg.Pool | None = None
         self._running = 0  # queries under way; close() lets them finish
         self._idle: asyncio.Event | None = None
+        self._listeners: list[asyncio.Task[None]] = []  # one per subscribed topic
         self._salt = self.schema.encode() + b"\0"  # lock ids differ between schemas
 
     def __repr__(self) -> str:
@@ -240,6 +241,10 @@ class PostgresStore:
             await conn.close()
 
     async def close(self) -> None:
+        for listener in self._listeners:
+            listener.cancel()
+        await asyncio.gather(*self._listeners, return_exceptions=True)
+        self._listeners = []
         pools = [p for p in (self._locks, self._pool) if p is not None]
         self._pool = self._locks = None  # new calls are refused from here on
         if self._idle is not None:
@@ -306,6 +311,90 @@ class PostgresStore:
                 # The reset failed, so asyncpg closed the connection, and the server released
                 # what it held: the lock is gone either way, and the turn stands.
                 log.warning("unlocking session %r failed: %s", key, _say(exc))
+
+    # --- messages between workers (LISTEN / NOTIFY) -------------------------------------------
+
+    def _channel(self, topic: str) -> str:
+        return f"{self.schema}.{topic}"[:63]  # schemas do not hear each other; 63: NAMEDATALEN
+
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
+        payload = dump_json(message)
+        if len(payload.encode()) >= _MAX_NOTIFY_BYTES:
+            raise StorageError(f"a message of {len(payload.encode())} bytes is too large to send")
+        await self._query(
+            f"publishing on {topic!r}", "execute", "SELECT pg_notify($1, $2)",
+            self._channel(topic), payload,
+        )  # fmt: skip
+
+    async def subscribe(
+        self, topic: str, receive: Callable[[dict[str, Any]], Awaitable[None]]
+    ) -> None:
+        if self._pool is None:
+            raise StorageError("the store is not open")
+        listening = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            self._listen(self._channel(topic), receive, listening), name=f"botkit-listen:{topic}"
+        )
+        self._listeners.append(task)
+        await asyncio.shield(listening)
+
+    async def _listen(
+        self,
+        channel: str,
+        receive: Callable[[dict[str, Any]], Awaitable[None]],
+        listening: asyncio.Future[None],
+    ) -> None:
+        """LISTEN on a connection of its own; when it is lost, connect again (every second)
+        until it works. Messages are handed to ``receive`` one at a time, in order."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+
+        def heard(conn: Any, pid: int, channel: str, payload: object) -> None:
+            queue.put_nowait(str(payload))
+
+        async def deliver() -> None:
+            while True:
+                payload = await queue.get()
+                try:
+                    await receive(orjson.loads(payload))
+                except Exception:  # one bad message or handler must not stop the others
+                    log.exception("a message on %s could not be handled", channel)
+
+        delivering = asyncio.create_task(deliver())
+        try:
+            while True:
+                try:
+                    await self._listen_once(channel, heard, listening)
+                    log.warning("listening on %s: the connection was lost", channel)
+                except _FAILURES as exc:
+                    if not listening.done():  # the first attempt: subscribe() says why
+                        failure = StorageError(f"cannot listen on {channel!r}: {_say(exc)}")
+                        listening.set_exception(failure)
+                        return
+                    log.warning("listening on %s failed: %s", channel, _say(exc))
+                await asyncio.sleep(1.0)
+        finally:
+            delivering.cancel()
+
+    async def _listen_once(
+        self, channel: str, heard: Callable[..., None], listening: asyncio.Future[None]
+    ) -> None:
+        """One connection's life: LISTEN, say so, and return when the connection ends."""
+        conn = await asyncpg.connect(self.dsn, timeout=self.connect_timeout)
+        try:
+            lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def ended(_: object) -> None:
+                if not lost.done():
+                    lost.set_result(None)
+
+            conn.add_termination_listener(ended)
+            await conn.add_listener(channel, heard)
+            if not listening.done():
+                listening.set_result(None)
+            await lost
+        finally:
+            if not conn.is_closed():
+                conn.terminate()
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -460,6 +549,7 @@ class PostgresStore:
 # --- helpers ---------------------------------------------------------------------------------
 
 _OPTIONS = frozenset({"schema", "pool", "lock_pool", "connect_timeout"})
+_MAX_NOTIFY_BYTES = 8000  # PostgreSQL's limit on a NOTIFY payload
 
 
 def _positive(options: dict[str, str], name: str, default: int) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import shutil
 import time
 from collections import Counter
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from websockets.asyncio.client import connect
 
 from botkit.storage.postgres import PostgresStore
 from tests.outage import cuttable_proxy
@@ -275,4 +277,42 @@ async def test_what_waits_for_a_kakao_users_next_message_reaches_them_on_any_wor
         assert "안녕하세요, 하늘입니다." in " ".join(_texts(answer))
         again = await client.post(b.base + skill, json=kakao("여보세요?", "서준"))
         assert "안녕하세요, 하늘입니다." not in " ".join(_texts(again))  # said once
+    assert "Traceback" not in a.log + b.log
+
+
+async def test_an_agent_on_one_worker_reaches_a_web_user_whose_socket_another_worker_holds(
+    tmp_path: Path, postgres_schema: str
+) -> None:
+    setup: dict[str, Any] = {
+        "flows": _always_open(tmp_path),
+        "env": {"BOTKIT_AGENT_TOKENS": f"하늘:{AGENT_TOKEN}"},
+    }
+    store = f"--store={postgres_url(postgres_schema)}"
+    sid = "웹사용자".encode().hex()
+    async with (
+        serving(store, **setup) as a,
+        serving(store, **setup) as b,
+        httpx.AsyncClient(timeout=10) as client,
+        connect(a.base.replace("http", "ws") + "/web/ws") as socket,
+    ):
+        await socket.send(json.dumps({"type": "hello", "sid": sid}))
+        await socket.send(json.dumps({"type": "message", "id": "m1", "text": "상담원 연결"}))
+        while json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] != "reply":
+            pass
+        agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+        conversation = f"{b.base}/agent/api/conversations/web/{sid}"
+        assert (await client.post(conversation + "/claim", headers=agent)).status_code == 200
+        written = await client.post(
+            conversation + "/message", headers=agent, json={"text": "하늘입니다, 말씀하세요."}
+        )
+        assert written.status_code == 200, written.text
+        pushed = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert pushed["type"] == "agent"
+        assert pushed["messages"][0]["text"] == "하늘입니다, 말씀하세요."
+        released = await client.post(
+            conversation + "/release", headers=agent, json={"state": "main.start"}
+        )
+        assert released.status_code == 200, released.text
+        back = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert back["type"] == "bot"  # the bot takes the user back, on the same socket
     assert "Traceback" not in a.log + b.log

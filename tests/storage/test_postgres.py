@@ -281,3 +281,67 @@ async def test_a_worker_waiting_for_a_lock_when_the_server_goes_away_gets_a_stor
         finally:
             await waiter.close()
             await holder.close()
+
+
+# --- messages between workers ----------------------------------------------------------------
+
+
+async def _heard_within(heard: list[dict[str, object]], count: int, seconds: float = 5) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if len(heard) >= count:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def test_a_message_published_by_one_worker_reaches_every_subscriber(
+    postgres_schema: str,
+) -> None:
+    first, second = await _two_workers(postgres_schema)
+    heard: list[dict[str, object]] = []
+
+    async def receive(message: dict[str, object]) -> None:
+        heard.append(message)
+
+    try:
+        await first.subscribe("web_push", receive)
+        await second.subscribe("web_push", receive)
+        await second.publish("web_push", {"sid": "민지", "says": [{"text": "안녕하세요"}]})
+        await first.publish("other_topic", {"sid": "서준"})  # nobody listens there
+        await _heard_within(heard, 2)
+        await asyncio.sleep(0.2)
+        assert heard == [{"sid": "민지", "says": [{"text": "안녕하세요"}]}] * 2
+        with pytest.raises(StorageError, match="too large to send"):
+            await first.publish("web_push", {"text": "가" * 3000})
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_subscriber_listens_again_after_the_server_comes_back(
+    postgres_schema: str,
+) -> None:
+    publisher = PostgresStore(postgres_url(postgres_schema))
+    await publisher.open()
+    heard: list[dict[str, object]] = []
+
+    async def receive(message: dict[str, object]) -> None:
+        heard.append(message)
+
+    with cuttable_proxy(POSTGRES_URL) as proxy:
+        subscriber = PostgresStore(proxy.url(postgres_url(postgres_schema, connect_timeout=1)))
+        await subscriber.open()
+        try:
+            await subscriber.subscribe("web_push", receive)
+            proxy.cut()
+            await publisher.publish("web_push", {"n": 1})  # while it is away: not heard
+            await asyncio.sleep(0.5)
+            proxy.restore()
+            for _ in range(60):  # it listens again within a few seconds, by itself
+                await publisher.publish("web_push", {"n": 2})
+                await asyncio.sleep(0.1)
+                if heard:
+                    break
+            assert heard[:1] == [{"n": 2}]
+        finally:
+            await subscriber.close()
+            await publisher.close()
