@@ -39,8 +39,6 @@ import orjson
 from botkit.engine.session import Session
 from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
-    REPORT_BLANKS,
-    REPORT_SKIPS,
     ConflictError,
     StorageError,
     check_events,
@@ -49,6 +47,15 @@ from botkit.storage.base import (
     decode_session,
     dump_json,
     encode_session,
+)
+from botkit.storage.sql import (
+    RECORD_COLUMNS,
+    events_query,
+    records_query,
+    report_rows_query,
+    to_events,
+    to_records,
+    to_report_rows,
 )
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
@@ -101,10 +108,6 @@ COMMAND_TIMEOUT_S = 10.0  # a read or a commit taking longer fails (StorageError
 # Any fixed number: the transaction-level lock workers take while they migrate.
 _MIGRATION_LOCK = 0x626F746B6974  # "botkit"
 
-_COLUMNS = (
-    'kind, session, conversation, seq, turn, at, bot, flow, flow_version, variant, "user", '
-    "channel, data"
-)
 # The records of a commit travel as one array per column: one statement whatever their number.
 _UNNEST = (
     "SELECT * FROM unnest($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],"
@@ -116,7 +119,7 @@ WITH s AS (
     INSERT INTO sessions (key, version, data, updated_at) VALUES ($1, $2, $3, $4)
     ON CONFLICT (key) DO NOTHING RETURNING version
 ), r AS (
-    INSERT INTO records ({_COLUMNS}) {_UNNEST} WHERE EXISTS (SELECT FROM s)
+    INSERT INTO records ({RECORD_COLUMNS}) {_UNNEST} WHERE EXISTS (SELECT FROM s)
 )
 SELECT count(*) FROM s
 """
@@ -125,7 +128,7 @@ WITH s AS (
     UPDATE sessions SET version = $2, data = $3, updated_at = $4
     WHERE key = $1 AND version = $18 RETURNING version
 ), r AS (
-    INSERT INTO records ({_COLUMNS}) {_UNNEST} WHERE EXISTS (SELECT FROM s)
+    INSERT INTO records ({RECORD_COLUMNS}) {_UNNEST} WHERE EXISTS (SELECT FROM s)
 )
 SELECT count(*) FROM s
 """
@@ -417,53 +420,16 @@ class PostgresStore:
         limit: int | None = None,
     ) -> list[Record]:
         check_limit(limit)
-        where: list[str] = []
-        params: list[Any] = []
-        for column, op, value in (
-            ("session", "=", session),
-            ("kind", "=", kind),
-            ("at", ">=", since),
-            ("at", "<", until),
-        ):
-            if value is not None:
-                params.append(value)
-                where.append(f"{column} {op} ${len(params)}")
-        sql = f"SELECT {_COLUMNS} FROM records"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY session, seq" if session is not None else " ORDER BY at, session, seq"
-        if limit is not None:
-            params.append(limit)
-            sql += f" LIMIT ${len(params)}"
-        rows = await self._query("reading records", "fetch", sql, *params)
-        loads = orjson.loads
-        return [
-            Record._make((*row[:12], None if row[12] is None else loads(row[12]))) for row in rows
-        ]
+        sql, params = records_query(
+            _mark, session=session, kind=kind, since=since, until=until, limit=limit
+        )
+        return to_records(await self._query("reading records", "fetch", sql, *params))
 
     async def report_rows(
         self, *, since: float | None = None, until: float | None = None
     ) -> list[ReportRow]:
-        blanks = ", ".join(f"'{k}'" for k in sorted(REPORT_BLANKS))
-        skips = ", ".join(f"'{k}'" for k in sorted(REPORT_SKIPS))
-        sql = (
-            'SELECT kind, session, conversation, seq, at, "user", channel, flow,'
-            f" CASE WHEN kind IN ({blanks}) THEN NULL ELSE data END"
-            f" FROM records WHERE kind NOT IN ({skips})"
-        )
-        params: list[Any] = []
-        for op, value in ((">=", since), ("<", until)):
-            if value is not None:
-                params.append(value)
-                sql += f" AND at {op} ${len(params)}"
-        rows = await self._query("reading records", "fetch", sql, *params)
-        loads = orjson.loads
-        return [
-            ReportRow(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], loads(r[8]) if r[8] else None
-            )
-            for r in rows
-        ]
+        sql, params = report_rows_query(_mark, since=since, until=until)
+        return to_report_rows(await self._query("reading records", "fetch", sql, *params))
 
     async def count_records(self) -> int:
         return int(
@@ -473,23 +439,8 @@ class PostgresStore:
     async def events(
         self, *, since: float | None = None, until: float | None = None, user: str | None = None
     ) -> list[BusinessEvent]:
-        where: list[str] = []
-        params: list[Any] = []
-        for column, op, value in (("at", ">=", since), ("at", "<", until), ('"user"', "=", user)):
-            if value is not None:
-                params.append(value)
-                where.append(f"{column} {op} ${len(params)}")
-        sql = 'SELECT id, kind, "user", at, amount, data FROM events'
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY at, id"
-        rows = await self._query("reading business events", "fetch", sql, *params)
-        return [
-            BusinessEvent(
-                r[0], r[1], r[2], r[3], r[4], None if r[5] is None else orjson.loads(r[5])
-            )
-            for r in rows
-        ]
+        sql, params = events_query(_mark, since=since, until=until, user=user)
+        return to_events(await self._query("reading business events", "fetch", sql, *params))
 
     async def ping(self) -> bool:
         if self._pool is None:
@@ -559,6 +510,10 @@ def _positive(options: dict[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"?{name}= must be a whole number of at least 1, not {raw!r}")
     return int(raw)
+
+
+def _mark(n: int) -> str:
+    return f"${n}"
 
 
 def _quote(identifier: str) -> str:

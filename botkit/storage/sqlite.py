@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sqlite3
 import time
@@ -29,13 +28,10 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 import aiosqlite
-import orjson
 
 from botkit.engine.session import Session
 from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
-    REPORT_BLANKS,
-    REPORT_SKIPS,
     ConflictError,
     StorageError,
     check_events,
@@ -43,6 +39,15 @@ from botkit.storage.base import (
     decode_session,
     dump_json,
     encode_session,
+)
+from botkit.storage.sql import (
+    RECORD_COLUMNS,
+    events_query,
+    records_query,
+    report_rows_query,
+    to_events,
+    to_records,
+    to_report_rows,
 )
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore", "migrate"]
@@ -108,12 +113,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-# Record's field order, so a row is a Record.
-_COLUMNS = (
-    "kind, session, conversation, seq, turn, at, bot, flow, flow_version, variant, user, "
-    "channel, data"
-)
-_INSERT_RECORD = f"INSERT INTO records ({_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+_INSERT_RECORD = f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _UPSERT_SESSION = (
     "INSERT INTO sessions (key, version, data, updated_at) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (key) DO UPDATE SET"
@@ -361,60 +361,25 @@ class SQLiteStore:
     ) -> list[Record]:
         check_limit(limit)
         conn = self._read_connection()
-        where: list[str] = []
-        params: list[Any] = []
-        for clause, value in (
-            ("session = ?", session),
-            ("kind = ?", kind),
-            ("at >= ?", since),
-            ("at < ?", until),
-        ):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
-        sql = f"SELECT {_COLUMNS} FROM records"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY session, seq" if session is not None else " ORDER BY at, session, seq"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+        sql, params = records_query(
+            _mark, session=session, kind=kind, since=since, until=until, limit=limit
+        )
         try:
             rows = await conn.execute_fetchall(sql, params)
         except (sqlite3.Error, ValueError) as exc:
             raise StorageError(f"reading records failed: {exc}") from exc
-        return [
-            Record._make((*row[:12], None if row[12] is None else orjson.loads(row[12])))
-            for row in rows
-        ]
+        return to_records(rows)
 
     async def report_rows(
         self, *, since: float | None = None, until: float | None = None
     ) -> list[ReportRow]:
         conn = self._read_connection()
-        blanks = ", ".join(f"'{k}'" for k in sorted(REPORT_BLANKS))
-        skips = ", ".join(f"'{k}'" for k in sorted(REPORT_SKIPS))
-        sql = (
-            "SELECT kind, session, conversation, seq, at, user, channel, flow,"
-            f" CASE WHEN kind IN ({blanks}) THEN NULL ELSE data END"
-            f" FROM records WHERE kind NOT IN ({skips})"
-        )
-        params: list[Any] = []
-        for clause, value in ((" AND at >= ?", since), (" AND at < ?", until)):
-            if value is not None:
-                sql += clause
-                params.append(value)
+        sql, params = report_rows_query(_mark, since=since, until=until)
         try:
             rows = await conn.execute_fetchall(sql, params)
         except (sqlite3.Error, ValueError) as exc:
             raise StorageError(f"reading records failed: {exc}") from exc
-        loads = orjson.loads
-        return [
-            ReportRow(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], loads(r[8]) if r[8] else None
-            )
-            for r in rows
-        ]
+        return to_report_rows(rows)
 
     async def count_records(self) -> int:
         conn = self._read_connection()
@@ -458,30 +423,12 @@ class SQLiteStore:
         self, *, since: float | None = None, until: float | None = None, user: str | None = None
     ) -> list[BusinessEvent]:
         conn = self._read_connection()
-        where, params = [], []
-        for clause, value in (("at >= ?", since), ("at < ?", until), ("user = ?", user)):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
-        sql = "SELECT id, kind, user, at, amount, data FROM events"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY at, id"
+        sql, params = events_query(_mark, since=since, until=until, user=user)
         try:
             rows = await conn.execute_fetchall(sql, params)
         except (sqlite3.Error, ValueError) as exc:
             raise StorageError(f"reading business events failed: {exc}") from exc
-        return [
-            BusinessEvent(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                None if row[5] is None else json.loads(row[5]),
-            )
-            for row in rows
-        ]
+        return to_events(rows)
 
     async def ping(self) -> bool:
         if self._reader is None or self._commits is None or not self._commits.accepting:
@@ -642,6 +589,10 @@ def _set_up_reader(db: sqlite3.Connection) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _mark(n: int) -> str:
+    return "?"
 
 
 def _row(record: Record) -> tuple[Any, ...]:

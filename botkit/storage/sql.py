@@ -1,0 +1,112 @@
+"""The reads both SQL backends make, written once: the statements (each backend passes its own
+placeholder style) and the rows back into records, report rows and business events.
+
+SQLite marks parameters ``?``, PostgreSQL ``$1, $2, …``: ``mark(n)`` gives the n-th.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from botkit.records import BusinessEvent, Record, ReportRow
+from botkit.storage.base import REPORT_BLANKS, REPORT_SKIPS
+
+__all__ = [
+    "RECORD_COLUMNS",
+    "Mark",
+    "events_query",
+    "records_query",
+    "report_rows_query",
+    "to_events",
+    "to_records",
+    "to_report_rows",
+]
+
+Mark = Callable[[int], str]  # the n-th parameter's placeholder (n from 1)
+
+# Record's field order, so a row is a Record. "user" is quoted: PostgreSQL reserves the word.
+RECORD_COLUMNS = (
+    'kind, session, conversation, seq, turn, at, bot, flow, flow_version, variant, "user", '
+    "channel, data"
+)
+_REPORT_COLUMNS = (
+    'kind, session, conversation, seq, at, "user", channel, flow,'
+    f" CASE WHEN kind IN ({', '.join(repr(k) for k in sorted(REPORT_BLANKS))}) THEN NULL"
+    " ELSE data END"
+)
+_NOT_SKIPPED = f"kind NOT IN ({', '.join(repr(k) for k in sorted(REPORT_SKIPS))})"
+
+
+def _where(
+    mark: Mark, filters: Sequence[tuple[str, str, Any]], *fixed: str
+) -> tuple[str, list[Any]]:
+    """`` WHERE …`` for the filters whose value is given (and the ``fixed`` clauses)."""
+    clauses, params = list(fixed), []
+    for column, op, value in filters:
+        if value is not None:
+            params.append(value)
+            clauses.append(f"{column} {op} {mark(len(params))}")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def records_query(
+    mark: Mark,
+    *,
+    session: str | None,
+    kind: str | None,
+    since: float | None,
+    until: float | None,
+    limit: int | None,
+) -> tuple[str, list[Any]]:
+    filters = [
+        ("session", "=", session),
+        ("kind", "=", kind),
+        ("at", ">=", since),
+        ("at", "<", until),
+    ]
+    where, params = _where(mark, filters)
+    order = "session, seq" if session is not None else "at, session, seq"
+    sql = f"SELECT {RECORD_COLUMNS} FROM records{where} ORDER BY {order}"
+    if limit is not None:
+        params.append(limit)
+        sql += f" LIMIT {mark(len(params))}"
+    return sql, params
+
+
+def report_rows_query(
+    mark: Mark, *, since: float | None, until: float | None
+) -> tuple[str, list[Any]]:
+    where, params = _where(mark, [("at", ">=", since), ("at", "<", until)], _NOT_SKIPPED)
+    return f"SELECT {_REPORT_COLUMNS} FROM records{where}", params
+
+
+def events_query(
+    mark: Mark, *, since: float | None, until: float | None, user: str | None
+) -> tuple[str, list[Any]]:
+    filters = [("at", ">=", since), ("at", "<", until), ('"user"', "=", user)]
+    where, params = _where(mark, filters)
+    return f'SELECT id, kind, "user", at, amount, data FROM events{where} ORDER BY at, id', params
+
+
+def to_records(rows: Iterable[Sequence[Any]]) -> list[Record]:
+    loads = orjson.loads
+    return [Record._make((*row[:12], None if row[12] is None else loads(row[12]))) for row in rows]
+
+
+def to_report_rows(rows: Iterable[Sequence[Any]]) -> list[ReportRow]:
+    loads = orjson.loads
+    return [
+        ReportRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], loads(r[8]) if r[8] else None)
+        for r in rows
+    ]
+
+
+def to_events(rows: Iterable[Sequence[Any]]) -> list[BusinessEvent]:
+    loads = orjson.loads
+    return [
+        BusinessEvent(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else loads(r[5]))
+        for r in rows
+    ]
