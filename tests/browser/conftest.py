@@ -14,12 +14,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import os
 import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +23,9 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.server.processes import free_port
+from tests.server.processes import serve
+
+TEST_HOOKS = {"BOTKIT_WEB_TEST_HOOKS": "1"}  # POST /web/_drop closes every widget socket
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -74,59 +72,13 @@ class Server:
         return sum(1 for (data,) in rows if json.loads(data or "{}").get("text") == text)
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"botkit serve exited early:\n{log.read_text(errors='replace')}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    pytest.fail(f"botkit serve did not get ready:\n{log.read_text(errors='replace')}")
-
-
-@contextlib.contextmanager
-def serve(
-    tmp: Path, env: dict[str, str] | None = None, store: str | None = None
-) -> Iterator[tuple[str, Path, Callable[[], None]]]:
-    """``botkit serve`` on the reference bot in a process of its own, on a fresh SQLite file in
-    ``tmp`` (or ``store``), with the widget's test hooks and ``env`` on top: (url, database,
-    stop)."""
-    db, log = tmp / "bot.db", tmp / "serve.log"
-    port = free_port()
-    command = [
-        sys.executable, "-m", "botkit.cli.main", "serve", "flows/", "--port", str(port),
-        "--store", store or f"sqlite:///{db}", "--fixtures", "flows/tests/demo.fixtures.yaml",
-    ]  # fmt: skip
-    full_env = {**os.environ, "BOTKIT_WEB_TEST_HOOKS": "1", **(env or {})}
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=out, stderr=out)
-
-    def stop() -> None:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process, log)
-        yield url, db, stop
-    finally:
-        stop()
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    with serve(tmp_path_factory.mktemp("web")) as (url, db, _stop):
-        yield Server(url, db)
+    with serve(tmp_path_factory.mktemp("web"), env=TEST_HOOKS) as served:
+        yield Server(served.url, served.db)
 
 
 @pytest.fixture(scope="module")

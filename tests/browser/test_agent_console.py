@@ -25,8 +25,9 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from botkit.records import Record
 from botkit.storage import SQLiteStore
-from tests.browser.conftest import Server, _missing, browser_page, serve
+from tests.browser.conftest import TEST_HOOKS, Server, _missing, browser_page
 from tests.browser.test_widget import ASK_ORDER, open_chat, session_id, type_message
+from tests.server.processes import serve
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,7 +44,7 @@ MARKUP = "<img src=x onerror=alert(1)>"
 class AgentServer(Server):
     """``botkit serve`` with agent tokens, which a test can stop to read its store."""
 
-    stop: Callable[[], None] = field(repr=False)
+    stop: Callable[[], object] = field(repr=False)
 
 
 @pytest.fixture
@@ -51,8 +52,8 @@ def agent_server(tmp_path: Path) -> Iterator[AgentServer]:
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    with serve(tmp_path, {"BOTKIT_AGENT_TOKENS": AGENT_TOKENS}) as (url, db, stop):
-        yield AgentServer(url, db, stop)
+    with serve(tmp_path, env={**TEST_HOOKS, "BOTKIT_AGENT_TOKENS": AGENT_TOKENS}) as served:
+        yield AgentServer(served.url, served.db, served.stop)
 
 
 def sign_in(console: Page, server: Server, token: str) -> None:

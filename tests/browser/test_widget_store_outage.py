@@ -14,10 +14,11 @@ pytest.importorskip("playwright", reason="Playwright for Python is not installed
 from playwright.sync_api import Browser, expect
 
 from botkit.storage.postgres import PostgresStore
-from tests.browser.conftest import Server, browser_page, serve
+from tests.browser.conftest import TEST_HOOKS, Server, browser_page
 from tests.browser.test_widget import ASK_ORDER, open_chat, session_id, type_message
 from tests.outage import CuttableProxy, cuttable_proxy
 from tests.postgres import POSTGRES_MARKS, POSTGRES_URL, postgres_url, run_apart
+from tests.server.processes import serve
 
 pytestmark = [pytest.mark.browser, *POSTGRES_MARKS]
 
@@ -30,8 +31,8 @@ def on_postgres(
     browser tests can run here)."""
     with cuttable_proxy(POSTGRES_URL) as proxy:
         store = proxy.url(postgres_url(postgres_schema, connect_timeout=1))
-        with serve(tmp_path, store=store) as (url, db, _stop):
-            yield Server(url, db), proxy, postgres_url(postgres_schema)
+        with serve(tmp_path, store=store, env=TEST_HOOKS) as served:
+            yield Server(served.url, served.db), proxy, postgres_url(postgres_schema)
 
 
 async def _messages_in(url: str, sid: str, text: str) -> int:

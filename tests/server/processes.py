@@ -1,23 +1,34 @@
-"""``botkit serve`` processes on loopback, as an operator starts them, for tests that need
-real workers: started, waited for until ready, stopped with SIGTERM, their logs kept."""
+"""``botkit serve`` processes on loopback, as an operator starts them, for every test that
+needs a real server process (workers, shutdown, the browser tests): started, waited for until
+ready, stopped with SIGTERM, their logs kept."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
 import socket
+import subprocess
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "flows" / "tests" / "demo.fixtures.yaml"
+# The courier takes 1.5 s: longer than a short Kakao budget, or than a shutdown's first moments.
+SLOW_COURIER = """
+fixtures:
+  actions:
+    lookup_order:
+      delay: 1500ms
+      data: {status: 배송중, delivery: {eta: 11월 27일, courier: CJ대한통운}}
+"""
 
 
 def free_port() -> int:
@@ -37,53 +48,67 @@ def kakao(text: str, user: str, extra: dict[str, Any] | None = None) -> dict[str
 
 
 @dataclass
-class Serve:
-    """One ``botkit serve`` process: its base URL and, once stopped, its log."""
+class Served:
+    """One ``botkit serve`` process: where it answers, its SQLite file (when it uses the
+    default store), and its log."""
 
-    process: asyncio.subprocess.Process
-    base: str
-    log: str = field(default="")
+    process: subprocess.Popen[bytes]
+    url: str
+    db: Path
+    log_path: Path
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")
+
+    def stop(self) -> int | None:
+        """SIGTERM, as a service manager stops it (turns in flight finish); its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.process.returncode
 
 
-@contextlib.asynccontextmanager
-async def serving(
+@contextlib.contextmanager
+def serve(
+    tmp: Path,
     *args: str,
+    store: str | None = None,
     flows: Path = REPO / "flows",
     fixtures: Path = FIXTURES,
     env: dict[str, str] | None = None,
-    ready_s: float = 30.0,
-) -> AsyncIterator[Serve]:
-    """``botkit serve <flows> --port <free> <args>`` with the demo's courier fixtures (or
-    ``fixtures``) and ``env`` added to the environment, once it is ready."""
+) -> Iterator[Served]:
+    """``botkit serve <flows> --port <free> <args>`` in a process of its own, once it answers
+    ``/readyz``: on a fresh SQLite file in ``tmp`` (or ``store``), the courier answered by
+    ``fixtures``, with ``env`` added to the environment. Stopped with SIGTERM afterwards."""
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
+    db, log = tmp / f"bot-{port}.db", tmp / f"serve-{port}.log"
+    command = [
         sys.executable, "-m", "botkit.cli.main", "serve", str(flows), "--port", str(port),
-        "--fixtures", str(fixtures), *args,
-        cwd=REPO, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "BOTKIT_LOG_LEVEL": "info", **(env or {})},
-    )  # fmt: skip
-    served = Serve(process, f"http://127.0.0.1:{port}")
-    log = asyncio.create_task(process.stderr.read())  # type: ignore[union-attr]
+        "--store", store or f"sqlite:///{db}", "--fixtures", str(fixtures), *args,
+    ]  # fmt: skip
+    full_env = {**os.environ, "BOTKIT_LOG_LEVEL": "info", **(env or {})}
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=out, stderr=out)
+    served = Served(process, f"http://127.0.0.1:{port}", db, log)
     try:
-        async with httpx.AsyncClient(base_url=served.base, timeout=5) as client:
-            for _ in range(int(ready_s * 10)):
-                if process.returncode is not None:
-                    break
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise TimeoutError("botkit serve did not get ready")
-        if process.returncode is not None:
-            raise RuntimeError(f"botkit serve exited: {(await log).decode()[-2000:]}")
+        _wait_ready(served)
         yield served
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        served.log = (await log).decode()
+        served.stop()
+
+
+def _wait_ready(served: Served, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            pytest.fail(f"botkit serve exited early:\n{served.log}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{served.url}/readyz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"botkit serve did not get ready:\n{served.log}")

@@ -8,11 +8,13 @@ acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import shutil
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from websockets.asyncio.client import connect
 from botkit.storage.postgres import PostgresStore
 from tests.outage import cuttable_proxy
 from tests.postgres import POSTGRES_MARKS, POSTGRES_URL, postgres_url
-from tests.server.processes import REPO, kakao, serving
+from tests.server.processes import REPO, SLOW_COURIER, Served, kakao, serve
 
 pytestmark = POSTGRES_MARKS
 
@@ -101,17 +103,28 @@ async def _check_store(schema: str, sent: Sent) -> dict[str, int]:
     return figures
 
 
+@contextlib.asynccontextmanager
+async def workers(
+    tmp_path: Path, store: str, *args: str, count: int = 2, **options: Any
+) -> AsyncIterator[list[Served]]:
+    """``count`` `botkit serve` processes sharing the database ``store``, as behind a load
+    balancer (``args`` and ``options`` as for :func:`serve`)."""
+    with contextlib.ExitStack() as stack:
+        yield [
+            stack.enter_context(serve(tmp_path, *args, store=store, **options))
+            for _ in range(count)
+        ]
+
+
 async def test_two_workers_receiving_the_same_users_alternately_lose_nothing(
-    postgres_schema: str,
+    tmp_path: Path, postgres_schema: str
 ) -> None:
-    store = f"--store={postgres_url(postgres_schema)}"
     sent = Sent()
     async with (
-        serving(store) as first,
-        serving(store) as second,
+        workers(tmp_path, postgres_url(postgres_schema)) as (first, second),
         httpx.AsyncClient(timeout=10) as client,
     ):
-        bases = (first.base, second.base)
+        bases = (first.url, second.url)
 
         async def user(n: int) -> None:
             name = f"사용자{n}"
@@ -136,13 +149,17 @@ async def test_two_workers_receiving_the_same_users_alternately_lose_nothing(
     assert "Traceback" not in first.log + second.log
 
 
-async def test_one_serve_with_two_workers_shares_the_store(postgres_schema: str) -> None:
+async def test_one_serve_with_two_workers_shares_the_store(
+    tmp_path: Path, postgres_schema: str
+) -> None:
     sent = Sent()
-    store = f"--store={postgres_url(postgres_schema)}"
-    async with serving(store, "--workers=2") as served, httpx.AsyncClient(timeout=10) as client:
+    async with (
+        workers(tmp_path, postgres_url(postgres_schema), "--workers=2", count=1) as (served,),
+        httpx.AsyncClient(timeout=10) as client,
+    ):
         for text, extra in ROUND:  # eight users at once, turn by turn
             await asyncio.gather(
-                *(_send(client, served.base, f"손님{n}", text, extra, sent) for n in range(8))
+                *(_send(client, served.url, f"손님{n}", text, extra, sent) for n in range(8))
             )
     assert sent.statuses == Counter({200: 8 * len(ROUND)})
     figures = await _check_store(postgres_schema, sent)
@@ -152,13 +169,13 @@ async def test_one_serve_with_two_workers_shares_the_store(postgres_schema: str)
 
 
 async def test_a_database_restart_under_load_is_503_then_recovery_and_no_acknowledged_turn_lost(
-    postgres_schema: str,
+    tmp_path: Path, postgres_schema: str
 ) -> None:
     sent = Sent()
     with cuttable_proxy(POSTGRES_URL) as proxy:
         url = proxy.url(postgres_url(postgres_schema, connect_timeout=1))
-        async with serving(f"--store={url}") as first, serving(f"--store={url}") as second:
-            bases = (first.base, second.base)
+        async with workers(tmp_path, url) as (first, second):
+            bases = (first.url, second.url)
             stop = time.monotonic() + 6.0
             recovered_at: list[float] = []
             restored_at = 0.0
@@ -202,13 +219,6 @@ async def test_a_database_restart_under_load_is_503_then_recovery_and_no_acknowl
         assert "store unavailable" in log or "failed" in log
 
 
-SLOW_COURIER = """
-fixtures:
-  actions:
-    lookup_order:
-      delay: 1500ms
-      data: {status: 배송중, delivery: {eta: 11월 27일, courier: CJ대한통운}}
-"""
 AGENT_TOKEN = "h" * 24
 
 
@@ -246,36 +256,34 @@ async def test_what_waits_for_a_kakao_users_next_message_reaches_them_on_any_wor
         "fixtures": fixtures,
         "env": {"BOTKIT_AGENT_TOKENS": f"하늘:{AGENT_TOKEN}", "BOTKIT_KAKAO_BUDGET_S": "0.5"},
     }
-    store = f"--store={postgres_url(postgres_schema)}"
     async with (
-        serving(store, **setup) as a,
-        serving(store, **setup) as b,
+        workers(tmp_path, postgres_url(postgres_schema), **setup) as (a, b),
         httpx.AsyncClient(timeout=10) as client,
     ):
         skill = "/kakao/skill"
         # a late reply: worker A runs out of Kakao's budget, worker B says the reply
-        await client.post(a.base + skill, json=kakao("안녕하세요", "민지"))
+        await client.post(a.url + skill, json=kakao("안녕하세요", "민지"))
         await client.post(
-            a.base + skill, json=kakao("배송 조회", "민지", {"botkit": "order_status"})
+            a.url + skill, json=kakao("배송 조회", "민지", {"botkit": "order_status"})
         )
-        waited = await client.post(a.base + skill, json=kakao("1234-567-890", "민지"))
+        waited = await client.post(a.url + skill, json=kakao("1234-567-890", "민지"))
         assert _texts(waited) == ["응답이 늦어지고 있어요. 잠시 후 다시 말씀해 주세요."]
         await asyncio.sleep(2.0)  # the lookup finishes on A and its reply is kept
-        later = await client.post(b.base + skill, json=kakao("처음으로", "민지"))
+        later = await client.post(b.url + skill, json=kakao("처음으로", "민지"))
         assert "주문 1234567890은(는) 지금 '배송중' 상태예요." in " ".join(_texts(later))
 
         # an agent's words: the user asks on A, the agent answers through B's API
-        await client.post(a.base + skill, json=kakao("상담원 연결해 주세요", "서준"))
+        await client.post(a.url + skill, json=kakao("상담원 연결해 주세요", "서준"))
         agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
-        conversation = f"{b.base}/agent/api/conversations/kakao/shop:서준"
+        conversation = f"{b.url}/agent/api/conversations/kakao/shop:서준"
         assert (await client.post(conversation + "/claim", headers=agent)).status_code == 200
         written = await client.post(
             conversation + "/message", headers=agent, json={"text": "안녕하세요, 하늘입니다."}
         )
         assert written.status_code == 200, written.text
-        answer = await client.post(a.base + skill, json=kakao("네 안녕하세요", "서준"))
+        answer = await client.post(a.url + skill, json=kakao("네 안녕하세요", "서준"))
         assert "안녕하세요, 하늘입니다." in " ".join(_texts(answer))
-        again = await client.post(b.base + skill, json=kakao("여보세요?", "서준"))
+        again = await client.post(b.url + skill, json=kakao("여보세요?", "서준"))
         assert "안녕하세요, 하늘입니다." not in " ".join(_texts(again))  # said once
     assert "Traceback" not in a.log + b.log
 
@@ -287,20 +295,18 @@ async def test_an_agent_on_one_worker_reaches_a_web_user_whose_socket_another_wo
         "flows": _always_open(tmp_path),
         "env": {"BOTKIT_AGENT_TOKENS": f"하늘:{AGENT_TOKEN}"},
     }
-    store = f"--store={postgres_url(postgres_schema)}"
     sid = "웹사용자".encode().hex()
     async with (
-        serving(store, **setup) as a,
-        serving(store, **setup) as b,
+        workers(tmp_path, postgres_url(postgres_schema), **setup) as (a, b),
         httpx.AsyncClient(timeout=10) as client,
-        connect(a.base.replace("http", "ws") + "/web/ws") as socket,
+        connect(a.url.replace("http", "ws") + "/web/ws") as socket,
     ):
         await socket.send(json.dumps({"type": "hello", "sid": sid}))
         await socket.send(json.dumps({"type": "message", "id": "m1", "text": "상담원 연결"}))
         while json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] != "reply":
             pass
         agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
-        conversation = f"{b.base}/agent/api/conversations/web/{sid}"
+        conversation = f"{b.url}/agent/api/conversations/web/{sid}"
         assert (await client.post(conversation + "/claim", headers=agent)).status_code == 200
         written = await client.post(
             conversation + "/message", headers=agent, json={"text": "하늘입니다, 말씀하세요."}
