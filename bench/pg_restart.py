@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ import httpx
 import uvloop
 
 from bench.calibrate import calibrate
+from bench.http_kakao import BOT, LOCAL_POSTGRES, skill_payload
 from bench.served import (
     ROOT,
     drop_schema,
@@ -52,7 +54,7 @@ from bench.served import (
 )
 from botkit.storage.postgres import PostgresStore
 
-LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+JSON = {"Content-Type": "application/json"}
 ROUND: list[tuple[str, dict[str, Any] | None]] = [
     ("안녕하세요", None),
     ("배송 조회", {"botkit": "order_status"}),
@@ -101,13 +103,11 @@ async def user(n: int, bases: list[str], tally: Tally, stop: float, started: flo
         for text, extra in itertools.cycle(ROUND):
             if time.monotonic() > stop:
                 return
-            body = {
-                "userRequest": {"utterance": text, "user": {"id": name, "properties": {}}},
-                "bot": {"id": "shop"},
-                "action": {"clientExtra": extra or {}},
-            }
+            body = skill_payload(name, text, extra)
             try:
-                answer = await client.post(f"{next(worker)}/kakao/skill", json=body)
+                answer = await client.post(
+                    f"{next(worker)}/kakao/skill", content=body, headers=JSON
+                )
             except httpx.TransportError as exc:
                 tally.statuses[type(exc).__name__] += 1
                 continue
@@ -141,7 +141,7 @@ async def check_store(url: str, tally: Tally) -> dict[str, int]:
     figures = {"lost": 0, "out_of_order": 0, "gaps": 0, "duplicates": 0}
     try:
         for name, acknowledged in tally.acknowledged.items():
-            records = await store.records(session=f"kakao:shop:{name}")
+            records = await store.records(session=f"kakao:{BOT['id']}:{name}")
             seqs = [r.seq for r in records]
             figures["duplicates"] += len(seqs) - len(set(seqs))
             figures["gaps"] += int(sorted(seqs) != list(range(1, len(seqs) + 1)))
@@ -167,7 +167,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--down-at", type=float, default=3.0)
     parser.add_argument("--down-for", type=float, default=2.0)
-    parser.add_argument("--postgres-url", default=LOCAL_POSTGRES)
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("BOTKIT_BENCH_POSTGRES_URL", LOCAL_POSTGRES)
+    )
     args = parser.parse_args()
     speed_before = calibrate()
     schema = f"bench_restart_{int(time.time())}"

@@ -220,6 +220,18 @@ async def test_a_database_restart_under_load_is_503_then_recovery_and_no_acknowl
 
 
 AGENT_TOKEN = "h" * 24
+AGENT_ENV = {"BOTKIT_AGENT_TOKENS": f"하늘:{AGENT_TOKEN}"}
+AGENT = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+
+
+async def _agent_says(client: httpx.AsyncClient, worker: Served, who: str, text: str) -> str:
+    """Agent 하늘 claims the conversation of ``who`` ("channel/user") through ``worker``'s
+    API and writes ``text`` to the user; the conversation's API address."""
+    conversation = f"{worker.url}/agent/api/conversations/{who}"
+    assert (await client.post(conversation + "/claim", headers=AGENT)).status_code == 200
+    written = await client.post(conversation + "/message", headers=AGENT, json={"text": text})
+    assert written.status_code == 200, written.text
+    return conversation
 
 
 def _always_open(tmp_path: Path) -> Path:
@@ -254,7 +266,7 @@ async def test_what_waits_for_a_kakao_users_next_message_reaches_them_on_any_wor
     setup: dict[str, Any] = {
         "flows": _always_open(tmp_path),
         "fixtures": fixtures,
-        "env": {"BOTKIT_AGENT_TOKENS": f"하늘:{AGENT_TOKEN}", "BOTKIT_KAKAO_BUDGET_S": "0.5"},
+        "env": {**AGENT_ENV, "BOTKIT_KAKAO_BUDGET_S": "0.5"},
     }
     async with (
         workers(tmp_path, postgres_url(postgres_schema), **setup) as (a, b),
@@ -274,13 +286,7 @@ async def test_what_waits_for_a_kakao_users_next_message_reaches_them_on_any_wor
 
         # an agent's words: the user asks on A, the agent answers through B's API
         await client.post(a.url + skill, json=kakao("상담원 연결해 주세요", "서준"))
-        agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
-        conversation = f"{b.url}/agent/api/conversations/kakao/shop:서준"
-        assert (await client.post(conversation + "/claim", headers=agent)).status_code == 200
-        written = await client.post(
-            conversation + "/message", headers=agent, json={"text": "안녕하세요, 하늘입니다."}
-        )
-        assert written.status_code == 200, written.text
+        await _agent_says(client, b, "kakao/shop:서준", "안녕하세요, 하늘입니다.")
         answer = await client.post(a.url + skill, json=kakao("네 안녕하세요", "서준"))
         assert "안녕하세요, 하늘입니다." in " ".join(_texts(answer))
         again = await client.post(b.url + skill, json=kakao("여보세요?", "서준"))
@@ -291,10 +297,7 @@ async def test_what_waits_for_a_kakao_users_next_message_reaches_them_on_any_wor
 async def test_an_agent_on_one_worker_reaches_a_web_user_whose_socket_another_worker_holds(
     tmp_path: Path, postgres_schema: str
 ) -> None:
-    setup: dict[str, Any] = {
-        "flows": _always_open(tmp_path),
-        "env": {"BOTKIT_AGENT_TOKENS": f"하늘:{AGENT_TOKEN}"},
-    }
+    setup: dict[str, Any] = {"flows": _always_open(tmp_path), "env": AGENT_ENV}
     sid = "웹사용자".encode().hex()
     async with (
         workers(tmp_path, postgres_url(postgres_schema), **setup) as (a, b),
@@ -305,18 +308,12 @@ async def test_an_agent_on_one_worker_reaches_a_web_user_whose_socket_another_wo
         await socket.send(json.dumps({"type": "message", "id": "m1", "text": "상담원 연결"}))
         while json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] != "reply":
             pass
-        agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
-        conversation = f"{b.url}/agent/api/conversations/web/{sid}"
-        assert (await client.post(conversation + "/claim", headers=agent)).status_code == 200
-        written = await client.post(
-            conversation + "/message", headers=agent, json={"text": "하늘입니다, 말씀하세요."}
-        )
-        assert written.status_code == 200, written.text
+        conversation = await _agent_says(client, b, f"web/{sid}", "하늘입니다, 말씀하세요.")
         pushed = json.loads(await asyncio.wait_for(socket.recv(), 5))
         assert pushed["type"] == "agent"
         assert pushed["messages"][0]["text"] == "하늘입니다, 말씀하세요."
         released = await client.post(
-            conversation + "/release", headers=agent, json={"state": "main.start"}
+            conversation + "/release", headers=AGENT, json={"state": "main.start"}
         )
         assert released.status_code == 200, released.text
         back = json.loads(await asyncio.wait_for(socket.recv(), 5))
