@@ -31,7 +31,7 @@ from botkit.adapters.kakao.codec import KakaoPayloadError, KakaoRequest, parse_p
 from botkit.effects import Say
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import KakaoSettings
-from botkit.server.http import RETRY_AFTER_S, UNAVAILABLE, same_secret
+from botkit.server.http import RETRY_AFTER_S, UNAVAILABLE_ERROR, same_secret
 
 __all__ = ["KakaoEndpoint"]
 
@@ -63,6 +63,12 @@ class JsonResponse:
         ]
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
+
+
+# The store did not answer (built once: it is the same answer every time).
+_STORE_DOWN = JsonResponse(
+    {"error": UNAVAILABLE_ERROR}, 503, ((b"retry-after", b"%d" % RETRY_AFTER_S),)
+)
 
 
 def skill_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
@@ -210,17 +216,7 @@ class KakaoEndpoint:
         if done:
             reply = turn.result()
             if reply.unavailable:  # nothing was kept: Kakao shows its own "try again"
-                return JsonResponse(
-                    {
-                        "error": {
-                            "code": "unavailable",
-                            "message": UNAVAILABLE,
-                            "retry_after": RETRY_AFTER_S,
-                        }
-                    },
-                    503,
-                    ((b"retry-after", b"%d" % RETRY_AFTER_S),),
-                )
+                return _STORE_DOWN
             return JsonResponse(self._rendered(reply))
         url = payload.callback_url
         if self.settings.callback and url and self._callback_allowed(url):

@@ -252,9 +252,6 @@ class _Server(Starlette):
     async def _skill(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self._kakao(scope, receive, send)
-        except StorageError as exc:  # e.g. the late replies' store read; nothing was kept
-            log.warning("store unavailable", extra={"path": scope["path"], "error": str(exc)})
-            await unavailable()(scope, receive, send)
         except Exception as exc:  # a bug: logged, answered as JSON, never a traceback
             log.error("request failed", exc_info=exc, extra={"path": scope["path"]})
             await json_error(500, "internal_error", CRASHED)(scope, receive, send)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 __all__ = [
     "RETRY_AFTER_S",
     "UNAVAILABLE",
+    "UNAVAILABLE_ERROR",
     "bearer_token",
     "json_error",
     "json_response",
@@ -24,6 +25,7 @@ __all__ = [
 # are told to come back in this many seconds; a restart of PostgreSQL takes a few.
 RETRY_AFTER_S = 2
 UNAVAILABLE = "the bot's store does not answer right now; nothing was kept, try again shortly"
+UNAVAILABLE_ERROR = {"code": "unavailable", "message": UNAVAILABLE, "retry_after": RETRY_AFTER_S}
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -47,6 +49,6 @@ def same_secret(given: str, expected: str) -> bool:
 
 def unavailable() -> Response:
     """503 with ``Retry-After``: the store is down, the request was not taken."""
-    response = json_error(503, "unavailable", UNAVAILABLE, retry_after=RETRY_AFTER_S)
+    response = json_response({"error": UNAVAILABLE_ERROR}, 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
