@@ -23,12 +23,12 @@ from botkit.runtime import ActionFunction
 from botkit.server.app import create_app
 from botkit.server.config import ServerSettings, load_settings
 from botkit.server.logs import setup_logging
+from botkit.storage import SharedStore, open_store
 
 __all__ = ["ServeError", "serve", "worker_app"]
 
 log = logging.getLogger("botkit.server")
 _SPEC = "BOTKIT_SERVE_SPEC"  # the flows' path and the settings, for worker processes
-SHARED_SCHEMES = ("postgresql://", "postgres://")
 
 
 class ServeError(Exception):
@@ -47,12 +47,13 @@ def _stubs(bot: BotApp, fixtures: str | None) -> dict[str, ActionFunction] | Non
         raise ServeError(str(exc)) from exc
 
 
-def _app(path: Path, settings: ServerSettings) -> Starlette:
+def _bot(path: Path, settings: ServerSettings) -> tuple[BotApp, dict[str, ActionFunction] | None]:
+    """The bot and its fixtures' stubs: everything that can be wrong with what was given."""
     try:
         bot = load(path)
     except (FlowError, SetupError) as exc:
         raise ServeError(str(exc)) from exc
-    return create_app(bot, settings, stubs=_stubs(bot, settings.fixtures))
+    return bot, _stubs(bot, settings.fixtures)
 
 
 def worker_app() -> Starlette:
@@ -60,7 +61,8 @@ def worker_app() -> Starlette:
     spec = orjson.loads(os.environ[_SPEC])
     settings = load_settings(None, env={}, overrides=spec["settings"])
     setup_logging(settings.log_level)
-    return _app(Path(spec["path"]), settings)
+    bot, stubs = _bot(Path(spec["path"]), settings)
+    return create_app(bot, settings, stubs=stubs)
 
 
 def serve(path: Path, settings: ServerSettings) -> None:
@@ -68,19 +70,23 @@ def serve(path: Path, settings: ServerSettings) -> None:
     setup_logging(settings.log_level)
     if settings.workers < 1:
         raise ServeError(f"--workers must be 1 or more, not {settings.workers}")
-    if settings.workers > 1 and not settings.store.startswith(SHARED_SCHEMES):
+    try:
+        shared = isinstance(open_store(settings.store), SharedStore)  # nothing connects yet
+    except ValueError as exc:
+        raise ServeError(str(exc)) from exc
+    if settings.workers > 1 and not shared:
         raise ServeError(
             f"{settings.workers} workers need a store they all share, such as"
             " --store postgresql://user@host/db; the store is"
             f" {settings.store.split('?')[0]!r}, which only one process may use"
         )
-    app = _app(path, settings)  # the flows and fixtures are checked before anything starts
+    bot, stubs = _bot(path, settings)  # the flows and fixtures are checked before anything starts
     log.info(
         "starting",
         extra={"host": settings.host, "port": settings.port, "workers": settings.workers},
     )
     if settings.workers == 1:
-        uvicorn.Server(_uvicorn(app, settings)).run()
+        uvicorn.Server(_uvicorn(create_app(bot, settings, stubs=stubs), settings)).run()
         return
     os.environ[_SPEC] = orjson.dumps(
         {"path": str(path.resolve()), "settings": dataclasses.asdict(settings)}

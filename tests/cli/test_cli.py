@@ -120,3 +120,21 @@ def test_graph_of_a_broken_bot_prints_problems_and_exits_1(tmp_path: Path) -> No
     result = CliRunner().invoke(cli, ["graph", str(path)])
     assert result.exit_code == 1
     assert "BK301" in result.output
+
+
+def test_serve_refuses_several_workers_on_a_store_only_one_process_may_use(repo: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["serve", str(repo / "flows"), "--workers", "2", "--store", "sqlite:///bot.db"]
+    )
+    assert result.exit_code == 1
+    assert result.output == (
+        "2 workers need a store they all share, such as --store postgresql://user@host/db;"
+        " the store is 'sqlite:///bot.db', which only one process may use\n"
+    )
+
+
+def test_serve_refuses_a_store_url_it_does_not_know(repo: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(repo / "flows"), "--store", "mysql://db/bot"])
+    assert result.exit_code == 1
+    assert result.output.startswith("unsupported store URL 'mysql://db/bot'; supported: memory://")
+    assert "Traceback" not in result.output
