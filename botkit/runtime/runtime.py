@@ -371,10 +371,7 @@ class Runtime:
             try:
                 return await self._locked_turn(key, user, channel, step, started, observe)
             finally:
-                try:
-                    await lock.__aexit__(None, None, None)
-                except Exception:  # a committed turn stands; the store drops a lock it loses
-                    log.exception("unlocking session %s failed", key)
+                await lock.__aexit__(None, None, None)  # never raises (SharedStore.lock)
 
     async def _locked_turn(
         self,

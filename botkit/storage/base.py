@@ -120,7 +120,8 @@ class SharedStore(Store, Protocol):
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Hold ``key``'s lock in every process for the ``async with`` block, first come first
-        served. Raises StorageError when the lock cannot be had."""
+        served. Raises StorageError when the lock cannot be had; leaving the block never
+        raises (a committed turn stands: a lock the store cannot release, it must lose)."""
 
 
 @runtime_checkable

@@ -152,8 +152,7 @@ class PostgresStore:
     are taken out of it: ``schema`` (default ``botkit``), ``pool`` (connections for reads and
     commits, default 5), ``lock_pool`` (connections that hold per-user locks during turns,
     default 16: at most that many turns of one worker run at once, others wait their turn) and
-    ``connect_timeout``
-    (seconds, default 2; past it a call fails and the server answers 503).
+    ``connect_timeout`` (seconds, default 2; past it a call fails and the server answers 503).
     """
 
     def __init__(self, url: str) -> None:
@@ -191,35 +190,35 @@ class PostgresStore:
             return
         self._idle = asyncio.Event()
         self._idle.set()
-        settings = {"search_path": self.schema, "application_name": "botkit"}
         try:
-            await self._migrate(settings)
-            self._pool = await asyncpg.create_pool(
-                self.dsn,
-                min_size=1,
-                max_size=self.pool_size,
-                server_settings=settings,
-                timeout=self.connect_timeout,
-                # a server that takes this long over a read or a commit is not answering; the
-                # lock pool has no such limit: waiting for another worker's turn is its job
-                command_timeout=COMMAND_TIMEOUT_S,
-                reset=_keep,  # the store never changes a connection's session state
+            await self._migrate()
+            # A server that takes COMMAND_TIMEOUT_S over a read or a commit is not answering.
+            # The lock pool has no such limit: waiting for another worker's turn is its job.
+            # The data pool's connections never change their session state: no reset needed.
+            self._pool = await self._create_pool(
+                1, self.pool_size, reset=_keep, command_timeout=COMMAND_TIMEOUT_S
             )
-            self._locks = await asyncpg.create_pool(
-                self.dsn,
-                min_size=0,
-                max_size=self.lock_pool_size,
-                server_settings=settings,
-                timeout=self.connect_timeout,
-                reset=_unlock_all,
-            )
+            self._locks = await self._create_pool(0, self.lock_pool_size, reset=_unlock_all)
         except _FAILURES as exc:
             await self.close()
             raise StorageError(f"cannot open {self!r}: {_say(exc)}") from exc
 
-    async def _migrate(self, settings: dict[str, str]) -> None:
+    def _settings(self) -> dict[str, str]:
+        return {"search_path": self.schema, "application_name": "botkit"}
+
+    async def _create_pool(self, min_size: int, max_size: int, **options: Any) -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            self.dsn,
+            min_size=min_size,
+            max_size=max_size,
+            server_settings=self._settings(),
+            timeout=self.connect_timeout,
+            **options,
+        )
+
+    async def _migrate(self) -> None:
         conn = await asyncpg.connect(
-            self.dsn, server_settings=settings, timeout=self.connect_timeout
+            self.dsn, server_settings=self._settings(), timeout=self.connect_timeout
         )
         try:
             async with conn.transaction():
@@ -322,8 +321,9 @@ class PostgresStore:
 
     async def publish(self, topic: str, message: dict[str, Any]) -> None:
         payload = dump_json(message)
-        if len(payload.encode()) >= _MAX_NOTIFY_BYTES:
-            raise StorageError(f"a message of {len(payload.encode())} bytes is too large to send")
+        size = len(payload.encode())
+        if size >= _MAX_NOTIFY_BYTES:
+            raise StorageError(f"a message of {size} bytes is too large to send")
         await self._query(
             f"publishing on {topic!r}", "execute", "SELECT pg_notify($1, $2)",
             self._channel(topic), payload,
