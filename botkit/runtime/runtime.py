@@ -8,10 +8,10 @@ the snapshot and all of the turn's records in ONE transaction → only then retu
   holds or waits for it, so the table never grows with the number of users); with a store
   that several workers share (:class:`~botkit.storage.SharedStore`), the store's lock across
   workers as well, so a user's messages that reach two workers are handled one after the
-  other, in the order they reach the store's lock (which, for messages a few milliseconds
-  apart on different workers, need not be the order they arrived). Under both, the store's compare-and-set on the snapshot's
-  version: a conflict (someone wrote without the lock) re-runs the turn on the fresh snapshot,
-  unless the turn already ran an action, whose side effects must not be repeated: then the
+  other, in the order they reach the store's lock (for messages a few milliseconds apart on
+  different workers, not always the order they arrived). Under both, the store's
+  compare-and-set on the snapshot's version: a conflict (someone wrote without the lock)
+  re-runs the turn on the fresh snapshot, unless the turn already ran an action, whose side effects must not be repeated: then the
   user gets the flow's error message and nothing of the turn is kept.
 * A commit that fails keeps nothing of the turn, and the user gets the flow's error message.
   When the store does not answer at all, the reply says so (``unavailable``): the channels
