@@ -11,8 +11,9 @@ the snapshot and all of the turn's records in ONE transaction → only then retu
   other, in the order they reach the store's lock (for messages a few milliseconds apart on
   different workers, not always the order they arrived). Under both, the store's
   compare-and-set on the snapshot's version: a conflict (someone wrote without the lock)
-  re-runs the turn on the fresh snapshot, unless the turn already ran an action, whose side effects must not be repeated: then the
-  user gets the flow's error message and nothing of the turn is kept.
+  re-runs the turn on the fresh snapshot, unless the turn already ran an action, whose side
+  effects must not be repeated: then the user gets the flow's error message and nothing of
+  the turn is kept.
 * A commit that fails keeps nothing of the turn, and the user gets the flow's error message.
   When the store does not answer at all, the reply says so (``unavailable``): the channels
   answer 503 with ``Retry-After`` and the user's client may send the message again.
