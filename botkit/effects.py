@@ -28,6 +28,7 @@ __all__ = [
     "Say",
     "as_text",
     "offered_choices",
+    "pressable",
     "say_from_data",
     "say_to_data",
 ]
@@ -150,6 +151,21 @@ def offered_choices(effects: Sequence[Effect]) -> list[Choice]:
     """
     shown = next((e for e in reversed(effects) if isinstance(e, Say) and e.choices), None)
     return list(shown.choices) if isinstance(shown, Say) else []
+
+
+_PRESSED = ("payload", "to", "agent")  # button kinds whose press sends their value back
+
+
+def pressable(say: Say) -> list[str]:
+    """The payloads a user can send back from this bubble: its quick replies, its buttons and
+    its cards' buttons that send a payload, and its list items. Links and phone numbers are
+    opened by the device and never come back."""
+    out = [c.payload for c in say.choices if c.payload]
+    cards = ([say.card] if say.card else []) + list(say.cards)
+    for buttons in (say.buttons, *(card.buttons for card in cards)):
+        out.extend(b.value for b in buttons if b.kind in _PRESSED and b.value)
+    out.extend(i.payload for i in say.items if i.payload)
+    return out
 
 
 def as_text(say: Say) -> str:

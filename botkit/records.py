@@ -8,7 +8,11 @@ and a per-session sequence number (gap-free, unique), the time, and kind-specifi
 Kinds (``data`` keys in brackets):
 
 * ``conversation_start`` [flow, segment: the user's profile then]; ``conversation_end`` [outcome]
-* ``message_in`` [text, payload]; ``message_out`` [texts]: everything the bot said in the turn
+* ``message_in`` [text, payload, masked]; ``message_out`` [texts]: everything the bot said in
+  the turn. The answer to a ``sensitive`` slot is recorded as :data:`MASK` (``masked`` names the
+  slot), and so is its value where a message shows it: only the session keeps it.
+* ``payload_rejected`` [payload]: a press of something that was not on the user's screen (a
+  forged or replayed payload, cut to 100 characters); the message was read as text
 * ``transition`` [from, to, trigger]
 * ``slot_filled`` [slot, attempt]; ``slot_rejected`` [slot, attempt]
 * ``action`` [action, result, latency_ms]
@@ -25,7 +29,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-__all__ = ["BusinessEvent", "Record", "ReportRow", "transcript"]
+__all__ = ["MASK", "BusinessEvent", "Record", "ReportRow", "transcript"]
+
+MASK = "***"  # what records hold in place of a sensitive slot's value
 
 
 class Record(NamedTuple):

@@ -19,6 +19,16 @@ A user message is matched in this order, first match wins:
 A slot answer that is not valid falls through 3–5 (so "처음으로" still works while a number is
 being asked for); only if nothing else matches does it count as an invalid attempt.
 
+A payload is a contract between what botkit drew and what comes back: the session keeps the
+payloads of the choices, buttons, cards and list items on the user's current screen, and a press
+is accepted only if it is one of them or a designed global entry (a global ``payload:``
+transition). Anything else (a forged ``@flow.state``, a press replayed from another session or
+from an earlier screen) is recorded as ``payload_rejected`` and the message is read as text.
+
+The answer to a ``sensitive`` slot (a phone number, an e-mail) stays in the session, where the
+bot needs it; records (``message_in``, and ``message_out`` where a message shows the value) and
+everything read from them carry :data:`~botkit.records.MASK` instead.
+
 Entering a state says its messages and then, by kind: waits (message), asks for the first
 missing slot (collect), emits a ``Call`` and waits for its ``ActionResult`` (call), hands over
 (handoff) or ends the conversation (end). ``next`` steps are followed at once, up to
@@ -29,12 +39,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from botkit import effects
-from botkit.effects import Effect, Say, as_text
+from botkit.effects import Effect, Say, as_text, pressable
 from botkit.engine import hours as business
 from botkit.engine._machine import FlowMachine, MachineError, name_of
 from botkit.engine.matching import THRESHOLD, Classifier, ExactPool, fuzzy
@@ -52,9 +62,10 @@ from botkit.flow.model import (
     State,
     StateKind,
     Target,
+    Text,
     Transition,
 )
-from botkit.records import Record
+from botkit.records import MASK, Record
 from botkit.text import normalize, squash
 
 __all__ = [
@@ -69,6 +80,8 @@ __all__ = [
 _new_record = tuple.__new__
 MAX_HOPS = 64
 MAX_TEXT = 2000  # characters of a message that are matched; the rest is kept but not read
+MAX_PAYLOAD = 100  # characters of a payload kept in records (a designed one is much shorter)
+MAX_OFFERED = 64  # payloads kept on a screen (Kakao draws at most 10 cards of 3 buttons, ...)
 YES = frozenset(
     {"예", "네", "응", "yes", "y", "맞아요", "맞아", "네맞아요", "ㅇㅇ", "좋아요", "확인"}
 )
@@ -152,13 +165,27 @@ class Engine:
         }
         self._flow_of[""] = (bot.start, bot.flows[bot.start].version)
         # renders (and their text) of messages in which no template names a value
-        self._static: dict[tuple[int, str, str | None], tuple[Say, str]] = {}
+        # (and the payloads they draw)
+        self._static: dict[tuple[int, str, str | None], tuple[Say, str, tuple[str, ...]]] = {}
         self._dynamic: set[int] = set()
         self._parts: dict[tuple[int, str], Any] = {}  # fixed choices and buttons, rendered
         self._enum_labels = _enum_labels(bot)
         self._globals: dict[str, tuple[Transition, ...]] = {
             f.id: (*f.global_on, *bot.global_on) for f in bot.flows.values()
         }
+        # Payloads accepted on any screen of a flow: its designed global entries.
+        self._entries: dict[str, frozenset[str]] = {
+            flow: frozenset(t.payload for t in globals_ if t.trigger == "payload" and t.payload)
+            for flow, globals_ in self._globals.items()
+        }
+        self._sensitive = frozenset(name for name, slot in bot.slots.items() if slot.sensitive)
+        # awaiting → the sensitive slot whose answer (or confirmation) is being asked for
+        self._secret_questions = {
+            f"{how}:{name}": name for name in self._sensitive for how in ("slot", "confirm")
+        }
+        self._legacy: dict[str, frozenset[str]] = {}  # see legacy_screen
+        # message id → (the payloads it draws, whether a template names a sensitive slot)
+        self._facts: dict[int, tuple[tuple[str, ...], bool]] = {}
         # What to try, per state and variant: exact triggers (the state's, then the globals),
         # then example phrases of the state, then those of the globals. Built once here so
         # that a turn only walks a ready list.
@@ -314,6 +341,47 @@ class Engine:
             for name, value in slots.items()
         }
 
+    def masked(self, slots: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Slot values as they may be shown outside the conversation (records, the agent
+        console): the value of a ``sensitive`` slot is replaced by the mask."""
+        if not self._sensitive or not any(name in slots for name in self._sensitive):
+            return slots
+        return {name: MASK if name in self._sensitive else v for name, v in slots.items()}
+
+    def shows_secret(self, message: Message) -> bool:
+        """Whether a template of ``message`` names a sensitive slot."""
+        return bool(self._sensitive) and any(
+            ref.scope == "slot" and ref.name in self._sensitive
+            for text in _texts(message)
+            if text is not None
+            for template in text.by_locale.values()
+            for ref in template.refs
+        )
+
+    def facts(self, message: Message, rendered: Say) -> tuple[tuple[str, ...], bool]:
+        """What a message draws and whether it shows a secret, worked out on its first render
+        (messages live as long as the bot, so their ids are stable keys)."""
+        facts = (_distinct(pressable(rendered)), self.shows_secret(message))
+        self._facts[id(message)] = facts
+        return facts
+
+    def legacy_screen(self, state: str, awaiting: str) -> frozenset[str]:
+        """The payloads a state and the question it is asking can draw: the screen of a
+        session stored before botkit kept screens in the session (read from the flow, not
+        from what was rendered, so it is the widest that place could have shown)."""
+        key = f"{state}\0{awaiting}"
+        screen = self._legacy.get(key)
+        if screen is None:
+            messages = self._messages_of(self._states[state])
+            how, _, slot = awaiting.partition(":")
+            if how in ("slot", "confirm") and slot in self.bot.slots:
+                messages += self.bot.slots[slot].prompt + self.bot.slots[slot].reprompts
+            screen = frozenset(p for m in messages for p in _payloads_of(m))
+            if how == "confirm":
+                screen |= {"yes", "no"}
+            self._legacy[key] = screen
+        return screen
+
     def state_of(self, session: Session) -> State:
         return self._states[session.state]
 
@@ -334,7 +402,8 @@ class _Pools:
     global_examples: tuple[Transition, ...]
 
 
-def _is_static(message: Message) -> bool:
+def _texts(message: Message) -> list[Text | None]:
+    """Every text of a message that a template may fill."""
     texts = [message.text]
     cards = ([message.card] if message.card else []) + list(message.cards)
     for card in cards:
@@ -347,7 +416,35 @@ def _is_static(message: Message) -> bool:
         texts += [i.title for i in message.list.items]
         texts += [i.description for i in message.list.items]
         texts += [b.label for b in message.list.buttons]
-    return all(t is None or all(tpl.is_plain for tpl in t.by_locale.values()) for t in texts)
+    return texts
+
+
+def _is_static(message: Message) -> bool:
+    return all(
+        t is None or all(tpl.is_plain for tpl in t.by_locale.values()) for t in _texts(message)
+    )
+
+
+def _payloads_of(message: Message) -> list[str]:
+    """What pressing something in ``message`` can send back, read from the flow."""
+    out = [q.payload for q in message.quick_replies]
+    cards = ([message.card] if message.card else []) + list(message.cards)
+    buttons = [*message.buttons, *(b for c in cards for b in c.buttons)]
+    if message.list:
+        buttons += message.list.buttons
+        out += [i.payload for i in message.list.items if i.payload]
+        out += [f"@{i.target[0]}.{i.target[1]}" for i in message.list.items if i.target]
+    for b in buttons:
+        if b.target is not None:
+            out.append(f"@{b.target[0]}.{b.target[1]}")
+        elif b.kind in ("payload", "to", "agent"):
+            out.append(b.value)
+    return out
+
+
+def _distinct(payloads: Iterable[str]) -> tuple[str, ...]:
+    """Each payload once, at most MAX_OFFERED of them (the first drawn first)."""
+    return tuple(dict.fromkeys(payloads))[:MAX_OFFERED]
 
 
 def _variant_text(variants: dict[str, str] | None) -> str:
@@ -400,10 +497,13 @@ class _Run:
         "at",
         "bot",
         "bot_id",
+        "drawn",
         "engine",
         "flow_of",
         "fresh",
         "hops",
+        "inbound",
+        "new_screen",
         "reason",
         "records",
         "said",
@@ -424,11 +524,22 @@ class _Run:
         self.said: list[str] = []  # what the bot said this turn: one message_out record
         self.hops = 0  # next steps followed this turn (a loop in a flow stops at MAX_HOPS)
         self.reason: str | None = None  # why botkit moved the user on its own, if it did
+        # Payloads of what the bot drew this turn, each once. A turn that draws one bubble with
+        # choices (most do) keeps the tuple cached for that message: sessions on the same
+        # screen share one tuple, and a turn allocates nothing for it.
+        self.drawn: tuple[str, ...] = ()
+        self.new_screen = False  # a state was entered or a new question asked
+        self.inbound = -1  # index of this turn's message_in record, if any
 
     def finish(self) -> Turn:
-        """Close the turn: everything the bot said goes into one message_out record."""
+        """Close the turn: everything the bot said goes into one message_out record, and what
+        it drew becomes the screen whose presses the next message may carry."""
         if self.said:
             self.record("message_out", {"texts": self.said})
+        if self.new_screen:
+            self.session.offered = self.drawn
+        elif self.drawn:  # the same question again (a fallback, a reprompt): still on screen
+            self.session.offered = _distinct((*self.drawn, *(self.session.offered or ())))
         return self.turn
 
     # -- records and effects ------------------------------------------------------------
@@ -477,7 +588,15 @@ class _Run:
                 rendered = render(
                     message, s.locale, values, s.profile or {}, slot=slot, parts=self.engine._parts
                 )
-                cached = (rendered, as_text(rendered))
+                # What a press sends back is never a template: the payloads of a message are
+                # the same in every render, and worked out once.
+                facts = self.engine._facts.get(id(message))
+                if facts is None:
+                    facts = self.engine.facts(message, rendered)
+                text = as_text(rendered)
+                if facts[1]:  # a template names a sensitive slot: the records get the mask
+                    text = self.masked_text(message, values)
+                cached = (rendered, text, facts[0])
                 if id(message) not in self.engine._dynamic:
                     if _is_static(message):  # no template names a value: render it once
                         static[key] = cached
@@ -485,18 +604,45 @@ class _Run:
                         self.engine._dynamic.add(id(message))
             self.turn.effects.append(cached[0])
             self.said.append(cached[1])
+            if cached[2]:
+                self.add_drawn(cached[2])
 
-    def say_text(
-        self, text: str, *, choices: tuple[effects.Choice, ...] = (), slot: str | None = None
-    ) -> None:
-        rendered = Say(text=text, choices=choices, slot=slot)
+    def recorded_text(self, message: Message, rendered: Say, values: Mapping[str, Any]) -> str:
+        """What the records keep of a rendered message: its text, with the value of a
+        sensitive slot masked (the user still reads it; the records never hold it)."""
+        if self.engine.shows_secret(message):
+            return self.masked_text(message, values)
+        return as_text(rendered)
+
+    def masked_text(self, message: Message, values: Mapping[str, Any]) -> str:
+        s = self.session
+        masked = self.engine.masked(values)
+        return as_text(render(message, s.locale, masked, s.profile or {}))
+
+    def draw(self, rendered: Say, text: str) -> None:
+        """Show a bubble made here (not from a cached message); ``text`` is what is recorded."""
         self.turn.effects.append(rendered)
         self.said.append(text)
+        self.add_drawn(_distinct(pressable(rendered)))
+
+    def add_drawn(self, payloads: tuple[str, ...]) -> None:
+        self.drawn = _distinct((*self.drawn, *payloads)) if self.drawn else payloads
+
+    def say_text(
+        self,
+        text: str,
+        *,
+        choices: tuple[effects.Choice, ...] = (),
+        slot: str | None = None,
+        recorded: str | None = None,
+    ) -> None:
+        self.draw(
+            Say(text=text, choices=choices, slot=slot), text if recorded is None else recorded
+        )
 
     def say_error(self) -> None:
         for say in self.engine.error_effects():
-            self.turn.effects.append(say)
-            self.said.append(as_text(say))
+            self.draw(say, as_text(say))
 
     def env(self) -> dict[str, Any]:
         s = self.session
@@ -506,6 +652,9 @@ class _Run:
 
     def user_message(self, event: UserMessage) -> None:
         s = self.session
+        # The answer to a sensitive question is masked, even one that comes after the silence
+        # that ends the conversation: it is still the phone number the user was asked for.
+        secret = self.engine._secret_questions.get(s.awaiting) if s.awaiting else None
         expired = s.conversation and self.at - s.last_at > self.bot.inactivity_timeout
         if expired and s.status != Status.CLOSED:
             self.record("conversation_end", {"outcome": "abandoned"})
@@ -515,19 +664,54 @@ class _Run:
             self.start_conversation()
         s.turn += 1
         s.last_at = self.at
-        self.record("message_in", {"text": event.text, "payload": event.payload})
+        payload = event.payload
+        heard: dict[str, Any] = {
+            "text": event.text,
+            "payload": payload if payload is None else payload[:MAX_PAYLOAD],
+        }
+        if secret is not None and event.text:
+            heard["text"] = MASK
+            heard["masked"] = secret
+        self.inbound = len(self.records)
+        self.record("message_in", heard)
+        if payload is not None and not self.offered(payload):
+            # Not drawn on this user's screen: forged, or replayed from another session or an
+            # earlier screen. It takes nothing; what the message says is read as text.
+            self.record("payload_rejected", {"payload": payload[:MAX_PAYLOAD]})
+            payload = None
         if s.status == Status.HANDOFF_REQUESTED and self.waited_too_long():
             self.give_up_waiting()
             return
         if s.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
-            s.held = [*(s.held or ()), event.text]  # kept for the agent; the bot is silent
+            s.held = [*(s.held or ()), heard["text"]]  # kept for the agent; the bot is silent
             return
         if starting:
             # The first message opens the conversation (the greeting is said); it is acted
             # on only if it clearly asks for something the start state offers.
-            self.first_message(event)
+            self.first_message(event.text, payload)
             return
-        self.input(event.text, event.payload)
+        self.input(event.text, payload)
+
+    def offered(self, payload: str) -> bool:
+        """Whether a press of ``payload`` is one the bot drew on this session's screen, or a
+        designed global entry of the flow the session is in."""
+        s = self.session
+        if payload in self.engine._entries[self.flow_of[s.state][0]]:
+            return True
+        if s.offered is None:  # stored before screens were kept: what this place draws
+            return payload in self.engine.legacy_screen(s.state, s.awaiting)
+        return payload in s.offered
+
+    def mask_inbound(self, slot: str) -> None:
+        """Mask this turn's message_in: it held the value of a sensitive slot after all."""
+        if self.inbound < 0:
+            return
+        record = self.records[self.inbound]
+        data = dict(record.data or {})
+        if data.get("text"):
+            data["text"] = MASK
+            data["masked"] = slot
+            self.records[self.inbound] = record._replace(data=data)
 
     def start_conversation(self) -> None:
         s = self.session
@@ -550,12 +734,12 @@ class _Run:
             data["segment"] = _segment(s.profile)
         self.record("conversation_start", data)
 
-    def first_message(self, event: UserMessage) -> None:
+    def first_message(self, raw: str, payload: str | None) -> None:
         target = self.bot.start_target
         state = self.bot.state(target)
         self.record("transition", {"from": None, "to": name_of(target), "trigger": "start"})
-        text = normalize(event.text[:MAX_TEXT])
-        hit = self.exact_match(state, text.replace(" ", ""), text, event.payload)
+        text = normalize(raw[:MAX_TEXT])
+        hit = self.exact_match(state, text.replace(" ", ""), text, payload)
         self.enter(target)
         if hit is not None and self.session.state == name_of(target):
             self.take(hit[0], hit[1])
@@ -684,14 +868,16 @@ class _Run:
         said = text.replace(" ", "")
         state = self.engine.state_of(s)
         awaiting = s.awaiting
-        # 1. a choice: pressed, or its label typed
+        # 1. a choice: pressed (checked on arrival), or its label typed while it is on screen
         if payload is None and said:
             labels = (
                 self.engine._slot_labels.get(awaiting[5:])
                 if awaiting.startswith("slot:")
                 else None
             )
-            payload = (labels or {}).get(said) or self.engine._labels[s.state].get(said)
+            typed = (labels or {}).get(said) or self.engine._labels[s.state].get(said)
+            if typed is not None and self.offered(typed):
+                payload = typed
         if payload is not None and payload.startswith("@"):
             flow, _, name = payload[1:].partition(".")
             if flow in self.bot.flows and name in self.bot.flows[flow].states:
@@ -737,6 +923,8 @@ class _Run:
                 if extracted is not None:
                     self.session.slots[name] = extracted
                     self.fresh.add(name)
+                    if slot.sensitive:
+                        self.mask_inbound(name)
         self.say(t.say)
         self.go(t.target, t.label)
 
@@ -767,10 +955,10 @@ class _Run:
         if fb.messages:
             message = fb.messages[min(s.misses, len(fb.messages)) - 1]
             rendered = render(message, s.locale, s.slots, profile)
+            recorded = self.recorded_text(message, rendered, s.slots)
             if choices and not rendered.choices:
                 rendered = dataclasses.replace(rendered, choices=choices)
-            self.turn.effects.append(rendered)
-            self.said.append(as_text(rendered))
+            self.draw(rendered, recorded)
         else:
             self.say_text(DEFAULT_FALLBACK, choices=choices)
 
@@ -778,6 +966,7 @@ class _Run:
 
     def ask(self, slot: Slot) -> None:
         s = self.session
+        self.new_screen = True
         s.attempts = 0
         s.awaiting = "slot:" + slot.name
         self.say(slot.prompt, slot=slot.name)
@@ -787,13 +976,15 @@ class _Run:
         if slot.confirm is not None:
             s.pending = value
             s.awaiting = "confirm:" + slot.name
-            text = slot.confirm.template(s.locale).render(
-                self.engine.shown({**s.slots, slot.name: value}), s.profile or {}
-            )
+            self.new_screen = True
+            template = slot.confirm.template(s.locale)
+            values = self.engine.shown({**s.slots, slot.name: value})
+            text = template.render(values, s.profile or {})
             self.say_text(
                 text,
                 choices=(effects.Choice("예", "yes"), effects.Choice("아니요", "no")),
                 slot=slot.name,
+                recorded=template.render(self.engine.masked(values), s.profile or {}),
             )
             return
         self.fill(slot, value)
@@ -879,6 +1070,7 @@ class _Run:
     def enter(self, target: Target) -> None:
         s = self.session
         state = self.bot.state(target)
+        self.new_screen = True
         s.misses = 0
         s.awaiting = ""
         variant = None

@@ -1,8 +1,9 @@
 """A session: the small, plain snapshot of one user's conversation with the bot.
 
 It is what the store keeps between turns. The compiled bot (shared by every session) holds
-everything else, so a session is a few hundred bytes: its place in the flow, slot values and a
-handful of counters. ``version`` is the store's compare-and-set counter.
+everything else, so a session is a few hundred bytes: its place in the flow, slot values, a
+handful of counters and the payloads of the choices on the user's screen. ``version`` is the
+store's compare-and-set counter.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ class Session:
     # an agent's words, a reply that missed its deadline. Kept here, not in one worker's
     # memory, so whichever worker gets the next message says them (effects.say_to_data).
     outbox: list[dict[str, Any]] | None = None
+    # The payloads the bot drew on the user's current screen (quick replies, buttons, cards,
+    # list items): the only presses it accepts next, besides the designed global entries. A
+    # payload is a contract between what botkit drew and what comes back, so a client cannot
+    # jump to a state by naming it. The strings are the compiled bot's own, shared in memory.
+    # None: a session stored before botkit kept screens; the engine then accepts what the
+    # current state and its question draw, until the bot draws a screen of its own.
+    offered: tuple[str, ...] | None = ()
 
     def copy(self) -> Session:
         """An independent working copy (the engine changes the session it is given)."""
@@ -74,4 +82,8 @@ class Session:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Session:
         known = {k: v for k, v in data.items() if k in cls.__slots__}
+        if "offered" in known:  # stored as a JSON list
+            known["offered"] = tuple(known["offered"] or ())
+        elif known.get("state"):  # kept by a botkit that did not record the screen
+            known["offered"] = None
         return cls(**known)

@@ -3,12 +3,14 @@ handoff, timeouts."""
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections.abc import Callable
 
 import pytest
 
 from botkit.engine import Engine, variant_for
+from botkit.flow.model import Branch
 from tests.engine.conftest import Conversation
 
 Build = Callable[..., Engine]
@@ -327,9 +329,18 @@ def test_a_loop_of_next_steps_stops_instead_of_hanging(inline: Build) -> None:
         say: "에이"
         next: b
       b:
-        next: a
+        next: c
+      c:
+        say: "씨"
+        end: resolved
     """
-    c = Conversation(inline(flow)).say("시작")
+    # The compiler refuses a loop of next steps (BK415); a bot built some other way must
+    # still not hang the engine, so the loop is made by hand.
+    bot = inline(flow).bot
+    demo = bot.flows["demo"]
+    looped = dataclasses.replace(demo.states["b"], next=(Branch(("demo", "a")),))
+    flows = {**bot.flows, "demo": dataclasses.replace(demo, states={**demo.states, "b": looped})}
+    c = Conversation(Engine(dataclasses.replace(bot, flows=flows))).say("시작")
     assert any(r.kind == "error" for r in c.records)
 
 
