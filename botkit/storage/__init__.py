@@ -6,6 +6,7 @@ raises only :class:`StorageError` / :class:`ConflictError`.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from botkit.storage.base import Broadcast, ConflictError, SharedStore, StorageError, Store
@@ -48,7 +49,8 @@ def open_store(url: str) -> Store:
         from botkit.storage.postgres import PostgresStore
 
         return PostgresStore(url)
-    raise ValueError(f"unsupported store URL {url!r}; supported: {', '.join(SCHEMES)}")
+    shown = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)  # the message never shows a password
+    raise ValueError(f"unsupported store URL {shown!r}; supported: {', '.join(SCHEMES)}")
 
 
 def __getattr__(name: str) -> Any:

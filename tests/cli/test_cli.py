@@ -138,3 +138,11 @@ def test_serve_refuses_a_store_url_it_does_not_know(repo: Path) -> None:
     assert result.exit_code == 1
     assert result.output.startswith("unsupported store URL 'mysql://db/bot'; supported: memory://")
     assert "Traceback" not in result.output
+
+
+def test_a_store_url_it_does_not_know_is_repeated_without_its_password(repo: Path) -> None:
+    url = "mysql://shop:비밀-s3cret@db.internal/bot"
+    result = CliRunner().invoke(cli, ["serve", str(repo / "flows"), "--store", url])
+    assert result.exit_code == 1
+    assert result.output.startswith("unsupported store URL 'mysql://shop:***@db.internal/bot';")
+    assert "s3cret" not in result.output

@@ -1,5 +1,6 @@
 """Settings of `botkit serve` (defaults ← file ← environment ← options) and its JSON logs,
-in which phone and order numbers never appear in clear."""
+in which phone and order numbers never appear in clear (every spelling: test_masking.py; the
+secrets: test_log_secrets.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from botkit.server.config import ConfigError, KakaoSettings, ServerSettings, load_settings
-from botkit.server.logs import JsonFormatter, mask
+from botkit.server.logs import JsonFormatter
 
 
 def test_defaults_are_safe_on_loopback() -> None:
@@ -56,20 +57,6 @@ def test_bad_settings_say_which_and_why(
     assert message in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    ("text", "masked"),
-    [
-        ("연락처 010-1234-5678 입니다", "연락처 010-****-5678 입니다"),
-        ("01098765432", "010-****-5432"),
-        ("주문 1234-567-890 조회", "주문 1234-***-*** 조회"),
-        ("주문번호 1234567890", "주문번호 1234-***-***"),
-        ("재고 12개, 3,000원", "재고 12개, 3,000원"),
-    ],
-)
-def test_phone_and_order_numbers_are_masked(text: str, masked: str) -> None:
-    assert mask(text) == masked
-
-
 def test_a_log_line_is_json_with_masked_fields_and_no_traceback() -> None:
     try:
         raise ValueError("주문 1234-567-890 실패")
@@ -91,3 +78,30 @@ def test_a_log_line_is_json_with_masked_fields_and_no_traceback() -> None:
     assert entry["error"] == "ValueError: 주문 1234-***-*** 실패"
     assert entry["user"] == "kakao:shop:010-****-4444"
     assert "Traceback" not in line
+
+
+def test_a_line_whose_arguments_do_not_fit_is_still_written_and_masked() -> None:
+    # logging itself would print such a record raw to stderr, arguments and all.
+    record = logging.LogRecord(
+        "botkit.kakao",
+        logging.WARNING,
+        __file__,
+        1,
+        "%d명이 기다려요: %s",
+        ("010-1111-2222",),
+        None,
+    )
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "%d명이 기다려요: %s (its arguments did not fit)"
+    assert entry["level"] == "warning"
+
+
+def test_extra_fields_keep_their_json_kinds() -> None:
+    record = logging.LogRecord("botkit.kakao", logging.INFO, __file__, 1, "turn", None, None)
+    record.latency_ms = 12.5
+    record.status = 415
+    record.retried = False
+    record.sizes = (1, 2**70)  # past what a JSON number holds: written as text
+    entry = json.loads(JsonFormatter().format(record))
+    assert (entry["latency_ms"], entry["status"], entry["retried"]) == (12.5, 415, False)
+    assert entry["sizes"] == [1, str(2**70)]
