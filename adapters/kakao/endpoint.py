@@ -1,9 +1,9 @@
 """The Kakao skill endpoint: HTTP in, one turn of the runtime, a SkillResponse out in time.
 
 The order of the checks is the order of their cost: the secret and the size before the body is
-read, the content type and the JSON before the payload is parsed, the bot id before the runtime
-sees anything. A rejected request gets a 4xx with a JSON body saying why, and nothing of it is
-stored.
+read, the content type and the JSON before the payload is parsed, the ids (as every id at the
+edge: :mod:`botkit.server.guard`) and the bot id before the runtime sees anything. A rejected
+request gets a 4xx with a JSON body saying why, and nothing of it is stored.
 
 Kakao waits 5 seconds. The turn runs in a task of its own and the answer leaves within the
 budget (4.5 s by default) whatever the actions do: with Kakao's callback enabled and a
@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +30,7 @@ from botkit.adapters.kakao.codec import KakaoPayloadError, KakaoRequest, parse_p
 from botkit.effects import Say
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import KakaoSettings
+from botkit.server.guard import BadId, check_id, clean_text, too_large_error
 from botkit.server.http import RETRY_AFTER_S, UNAVAILABLE_ERROR, same_secret
 
 __all__ = ["KakaoEndpoint"]
@@ -82,13 +82,6 @@ class _Rejected(Exception):
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
-
-
-def clean_text(text: str, limit: int) -> str:
-    """What a user sent, safe to match and to store: no NUL or other control characters (line
-    breaks and tabs kept), composed (NFC) and at most ``limit`` characters."""
-    kept = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
-    return unicodedata.normalize("NFC", kept)[:limit]
 
 
 class KakaoEndpoint:
@@ -173,7 +166,7 @@ class KakaoEndpoint:
 
     @staticmethod
     def _too_large(cap: int) -> JsonResponse:
-        return skill_error(413, "body_too_large", f"the body is larger than {cap} bytes")
+        return JsonResponse(too_large_error(cap), 413)
 
     def _parse(self, body: bytes) -> KakaoRequest:
         try:
@@ -189,6 +182,11 @@ class KakaoEndpoint:
         except KakaoPayloadError as exc:
             refused = skill_error(400, "invalid_payload", str(exc), path=exc.field)
             raise _Rejected(refused) from None
+        try:
+            check_id("bot.id", payload.bot_id)
+            check_id("userRequest.user.id", payload.user)
+        except BadId as bad:
+            raise _Rejected(skill_error(400, "bad_id", str(bad), path=bad.path)) from None
         allowed = self.settings.bot_ids
         if allowed and payload.bot_id not in allowed:
             raise _Rejected(

@@ -11,6 +11,9 @@ The protocol is ``adapters/web/PROTOCOL.md``. What matters most here:
   them (10 on one connection) is disconnected, with close code 1008.
 * **Origins.** A page may open the socket only from an allowed origin (the server's own by
   default, and those listed in ``web.origins``).
+* **Text as on Kakao.** What a user typed loses its control characters (NUL, escapes; line
+  breaks and tabs stay) and is composed (NFC) by the same helper as Kakao's
+  (:func:`~botkit.server.guard.clean_text`) before the bot or the store sees it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from botkit.effects import Effect, Say
 from botkit.records import transcript
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import WebSettings
+from botkit.server.guard import clean_text
 from botkit.server.http import (
     RETRY_AFTER_S,
     UNAVAILABLE,
@@ -151,7 +155,7 @@ class WebEndpoint:
 
     @staticmethod
     def _message_fields(frame: dict[str, Any]) -> tuple[str, str, str | None]:
-        """The id, text (capped) and payload of a ``message`` frame."""
+        """The id, text (cleaned and capped) and payload of a ``message`` frame."""
         message_id = frame.get("id")
         if not isinstance(message_id, str) or not _ID.fullmatch(message_id):
             raise _Refused("bad_message", "a message needs an 'id': 1-64 letters, digits, _.:-")
@@ -161,7 +165,7 @@ class WebEndpoint:
         payload = frame.get("payload")
         if payload is not None and not isinstance(payload, str):
             raise _Refused("bad_message", "'payload' must be text", message_id)
-        return message_id, text[:MAX_TEXT_CHARS], payload
+        return message_id, clean_text(text, MAX_TEXT_CHARS), payload
 
     def _parse(self, raw: str | None) -> dict[str, Any]:
         if raw is None:
@@ -189,7 +193,11 @@ class WebEndpoint:
 
     async def websocket(self, socket: WebSocket) -> None:
         if not self.origin_allowed(socket.headers.get("origin"), socket.headers.get("host")):
-            await socket.close(code=1008, reason="origin not allowed")
+            if "websocket.http.response" in socket.scope.get("extensions", {}):
+                # The handshake is answered like the HTTP endpoints: 403 with a JSON reason.
+                await socket.send_denial_response(json_error(403, "origin", "origin not allowed"))
+            else:  # a server without the denial extension can only refuse the handshake
+                await socket.close(code=1008, reason="origin not allowed")
             return
         await socket.accept()
         self.sockets.add(socket)
@@ -282,7 +290,11 @@ class WebEndpoint:
             return json_error(403, "origin", "origin not allowed")
         body = await request.body()
         try:
-            frame = self._parse(body.decode("utf-8", "replace"))
+            try:
+                raw = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _Refused("bad_json", "the body is not UTF-8 text") from None
+            frame = self._parse(raw)
             sid = frame.get("sid")
             if not isinstance(sid, str) or not _SID.fullmatch(sid):
                 raise _Refused("bad_message", "'sid' must be 16-64 letters, digits, _ or -")

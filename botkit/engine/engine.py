@@ -781,10 +781,11 @@ class _Run:
 
     def agent_release(self, event: AgentRelease) -> None:
         s = self.session
-        state = self.engine.state_of(s)
         if s.status not in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
-            self.record("error", {"reason": "release without a handoff"})
-            return
+            # Refused, not recorded: a release that races another agent's close, or comes for
+            # a conversation the bot holds, is the operator's mistake and changes nothing.
+            raise NotWithAgent("the conversation is not handed off to an agent")
+        state = self.engine.state_of(s)
         if event.close:
             self.record("handoff_closed")
             self.record("conversation_end", {"outcome": "handed_off"})

@@ -18,6 +18,9 @@ the snapshot and all of the turn's records in ONE transaction → only then retu
   When the store does not answer at all, the reply says so (``unavailable``): the channels
   answer 503 with ``Retry-After`` and the user's client may send the message again.
 * Time comes from the injected clock.
+* The user's profile takes what a channel sends with each message (Kakao's user properties)
+  and what an operator sets, merged by :func:`merge_profile`, which keeps it bounded: a channel
+  that sends new fields with every message does not make the session grow.
 * The last committed snapshot of recently active sessions is kept in memory (bounded, least
   recently used first out), so a turn usually costs one write and no read. Not with a shared
   store: another worker may have moved the user on, so each turn reads the snapshot afresh
@@ -43,11 +46,37 @@ from botkit.records import Record
 from botkit.runtime.actions import ActionContext, ActionFunction, run_action
 from botkit.storage import ConflictError, SharedStore, StorageError, Store
 
-__all__ = ["Reply", "Runtime"]
+__all__ = ["Reply", "Runtime", "merge_profile"]
 
 log = logging.getLogger("botkit.runtime")
 MAX_ACTIONS_PER_TURN = 8
 MAX_KEPT = 10  # bubbles kept for a user's next message (Kakao shows 3 per answer anyway)
+# The profile is stored with the session and read on every turn. Kakao sends about five
+# properties; a shop sets a few more (grade, name). Past these caps a field is left out.
+MAX_PROFILE_FIELDS = 50
+MAX_PROFILE_NAME_CHARS = 64
+MAX_PROFILE_TEXT_CHARS = 256
+
+
+def merge_profile(profile: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``profile`` with ``fields`` set, the latest value of each winning, and bounded whatever
+    is sent: a field whose name or text is too long is left out (cut, a key or an id would be a
+    wrong one), and past :data:`MAX_PROFILE_FIELDS` the fields set first, and not sent again
+    now, go first."""
+    fresh = {
+        name: value
+        for name, value in fields.items()
+        if len(name) <= MAX_PROFILE_NAME_CHARS
+        and not (isinstance(value, str) and len(value) > MAX_PROFILE_TEXT_CHARS)
+    }
+    if len(fresh) > MAX_PROFILE_FIELDS:
+        fresh = dict(list(fresh.items())[:MAX_PROFILE_FIELDS])
+    merged = {**(profile or {}), **fresh}
+    excess = len(merged) - MAX_PROFILE_FIELDS
+    if excess > 0:
+        for name in [name for name in merged if name not in fresh][:excess]:
+            del merged[name]
+    return merged
 
 
 @dataclass(slots=True)
@@ -217,7 +246,7 @@ class Runtime:
 
         def event(session: Session) -> Event:
             if profile:
-                session.profile = {**(session.profile or {}), **profile}
+                session.profile = merge_profile(session.profile, profile)
             if locale and locale in self.engine.bot.locales:
                 session.locale = locale
             return UserMessage(text, self.clock(), payload)
@@ -335,7 +364,7 @@ class Runtime:
             if variant is not None:
                 self.engine.force_variant(session, variant)
             if profile:
-                session.profile = {**(session.profile or {}), **profile}
+                session.profile = merge_profile(session.profile, profile)
             return Turn()
 
         return await self._turn(f"{channel}:{user}", user, channel, change)

@@ -9,11 +9,17 @@ measured from the records alone.
 
 The queue is read from the store: the sessions that asked for a person in the last days
 (``handoff_requested`` records) and are still waiting or with an agent.
+
+A step that cannot apply changes nothing and says why: the path's channel or user is not an id
+(400 ``bad_id``: :mod:`botkit.server.guard`), there is no such conversation (404
+``not_found``), or it is not in a state for that step (409: ``not_handed_off`` for a claim,
+message, release or close of a conversation the bot holds, ``refused`` for one another agent
+holds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -26,15 +32,44 @@ from botkit.engine import NotWithAgent, Session, StepRefused
 from botkit.records import transcript
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import AgentSettings
+from botkit.server.guard import MAX_ID_CHARS, MAX_USER_CHARS, BadId, check_id, clean_text
 from botkit.server.http import bearer_token, json_error, json_response, same_secret
 
-__all__ = ["AgentApi", "Deliver"]
+__all__ = ["AgentApi", "Deliver", "NoConversation", "existing", "handed_off"]
 
 Deliver = Callable[[str, str, list[Effect]], Awaitable[None]]
 """Send an agent's message to the user on their channel: (channel, user, effects)."""
 
 HANDED_OFF = ("handoff_requested", "with_agent")
 LOOKBACK_S = 7 * 24 * 3600  # a handoff older than a week is not in the queue any more
+MAX_TEXT_CHARS = 2000
+NO_CONVERSATION = "there is no conversation with this user on this channel"
+
+
+class NoConversation(LookupError):
+    """An agent's step for a user who never started a conversation (answered 404)."""
+
+
+async def existing(runtime: Runtime, channel: str, user: str) -> Session:
+    """The user's session, if a conversation ever started in it; else :class:`NoConversation`.
+
+    Checked before a step, so that a step for nobody creates no session."""
+    session = await runtime.session(channel, user)
+    if session is None or not session.conversation:
+        raise NoConversation(NO_CONVERSATION)
+    return session
+
+
+async def handed_off(runtime: Runtime, channel: str, user: str) -> Session:
+    """The user's session if it waits for an agent or is with one, else :class:`NoConversation`
+    or :class:`~botkit.engine.NotWithAgent` (for a release or a close, which the bot's own
+    conversations do not take)."""
+    session = await existing(runtime, channel, user)
+    if session.status not in HANDED_OFF:
+        raise NotWithAgent(
+            f"the conversation is not handed off to an agent (it is {session.status})"
+        )
+    return session
 
 
 class AgentApi:
@@ -82,7 +117,13 @@ class AgentApi:
                     401, "bad_token", "a valid 'Authorization: Bearer <token>' is needed"
                 )
             try:
+                for name, value in request.path_params.items():
+                    check_id(name, value, MAX_USER_CHARS if name == "user" else MAX_ID_CHARS)
                 return await handler(request, agent)
+            except BadId as bad:
+                return json_error(400, "bad_id", str(bad), path=bad.path)
+            except NoConversation as missing:
+                return json_error(404, "not_found", str(missing))
             except NotWithAgent as refused:
                 return json_error(409, "not_handed_off", str(refused))
             except StepRefused as refused:
@@ -116,25 +157,29 @@ class AgentApi:
 
     async def queue(self, request: Request, agent: str) -> Response:
         now = self.runtime.clock()
-        waiting = [_summary(session, now, reason) for session, reason in await self._handed_off()]
+        waiting = [
+            _summary(session, now, reason, self.runtime.engine.masked(session.slots))
+            for session, reason in await self._handed_off()
+        ]
         waiting.sort(key=lambda c: -c["waiting_s"])
         return json_response({"conversations": waiting})
 
     async def conversation(self, request: Request, agent: str) -> Response:
         channel, user = request.path_params["channel"], request.path_params["user"]
-        session = await self.runtime.session(channel, user)
-        if session is None:
-            return json_error(404, "not_found", "no such conversation")
+        session = await existing(self.runtime, channel, user)
         records = await self.runtime.store.records(session=session.key)
         this_one = (r for r in records if r.conversation == session.conversation)
         said = transcript(this_one, notes=True)
-        body = _summary(session, self.runtime.clock(), None)
+        body = _summary(
+            session, self.runtime.clock(), None, self.runtime.engine.masked(session.slots)
+        )
         body.update(transcript=said, profile=session.profile or {})
         return json_response(body)
 
     # -- steps -----------------------------------------------------------------------------
 
     async def claim(self, request: Request, agent: str) -> Response:
+        await existing(self.runtime, *self._who(request))
         reply = (await self.runtime.claim(*self._who(request), agent=agent)).kept()
         return json_response({"status": reply.status, "agent": agent})
 
@@ -143,6 +188,7 @@ class AgentApi:
         if text is None:
             return json_error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
         channel, user = self._who(request)
+        await existing(self.runtime, channel, user)
         reply = (await self.runtime.agent_message(channel, user, text, agent=agent)).kept()
         await self.deliver(channel, user, list(reply.effects))
         return json_response({"status": reply.status, "delivered": channel})
@@ -151,6 +197,7 @@ class AgentApi:
         text = await self._text(request)
         if text is None:
             return json_error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
+        await existing(self.runtime, *self._who(request))
         reply = (await self.runtime.note(*self._who(request), text, agent=agent)).kept()
         return json_response({"status": reply.status})
 
@@ -158,6 +205,7 @@ class AgentApi:
         body = await _body(request)
         state = body.get("state") if isinstance(body, dict) else None
         channel, user = self._who(request)
+        await handed_off(self.runtime, channel, user)
         reply: Reply = (
             await self.runtime.release(
                 channel, user, target=state if isinstance(state, str) else None
@@ -168,6 +216,7 @@ class AgentApi:
 
     async def close(self, request: Request, agent: str) -> Response:
         channel, user = self._who(request)
+        await handed_off(self.runtime, channel, user)
         reply = (await self.runtime.release(channel, user, close=True)).kept()
         return json_response({"status": reply.status})
 
@@ -179,9 +228,10 @@ class AgentApi:
     async def _text(request: Request) -> str | None:
         body = await _body(request)
         text = body.get("text") if isinstance(body, dict) else None
-        if not isinstance(text, str) or not 1 <= len(text.strip()) <= 2000:
+        if not isinstance(text, str):
             return None
-        return text.strip()
+        text = clean_text(text.strip(), MAX_TEXT_CHARS + 1).strip()
+        return text if 1 <= len(text) <= MAX_TEXT_CHARS else None
 
 
 async def _body(request: Request) -> Any:
@@ -194,7 +244,10 @@ async def _body(request: Request) -> Any:
         return None
 
 
-def _summary(session: Session, now: float, reason: str | None) -> dict[str, Any]:
+def _summary(
+    session: Session, now: float, reason: str | None, slots: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A conversation as agents see it; ``slots`` with sensitive values masked."""
     channel, _, user = session.key.partition(":")
     summary: dict[str, Any] = {
         "channel": channel,
@@ -204,7 +257,7 @@ def _summary(session: Session, now: float, reason: str | None) -> dict[str, Any]
         "state": session.state,
         "waiting_s": round(now - session.since) if session.since else 0,
         "held": list(session.held or ()),
-        "slots": session.slots,
+        "slots": slots,
     }
     if reason is not None:
         summary["reason"] = reason

@@ -5,6 +5,10 @@ Routes: the Kakao skill endpoint (``POST /kakao/skill``, path configurable); the
 ``POST /web/messages`` where sockets are blocked, ``GET /web/history``); ``GET /healthz`` (the
 process answers) and ``GET /readyz`` (the store answers too). Unknown paths and methods get
 a JSON 404/405, and an unexpected error a JSON 500 without a traceback (it is logged).
+Before any of them, :class:`~botkit.server.guard.EdgeLimits` caps the headers (431) and each
+body (413), by path: ``kakao.max_body_bytes``, ``web.max_frame_bytes`` for
+``POST /web/messages``, ``max_events_body_bytes`` for ``POST /events``, ``max_body_bytes`` for
+the rest.
 
 On shutdown the server stops taking requests (uvicorn), then waits for the turns still running
 (including those answered early because of Kakao's deadline) to finish and commit, then closes
@@ -17,7 +21,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +44,7 @@ from botkit.runtime import ActionFunction, Reply
 from botkit.server.agents import AgentApi
 from botkit.server.config import ServerSettings
 from botkit.server.events import EventsEndpoint
+from botkit.server.guard import BodyTooLarge, EdgeLimits, too_large_error
 from botkit.server.helpdesk import Helpdesk
 from botkit.server.http import RETRY_AFTER_S, json_error, json_response, unavailable
 from botkit.server.prometheus import LiveMetrics
@@ -79,13 +85,15 @@ def create_app(
     store: Store | None = None,
     stubs: dict[str, ActionFunction] | None = None,
     http: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The ASGI app for ``bot``. ``store`` defaults to ``settings.store``; ``stubs`` replace
-    actions (fixtures); ``http`` is the client for HTTP actions and Kakao callbacks."""
+    actions (fixtures); ``http`` is the client for HTTP actions and Kakao callbacks; ``clock``
+    is the runtime's (the wall clock, unless a fixtures file sets ``clock:``)."""
     opened = store if store is not None else open_store(settings.store)
     in_flight = _InFlight()
     client = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
-    runtime = bot.runtime(opened, http=client, stubs=stubs)
+    runtime = bot.runtime(opened, clock=clock, http=client, stubs=stubs)
     kakao = KakaoEndpoint(runtime, settings.kakao, callbacks=client, track=in_flight.track)
     web = WebEndpoint(runtime, settings.web)
 
@@ -113,7 +121,12 @@ def create_app(
 
     agents = AgentApi(runtime, settings.agent, deliver)
     helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=deliver)
-    events = EventsEndpoint(opened, settings.events_token, lambda: runtime.clock())
+    events = EventsEndpoint(
+        opened,
+        settings.events_token,
+        lambda: runtime.clock(),
+        max_event_bytes=settings.max_event_bytes,
+    )
     live = LiveMetrics(runtime)
 
     async def dashboard(request: Request) -> Response:
@@ -183,6 +196,15 @@ def create_app(
         return response
 
     path = "/" + settings.kakao.path.strip("/")
+    body_caps = {
+        "/web/messages": settings.web.max_frame_bytes,
+        "/events": settings.max_events_body_bytes,
+    }
+
+    def body_cap(request_path: str) -> int:
+        if request_path == path or request_path.startswith(path + "/"):
+            return settings.kakao.max_body_bytes
+        return body_caps.get(request_path, settings.max_body_bytes)
 
     async def drop_sockets(request: Request) -> Response:
         return json_response({"dropped": await web.drop_all()})
@@ -210,10 +232,13 @@ def create_app(
     app = _Server(
         kakao,
         path,
+        head_bytes=settings.max_header_bytes,
+        body_cap=body_cap,
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
             HTTPException: _http_error,
+            BodyTooLarge: _too_large,
             StorageError: _store_down,
             Exception: _crash,
         },
@@ -230,16 +255,29 @@ class _Server(Starlette):
 
     Skill calls are nearly all the traffic; Starlette's router and middleware cost about a tenth
     of a turn, so ``POST {path}`` and ``POST {path}/{secret}`` skip them. Everything else
-    (health, readiness, wrong methods and paths, lifespan) goes through Starlette.
+    (health, readiness, wrong methods and paths, lifespan) goes through Starlette. Every request,
+    skill calls included, passes the edge's size limits first.
     """
 
-    def __init__(self, kakao: KakaoEndpoint, path: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        kakao: KakaoEndpoint,
+        path: str,
+        *,
+        head_bytes: int,
+        body_cap: Callable[[str], int],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._kakao = kakao
         self._path = path
         self._prefix = path + "/"
+        self._edge = EdgeLimits(self._dispatch, head_bytes=head_bytes, body_cap=body_cap)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._edge(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             path: str = scope["path"]
             if path == self._path:
@@ -252,6 +290,8 @@ class _Server(Starlette):
     async def _skill(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self._kakao(scope, receive, send)
+        except BodyTooLarge:
+            raise  # answered 413 by the edge
         except Exception as exc:  # a bug: logged, answered as JSON, never a traceback
             log.error("request failed", exc_info=exc, extra={"path": scope["path"]})
             await json_error(500, "internal_error", CRASHED)(scope, receive, send)
@@ -264,6 +304,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     response = json_error(exc.status_code, code, str(exc.detail))
     response.headers.update(exc.headers or {})
     return response
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyTooLarge)
+    return json_response(too_large_error(exc.limit), 413)
 
 
 async def _store_down(request: Request, exc: Exception) -> Response:

@@ -64,7 +64,11 @@ class WebSettings:
     origins: tuple[str, ...] = ()
     rate: int = 10  # messages per session ...
     rate_per_s: float = 10.0  # ... per this many seconds
+    # A socket frame over this is answered `too_large`; a POST /web/messages body, 413.
     max_frame_bytes: int = 16 * 1024
+    # A socket message over this closes the socket (1009) before it is read whole: uvicorn's
+    # ws_max_size, which would otherwise let each socket hold 16 MiB.
+    max_socket_bytes: int = 64 * 1024
     max_bad_frames: int = 10  # then the connection is closed with 1008
     test_hooks: bool = False  # POST /web/_drop closes every socket (browser tests only)
 
@@ -100,6 +104,15 @@ class ServerSettings:
     helpdesk: HelpdeskSettings = field(default_factory=HelpdeskSettings)
     sweep_s: float = 30.0  # how often handoffs nobody took are checked against wait_timeout
     events_token: str | None = None  # the shop's bearer token for POST /events; unset = off
+    # What a request may carry (botkit.server.guard): the request line and headers together
+    # (431 past it; Node.js's default), a body without a cap of its own (the agent API, the
+    # helpdesk webhook), the body of POST /events (up to 1,000 events) and each event in it
+    # (413 past them). Kakao's body cap is kakao.max_body_bytes, the widget's
+    # web.max_frame_bytes.
+    max_header_bytes: int = 16 * 1024
+    max_body_bytes: int = 64 * 1024
+    max_events_body_bytes: int = 1024 * 1024
+    max_event_bytes: int = 16 * 1024
 
 
 _ENV_PREFIX = "BOTKIT_"

@@ -5,6 +5,11 @@ Body: ``{"events": [{"id", "kind", "user", "at"?, "amount"?, "data"?}, …]}`` (
 ``user`` is the user as the bot knows them (the widget's sid; ``<bot id>:<user id>`` on Kakao);
 ``at`` defaults to now; an ``id`` already received is skipped, so a shop may send again what it
 is unsure arrived. Needs ``Authorization: Bearer <events token>`` (``BOTKIT_EVENTS_TOKEN``).
+
+``id``, ``kind`` and ``user`` are ids (:func:`~botkit.server.guard.check_id`: 1-256 characters,
+513 for ``user``, no control characters); a bad one is refused 400 ``bad_id``. Each event may be
+at most ``max_event_bytes`` as JSON (413 ``event_too_large``), the body
+``max_events_body_bytes`` (413, before it is read whole). A refused batch stores nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from botkit.records import BusinessEvent
+from botkit.server.guard import MAX_USER_CHARS, BadId, check_id
 from botkit.server.http import bearer_token, json_error, json_response, same_secret
 from botkit.storage import StorageError, Store
 
@@ -27,16 +33,28 @@ MAX_EVENTS = 1000
 
 
 class _Bad(ValueError):
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(
+        self, path: str, message: str, status: int = 400, code: str = "bad_event"
+    ) -> None:
         super().__init__(message)
         self.path = path
+        self.status = status
+        self.code = code
 
 
 class EventsEndpoint:
-    def __init__(self, store: Store, token: str | None, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        token: str | None,
+        clock: Callable[[], float],
+        *,
+        max_event_bytes: int = 16 * 1024,
+    ) -> None:
         self.store = store
         self.token = token
         self.clock = clock
+        self.max_event_bytes = max_event_bytes
 
     async def receive(self, request: Request) -> Response:
         if not self.token:
@@ -52,7 +70,9 @@ class EventsEndpoint:
         try:
             events = self._events(body)
         except _Bad as bad:
-            return json_error(400, "bad_event", str(bad), path=bad.path)
+            return json_error(bad.status, bad.code, str(bad), path=bad.path)
+        except BadId as bad:
+            return json_error(400, "bad_id", str(bad), path=bad.path)
         try:
             added = await self.store.add_events(events)
         except StorageError as exc:
@@ -68,10 +88,18 @@ class EventsEndpoint:
     def _event(self, item: Any, path: str) -> BusinessEvent:
         if not isinstance(item, dict):
             raise _Bad(path, "an event is a JSON object")
-        for name in ("id", "kind", "user"):
-            value = item.get(name)
-            if not isinstance(value, str) or not value.strip() or len(value) > 200:
-                raise _Bad(f"{path}.{name}", f"'{name}' must be text (1-200 characters)")
+        try:
+            size = len(orjson.dumps(item))
+        except orjson.JSONEncodeError:  # JSON that is read, but nested too deep to be written
+            raise _Bad(path, "an event must be at most 254 levels deep") from None
+        if size > self.max_event_bytes:
+            cap = self.max_event_bytes
+            raise _Bad(
+                path, f"an event may be at most {cap} bytes as JSON", 413, "event_too_large"
+            )
+        check_id(f"{path}.id", item.get("id"))
+        check_id(f"{path}.kind", item.get("kind"))
+        check_id(f"{path}.user", item.get("user"), MAX_USER_CHARS)
         at = item.get("at", self.clock())
         amount = item.get("amount")
         data = item.get("data")

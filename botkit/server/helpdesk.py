@@ -10,7 +10,10 @@ user, handing the user back to the bot (conversation ``pending``), closing it (`
 Each call is signed: ``X-Botkit-Timestamp`` (unix seconds) and ``X-Botkit-Signature:
 sha256=<hex HMAC-SHA256 of "{timestamp}.{body}" with the shared secret>``. A call older or
 newer than five minutes, with a wrong signature, or with an event id already seen is refused
-(401 / 409): a forged or replayed call changes nothing.
+(401 / 409): a forged or replayed call changes nothing. Without a webhook secret the call is
+refused (503) before its body is read. A step that cannot apply changes nothing either: ids
+that are not ids (400 ``bad_id``), a conversation that never started (404), one the bot holds
+handed back or closed (409), as in the agent API.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from botkit.engine import StepRefused
+from botkit.engine import NotWithAgent, StepRefused
 from botkit.runtime import Runtime
-from botkit.server.agents import Deliver
+from botkit.server.agents import Deliver, NoConversation, existing, handed_off
 from botkit.server.config import HelpdeskSettings
+from botkit.server.guard import MAX_USER_CHARS, BadId, check_id, clean_text
 from botkit.server.http import json_error, json_response, same_secret
 
 __all__ = ["Helpdesk", "sign"]
@@ -40,6 +44,7 @@ __all__ = ["Helpdesk", "sign"]
 log = logging.getLogger("botkit.helpdesk")
 WINDOW_S = 300  # how old (or early) a signed call may be
 SEEN_EVENTS = 10_000  # event ids remembered against replays (older ones are outside the window)
+MAX_TEXT_CHARS = 2000  # as an agent's message in the agent API
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -99,26 +104,30 @@ class Helpdesk:
 
     # -- inbound ---------------------------------------------------------------------------
 
-    def _verified(self, request: Request, body: bytes) -> Response | None:
-        """None when the call is signed by the helpdesk and fresh, else the refusal."""
-        secret = self.settings.webhook_secret
-        if not secret:
+    def _fresh(self, request: Request) -> Response | None:
+        """None when a helpdesk is configured and the call's timestamp is fresh, else the
+        refusal: what the headers tell, before the body is read."""
+        if not self.settings.webhook_secret:
             return json_error(503, "no_helpdesk", "no helpdesk webhook secret is configured")
         stamp = request.headers.get("x-botkit-timestamp", "")
-        given = request.headers.get("x-botkit-signature", "")
-        if not stamp.isdigit() or abs(self.clock() - int(stamp)) > WINDOW_S:
+        if not stamp.isdigit() or len(stamp) > 12 or abs(self.clock() - int(stamp)) > WINDOW_S:
             return json_error(
                 401, "stale", "the timestamp is missing or outside the 5-minute window"
             )
-        if not same_secret(given, sign(secret, stamp, body)):
-            return json_error(401, "bad_signature", "the signature does not match")
         return None
 
+    def _signed(self, request: Request, body: bytes) -> bool:
+        stamp = request.headers.get("x-botkit-timestamp", "")
+        given = request.headers.get("x-botkit-signature", "")
+        return same_secret(given, sign(self.settings.webhook_secret, stamp, body))
+
     async def webhook(self, request: Request) -> Response:
-        body = await request.body()
-        refused = self._verified(request, body)
+        refused = self._fresh(request)
         if refused is not None:
             return refused
+        body = await request.body()  # capped at the edge (max_body_bytes)
+        if not self._signed(request, body):
+            return json_error(401, "bad_signature", "the signature does not match")
         try:
             event = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -129,13 +138,23 @@ class Helpdesk:
         conversation = event.get("conversation")
         if not isinstance(event_id, str) or not isinstance(conversation, dict):
             return json_error(400, "bad_event", "an event needs an 'id' and a 'conversation'")
-        if event_id in self._seen:
-            return json_error(409, "replayed", f"event {event_id!r} was already handled")
         channel, user = conversation.get("channel"), conversation.get("user")
         if not isinstance(channel, str) or not isinstance(user, str):
             return json_error(400, "bad_event", "conversation needs 'channel' and 'user'")
         try:
+            check_id("id", event_id)
+            check_id("conversation.channel", channel)
+            check_id("conversation.user", user, MAX_USER_CHARS)
+        except BadId as bad:
+            return json_error(400, "bad_id", str(bad), path=bad.path)
+        if event_id in self._seen:
+            return json_error(409, "replayed", f"event {event_id!r} was already handled")
+        try:
             done = await self._apply(event, channel, user)
+        except NoConversation as missing:
+            return json_error(404, "not_found", str(missing))
+        except NotWithAgent as refused:
+            return json_error(409, "not_handed_off", str(refused))
         except StepRefused as exc:
             return json_error(409, "refused", str(exc))
         self._seen[event_id] = None
@@ -145,13 +164,17 @@ class Helpdesk:
 
     async def _apply(self, event: dict[str, Any], channel: str, user: str) -> str:
         kind = event.get("event")
-        agent = str((event.get("sender") or {}).get("name") or "helpdesk")
+        sender = event.get("sender")
+        name = sender.get("name") if isinstance(sender, dict) else None
+        agent = clean_text(name, 100).strip() if isinstance(name, str) else ""
+        agent = agent or "helpdesk"
         if kind == "message_created":
             text = event.get("content")
-            if not isinstance(text, str) or not text.strip():
+            text = clean_text(text.strip(), MAX_TEXT_CHARS) if isinstance(text, str) else ""
+            if not text.strip():
                 raise StepRefused("a message needs 'content'")
-            session = await self.runtime.session(channel, user)
-            if session is not None and session.status == "handoff_requested":
+            session = await existing(self.runtime, channel, user)
+            if session.status == "handoff_requested":
                 (await self.runtime.claim(channel, user, agent=agent)).kept()
             reply = (
                 await self.runtime.agent_message(channel, user, text.strip(), agent=agent)
@@ -160,6 +183,8 @@ class Helpdesk:
             return "message"
         if kind == "conversation_status_changed":
             status = event.get("status")
+            if status in ("pending", "resolved"):
+                await handed_off(self.runtime, channel, user)
             if status == "pending":  # the agent handed the user back to the bot
                 target = event.get("state")
                 reply = (

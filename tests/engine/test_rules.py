@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 import pytest
 
-from botkit.engine import Engine, variant_for
+from botkit.engine import Engine, NotWithAgent, variant_for
+from botkit.events import AgentRelease
 from botkit.flow.model import Branch
-from tests.engine.conftest import Conversation
+from tests.engine.conftest import WEDNESDAY_10AM, Conversation
 
 Build = Callable[..., Engine]
 
@@ -384,3 +385,21 @@ def test_flow_globals_apply_only_in_their_flow(inline: Build) -> None:
     assert c.state == "two.b"
     c.say("하나로")
     assert c.state == "one.wait_a"
+
+
+@pytest.mark.parametrize("close", [False, True])
+def test_a_release_of_a_conversation_no_agent_holds_is_refused_and_changes_nothing(
+    talk: Callable[..., Conversation], close: bool
+) -> None:
+    c = talk(user="하준")
+    engine = c.engine
+    never_talked = engine.new_session("test:서연", "서연", "test")
+    with pytest.raises(NotWithAgent):
+        engine.handle(never_talked, AgentRelease(WEDNESDAY_10AM, None, close))
+    assert never_talked.seq == 0
+
+    c.say("안녕하세요")  # with the bot, not an agent
+    before = c.session.to_dict()
+    with pytest.raises(NotWithAgent):
+        engine.handle(c.session, AgentRelease(c.at + 5, None, close))
+    assert c.session.to_dict() == before
