@@ -141,6 +141,9 @@ def _slot(ctx: Context, name: str, node: Node, flow: str | None) -> Slot:
             pattern = compile_pattern(str(node.get("pattern")))
         except PatternError as exc:
             ctx.reporter.add(exc.code, node.where("pattern"), exc.message, hint=exc.hint)
+        if pattern is not None and pattern.doubt is not None:  # BK414, a warning
+            d = pattern.doubt
+            ctx.reporter.add(d.code, node.where("pattern"), d.message, hint=d.hint)
     elif kind == "regex":
         ctx.reporter.add(
             "BK203",

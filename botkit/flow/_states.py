@@ -251,6 +251,9 @@ def _transition(
         except PatternError as exc:
             ctx.reporter.add(exc.code, t.where("regex"), exc.message, hint=exc.hint)
             return None
+        if pattern.doubt is not None:  # BK414, a warning
+            d = pattern.doubt
+            ctx.reporter.add(d.code, t.where("regex"), d.message, hint=d.hint)
     if trigger == "intent" and not ctx.reference(
         "intents", value, lambda: t.where("intent"), "BK304"
     ):

@@ -12,11 +12,18 @@ than with ``yaml.safe_load``. That gives us, in one pass and without recursion:
 * anchors, aliases and tags refused before anything is expanded or constructed, so an alias
   bomb costs nothing and no Python object can be named;
 * a depth cap checked as events arrive, and a size cap checked before the text is read.
+
+The depth cap is botkit's, whatever libyaml is installed: libyaml 0.2.6 (bundled with PyYAML
+6.0.4) stops nesting deeper than 1,000 levels by itself, and it looks ahead far enough to stop
+before the 65th level reaches us. When it does, the rest of the events come from PyYAML's
+pure-Python parser (same grammar, no such limit), so the designer still hears BK106 at the
+spot where botkit's cap is exceeded rather than a syntax error ~1,000 brackets further on.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +41,7 @@ MAX_DEPTH = 64  # the deepest thing in the format (a button of a card of a carou
 JSONPath = tuple[str | int, ...]
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LIBYAML_NESTING = "exceeded maximum nesting depth"  # libyaml >= 0.2.6's own cap (1,000 levels)
 
 # YAML 1.2 core schema resolution for plain (unquoted) scalars.
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -89,7 +97,7 @@ class Document:
         """
         self.positioned = True
         builder = _Builder(self, Reporter(), record=True)
-        for event in yaml.parse(self.text, Loader=_Loader):
+        for event in _events(self.text):
             if not builder.feed(event):
                 break
 
@@ -141,7 +149,7 @@ def read_text(text: str, path: str, reporter: Reporter) -> Document:
     doc.positioned = False
     builder = _Builder(doc, reporter, record=False)
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in _events(text):
             if not builder.feed(event):
                 doc.usable = False
                 break
@@ -160,6 +168,27 @@ def read_text(text: str, path: str, reporter: Reporter) -> Document:
         )
         doc.usable = False
     return doc
+
+
+def _events(text: str) -> Iterator[Any]:
+    """libyaml's events for ``text``; past libyaml's own nesting cap, the pure-Python parser's.
+
+    The pure-Python parser reads the text again from the start (its events are the same, one
+    for one) and the events already given are skipped. It is ~20 times slower, but it only
+    runs for a file nested ~1,000 levels deep, and the caller stops at the depth cap.
+    """
+    given = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            yield event
+            given += 1
+        return
+    except yaml.MarkedYAMLError as exc:
+        if _Loader is yaml.SafeLoader or _LIBYAML_NESTING not in (exc.problem or ""):
+            raise
+    for index, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader)):
+        if index >= given:
+            yield event
 
 
 def _report_syntax(exc: yaml.MarkedYAMLError, source: SourceText, reporter: Reporter) -> None:

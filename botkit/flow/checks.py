@@ -4,13 +4,15 @@ Each check is a small function with one code. They see the bot as the engine wil
 what they find is what users would run into: a state nobody can reach (BK401), a state that is
 not an end but that no one can leave (BK402), an agent button that leads nowhere near an agent
 (BK413), a quick reply whose payload nothing handles (BK411), an action without an error route
-(BK410).
+(BK410), a loop of ``next:`` steps that never waits for the user (BK415) and a chain that
+says too many bubbles at once (BK416; both in ``_chains``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from botkit.flow._chains import check_chains
 from botkit.flow._context import Context
 from botkit.flow.model import Bot, Message, State, StateKind, Target, Transition
 
@@ -23,6 +25,7 @@ def check_bot(bot: Bot, ctx: Context) -> None:
     _agent_buttons(bot, ctx)
     _unhandled_choices(bot, ctx)
     _error_routes(bot, ctx)
+    check_chains(bot, ctx)
 
 
 def _message_targets(messages: tuple[Message, ...]) -> Iterator[tuple[str, Target]]:

@@ -42,6 +42,7 @@ CODES: dict[str, Code] = {
         Code("BK108", "several-documents", _E, "one file holds one flow; '---' starts another"),
         Code("BK109", "empty-file", _E, "the file has no content"),
         Code("BK110", "complex-key", _E, "a key must be plain text, not a list or mapping"),
+        Code("BK111", "bot-too-large", _E, "the bot's files are larger in all than a bot may be"),
         Code("BK201", "unknown-key", _E, "a key that the flow format does not have"),
         Code("BK202", "wrong-type", _E, "a value of the wrong kind (text, number, list, ...)"),
         Code("BK203", "missing-key", _E, "a required key is missing"),
@@ -97,6 +98,16 @@ CODES: dict[str, Code] = {
         Code("BK412", "missing-default-locale", _E, "a text without the bot's default language"),
         Code(
             "BK413", "not-a-handoff-state", _E, "an agent button that does not lead to a handoff"
+        ),
+        Code(
+            "BK414",
+            "regex-nested-repetition",
+            _W,
+            "a regular expression that repeats a repetition and may backtrack elsewhere",
+        ),
+        Code("BK415", "next-loop", _E, "'next:' steps that go round without waiting for the user"),
+        Code(
+            "BK416", "too-many-bubbles", _E, "one message would be answered with too many bubbles"
         ),
     )
 }

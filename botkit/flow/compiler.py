@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +32,19 @@ from botkit.flow._context import Context, Spot
 from botkit.flow._declarations import compile_declarations
 from botkit.flow._messages import compile_messages
 from botkit.flow._node import Node
-from botkit.flow._report import Reporter
+from botkit.flow._report import Reporter, Where
 from botkit.flow._states import compile_fallback, compile_flow_states, compile_transitions
 from botkit.flow.durations import seconds
 from botkit.flow.model import Bot, Fallback, Flow, Message, Transition
-from botkit.problems import Problem, Severity
+from botkit.problems import Problem, Severity, SourceText
 
-__all__ = ["CompileResult", "compile_bot", "compile_texts", "flow_files"]
+__all__ = ["MAX_BOT_BYTES", "CompileResult", "compile_bot", "compile_texts", "flow_files"]
+
+# The flow files of one bot, in all. A 1,000-state flow is about 150 KiB, so this is some 25 of
+# them; reading and compiling it takes about two seconds. Files over the cap of one file
+# (BK105) are not read, so they do not count.
+MAX_BOT_BYTES = 4 * 1024 * 1024
+_MIB = 1024 * 1024
 
 _DEFAULT_FALLBACK = Fallback(messages=(), max_misses=3, escalate_to=None)
 
@@ -70,6 +77,8 @@ def compile_bot(paths: Sequence[Path], *, display_root: Path | None = None) -> C
     """Compile the bot made of ``paths`` (files; see :func:`flow_files` for folders)."""
     with _no_cyclic_gc():
         reporter = Reporter()
+        if _too_large(paths, reporter, display_root):
+            return CompileResult(None, reporter.sorted())
         docs = []
         for path in paths:
             shown = _display(path, display_root)
@@ -97,6 +106,35 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _too_large(paths: Sequence[Path], reporter: Reporter, root: Path | None) -> bool:
+    """Report BK111 when the files together are over the cap, before any of them is read."""
+    sizes = [(path, path.stat().st_size) for path in paths]
+    total = sum(size for _, size in sizes if size <= _yaml.MAX_BYTES)
+    if total <= MAX_BOT_BYTES:
+        return False
+    largest, size = max(sizes, key=lambda s: s[1])
+    try:
+        folder = Path(os.path.commonpath([p.parent for p in paths]))
+    except ValueError:  # relative and absolute paths mixed: name the largest file's folder
+        folder = largest.parent
+    reporter.add(
+        "BK111",
+        Where(SourceText(_display(largest, root), ()), 1, 1),
+        f"the bot folder {_display(folder, root)} holds {_amount(total)} of flow files; "
+        f"a bot may be at most {_amount(MAX_BOT_BYTES)} in all, so none of them was read",
+        found=f"{len(paths)} files; the largest is {largest.name} ({_amount(size)})",
+        hint="keep only this bot's flow files in its folder, and split a bot this large into "
+        "several bots",
+    )
+    return True
+
+
+def _amount(size: int) -> str:
+    if size >= _MIB:
+        return f"{size / _MIB:.1f} MiB".replace(".0 MiB", " MiB")
+    return f"{size / 1024:,.0f} KiB"
 
 
 def _display(path: Path, root: Path | None) -> str:

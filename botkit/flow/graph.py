@@ -88,12 +88,29 @@ _MERMAID_SHAPES = {
 }
 
 
+# Mermaid keeps words for itself (`end` closes a subgraph, `call` binds a click callback, and
+# more: `class`, `style`, `default`, ...). Nothing a designer names reaches the diagram bare:
+# state ids become `n_<id>`, class names `kind_<kind>`, and every label is quoted.
+_MERMAID_START = "start_"
+
+
 def _mermaid_id(node_id: str) -> str:
     return "n_" + node_id.replace(".", "__")
 
 
+def _mermaid_class(kind: str) -> str:
+    return "kind_" + kind
+
+
+# Inside a quoted label Mermaid reads entities as #name; and HTML as HTML: spell out what could
+# be read as either ('#' first, so that the entities written here stay as written).
+_MERMAID_ESCAPES = str.maketrans(
+    {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
+)
+
+
 def _mermaid_text(text: str) -> str:
-    return text.replace('"', "#quot;").replace("\n", "<br/>")
+    return text.translate(_MERMAID_ESCAPES).replace("\n", "<br/>")
 
 
 def to_mermaid(bot: Bot, flow_id: str) -> str:
@@ -103,7 +120,7 @@ def to_mermaid(bot: Bot, flow_id: str) -> str:
     for node in nodes:
         left, right = _MERMAID_SHAPES[node.kind]
         lines.append(f"  {_mermaid_id(node.id)}{left}{_mermaid_text(node.label)}{right}")
-    lines.append(f"  start_(( )) --> {_mermaid_id(flow.start)}")
+    lines.append(f'  {_MERMAID_START}((" ")) --> {_mermaid_id(flow.start)}')
     for edge in edge_list:
         lines.append(
             f'  {_mermaid_id(edge.source)} -->|"{_mermaid_text(edge.label)}"| '
@@ -118,8 +135,8 @@ def to_mermaid(bot: Bot, flow_id: str) -> str:
     ):
         members = [_mermaid_id(n.id) for n in nodes if n.kind == kind]
         if members:
-            lines.append(f"  classDef {kind} {style}")
-            lines.append(f"  class {','.join(members)} {kind}")
+            lines.append(f"  classDef {_mermaid_class(kind)} {style}")
+            lines.append(f"  class {','.join(members)} {_mermaid_class(kind)}")
     return "\n".join(lines) + "\n"
 
 

@@ -4,7 +4,9 @@ RE2 matches in time linear in the input, whatever the pattern, so no pattern a d
 can hang the process. On top of that, a pattern that repeats a group which itself repeats
 (``(a+)+``, ``(\\d*)*``) is refused: it is the classic catastrophic pattern of every backtracking
 engine (Python's ``re``, JavaScript, Java), and the same pattern is often copied from a flow into
-other tools; it is also never needed (``(a+)+`` matches exactly what ``a+`` does).
+other tools; it is also never needed (``(a+)+`` matches exactly what ``a+`` does). Other nested
+repetition that cannot be shown safe (``(x+x+)+y``, ``(a+b?)+$``) is kept with a warning, BK414
+(see ``_backtracking``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,7 @@ from typing import Any
 
 import re2
 
-try:  # the parser behind `re`; used only to *inspect* a pattern's structure, never to run it
-    from re import _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older or other Pythons
-    import sre_parse as _sre_parse
+from botkit.flow._backtracking import shape_of
 
 __all__ = ["PatternError", "SafePattern", "compile_pattern"]
 
@@ -28,19 +27,21 @@ _OPTIONS.log_errors = False  # RE2 would print parse errors to stderr; we report
 
 @dataclass(frozen=True, slots=True)
 class PatternError(Exception):
-    code: str  # BK406 or BK407
+    code: str  # BK406 or BK407 (errors), BK414 (a warning: kept as SafePattern.doubt)
     message: str
     hint: str | None = None
 
 
 class SafePattern:
-    """A compiled RE2 pattern with the source kept for display."""
+    """A compiled RE2 pattern with the source kept for display, and the warning (BK414) the
+    compiler reports about it, if any."""
 
-    __slots__ = ("_compiled", "source")
+    __slots__ = ("_compiled", "doubt", "source")
 
-    def __init__(self, source: str, compiled: Any) -> None:
+    def __init__(self, source: str, compiled: Any, doubt: PatternError | None = None) -> None:
         self.source = source
         self._compiled = compiled
+        self.doubt = doubt
 
     def search(self, text: str) -> dict[str, str] | None:
         """Search ``text``; on a match return the named groups (possibly empty)."""
@@ -74,62 +75,34 @@ def compile_pattern(source: str) -> SafePattern:
         raise PatternError(
             "BK406", f"the regular expression does not compile: {text}", hint
         ) from None
-    if _nested_repeat(source):
-        raise PatternError(
-            "BK407",
-            "the regular expression repeats a group that itself repeats; backtracking engines "
-            "take exponential time on such patterns",
-            "repeat only once: '(a+)+' matches exactly what 'a+' matches",
-        )
-    return SafePattern(source, compiled)
+    doubt = _doubt(source)
+    if doubt is not None and doubt.code == "BK407":
+        raise doubt
+    return SafePattern(source, compiled, doubt)
 
 
 _REPEATED_GROUP = re2.compile(r"\)[*+{]", options=_OPTIONS)
 
 
-def _nested_repeat(source: str) -> bool:
+def _doubt(source: str) -> PatternError | None:
+    """BK407 when the pattern certainly nests repetition, BK414 when it may; else None."""
     if not _REPEATED_GROUP.search(source):  # no group is repeated: nothing can nest
-        return False
-    try:
-        parsed = _sre_parse.parse(source)
-    except Exception:  # RE2 syntax that `re` does not know; RE2 already guarantees linear time
-        return False
-    return _scan(list(parsed))
-
-
-def _is_repeat(op: Any, arg: Any) -> bool:
-    return str(op) in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and (
-        arg[1] == _sre_parse.MAXREPEAT
-    )
-
-
-def _only_repeat(items: list[Any]) -> bool:
-    """True when a body is nothing but an unbounded repetition (through groups and branches),
-    so that an outer repetition can split the same text in exponentially many ways."""
-    if len(items) != 1:
-        return False
-    op, arg = items[0]
-    if _is_repeat(op, arg):
-        return True
-    if str(op) == "SUBPATTERN":
-        return _only_repeat(list(arg[-1]))
-    if str(op) == "BRANCH":
-        return any(_only_repeat(list(branch)) for branch in arg[1])
-    return False
-
-
-def _scan(items: list[Any]) -> bool:
-    for op, arg in items:
-        name = str(op)
-        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            body = list(arg[2])
-            if _is_repeat(op, arg) and _only_repeat(body):
-                return True
-            if _scan(body):
-                return True
-        elif name == "SUBPATTERN":
-            if _scan(list(arg[-1])):
-                return True
-        elif name == "BRANCH" and any(_scan(list(b)) for b in arg[1]):
-            return True
-    return False
+        return None
+    shape = shape_of(source)
+    if shape.catastrophic:
+        return PatternError(
+            "BK407",
+            "the regular expression repeats a group that itself repeats; backtracking engines "
+            "take exponential time on such patterns",
+            "repeat only once: '(a+)+' matches exactly what 'a+' matches",
+        )
+    if shape.unproven:
+        return PatternError(
+            "BK414",
+            "the regular expression repeats a group that holds a repetition, and both can match "
+            "the same characters: botkit runs it safely, but a copy in a tool that backtracks "
+            "(Python, JavaScript, Java) can take exponential time",
+            "end each repeated part with a character it cannot match, as in '(\\d+-)+' or "
+            "'([^,]+,)*', or repeat only once: '(x+x+)+' matches what 'xx+' does",
+        )
+    return None

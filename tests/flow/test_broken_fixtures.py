@@ -12,8 +12,9 @@ rewrite those golden files after an intended change of wording, run::
 
     BOTKIT_UPDATE_GOLDEN=1 .venv/bin/pytest tests/flow/test_broken_fixtures.py
 
-and review the diff. One fixture is too large to commit and is generated here: a 5 MiB flow
-file (BK105). Timings of hostile files are measured by the bench script, never here.
+and review the diff. Two fixtures are too large to commit and are generated here: a 5 MiB flow
+file (BK105) and a bot folder of 4.5 MiB (BK111). Timings of hostile files are measured by the
+bench script, never here.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from botkit.flow import CompileResult, compile_bot, flow_files
+from botkit.flow import CompileResult, _yaml, compile_bot, flow_files
 from botkit.flow.codes import CODES
+from botkit.flow.compiler import MAX_BOT_BYTES
 from botkit.problems import Severity, render_problems
 
 HERE = Path(__file__).resolve().parent
@@ -43,6 +47,8 @@ UPDATE_GOLDEN = os.environ.get("BOTKIT_UPDATE_GOLDEN") == "1"
 
 GENERATED = "bk105_file_too_large.yaml"  # 5 MiB: generated into a temporary copy of the tree
 GENERATED_SIZE = 5 * 1024 * 1024
+GENERATED_BOT = "bk111_bot_too_large"  # five flow files under the cap of one, over that of a bot
+GENERATED_BOT_FILES = 5
 
 # Codes in the catalogue that botkit does not report yet, so no fixture can expect them. Each
 # entry must go (and a fixture come) as soon as the code is reported; see test_every_code.
@@ -107,7 +113,7 @@ def _file_names() -> list[str]:
 
 
 def _bot_names() -> list[str]:
-    return sorted(p.name for p in BROKEN_BOTS.iterdir() if p.is_dir())
+    return sorted([*(p.name for p in BROKEN_BOTS.iterdir() if p.is_dir()), GENERATED_BOT])
 
 
 NAMES = _file_names() + _bot_names()
@@ -132,10 +138,32 @@ def _generate_large_file(root: Path) -> Path:
     return path
 
 
+def _generate_large_bot(root: Path) -> Path:
+    """A bot folder whose files are each under the cap of one file (1 MiB), but not together.
+    The first file is the largest, so it is the one the problem points at."""
+    folder = root / BROKEN_BOTS.relative_to(ROOT) / GENERATED_BOT
+    folder.mkdir(parents=True, exist_ok=True)
+    state = '  s{i}:\n    say: "{i}번째 안내예요. 다음으로 넘어갈게요."\n    next: s{j}\n'
+    for n in range(GENERATED_BOT_FILES):
+        expect = "# expect: BK111 at 1:1\n" if n == 0 else ""
+        parts = [f"{expect}flow: part{n}\ntitle: {n}번째 안내\nstart: s0\nstates:\n"]
+        size = len(parts[0].encode())
+        limit = (1000 if n == 0 else 900) * 1024 - 200
+        i = 0
+        while size < limit:
+            parts.append(state.format(i=i, j=i + 1))
+            size += len(parts[-1].encode())
+            i += 1
+        parts.append(f'  s{i}:\n    say: "끝이에요."\n    end: resolved\n')
+        (folder / f"part{n}.yaml").write_text("".join(parts), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def generated_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("generated")
     _generate_large_file(root)
+    _generate_large_bot(root)
     return root
 
 
@@ -143,6 +171,9 @@ def _case(name: str, generated_root: Path) -> Case:
     if name == GENERATED:
         target = generated_root / BROKEN.relative_to(ROOT) / name
         return Case(name, target, generated_root, BROKEN / f"{Path(name).stem}.txt")
+    if name == GENERATED_BOT:
+        target = generated_root / BROKEN_BOTS.relative_to(ROOT) / name
+        return Case(name, target, generated_root, BROKEN_BOTS / f"{name}.txt")
     if name.endswith(".yaml"):
         return Case(name, BROKEN / name, ROOT, BROKEN / f"{Path(name).stem}.txt")
     return Case(name, BROKEN_BOTS / name, ROOT, BROKEN_BOTS / f"{name}.txt")
@@ -315,3 +346,42 @@ def test_every_golden_file_has_a_fixture() -> None:
 def test_generated_file_is_too_large(generated_root: Path) -> None:
     path = _case(GENERATED, generated_root).target
     assert path.stat().st_size > GENERATED_SIZE
+
+
+def test_generated_bot_is_too_large_only_together(generated_root: Path) -> None:
+    sizes = [p.stat().st_size for p in _case(GENERATED_BOT, generated_root).files]
+    assert len(sizes) == GENERATED_BOT_FILES
+    assert max(sizes) <= _yaml.MAX_BYTES
+    assert sum(sizes) > MAX_BOT_BYTES
+
+
+# -- deep nesting, whatever libyaml is installed ----------------------------------------------
+
+
+class _LibyamlWithACap(yaml.SafeLoader):
+    """Stands in for libyaml 0.2.6 (PyYAML 6.0.4): it refuses deep nesting by itself, after
+    looking ahead, so it fails before botkit's own cap (64 levels) has seen the 65th level."""
+
+    events_before_refusing = 8
+
+    def get_event(self) -> Any:
+        if self.events_before_refusing == 0:
+            raise yaml.scanner.ScannerError(
+                "while increasing flow level", None, "exceeded maximum nesting depth", None
+            )
+        self.events_before_refusing -= 1
+        return super().get_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
+
+
+@pytest.mark.parametrize(
+    "parser",
+    [_LibyamlWithACap, yaml.SafeLoader],
+    ids=["libyaml_refuses_deep_nesting_itself", "parser_without_a_cap"],
+)
+def test_deep_nesting_is_bk106_at_the_65th_level_with_any_parser(
+    parser: type[yaml.SafeLoader], monkeypatch: pytest.MonkeyPatch, generated_root: Path
+) -> None:
+    monkeypatch.setattr(_yaml, "_Loader", parser)
+    case = _case("bk106_deep_nesting.yaml", generated_root)
+    result = compile_bot(case.files, display_root=case.root)
+    assert [(p.code, p.line, p.column) for p in result.problems] == [("BK106", 6, 71)]

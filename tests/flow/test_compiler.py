@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from botkit.flow import CompileResult, StateKind, compile_bot, flow_files
+from botkit.flow import CompileResult, StateKind, compile_bot, compiler, flow_files
 
 ORDER = """
 flow: order
@@ -134,3 +134,45 @@ def test_reference_bot_compiles_to_one_shared_model(repo: Path) -> None:
     assert bot.hours["cs_team"].days[0] == ((540, 1080),)
     assert bot.hours["cs_team"].days[6] == ()
     assert bot.slots["order_no"].reprompts[1].text is not None
+
+
+def _flow_of_size(path: Path, flow: str, size: int) -> None:
+    state = '  hello:\n    say: "안녕하세요!"\n    end: resolved\n'
+    text = f"flow: {flow}\nstart: hello\nstates:\n{state}"
+    path.write_text(text + "#" * (size - len(text.encode())) + "\n", encoding="utf-8")
+
+
+def test_a_bot_folder_over_the_cap_is_refused_before_any_file_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "shop_bot"
+    folder.mkdir()
+    for n, size in enumerate([900, 1200, 1000]):
+        _flow_of_size(folder / f"part{n}.yaml", f"part{n}", size)
+    monkeypatch.setattr(compiler, "MAX_BOT_BYTES", 3000)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a file was read")
+
+    monkeypatch.setattr("botkit.flow._yaml.read_file", never)
+    result = compile_bot(flow_files(folder), display_root=tmp_path)
+    assert [(p.code, p.path, p.line) for p in result.problems] == [
+        ("BK111", "shop_bot/part1.yaml", 1)  # the largest file
+    ]
+    problem = result.problems[0]
+    assert problem.message == (
+        "the bot folder shop_bot holds 3 KiB of flow files; a bot may be at most 3 KiB in all, "
+        "so none of them was read"
+    )
+    assert problem.found == "3 files; the largest is part1.yaml (1 KiB)"
+    assert result.bot is None
+
+
+def test_a_file_over_its_own_cap_does_not_count_towards_the_bots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _flow_of_size(tmp_path / "huge.yaml", "huge", 1024 * 1024 + 1)  # BK105: never read
+    _flow_of_size(tmp_path / "main.yaml", "main", 1000)
+    monkeypatch.setattr(compiler, "MAX_BOT_BYTES", 3000)
+    result = compile_bot(flow_files(tmp_path), display_root=tmp_path)
+    assert [(p.code, p.path) for p in result.problems] == [("BK105", "huge.yaml")]

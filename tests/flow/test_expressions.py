@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from botkit.flow import CompileResult
 from botkit.flow.conditions import ConditionError, evaluate, parse_condition
 from botkit.flow.patterns import PatternError, compile_pattern
 from botkit.flow.templates import Ref, parse_template
+from botkit.problems import Severity
 
 
 def test_template_renders_slots_and_profile_fields() -> None:
@@ -124,3 +128,75 @@ def test_patterns_run_in_linear_time_and_fill_named_groups() -> None:
     assert pattern.search("없음") is None
     slow_for_backtracking = compile_pattern(r"(x+y)*z")
     assert slow_for_backtracking.search("xy" * 50_000 + "x" * 50_000) is None
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        r"(x+x+)+y",  # two repetitions of x side by side
+        r"(a+b?)+$",  # the b may be missing, and then a+ meets the next round's a+
+        r"(\w+\s?)+$",  # the classic word list
+        r"(-?\d+)*",  # the sign may be missing
+        r"(\s*\w+)+$",
+        r"(.*,)+",  # '.' matches the comma too
+        r"(?i)(a+A)+",  # A is a without case
+        r"((ab)+c)+",  # a group repeated inside: not proven either way
+    ],
+)
+def test_nested_repetition_not_shown_safe_is_kept_with_a_warning(source: str) -> None:
+    pattern = compile_pattern(source)
+    assert pattern.doubt is not None
+    assert pattern.doubt.code == "BK414"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        r"(\d+-)+",  # each round ends with '-', which \d+ cannot match
+        r"([^,]+,)*",
+        r"(a+b+)+",  # a+ stops at b, b+ stops at the next round's a
+        r"(\d+,)*\d+",
+        r"([a-z]+\.)+[a-z]{2,}",  # a domain name
+        r"([가-힣]+ )+",  # Korean words, one space after each
+        r"([가-힣]+\d)+",
+        r"(\S+\s+)+",
+        r"^A+(BA+)*B?$",
+        r"(?P<order_no>[0-9０-９]{4}[- ]?[0-9０-９]{3}[- ]?[0-9０-９]{3})",  # no nesting at all
+        r"(\d{1,3}\.)+",  # the inner repetition is bounded
+    ],
+)
+def test_nested_repetition_that_ends_at_a_separator_is_accepted(source: str) -> None:
+    assert compile_pattern(source).doubt is None
+
+
+def test_a_pattern_not_shown_safe_is_a_warning_where_it_is_written(
+    compile_flow: Callable[..., CompileResult],
+) -> None:
+    result = compile_flow(
+        """
+        flow: coupon
+        start: ask
+        slots:
+          code:
+            type: regex
+            prompt: "쿠폰 코드를 입력해 주세요."
+            pattern: "^(A+B?)+$"
+        states:
+          ask:
+            collect: code
+            on:
+              - regex: "(x+x+)+y"
+                to: done
+            next: done
+          done:
+            say: "쿠폰 {{code}}을(를) 확인했어요."
+            end: resolved
+        """
+    )
+    assert [(p.code, p.severity, p.line, p.column) for p in result.problems] == [
+        ("BK414", Severity.WARNING, 7, 14),
+        ("BK414", Severity.WARNING, 12, 16),
+    ]
+    assert result.bot is not None  # a warning: the bot is published, and RE2 runs the pattern
+    assert result.bot.slots["code"].pattern is not None
+    assert result.bot.slots["code"].pattern.fullmatch("AAB" * 10_000 + "C") is False

@@ -77,3 +77,32 @@ def test_dot_output_is_a_digraph_with_every_state(repo: Path) -> None:
     for state in bot.flows["refund"].states:
         assert f'  "{state}" [label=' in text
     assert '"submit" -> "done" [label="result: ok"];' in text
+
+
+# Words Mermaid 11 reads as its own keywords wherever an id or a class name is expected.
+MERMAID_WORDS = {"end", "call", "class", "classDef", "click", "style", "default", "subgraph"}
+
+
+@pytest.mark.parametrize(
+    "flow_id", ["faq", "main", "order_status", "promotion", "refund", "support"]
+)
+def test_mermaid_never_uses_its_keywords_as_names(repo: Path, flow_id: str) -> None:
+    text = to_mermaid(_bot(repo), flow_id)
+    names = set()
+    for line in text.splitlines():
+        words = line.split()
+        if words[:1] == ["classDef"]:
+            names.add(words[1])
+        elif words[:1] == ["class"]:
+            names.update(words[1].split(","))
+            names.add(words[2])
+    assert names
+    assert not names & MERMAID_WORDS
+    assert all(n.startswith(("n_", "kind_")) for n in names)
+
+
+def test_mermaid_labels_spell_out_what_mermaid_would_read(repo: Path) -> None:
+    text = to_mermaid(_bot(repo), "main")
+    # the regex transition: <order_no> would be an HTML tag, and '#' starts an entity
+    assert '-->|"regex: (?P#lt;order_no#gt;[0-9０-９]{4}' in text
+    assert "<order_no>" not in text
