@@ -4,12 +4,19 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test check lint venv clean
+# Extra pip flags for the install: CI passes "--upgrade --upgrade-strategy eager" so that every
+# dependency (and theirs) is the newest release, as a user installing today would get.
+INSTALL_FLAGS ?=
+# The instant `make test-faketime` starts the wall clock at, in FAKE_TZ (the clock then ticks).
+FAKE_AT ?= 2026-12-06 03:00:00
+FAKE_TZ ?= Asia/Seoul
+
+.PHONY: demo test test-faketime reliability check lint venv clean
 
 $(BIN)/botkit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet $(INSTALL_FLAGS) -e ".[dev]"
 	@touch $(BIN)/botkit
 
 venv: $(BIN)/botkit
@@ -23,6 +30,21 @@ demo: venv
 # The whole test suite, exactly as CI runs it.
 test: venv
 	$(BIN)/python -m pytest
+
+# The whole suite again on a faked wall clock (Debian's faketime, apt-get install faketime), as
+# CI runs it: by default Sunday 03:00 in Seoul, when the reference bot's CS team is out. A test
+# that reads the wall clock, the weekday or the machine's time zone instead of an injected clock
+# fails here. Another instant: make test-faketime FAKE_AT="2026-12-25 11:00:00" FAKE_TZ=UTC.
+# FAKETIME_DONT_FAKE_MONOTONIC is left unset: with it, libfaketime 0.9.10 makes time.sleep fail
+# (EINVAL); without it the monotonic clock is shifted too and still ticks, which is all we need.
+test-faketime: venv
+	TZ="$(FAKE_TZ)" faketime -f "@$(FAKE_AT)" $(BIN)/python -m pytest
+
+# The reliability suite's full run (tests/reliability, docs/reliability.md): kill -9 mid-burst,
+# same-user bursts, the bad-input table, hanging upstreams, secrets in logs. Prints its figures;
+# PostgreSQL's too when BOTKIT_TEST_POSTGRES_URL is set. `make test` runs its fast subset.
+reliability: venv
+	BOTKIT_RELIABILITY=full $(BIN)/python -m tests.reliability
 
 lint: venv
 	$(BIN)/ruff format --check .

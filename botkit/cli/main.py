@@ -178,7 +178,8 @@ def _flow_of(path: Path, bot: object) -> str:
 )
 @click.option(
     "--fixtures",
-    help="a conversation-test file whose action fixtures answer actions (demos, load tests)",
+    help="a conversation-test file whose action fixtures answer actions (demos, load tests);"
+    " its clock:, if set, is the instant the server's clock starts at",
 )
 def serve(
     path: Path,

@@ -4,6 +4,10 @@ With ``workers`` above 1, uvicorn's supervisor starts that many processes on one
 socket (the kernel spreads connections among them) and restarts any that dies. Each process
 builds its own app from the same flows and settings, handed over in ``BOTKIT_SERVE_SPEC``, and
 they share the store, which must be one that several processes can share (PostgreSQL).
+
+A ``--fixtures`` file that sets ``clock:`` moves the server's clock: it starts at that instant
+and runs on at the wall clock's pace, so a demo or a browser test meets the same business hours
+whatever the hour, the weekday or the machine's time zone.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -35,39 +41,53 @@ class ServeError(Exception):
     """The server cannot start; ``str()`` is what to print."""
 
 
-def _stubs(bot: BotApp, fixtures: str | None) -> dict[str, ActionFunction] | None:
+_Stubs = dict[str, ActionFunction] | None
+
+
+def _fixtures(bot: BotApp, fixtures: str | None) -> tuple[_Stubs, float | None]:
+    """The fixtures' stubs, and the instant their ``clock:`` names (None: the wall clock)."""
     if fixtures is None:
-        return None
+        return None, None
     from botkit.simulator.fixtures import stubs_for
     from botkit.simulator.recording import FixtureFileError, read_fixtures
 
     try:
-        return stubs_for(read_fixtures(Path(fixtures), bot).fixtures.actions)
+        read = read_fixtures(Path(fixtures), bot)
     except FixtureFileError as exc:
         raise ServeError(str(exc)) from exc
+    start = read.fixtures.start_time(bot.bot.timezone) if "clock" in read.raw else None
+    return stubs_for(read.fixtures.actions), start
 
 
-def _bot(path: Path, settings: ServerSettings) -> tuple[BotApp, dict[str, ActionFunction] | None]:
-    """The bot and its fixtures' stubs: everything that can be wrong with what was given."""
+def _bot(path: Path, settings: ServerSettings) -> tuple[BotApp, _Stubs, float | None]:
+    """The bot, its fixtures' stubs and clock: everything that can be wrong with what was given."""
     try:
         bot = load(path)
     except (FlowError, SetupError) as exc:
         raise ServeError(str(exc)) from exc
-    return bot, _stubs(bot, settings.fixtures)
+    return (bot, *_fixtures(bot, settings.fixtures))
+
+
+def _clock(offset: float | None) -> Callable[[], float]:
+    """The wall clock, or the wall clock moved by ``offset`` seconds (a fixtures' ``clock:``)."""
+    if offset is None:
+        return time.time
+    return lambda: time.time() + offset
 
 
 def worker_app() -> Starlette:
     """The app of one worker process (uvicorn's factory; the parent checked everything)."""
     spec = orjson.loads(os.environ[_SPEC])
     settings = load_settings(None, env={}, overrides=spec["settings"])
-    setup_logging(settings.log_level)
-    bot, stubs = _bot(Path(spec["path"]), settings)
-    return create_app(bot, settings, stubs=stubs)
+    setup_logging(settings.log_level, settings)
+    bot, stubs, _ = _bot(Path(spec["path"]), settings)
+    # The parent's offset, so that every worker's clock reads the same.
+    return create_app(bot, settings, stubs=stubs, clock=_clock(spec["clock_offset"]))
 
 
 def serve(path: Path, settings: ServerSettings) -> None:
     """Run the server until SIGINT/SIGTERM; turns in flight finish and commit first."""
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings)
     if settings.workers < 1:
         raise ServeError(f"--workers must be 1 or more, not {settings.workers}")
     try:
@@ -80,16 +100,22 @@ def serve(path: Path, settings: ServerSettings) -> None:
             " --store postgresql://user@host/db; the store is"
             f" {settings.store.split('?')[0]!r}, which only one process may use"
         )
-    bot, stubs = _bot(path, settings)  # the flows and fixtures are checked before anything starts
+    bot, stubs, start = _bot(path, settings)  # flows and fixtures are checked before anything
+    offset = None if start is None else start - time.time()
     log.info(
         "starting",
         extra={"host": settings.host, "port": settings.port, "workers": settings.workers},
     )
     if settings.workers == 1:
-        uvicorn.Server(_uvicorn(create_app(bot, settings, stubs=stubs), settings)).run()
+        app = create_app(bot, settings, stubs=stubs, clock=_clock(offset))
+        uvicorn.Server(_uvicorn(app, settings)).run()
         return
     os.environ[_SPEC] = orjson.dumps(
-        {"path": str(path.resolve()), "settings": dataclasses.asdict(settings)}
+        {
+            "path": str(path.resolve()),
+            "settings": dataclasses.asdict(settings),
+            "clock_offset": offset,
+        }
     ).decode()
     config = _uvicorn("botkit.server.run:worker_app", settings)
     Multiprocess(config, sockets=[config.bind_socket()]).run()
@@ -109,4 +135,5 @@ def _uvicorn(app: Starlette | str, settings: ServerSettings) -> uvicorn.Config:
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
         lifespan="on",
         server_header=False,
+        ws_max_size=settings.web.max_socket_bytes,  # uvicorn's default lets a socket hold 16 MiB
     )

@@ -1,9 +1,10 @@
 """A real ``botkit serve`` and a real headless Chromium, for the web widget's browser tests.
 
 The server is the command a user runs (``python -m botkit.cli.main serve``), on a free loopback
-port with the reference bot, the demo fixtures (the courier lookup answers 배송중) and a SQLite
-store the tests read to count turns. ``BOTKIT_WEB_TEST_HOOKS=1`` adds ``POST /web/_drop``, which
-closes every open socket as a server restart would.
+port with the reference bot, fixtures (the courier lookup answers 배송중; the server's clock starts
+on a Wednesday morning, so the CS team is in whatever the hour, weekday or time zone) and a
+SQLite store the tests read to count turns. ``BOTKIT_WEB_TEST_HOOKS=1`` adds
+``POST /web/_drop``, which closes every open socket as a server restart would.
 
 The browser is Debian's ``/usr/bin/chromium`` driven by Playwright (no downloaded browsers, so
 ``playwright install`` is never needed). Without either, the tests skip and say why.
@@ -26,6 +27,17 @@ import pytest
 from tests.server.processes import serve
 
 TEST_HOOKS = {"BOTKIT_WEB_TEST_HOOKS": "1"}  # POST /web/_drop closes every widget socket
+# flows/tests/demo.fixtures.yaml's courier, on the clock `botkit test` starts at: Wednesday
+# 2026-11-25 10:00 in the bot's time zone, inside cs_team's hours (mon-fri 09:00-18:00).
+OPEN_HOURS_FIXTURES = """\
+fixtures:
+  clock: "2026-11-25 10:00"
+  actions:
+    lookup_order:
+      data:
+        status: 배송중
+        delivery: {eta: 11월 27일, courier: CJ대한통운}
+"""
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -72,12 +84,20 @@ class Server:
         return sum(1 for (data,) in rows if json.loads(data or "{}").get("text") == text)
 
 
+def open_hours_fixtures(folder: Path) -> Path:
+    """A --fixtures file in ``folder``: the demo's courier, and a clock inside business hours."""
+    path = folder / "open-hours.fixtures.yaml"
+    path.write_text(OPEN_HOURS_FIXTURES, encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    with serve(tmp_path_factory.mktemp("web"), env=TEST_HOOKS) as served:
+    folder = tmp_path_factory.mktemp("web")
+    with serve(folder, env=TEST_HOOKS, fixtures=open_hours_fixtures(folder)) as served:
         yield Server(served.url, served.db)
 
 

@@ -25,7 +25,13 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from botkit.records import Record
 from botkit.storage import SQLiteStore
-from tests.browser.conftest import TEST_HOOKS, Server, _missing, browser_page
+from tests.browser.conftest import (
+    TEST_HOOKS,
+    Server,
+    _missing,
+    browser_page,
+    open_hours_fixtures,
+)
 from tests.browser.test_widget import ASK_ORDER, open_chat, session_id, type_message
 from tests.server.processes import serve
 
@@ -52,7 +58,9 @@ def agent_server(tmp_path: Path) -> Iterator[AgentServer]:
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    with serve(tmp_path, env={**TEST_HOOKS, "BOTKIT_AGENT_TOKENS": AGENT_TOKENS}) as served:
+    env = {**TEST_HOOKS, "BOTKIT_AGENT_TOKENS": AGENT_TOKENS}
+    # The shopper asks for a person inside the CS team's hours, whatever the wall clock says.
+    with serve(tmp_path, env=env, fixtures=open_hours_fixtures(tmp_path)) as served:
         yield AgentServer(served.url, served.db, served.stop)
 
 

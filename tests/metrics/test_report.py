@@ -34,6 +34,7 @@ WORDS = [
     "FAQ",
 ]
 LOOKUP = {"status": "배송중", "delivery": {"eta": "내일", "courier": "CJ"}}
+WEDNESDAY_10AM = 1_795_568_400.0  # 2026-11-25 10:00 KST, inside the reference bot's hours
 
 
 def traffic(seed: int, users: int) -> list[Record]:
@@ -41,7 +42,7 @@ def traffic(seed: int, users: int) -> list[Record]:
     rng = random.Random(seed)
     engine = APP.engine
     records: list[Record] = []
-    at = 1_795_568_400.0
+    at = WEDNESDAY_10AM
     for u in range(users):
         session = engine.new_session(f"test:u{u}", f"u{u}", "test")
         for _ in range(rng.randint(1, 8)):
@@ -89,9 +90,14 @@ def test_funnel_and_drop_off_equal_a_recount_of_the_raw_records(seed: int, users
 
 
 def test_rates_of_a_known_set_of_conversations(tmp_path: Path) -> None:
+    # Wednesday 2026-11-25 10:00 KST and on, 5 s a turn: the CS team is in when 다 asks for one.
+    ticks = iter(WEDNESDAY_10AM + i * 5 for i in range(1000))
+
     async def talk() -> None:
         async with APP.run(
-            store=f"sqlite:///{tmp_path}/bot.db", stubs={"lookup_order": lambda c: LOOKUP}
+            store=f"sqlite:///{tmp_path}/bot.db",
+            stubs={"lookup_order": lambda c: LOOKUP},
+            clock=ticks.__next__,
         ) as bot:
             for user in ("가", "나"):  # two look up an order and say thanks: resolved
                 for text in ("안녕하세요", "배송 조회", "1234-567-890", "고마워요"):
@@ -158,7 +164,7 @@ def test_rates_of_a_known_set_of_conversations(tmp_path: Path) -> None:
 
 
 def test_segments_by_acquisition_source_and_two_periods_side_by_side(tmp_path: Path) -> None:
-    days = iter([1_795_568_400.0, 1_795_568_400.0 + 2 * 86_400])  # Nov 25 and Nov 27
+    days = iter([WEDNESDAY_10AM, WEDNESDAY_10AM + 2 * 86_400])  # Nov 25 and Nov 27
 
     async def talk() -> None:
         for at in days:
