@@ -153,8 +153,13 @@ class EdgeLimits:
             return
         cap = self.body_cap(scope["path"])
         declared = _content_length(scope)
-        if declared is not None and declared > cap:
-            await _answer(send, scope, 413, too_large_error(cap))
+        if declared is not None:
+            if declared > cap:
+                await _answer(send, scope, 413, too_large_error(cap))
+                return
+            # The HTTP parser delivers exactly Content-Length bytes (what follows is the next
+            # request), so a body that declared its size under the cap needs no counting.
+            await self.app(scope, receive, send)
             return
         await self._capped(scope, receive, send, cap)
 
