@@ -24,20 +24,9 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.server.processes import serve
+from tests.server.processes import open_hours_fixtures, serve
 
 TEST_HOOKS = {"BOTKIT_WEB_TEST_HOOKS": "1"}  # POST /web/_drop closes every widget socket
-# flows/tests/demo.fixtures.yaml's courier, on the clock `botkit test` starts at: Wednesday
-# 2026-11-25 10:00 in the bot's time zone, inside cs_team's hours (mon-fri 09:00-18:00).
-OPEN_HOURS_FIXTURES = """\
-fixtures:
-  clock: "2026-11-25 10:00"
-  actions:
-    lookup_order:
-      data:
-        status: 배송중
-        delivery: {eta: 11월 27일, courier: CJ대한통운}
-"""
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -82,13 +71,6 @@ class Server:
                 (f"web:{sid}",),
             ).fetchall()
         return sum(1 for (data,) in rows if json.loads(data or "{}").get("text") == text)
-
-
-def open_hours_fixtures(folder: Path) -> Path:
-    """A --fixtures file in ``folder``: the demo's courier, and a clock inside business hours."""
-    path = folder / "open-hours.fixtures.yaml"
-    path.write_text(OPEN_HOURS_FIXTURES, encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="session")

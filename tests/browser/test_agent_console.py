@@ -25,15 +25,9 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from botkit.records import Record
 from botkit.storage import SQLiteStore
-from tests.browser.conftest import (
-    TEST_HOOKS,
-    Server,
-    _missing,
-    browser_page,
-    open_hours_fixtures,
-)
+from tests.browser.conftest import TEST_HOOKS, Server, _missing, browser_page
 from tests.browser.test_widget import ASK_ORDER, open_chat, session_id, type_message
-from tests.server.processes import serve
+from tests.server.processes import open_hours_fixtures, serve
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -149,9 +149,8 @@ async def start_server(shop_bot: BotApp) -> AsyncIterator[StartServer]:
                 store=store,
                 stubs=dict(stubs or {"lookup_order": lookup_order}),
                 http=http,
+                clock=lambda: WEDNESDAY_MORNING,  # inside the CS team's hours
             )
-            # create_app takes no clock: the runtime's is set so business hours are open.
-            app.state.runtime.clock = lambda: WEDNESDAY_MORNING
             port = await stack.enter_async_context(on_loopback(app))
             client = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10.0)

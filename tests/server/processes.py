@@ -29,6 +29,25 @@ fixtures:
       delay: 1500ms
       data: {status: 배송중, delivery: {eta: 11월 27일, courier: CJ대한통운}}
 """
+# flows/tests/demo.fixtures.yaml's courier, on the clock `botkit test` starts at: Wednesday
+# 2026-11-25 10:00 in the bot's time zone, inside cs_team's hours (mon-fri 09:00-18:00): a
+# server started with it answers alike at any hour, on any weekday, in any time zone.
+OPEN_HOURS_FIXTURES = """\
+fixtures:
+  clock: "2026-11-25 10:00"
+  actions:
+    lookup_order:
+      data:
+        status: 배송중
+        delivery: {eta: 11월 27일, courier: CJ대한통운}
+"""
+
+
+def open_hours_fixtures(folder: Path) -> Path:
+    """A --fixtures file in ``folder``: the demo's courier, and a clock inside business hours."""
+    path = folder / "open-hours.fixtures.yaml"
+    path.write_text(OPEN_HOURS_FIXTURES, encoding="utf-8")
+    return path
 
 
 def free_port() -> int:
