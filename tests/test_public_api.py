@@ -6,20 +6,8 @@ import ast
 from pathlib import Path
 
 import botkit
+from tests.test_layers import LAYER_OF  # the layers, written once
 
-LAYER_OF = {
-    "botkit.problems": 0,
-    "botkit.text": 0,
-    "botkit.effects": 0,
-    "botkit.events": 0,
-    "botkit.records": 0,
-    "botkit.flow": 1,
-    "botkit.engine": 1,
-    "botkit.storage": 2,
-    "botkit.runtime": 2,
-    "botkit.app": 2,
-    "botkit.cli": 4,
-}
 # What each layer may import besides the standard library and lower layers.
 ALLOWED_THIRD_PARTY = {0: set(), 1: {"yaml", "jsonschema", "re2", "transitions"}}
 IO_MODULES = {
