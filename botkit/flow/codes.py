@@ -8,6 +8,9 @@ step. Ranges follow the phase that finds the problem:
 * BK2xx the schema (shape and types)
 * BK3xx references between ids (states, slots, actions, intents, flows, ...)
 * BK4xx checks of the conversation graph and of patterns, templates and conditions
+* BK5xx the program and the flows disagree: found when the bot starts, not by ``botkit check``
+  (the flows name a validator, a function or a stub that the program does not register)
+* BK6xx conversation test files (``*.test.yaml``), read by ``botkit test`` and pytest
 """
 
 from __future__ import annotations
@@ -108,6 +111,16 @@ CODES: dict[str, Code] = {
         Code("BK415", "next-loop", _E, "'next:' steps that go round without waiting for the user"),
         Code(
             "BK416", "too-many-bubbles", _E, "one message would be answered with too many bubbles"
+        ),
+        Code("BK501", "validator-not-registered", _E, "a slot's validator the program lacks"),
+        Code("BK502", "function-not-registered", _E, "an action's function the program lacks"),
+        Code("BK503", "stub-for-unknown-action", _E, "a stub for an action no flow declares"),
+        Code("BK601", "test-file-shape", _E, "a conversation test file not in the test format"),
+        Code(
+            "BK602",
+            "test-names-unknown",
+            _E,
+            "a test names a state, action or variant the bot lacks",
         ),
     )
 }

@@ -53,6 +53,9 @@ GENERATED_BOT_FILES = 5
 # Codes in the catalogue that botkit does not report yet, so no fixture can expect them. Each
 # entry must go (and a fixture come) as soon as the code is reported; see test_every_code.
 NOT_REPORTED_YET: dict[str, str] = {}
+# Codes no flow file alone can show: the program's (BK5xx, when the bot starts; see
+# tests/test_startup_codes.py) and conversation test files' (BK6xx; tests/simulator).
+AT_STARTUP = frozenset({"BK501", "BK502", "BK503", "BK601", "BK602"})
 
 _EXPECT = re.compile(rb"# expect: (BK[0-9]{3}) at ([0-9]+):([0-9]+)")
 
@@ -324,7 +327,7 @@ def _all_cases(generated_root: Path) -> Iterator[Case]:
 
 def test_every_code_has_a_fixture(generated_root: Path) -> None:
     covered = {c.expectation.code for c in _all_cases(generated_root)}
-    missing = set(CODES) - covered - set(NOT_REPORTED_YET)
+    missing = set(CODES) - covered - set(NOT_REPORTED_YET) - AT_STARTUP
     assert not missing, f"codes without a fixture in tests/flow/broken*/: {sorted(missing)}"
     assert not covered & set(NOT_REPORTED_YET), "reported now: remove it from NOT_REPORTED_YET"
     assert set(NOT_REPORTED_YET) <= set(CODES)
