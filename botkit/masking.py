@@ -18,7 +18,10 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-__all__ = ["mask"]
+__all__ = ["hide_passwords", "mask"]
+
+# The password in a URL (scheme://user:password@host): whatever it is, it is not shown.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*:)[^\s/@]+@")
 
 # Every dash people put between groups of digits: hyphen-minus, the Unicode hyphens and dashes,
 # the minus sign, small and full-width forms, and the Hangul vowel ㅡ.
@@ -101,3 +104,8 @@ def _ascii_digits(text: str) -> str:
     if text.isascii():
         return text
     return _NON_ASCII_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
+
+
+def hide_passwords(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\g<1>***@", text)

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus, urlsplit
 
+from botkit.masking import hide_passwords
 from botkit.server.config import ServerSettings
 
 __all__ = ["HIDDEN", "Redactor"]
@@ -46,7 +47,6 @@ _SECRET_FIELDS = frozenset(
 # "Bearer <anything>"; "Basic <base64>" (not "a basic check").
 _CREDENTIAL = re.compile(r"(?i)\b(?:(bearer\s+)[^\s\"',;)}\]]+|(basic\s+)[a-z0-9+/]{8,}=*)")
 _PARAM = re.compile(rf"(?i)(?<![\w-])((?:{'|'.join(_SECRET_PARAMS)})=)[^&\s#\"']+")
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*:)[^\s/@]+@")
 
 
 class Redactor:
@@ -98,7 +98,7 @@ class Redactor:
         text = self._header.sub(rf"\g<1>{HIDDEN}", text)
         text = _CREDENTIAL.sub(lambda found: (found[1] or found[2]) + HIDDEN, text)
         text = _PARAM.sub(rf"\g<1>{HIDDEN}", text)
-        return _URL_PASSWORD.sub(rf"\g<1>{HIDDEN}@", text)
+        return hide_passwords(text)
 
     def is_secret_field(self, name: str) -> bool:
         """Whether a field of this name holds a secret (its value is hidden whatever it is)."""

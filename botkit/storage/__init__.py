@@ -6,9 +6,9 @@ raises only :class:`StorageError` / :class:`ConflictError`.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
+from botkit.masking import hide_passwords
 from botkit.storage.base import Broadcast, ConflictError, SharedStore, StorageError, Store
 from botkit.storage.memory import MemoryStore
 from botkit.storage.sqlite import SQLiteStore
@@ -49,7 +49,7 @@ def open_store(url: str) -> Store:
         from botkit.storage.postgres import PostgresStore
 
         return PostgresStore(url)
-    shown = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url)  # the message never shows a password
+    shown = hide_passwords(url)  # the message is printed: never with a password in it
     raise ValueError(f"unsupported store URL {shown!r}; supported: {', '.join(SCHEMES)}")
 
 

@@ -21,7 +21,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 import botkit
 from botkit.app import BotApp
-from botkit.server import ServerSettings, create_app
+from botkit.server import AgentSettings, HelpdeskSettings, ServerSettings, create_app
 from botkit.storage import SQLiteStore, Store
 from botkit.storage.postgres import PostgresStore
 from tests.postgres import POSTGRES_MARKS, postgres_url
@@ -30,6 +30,16 @@ from tests.server.conftest import WEDNESDAY_MORNING, lookup_order
 REPO = Path(__file__).resolve().parents[2]
 BOT: BotApp = botkit.load(REPO / "flows")
 MiB = 1024 * 1024
+
+# Every door open: agent tokens, the events token and the helpdesk webhook's secret.
+AGENT_TOKEN = "tok-haneul-0123456789"
+EVENTS_TOKEN = "shop-events-token-0123"
+WEBHOOK_SECRET = "webhook-secret-0123456789"
+EVERYTHING_ON = ServerSettings(
+    agent=AgentSettings(tokens=(f"하늘:{AGENT_TOKEN}",)),
+    events_token=EVENTS_TOKEN,
+    helpdesk=HelpdeskSettings(webhook_secret=WEBHOOK_SECRET),
+)
 
 # Every test that uses ``make_store`` runs on both: a bad id must get the same answer on each.
 # A test module imports ``store_maker`` to have the fixture.

@@ -17,21 +17,21 @@ from typing import Any
 
 import pytest
 
-from botkit.server import AgentSettings, HelpdeskSettings, ServerSettings
 from botkit.server.helpdesk import sign
 from botkit.storage import Store
 from botkit.storage.base import encode_session
-from tests.server.asgi import refused, serving, store_maker  # noqa: F401 (a fixture)
+from tests.server.asgi import (  # noqa: F401 (store_maker: a fixture)
+    AGENT_TOKEN,
+    EVENTS_TOKEN,
+    EVERYTHING_ON,
+    WEBHOOK_SECRET,
+    refused,
+    serving,
+    store_maker,
+)
 from tests.server.conftest import SKILL_PATH, session_key, skill_payload
 
-AGENT_TOKEN = "tok-haneul-0123456789"
-EVENTS_TOKEN = "shop-events-token-0123"
-WEBHOOK_SECRET = "webhook-secret-0123456789"
-SETTINGS = ServerSettings(
-    agent=AgentSettings(tokens=(f"하늘:{AGENT_TOKEN}",)),
-    events_token=EVENTS_TOKEN,
-    helpdesk=HelpdeskSettings(webhook_secret=WEBHOOK_SECRET),
-)
+SETTINGS = EVERYTHING_ON
 AGENT = {"Authorization": f"Bearer {AGENT_TOKEN}"}
 EVENTS = {"Authorization": f"Bearer {EVENTS_TOKEN}"}
 SID = "edge-ids-test-0001"

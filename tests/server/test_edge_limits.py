@@ -22,20 +22,23 @@ import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from botkit.server import AgentSettings, HelpdeskSettings, ServerSettings, create_app
+from botkit.server import ServerSettings, create_app
 from botkit.server.run import _uvicorn
 from botkit.storage import MemoryStore, Store
-from tests.server.asgi import BOT, MiB, drip, refused, serving, store_maker  # noqa: F401
+from tests.server.asgi import (  # noqa: F401 (store_maker: a fixture)
+    AGENT_TOKEN,
+    BOT,
+    EVENTS_TOKEN,
+    EVERYTHING_ON,
+    WEBHOOK_SECRET,
+    MiB,
+    drip,
+    refused,
+    serving,
+    store_maker,
+)
 from tests.server.conftest import SKILL_PATH, WEDNESDAY_MORNING, skill_payload
 
-AGENT_TOKEN = "tok-haneul-0123456789"
-EVENTS_TOKEN = "shop-events-token-0123"
-WEBHOOK_SECRET = "webhook-secret-0123456789"
-EVERYTHING_ON = ServerSettings(
-    agent=AgentSettings(tokens=(f"하늘:{AGENT_TOKEN}",)),
-    events_token=EVENTS_TOKEN,
-    helpdesk=HelpdeskSettings(webhook_secret=WEBHOOK_SECRET),
-)
 JSON = {"Content-Type": "application/json"}
 FIFTY_MB = 50 * MiB
 CHUNK = 64 * 1024  # what the attacker sends at a time (and uvicorn buffers at most)
