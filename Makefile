@@ -11,7 +11,7 @@ INSTALL_FLAGS ?=
 FAKE_AT ?= 2026-12-06 03:00:00
 FAKE_TZ ?= Asia/Seoul
 
-.PHONY: demo test test-faketime reliability check lint venv clean
+.PHONY: demo test test-faketime reliability check lint venv clean npm
 
 $(BIN)/botkit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,17 @@ $(BIN)/botkit: pyproject.toml
 
 venv: $(BIN)/botkit
 
+# The Mermaid library the diagram's browser test renders with (tests/browser/test_mermaid.py),
+# from the npm registry; installed once, when npm is there (without Chromium the browser tests
+# are skipped anyway).
+MERMAID := tests/browser/mermaid/node_modules/mermaid/package.json
+$(MERMAID): tests/browser/mermaid/package.json
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix tests/browser/mermaid && touch $@; \
+	else echo "npm not found: the Mermaid browser test will say how to install it"; fi
+
+npm: $(MERMAID)
+
 # Runs the reference bot in the console simulator, on the embedded SQLite store, with its
 # courier lookup answered by a fixture (no server to run). /help lists the commands.
 demo: venv
@@ -28,7 +39,7 @@ demo: venv
 	$(BIN)/botkit shell flows/ --fixtures flows/tests/demo.fixtures.yaml
 
 # The whole test suite, exactly as CI runs it.
-test: venv
+test: venv npm
 	$(BIN)/python -m pytest
 
 # The whole suite again on a faked wall clock (Debian's faketime, apt-get install faketime), as
@@ -37,7 +48,7 @@ test: venv
 # fails here. Another instant: make test-faketime FAKE_AT="2026-12-25 11:00:00" FAKE_TZ=UTC.
 # FAKETIME_DONT_FAKE_MONOTONIC is left unset: with it, libfaketime 0.9.10 makes time.sleep fail
 # (EINVAL); without it the monotonic clock is shifted too and still ticks, which is all we need.
-test-faketime: venv
+test-faketime: venv npm
 	TZ="$(FAKE_TZ)" faketime -f "@$(FAKE_AT)" $(BIN)/python -m pytest
 
 # The reliability suite's full run (tests/reliability, docs/reliability.md): kill -9 mid-burst,
