@@ -1,10 +1,9 @@
 """Every module of botkit has a layer, and no module imports from a layer above its own.
 
-The layers (DESIGN.md): L0 values (problems, events, effects, records, text, masking), L1 the
-flow language and the sans-IO engine, L2 the runtime, storage, measurement and the Python API,
-L3 the channels (adapters), the simulator and the server, L4 the command line and the package's
-front door. The adapters and the simulator are read at their real paths, under the import
-names they have (``botkit.adapters``, ``botkit.simulator``).
+The layers (DESIGN.md): L0 values (problems, errors, events, effects, records, text, masking),
+L1 the flow language and the sans-IO engine, L2 the runtime, storage, measurement and the Python
+API, L3 the channels (adapters), the simulator and the server, L4 the command line and the
+package's front door.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ LAYER_OF = {
     "botkit.events": 0,
     "botkit.records": 0,
     "botkit.masking": 0,
+    "botkit.errors": 0,
     "botkit.flow": 1,
     "botkit.engine": 1,
     "botkit.storage": 2,
@@ -34,7 +34,7 @@ LAYER_OF = {
     "botkit": 4,  # botkit/__init__.py: the public names, gathered from every layer
 }
 REPO = Path(__file__).resolve().parents[1]
-ROOTS = {"botkit": "botkit", "adapters": "botkit.adapters", "simulator": "botkit.simulator"}
+ROOTS = {"botkit": "botkit"}
 
 
 def layer_of(module: str) -> int:
@@ -50,8 +50,6 @@ def modules() -> list[tuple[str, Path]]:
     for folder, name in ROOTS.items():
         for path in sorted((REPO / folder).rglob("*.py")):
             parts = path.relative_to(REPO / folder).with_suffix("").parts
-            if folder == "botkit" and parts[0] in ("adapters", "simulator"):
-                continue  # the links: read once, at their real path
             out.append((".".join((name, *parts)).removesuffix(".__init__"), path))
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import botkit
@@ -30,12 +31,32 @@ def test_all_is_sorted_and_complete() -> None:
         assert hasattr(botkit, name)
 
 
-def test_adapters_and_simulator_are_botkit_subpackages_from_this_repo(repo: Path) -> None:
+def test_adapters_and_simulator_are_real_botkit_subpackages(repo: Path) -> None:
     import botkit.adapters
     import botkit.simulator
 
-    assert Path(botkit.adapters.__file__).resolve() == (repo / "adapters/__init__.py").resolve()
-    assert Path(botkit.simulator.__file__).resolve() == (repo / "simulator/__init__.py").resolve()
+    assert Path(botkit.adapters.__file__).resolve() == repo / "botkit/adapters/__init__.py"
+    assert Path(botkit.simulator.__file__).resolve() == repo / "botkit/simulator/__init__.py"
+
+
+def test_the_repository_holds_no_symlinks(repo: Path) -> None:
+    """A clone without symlink support (git's default on Windows) gets every file as a file."""
+    listing = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+    links = [line.split("\t", 1)[1] for line in listing.splitlines() if line.startswith("120000")]
+    assert links == []
+
+
+def test_the_top_level_folders_are_thin_packages_over_botkit(repo: Path) -> None:
+    import adapters
+    import botkit.adapters.kakao
+    import botkit.simulator.runner
+    import simulator
+
+    assert Path(adapters.__file__).resolve() == repo / "adapters/__init__.py"
+    assert adapters.kakao is botkit.adapters.kakao
+    assert simulator.runner is botkit.simulator.runner
 
 
 def _imports(path: Path) -> set[str]:

@@ -16,6 +16,7 @@ import yaml
 
 from botkit.app import BotApp
 from botkit.effects import Say, as_text, offered_choices
+from botkit.errors import ConfigurationError
 from botkit.flow._report import Reporter
 from botkit.flow._yaml import read_text
 from botkit.problems import render_problems
@@ -25,7 +26,7 @@ from botkit.simulator.testfile import Fixtures, dump_conversation, load_test_tex
 __all__ = ["FixtureFile", "FixtureFileError", "Recorder", "read_fixtures"]
 
 
-class FixtureFileError(Exception):
+class FixtureFileError(ConfigurationError):
     """The --fixtures file cannot be used; ``str()`` says why (problems rendered)."""
 
 

@@ -32,6 +32,7 @@ from botkit.effects import (
     Say,
     as_text,
 )
+from botkit.errors import BadPayload
 
 __all__ = [
     "EXTRA_KEY",
@@ -62,7 +63,7 @@ _DEFAULT_LIMITS = KakaoLimits()
 # --------------------------------------------------------------------------------------------
 
 
-class KakaoPayloadError(ValueError):
+class KakaoPayloadError(BadPayload):
     """The body is not a SkillPayload botkit can read; ``field`` names the culprit."""
 
     def __init__(self, field_path: str, problem: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from botkit.app import BotApp
 from botkit.effects import Choice, End, Say, as_text, offered_choices
-from botkit.engine import StepRefused
+from botkit.errors import StepRefused
 from botkit.flow._report import Where
 from botkit.records import Record
 from botkit.runtime import Reply, Runtime

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from botkit.app import BotApp, FlowError, SetupError, load
+from botkit.app import BotApp, load
+from botkit.errors import ConfigurationError, FlowError
 from botkit.problems import render_problems
 from botkit.records import Record
 from botkit.simulator.coverage import coverage, format_coverage
@@ -31,7 +32,7 @@ def run_suite(path: Path, *, show_coverage: bool, echo: Echo, color: Callable[..
         return 2
     try:
         app = load(folder)
-    except (FlowError, SetupError) as exc:
+    except (FlowError, ConfigurationError) as exc:
         echo(str(exc))
         return 1
     files = find_test_files(path)

@@ -35,6 +35,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from botkit.adapters.web.render import render_web
 from botkit.effects import Effect, Say
+from botkit.errors import BadPayload
 from botkit.records import transcript
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import WebSettings
@@ -64,7 +65,7 @@ KEPT_SESSIONS = 10_000
 MAX_TEXT_CHARS = 2000  # what a person types in a chat box; the rest is not read
 
 
-class _Refused(Exception):
+class _Refused(BadPayload):
     def __init__(self, code: str, message: str, reply_to: str | None = None) -> None:
         super().__init__(message)
         self.code = code

@@ -28,9 +28,10 @@ from starlette.types import Receive, Scope, Send
 
 from botkit.adapters.kakao.codec import KakaoPayloadError, KakaoRequest, parse_payload, render
 from botkit.effects import Say
+from botkit.errors import BadId, BadPayload
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import KakaoSettings
-from botkit.server.guard import BadId, check_id, clean_text, too_large_error
+from botkit.server.guard import check_id, clean_text, too_large_error
 from botkit.server.http import RETRY_AFTER_S, UNAVAILABLE_ERROR, same_secret
 
 __all__ = ["KakaoEndpoint"]
@@ -75,7 +76,7 @@ def skill_error(status: int, code: str, message: str, **extra: Any) -> JsonRespo
     return JsonResponse({"error": {"code": code, "message": message, **extra}}, status)
 
 
-class _Rejected(Exception):
+class _Rejected(BadPayload):
     def __init__(self, response: JsonResponse) -> None:
         self.response = response
 

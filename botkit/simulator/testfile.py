@@ -2,7 +2,8 @@
 
 A test file holds conversations to replay against a bot, each a list of steps (what the user
 does) with expectations (what the bot must say and do). The format is described for QA in
-``simulator/README.md`` and by the JSON Schema ``simulator/schema/conversation-test.schema.json``.
+``botkit/simulator/README.md`` and by the JSON Schema
+``botkit/simulator/schema/conversation-test.schema.json``.
 
 Problems in a test file are reported like flow problems, as ``file:line:col`` with what was
 expected: BK6xx codes (BK601 the file does not have the format's shape, BK602 it names a state,

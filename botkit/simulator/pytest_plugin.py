@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from botkit.errors import BotkitError
 from botkit.simulator.testfile import SUFFIX, Conversation
 
 __all__ = ["pytest_collect_file"]
@@ -34,11 +35,11 @@ def _app_for(folder: Path) -> Any:
     return load(folder)
 
 
-class ProblemsInFile(Exception):
+class ProblemsInFile(BotkitError):
     """The test file (or its bot) has problems; nothing in it can run."""
 
 
-class ConversationFailed(Exception):
+class ConversationFailed(BotkitError):
     def __init__(self, report: str) -> None:
         super().__init__(report)
         self.report = report
@@ -46,7 +47,7 @@ class ConversationFailed(Exception):
 
 class ConversationFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from botkit.app import FlowError, SetupError
+        from botkit.errors import ConfigurationError, FlowError
         from botkit.problems import render_problems
         from botkit.simulator.runner import bot_folder_for
         from botkit.simulator.testfile import load_test_file
@@ -59,7 +60,7 @@ class ConversationFile(pytest.File):
             return
         try:
             app = _app_for(folder)
-        except (FlowError, SetupError) as exc:
+        except (FlowError, ConfigurationError) as exc:
             yield BrokenFile.from_parent(self, name="(bot)", message=str(exc))
             return
         test = load_test_file(self.path, app.bot, display=_shown(self.path))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+from botkit.errors import BotkitError
 from botkit.runtime import ActionContext, ActionFunction, Outcome
 from botkit.simulator.testfile import ActionFixture
 
 __all__ = ["SteppedClock", "stubs_for"]
 
 
-class FixtureError(RuntimeError):
+class FixtureError(BotkitError, RuntimeError):
     """What an action fixture with ``error:`` raises (the action's result is ``error``)."""
 
 

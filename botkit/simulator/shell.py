@@ -34,9 +34,10 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from botkit.app import BotApp, FlowError, SetupError, load
+from botkit.app import BotApp, load
 from botkit.effects import Choice, Say, offered_choices
-from botkit.engine import ConfigurationError, Session, Status, StepRefused
+from botkit.engine import Session, Status
+from botkit.errors import BotkitError, ConfigurationError, FlowError, StepRefused, StorageError
 from botkit.runtime import Reply, Runtime
 from botkit.simulator.console_render import (
     CHANNELS,
@@ -51,7 +52,7 @@ from botkit.simulator.console_render import (
 from botkit.simulator.fixtures import SteppedClock, stubs_for
 from botkit.simulator.recording import FixtureFile, FixtureFileError, Recorder, read_fixtures
 from botkit.simulator.testfile import SUFFIX, Fixtures
-from botkit.storage import SQLiteStore, StorageError, Store, open_store
+from botkit.storage import SQLiteStore, Store, open_store
 
 __all__ = ["Shell", "ShellError", "ShellOptions", "run_shell"]
 
@@ -70,7 +71,7 @@ class ShellOptions:
     store: str | None = None  # a store URL; None: a SQLite file in a temporary folder
 
 
-class ShellError(Exception):
+class ShellError(BotkitError):
     """The shell cannot start; ``str()`` is what to print, ``code`` the exit status."""
 
     def __init__(self, message: str, code: int = 1) -> None:
@@ -78,7 +79,7 @@ class ShellError(Exception):
         self.code = code
 
 
-class Misuse(Exception):
+class Misuse(BotkitError):
     """A command used the wrong way; ``str()`` is the one line that says how to use it."""
 
 
@@ -537,7 +538,7 @@ async def _session(options: ShellOptions, screen: Screen, reader: LineReader) ->
 def _load(path: Path) -> BotApp:
     try:
         return load(path)
-    except (FlowError, SetupError, ConfigurationError) as exc:
+    except (FlowError, ConfigurationError) as exc:
         raise ShellError(str(exc)) from exc
 
 
