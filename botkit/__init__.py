@@ -12,38 +12,34 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from botkit.app import BotApp, FlowError, load
+    from botkit.app import BotApp, load
     from botkit.effects import Button, Call, Card, Choice, End, HandOff, Image, ListItem, Say
-    from botkit.engine import (
-        Classifier,
+    from botkit.engine import Classifier, Engine, Session, Turn
+    from botkit.errors import (
+        BadPayload,
+        BotkitError,
         ConfigurationError,
-        Engine,
-        Session,
+        ConflictError,
+        FlowError,
+        NotWithAgent,
         StepRefused,
-        Turn,
+        StorageError,
     )
     from botkit.events import ActionResult, AgentRelease, UserMessage
     from botkit.flow import Bot, CompileResult, Flow, compile_bot, compile_texts, flow_files
     from botkit.problems import Problem, Severity
     from botkit.records import BusinessEvent, Record
     from botkit.runtime import ActionContext, Outcome, Reply, Runtime
-    from botkit.storage import (
-        ConflictError,
-        MemoryStore,
-        SQLiteStore,
-        StorageError,
-        Store,
-        open_store,
-    )
+    from botkit.storage import MemoryStore, SQLiteStore, Store, open_store
 
 _MODULE_OF = {
-    **dict.fromkeys(("BotApp", "FlowError", "load"), "botkit.app"),
+    **dict.fromkeys(("BotApp", "load"), "botkit.app"),
     **dict.fromkeys(
         ("Button", "Call", "Card", "Choice", "End", "HandOff", "Image", "ListItem", "Say"),
         "botkit.effects",
     ),
     **dict.fromkeys(
-        ("Classifier", "ConfigurationError", "Engine", "Session", "StepRefused", "Turn"),
+        ("Classifier", "Engine", "Session", "Turn"),
         "botkit.engine",
     ),
     **dict.fromkeys(("ActionResult", "AgentRelease", "UserMessage"), "botkit.events"),
@@ -55,8 +51,21 @@ _MODULE_OF = {
     **dict.fromkeys(("BusinessEvent", "Record"), "botkit.records"),
     **dict.fromkeys(("ActionContext", "Outcome", "Reply", "Runtime"), "botkit.runtime"),
     **dict.fromkeys(
-        ("ConflictError", "MemoryStore", "SQLiteStore", "StorageError", "Store", "open_store"),
+        ("MemoryStore", "SQLiteStore", "Store", "open_store"),
         "botkit.storage",
+    ),
+    **dict.fromkeys(
+        (
+            "BadPayload",
+            "BotkitError",
+            "ConfigurationError",
+            "ConflictError",
+            "FlowError",
+            "NotWithAgent",
+            "StepRefused",
+            "StorageError",
+        ),
+        "botkit.errors",
     ),
 }
 
@@ -64,8 +73,10 @@ __all__ = [
     "ActionContext",
     "ActionResult",
     "AgentRelease",
+    "BadPayload",
     "Bot",
     "BotApp",
+    "BotkitError",
     "BusinessEvent",
     "Button",
     "Call",
@@ -83,6 +94,7 @@ __all__ = [
     "Image",
     "ListItem",
     "MemoryStore",
+    "NotWithAgent",
     "Outcome",
     "Problem",
     "Record",

@@ -31,22 +31,14 @@ from typing import Any, TypeVar
 import httpx
 
 from botkit.engine import Classifier, Engine, Validator
+from botkit.errors import ConfigurationError, FlowError
 from botkit.flow import Bot, compile_bot, flow_files
-from botkit.problems import Problem, render_problems
 from botkit.runtime import ActionFunction, Runtime
 from botkit.storage import Store, open_store
 
-__all__ = ["BotApp", "FlowError", "SetupError", "load"]
+__all__ = ["BotApp", "ConfigurationError", "FlowError", "load"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class FlowError(Exception):
-    """The flow files have errors; ``problems`` lists them, ``str()`` shows them."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(render_problems(problems))
-        self.problems = problems
 
 
 class BotApp:
@@ -137,6 +129,10 @@ def load(path: str | os.PathLike[str], *, actions: bool = True) -> BotApp:
     that ``botkit shell``, ``botkit test`` and ``botkit serve`` run the same bot as your code.
     """
     folder = Path(path)
+    if not folder.exists():
+        raise ConfigurationError(
+            f"{folder}: no such folder or file (botkit.load needs a folder of flow files or one)"
+        )
     result = compile_bot(flow_files(folder))
     if result.bot is None:
         raise FlowError(result.errors or result.problems)
@@ -147,22 +143,22 @@ def load(path: str | os.PathLike[str], *, actions: bool = True) -> BotApp:
     return app
 
 
-class SetupError(Exception):
-    """``actions.py`` could not be imported, or has no ``setup(app)``."""
-
-
 def _run_setup(path: Path, app: BotApp) -> None:
     # Imported under a name of its own per folder, so two bots' actions.py never collide.
     name = "botkit_actions_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise SetupError(f"{path}: cannot be imported")
+        raise ConfigurationError(f"{path}: cannot be imported")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise SetupError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from exc
+        raise ConfigurationError(
+            f"{path}: importing it failed: {type(exc).__name__}: {exc}"
+        ) from exc
     setup = getattr(module, "setup", None)
     if not callable(setup):
-        raise SetupError(f"{path}: define 'def setup(app):' that registers actions and validators")
+        raise ConfigurationError(
+            f"{path}: define 'def setup(app):' that registers actions and validators"
+        )
     setup(app)

@@ -27,11 +27,42 @@ Kinds (``data`` keys in brackets):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any, NamedTuple
 
-__all__ = ["MASK", "BusinessEvent", "Record", "ReportRow", "transcript"]
+__all__ = ["MASK", "BusinessEvent", "Record", "RecordKind", "ReportRow", "transcript"]
 
 MASK = "***"  # what records hold in place of a sensitive slot's value
+
+
+class RecordKind(StrEnum):
+    """Every kind of record (the module's docstring says what each carries). A ``StrEnum``, so a
+    kind is still the plain string the stores keep and the reports compare: ``RecordKind.GOAL
+    == "goal"``; new code names kinds through it, so a typo is an attribute error, not a
+    report that silently counts nothing."""
+
+    CONVERSATION_START = "conversation_start"
+    CONVERSATION_END = "conversation_end"
+    MESSAGE_IN = "message_in"
+    MESSAGE_OUT = "message_out"
+    PAYLOAD_REJECTED = "payload_rejected"
+    TRANSITION = "transition"
+    SLOT_FILLED = "slot_filled"
+    SLOT_REJECTED = "slot_rejected"
+    ACTION = "action"
+    FALLBACK = "fallback"
+    HANDOFF_REQUESTED = "handoff_requested"
+    HANDOFF_QUEUED = "handoff_queued"
+    HANDOFF_CLAIMED = "handoff_claimed"
+    AGENT_MESSAGE = "agent_message"
+    AGENT_NOTE = "agent_note"
+    HANDOFF_RELEASED = "handoff_released"
+    HANDOFF_CLOSED = "handoff_closed"
+    HANDOFF_TIMEOUT = "handoff_timeout"
+    GOAL = "goal"
+    EXPERIMENT = "experiment"
+    PROMOTION = "promotion"
+    ERROR = "error"
 
 
 class Record(NamedTuple):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from botkit.errors import ConfigurationError, FlowError, StorageError
+
 __all__ = ["cli"]
 
 
@@ -196,8 +198,8 @@ def serve(
     (BOTKIT_KAKAO_SECRET, ...), then these options. Stops on Ctrl-C or SIGTERM after the turns
     in flight have finished and been committed.
     """
-    from botkit.server.config import ConfigError, load_settings
-    from botkit.server.run import ServeError, serve as run_server
+    from botkit.server.config import load_settings
+    from botkit.server.run import serve as run_server
 
     try:
         settings = load_settings(
@@ -211,7 +213,7 @@ def serve(
             },
         )
         run_server(path, settings)
-    except (ConfigError, ServeError) as exc:
+    except ConfigurationError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
 
@@ -282,15 +284,15 @@ def report(
     botkit/metrics/definitions.py)."""
     import asyncio
 
-    from botkit.app import FlowError, SetupError, load
+    from botkit.app import load
     from botkit.metrics.report import day_bounds, load_metrics, render
-    from botkit.storage import StorageError, open_store
+    from botkit.storage import open_store
 
     try:
         bot = load(bot_path).bot
         since, until = day_bounds(since_day, until_day, bot.timezone)
         store = open_store(store_url)
-    except (FlowError, SetupError, ValueError) as exc:
+    except (FlowError, ConfigurationError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
     if flow_id is not None and flow_id not in bot.flows:
         raise click.BadParameter(f"no flow '{flow_id}'", param_hint="--flow")

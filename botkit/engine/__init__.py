@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from botkit.engine.engine import (
-    ConfigurationError,
-    Engine,
-    NotWithAgent,
-    StepRefused,
-    Turn,
-    Validator,
-    variant_for,
-)
+from botkit.engine.engine import Engine, Turn, Validator, variant_for
 from botkit.engine.matching import Classifier
 from botkit.engine.session import Session, Status
+from botkit.errors import ConfigurationError, NotWithAgent, StepRefused
 
 __all__ = [
     "Classifier",

@@ -51,6 +51,7 @@ from botkit.engine.matching import THRESHOLD, Classifier, ExactPool, fuzzy
 from botkit.engine.render import render
 from botkit.engine.session import Session, Status
 from botkit.engine.slots import extract
+from botkit.errors import ConfigurationError, NotWithAgent, StepRefused
 from botkit.events import ActionResult, AgentRelease, Event, UserMessage
 from botkit.flow.conditions import evaluate
 from botkit.flow.model import (
@@ -91,19 +92,6 @@ DEFAULT_ERROR = "일시적인 오류가 발생했어요. 잠시 후 다시 시�
 
 Validator = Callable[[Any, Mapping[str, Any]], bool]
 """A custom slot validator: (value, slots so far) → valid or not. Pure and synchronous."""
-
-
-class ConfigurationError(Exception):
-    """The bot needs something the program did not register (BK5xx)."""
-
-
-class StepRefused(ValueError):
-    """An operator's step that does not apply to this conversation (an agent's reply when no
-    agent is involved, a jump to a state that does not exist, a variant no experiment has)."""
-
-
-class NotWithAgent(StepRefused):
-    """An agent's step for a conversation that is not handed off."""
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
+from botkit.errors import PatternError
 from botkit.flow import _yaml
 from botkit.flow._context import Context, Spot
 from botkit.flow._messages import compile_message_list, compile_messages, compile_text
@@ -24,7 +25,7 @@ from botkit.flow.model import (
     Promotion,
     Slot,
 )
-from botkit.flow.patterns import PatternError, compile_pattern
+from botkit.flow.patterns import compile_pattern
 from botkit.flow.templates import Template
 from botkit.text import squash
 

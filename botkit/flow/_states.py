@@ -6,11 +6,12 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
+from botkit.errors import ConditionError, PatternError
 from botkit.flow._context import Context
 from botkit.flow._messages import compile_message_list, compile_messages
 from botkit.flow._node import Node
 from botkit.flow._words import all_of, did_you_mean, one_of
-from botkit.flow.conditions import Condition, ConditionError, names, parse_condition
+from botkit.flow.conditions import Condition, names, parse_condition
 from botkit.flow.durations import seconds
 from botkit.flow.model import (
     Branch,
@@ -22,7 +23,7 @@ from botkit.flow.model import (
     Transition,
     Variant,
 )
-from botkit.flow.patterns import PatternError, SafePattern, compile_pattern
+from botkit.flow.patterns import SafePattern, compile_pattern
 from botkit.text import squash
 
 __all__ = ["compile_fallback", "compile_flow_states", "compile_transitions"]

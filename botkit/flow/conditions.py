@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from botkit.errors import ConditionError
+
 __all__ = ["Condition", "ConditionError", "Name", "evaluate", "parse_condition"]
 
 MAX_LENGTH = 500
@@ -73,13 +75,6 @@ class AnyOf:
 
 Operand: TypeAlias = Name | Literal
 Condition: TypeAlias = Compare | Member | Not | All | AnyOf | Name | Literal
-
-
-@dataclass(frozen=True, slots=True)
-class ConditionError(Exception):
-    message: str
-    offset: int
-    length: int = 1
 
 
 class _Parser:

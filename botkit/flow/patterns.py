@@ -11,11 +11,11 @@ repetition that cannot be shown safe (``(x+x+)+y``, ``(a+b?)+$``) is kept with a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import re2
 
+from botkit.errors import PatternError
 from botkit.flow._backtracking import shape_of
 
 __all__ = ["PatternError", "SafePattern", "compile_pattern"]
@@ -23,13 +23,6 @@ __all__ = ["PatternError", "SafePattern", "compile_pattern"]
 MAX_PATTERN = 1000
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # RE2 would print parse errors to stderr; we report them instead
-
-
-@dataclass(frozen=True, slots=True)
-class PatternError(Exception):
-    code: str  # BK406 or BK407 (errors), BK414 (a warning: kept as SafePattern.doubt)
-    message: str
-    hint: str | None = None
 
 
 class SafePattern:

@@ -40,11 +40,12 @@ from typing import Any
 import httpx
 
 from botkit.effects import Call, Effect, Say, as_text, say_from_data, say_to_data
-from botkit.engine import ConfigurationError, Engine, Session, StepRefused, Turn
+from botkit.engine import Engine, Session, Turn
+from botkit.errors import ConfigurationError, ConflictError, StepRefused, StorageError
 from botkit.events import AgentRelease, Event, UserMessage
 from botkit.records import Record
 from botkit.runtime.actions import ActionContext, ActionFunction, run_action
-from botkit.storage import ConflictError, SharedStore, StorageError, Store
+from botkit.storage import SharedStore, Store
 
 __all__ = ["Reply", "Runtime", "merge_profile"]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from botkit.errors import ConfigurationError
 from botkit.server.app import create_app
 from botkit.server.config import (
     AgentSettings,
-    ConfigError,
     HelpdeskSettings,
     KakaoSettings,
     ServerSettings,
@@ -15,7 +15,7 @@ from botkit.server.config import (
 
 __all__ = [
     "AgentSettings",
-    "ConfigError",
+    "ConfigurationError",
     "HelpdeskSettings",
     "KakaoSettings",
     "ServerSettings",

@@ -28,11 +28,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from botkit.effects import Effect
-from botkit.engine import NotWithAgent, Session, StepRefused
+from botkit.engine import Session
+from botkit.errors import BadId, NoConversation, NotWithAgent, StepRefused
 from botkit.records import transcript
 from botkit.runtime import Reply, Runtime
 from botkit.server.config import AgentSettings
-from botkit.server.guard import MAX_ID_CHARS, MAX_USER_CHARS, BadId, check_id, clean_text
+from botkit.server.guard import MAX_ID_CHARS, MAX_USER_CHARS, check_id, clean_text
 from botkit.server.http import bearer_token, json_error, json_response, same_secret
 
 __all__ = ["AgentApi", "Deliver", "NoConversation", "existing", "handed_off"]
@@ -44,10 +45,6 @@ HANDED_OFF = ("handoff_requested", "with_agent")
 LOOKBACK_S = 7 * 24 * 3600  # a handoff older than a week is not in the queue any more
 MAX_TEXT_CHARS = 2000
 NO_CONVERSATION = "there is no conversation with this user on this channel"
-
-
-class NoConversation(LookupError):
-    """An agent's step for a user who never started a conversation (answered 404)."""
 
 
 async def existing(runtime: Runtime, channel: str, user: str) -> Session:

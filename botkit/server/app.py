@@ -38,17 +38,18 @@ from botkit.adapters.kakao.endpoint import KakaoEndpoint
 from botkit.adapters.web.endpoint import WebEndpoint
 from botkit.app import BotApp
 from botkit.effects import Effect, Say, say_from_data, say_to_data
+from botkit.errors import BodyTooLarge, StorageError
 from botkit.metrics.html import to_html
 from botkit.metrics.report import day_bounds, load_metrics
 from botkit.runtime import ActionFunction, Reply
 from botkit.server.agents import AgentApi
 from botkit.server.config import ServerSettings
 from botkit.server.events import EventsEndpoint
-from botkit.server.guard import BodyTooLarge, EdgeLimits, too_large_error
+from botkit.server.guard import EdgeLimits, too_large_error
 from botkit.server.helpdesk import Helpdesk
 from botkit.server.http import RETRY_AFTER_S, json_error, json_response, unavailable
 from botkit.server.prometheus import LiveMetrics
-from botkit.storage import Broadcast, StorageError, Store, open_store
+from botkit.storage import Broadcast, Store, open_store
 
 __all__ = ["create_app"]
 

@@ -15,19 +15,17 @@ from typing import Any
 
 import yaml
 
+from botkit.errors import ConfigurationError
+
 __all__ = [
     "AgentSettings",
-    "ConfigError",
+    "ConfigurationError",
     "HelpdeskSettings",
     "KakaoSettings",
     "ServerSettings",
     "WebSettings",
     "load_settings",
 ]
-
-
-class ConfigError(ValueError):
-    """A setting is missing, unknown or of the wrong kind; ``str()`` says which and why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +148,11 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+        raise ConfigurationError(f"{path}: cannot be read: {exc}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings")
+        raise ConfigurationError(f"{path}: expected a mapping of settings")
     return data
 
 
@@ -165,13 +163,13 @@ def _apply(settings: Any, values: Mapping[str, Any], origin: str) -> Any:
         if value is None:
             continue
         if key not in known:
-            raise ConfigError(
+            raise ConfigurationError(
                 f"{origin}: unknown setting '{key}' (known: {', '.join(sorted(known))})"
             )
         current = getattr(settings, key)
         if isinstance(current, KakaoSettings | WebSettings | AgentSettings | HelpdeskSettings):
             if not isinstance(value, Mapping):
-                raise ConfigError(f"{origin}: '{key}' must be a mapping of settings")
+                raise ConfigurationError(f"{origin}: '{key}' must be a mapping of settings")
             changes[key] = _apply(current, value, f"{origin}, {key}")
         else:
             changes[key] = _convert(key, value, known[key].type, origin)
@@ -197,4 +195,6 @@ def _convert(key: str, value: Any, kind: Any, origin: str) -> Any:
             return float(value)
         return str(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{origin}: '{key}' cannot be {value!r} (expected {kind})") from exc
+        raise ConfigurationError(
+            f"{origin}: '{key}' cannot be {value!r} (expected {kind})"
+        ) from exc

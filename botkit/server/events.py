@@ -22,17 +22,18 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from botkit.errors import BadId, BadPayload, StorageError
 from botkit.records import BusinessEvent
-from botkit.server.guard import MAX_USER_CHARS, BadId, check_id
+from botkit.server.guard import MAX_USER_CHARS, check_id
 from botkit.server.http import bearer_token, json_error, json_response, same_secret
-from botkit.storage import StorageError, Store
+from botkit.storage import Store
 
 __all__ = ["EventsEndpoint"]
 
 MAX_EVENTS = 1000
 
 
-class _Bad(ValueError):
+class _Bad(BadPayload):
     def __init__(
         self, path: str, message: str, status: int = 400, code: str = "bad_event"
     ) -> None:

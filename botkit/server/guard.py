@@ -26,6 +26,8 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from botkit.errors import BadId, BodyTooLarge
+
 __all__ = [
     "MAX_ID_CHARS",
     "MAX_USER_CHARS",
@@ -49,14 +51,6 @@ MAX_USER_CHARS = 2 * MAX_ID_CHARS + 1
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # The same, less the line breaks and tabs a person may type in a message.
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-class BadId(ValueError):
-    """An id that is empty, too long or holds a control character; ``path`` names the field."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path} {problem}")
-        self.path = path
 
 
 def id_problem(value: str, limit: int = MAX_ID_CHARS) -> str | None:
@@ -87,14 +81,6 @@ def clean_text(text: str, limit: int) -> str:
 
 
 # -- sizes -------------------------------------------------------------------------------------
-
-
-class BodyTooLarge(Exception):
-    """Raised by the body's ``receive`` once the body passes its cap; answered 413."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the body is larger than {limit} bytes")
-        self.limit = limit
 
 
 def too_large_error(limit: int) -> dict[str, Any]:

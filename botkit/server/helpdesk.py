@@ -32,11 +32,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from botkit.engine import NotWithAgent, StepRefused
+from botkit.errors import BadId, NoConversation, NotWithAgent, StepRefused
 from botkit.runtime import Runtime
-from botkit.server.agents import Deliver, NoConversation, existing, handed_off
+from botkit.server.agents import Deliver, existing, handed_off
 from botkit.server.config import HelpdeskSettings
-from botkit.server.guard import MAX_USER_CHARS, BadId, check_id, clean_text
+from botkit.server.guard import MAX_USER_CHARS, check_id, clean_text
 from botkit.server.http import json_error, json_response, same_secret
 
 __all__ = ["Helpdesk", "sign"]

@@ -24,21 +24,18 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
-from botkit.app import BotApp, FlowError, SetupError, load
+from botkit.app import BotApp, load
+from botkit.errors import ConfigurationError, FlowError
 from botkit.runtime import ActionFunction
 from botkit.server.app import create_app
 from botkit.server.config import ServerSettings, load_settings
 from botkit.server.logs import setup_logging
 from botkit.storage import SharedStore, open_store
 
-__all__ = ["ServeError", "serve", "worker_app"]
+__all__ = ["ConfigurationError", "serve", "worker_app"]
 
 log = logging.getLogger("botkit.server")
 _SPEC = "BOTKIT_SERVE_SPEC"  # the flows' path and the settings, for worker processes
-
-
-class ServeError(Exception):
-    """The server cannot start; ``str()`` is what to print."""
 
 
 _Stubs = dict[str, ActionFunction] | None
@@ -54,7 +51,7 @@ def _fixtures(bot: BotApp, fixtures: str | None) -> tuple[_Stubs, float | None]:
     try:
         read = read_fixtures(Path(fixtures), bot)
     except FixtureFileError as exc:
-        raise ServeError(str(exc)) from exc
+        raise ConfigurationError(str(exc)) from exc
     start = read.fixtures.start_time(bot.bot.timezone) if "clock" in read.raw else None
     return stubs_for(read.fixtures.actions), start
 
@@ -63,8 +60,8 @@ def _bot(path: Path, settings: ServerSettings) -> tuple[BotApp, _Stubs, float | 
     """The bot, its fixtures' stubs and clock: everything that can be wrong with what was given."""
     try:
         bot = load(path)
-    except (FlowError, SetupError) as exc:
-        raise ServeError(str(exc)) from exc
+    except (FlowError, ConfigurationError) as exc:
+        raise ConfigurationError(str(exc)) from exc
     return (bot, *_fixtures(bot, settings.fixtures))
 
 
@@ -89,13 +86,13 @@ def serve(path: Path, settings: ServerSettings) -> None:
     """Run the server until SIGINT/SIGTERM; turns in flight finish and commit first."""
     setup_logging(settings.log_level, settings)
     if settings.workers < 1:
-        raise ServeError(f"--workers must be 1 or more, not {settings.workers}")
+        raise ConfigurationError(f"--workers must be 1 or more, not {settings.workers}")
     try:
         shared = isinstance(open_store(settings.store), SharedStore)  # nothing connects yet
     except ValueError as exc:
-        raise ServeError(str(exc)) from exc
+        raise ConfigurationError(str(exc)) from exc
     if settings.workers > 1 and not shared:
-        raise ServeError(
+        raise ConfigurationError(
             f"{settings.workers} workers need a store they all share, such as"
             " --store postgresql://user@host/db; the store is"
             f" {settings.store.split('?')[0]!r}, which only one process may use"

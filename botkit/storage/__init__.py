@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from botkit.errors import ConflictError, StorageError
 from botkit.masking import hide_passwords
-from botkit.storage.base import Broadcast, ConflictError, SharedStore, StorageError, Store
+from botkit.storage.base import Broadcast, SharedStore, Store
 from botkit.storage.memory import MemoryStore
 from botkit.storage.sqlite import SQLiteStore
 

@@ -19,32 +19,10 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from botkit.engine.session import Session
+from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 
 __all__ = ["Broadcast", "ConflictError", "SharedStore", "StorageError", "Store"]
-
-
-class StorageError(Exception):
-    """The store could not do what was asked; nothing of the failed operation was written."""
-
-
-class ConflictError(StorageError):
-    """``commit`` found another version than expected: someone else wrote the session first.
-
-    Nothing was written. ``actual`` is the stored version when the conflict was detected
-    (0 when the session does not exist).
-    """
-
-    def __init__(self, key: str, expected: int, actual: int) -> None:
-        super().__init__(
-            f"session {key!r} is at version {actual}, not the expected version {expected}"
-        )
-        self.key = key
-        self.expected = expected
-        self.actual = actual
-
-    def __reduce__(self) -> tuple[Any, ...]:  # keep it picklable despite the custom __init__
-        return (type(self), (self.key, self.expected, self.actual))
 
 
 @runtime_checkable

@@ -12,11 +12,10 @@ from typing import Any
 import orjson
 
 from botkit.engine.session import Session
+from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
     REPORT_SKIPS,
-    ConflictError,
-    StorageError,
     check_events,
     check_limit,
     check_records,

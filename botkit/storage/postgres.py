@@ -37,10 +37,9 @@ import asyncpg
 import orjson
 
 from botkit.engine.session import Session
+from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
-    ConflictError,
-    StorageError,
     check_events,
     check_limit,
     check_records,

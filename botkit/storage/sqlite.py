@@ -30,10 +30,9 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 import aiosqlite
 
 from botkit.engine.session import Session
+from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
-    ConflictError,
-    StorageError,
     check_events,
     check_limit,
     decode_session,

@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from botkit.engine import Engine, NotWithAgent, variant_for
+from botkit.engine import Engine, variant_for
+from botkit.errors import ConfigurationError, NotWithAgent
 from botkit.events import AgentRelease
 from botkit.flow.model import Branch
 from tests.engine.conftest import WEDNESDAY_10AM, Conversation
@@ -225,7 +226,6 @@ def test_confirmation_asks_yes_or_no(inline: Build) -> None:
 
 
 def test_custom_validator_is_required_and_used(inline: Build) -> None:
-    from botkit.engine import ConfigurationError
 
     flow = SLOT_TYPES.format(type="text", extra="validator: only_korean")
     with pytest.raises(ConfigurationError, match="only_korean"):

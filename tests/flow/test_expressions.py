@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
+from botkit.errors import ConditionError, PatternError
 from botkit.flow import CompileResult
-from botkit.flow.conditions import ConditionError, evaluate, parse_condition
-from botkit.flow.patterns import PatternError, compile_pattern
+from botkit.flow.conditions import evaluate, parse_condition
+from botkit.flow.patterns import compile_pattern
 from botkit.flow.templates import Ref, parse_template
 from botkit.problems import Severity
 

@@ -14,8 +14,9 @@ import pytest
 import botkit
 from botkit.app import BotApp
 from botkit.engine import Session
+from botkit.errors import StorageError
 from botkit.records import Record
-from botkit.storage import MemoryStore, SQLiteStore, StorageError, Store
+from botkit.storage import MemoryStore, SQLiteStore, Store
 from tests.runtime.conftest import Courier
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from botkit.server.config import ConfigError, KakaoSettings, ServerSettings, load_settings
+from botkit.errors import ConfigurationError
+from botkit.server.config import KakaoSettings, ServerSettings, load_settings
 from botkit.server.logs import JsonFormatter
 
 
@@ -52,7 +53,7 @@ def test_bad_settings_say_which_and_why(
 ) -> None:
     path = tmp_path / "serve.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         load_settings(path, env=env)
     assert message in str(caught.value)
 

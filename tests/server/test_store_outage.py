@@ -13,9 +13,10 @@ from websockets.asyncio.client import connect
 
 import botkit
 from botkit.engine import Session
+from botkit.errors import StorageError
 from botkit.records import BusinessEvent, Record
 from botkit.server import AgentSettings, ServerSettings, create_app
-from botkit.storage import MemoryStore, StorageError
+from botkit.storage import MemoryStore
 from tests.server.conftest import SKILL_PATH, on_loopback, session_key, skill_payload
 from tests.server.test_web_protocol import SID, frame, hello, say
 

@@ -9,7 +9,8 @@ import time
 import asyncpg
 import pytest
 
-from botkit.storage import StorageError, open_store
+from botkit.errors import StorageError
+from botkit.storage import open_store
 from botkit.storage.postgres import SCHEMA_VERSION, PostgresStore
 from tests.outage import cuttable_proxy
 from tests.postgres import POSTGRES_MARKS, POSTGRES_URL, postgres_url

@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from botkit.storage import (
-    ConflictError,
-    MemoryStore,
-    SQLiteStore,
-    StorageError,
-    open_store,
-)
+from botkit.errors import ConflictError, StorageError
+from botkit.storage import MemoryStore, SQLiteStore, open_store
 from botkit.storage.sqlite import MIGRATIONS, SCHEMA_VERSION
 from tests.storage import make_records, make_session
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from botkit.engine.session import Session
+from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record
-from botkit.storage import ConflictError, StorageError, Store
+from botkit.storage import Store
 from tests.storage import make_records, make_session
 from tests.storage.conftest import Backend
 
