@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from botkit.engine.engine import Engine, Turn, Validator, variant_for
 from botkit.engine.matching import Classifier
-from botkit.engine.session import Session, Status
+from botkit.engine.session import Awaiting, Session, Status
 from botkit.errors import ConfigurationError, NotWithAgent, StepRefused
 
 __all__ = [
+    "Awaiting",
     "Classifier",
     "ConfigurationError",
     "Engine",

@@ -9,12 +9,28 @@ nothing and nothing leaks when they end).
 Every designed edge of the conversation graph (transitions, next steps, quick replies and
 buttons with ``to``, escalations, handoff exits, global transitions from every state they apply
 to) is a transition of the machine, with the trigger ``"to <flow.state>"``. The engine decides
-*which* edge to take (matching is its job); the machine takes it, and refuses an edge that was
-never designed (``MachineError``), which keeps the engine honest.
+*which* move to make (matching is its job); the machine makes it.
 
-Moves that are not edges of the designed graph (a new conversation starting, an agent handing
-the user back at a state of their choosing, ``/goto`` in the simulator) go through
-``Machine.set_state``.
+The compiled edge table is the machine, and it does not refuse a move
+-----------------------------------------------------------------------
+``hop`` refuses an edge that was never designed (``MachineError``), but the engine moves with
+:meth:`FlowMachine.move`, which takes the designed edge when there is one and otherwise sets
+the state. That is deliberate: what may move a user is decided before the machine is asked,
+by the payload contract (a press is accepted only if botkit drew it on the user's screen, see
+``hearing.offered``) and by matching against the compiled flow. The static edge table cannot
+list every move those allow, because a screen is what a whole *turn* drew: a message state's
+button followed by ``next`` leaves the button on screen while the user is already at the next
+state. The reference bot does exactly this (``order_status.where_is_order_no`` draws
+"다시 입력하기 → ask_order" and moves on to ``ask_order``; pressing it there moves
+``ask_order → ask_order``, which no edge names); so can a button in a fallback or error
+message. A machine that refused those moves would refuse presses of buttons the bot drew.
+So ``transitions`` here is the compiled graph: it names every state, validates every designed
+edge when the bot is loaded, and serves one shared, model-less machine; the run-time guard is
+the payload contract, and the records (``transition``, with from, to and trigger) say what moved.
+
+Moves that are not edges of the designed graph by nature (a new conversation starting, an agent
+handing the user back at a state of their choosing, ``/goto`` in the simulator) go through
+``Machine.set_state`` (:meth:`FlowMachine.jump`).
 """
 
 from __future__ import annotations
@@ -120,6 +136,21 @@ class FlowMachine:
     def hop(self, session: Any, target: Target) -> None:
         """Take the designed edge from the session's state to ``target``."""
         self._events["to " + target[0] + "." + target[1]].trigger(session)
+
+    def move(self, session: Any, target: Target) -> bool:
+        """Move the session to ``target``: along the designed edge when there is one (True),
+        else directly (False); the module docstring says why no move is refused.
+
+        A target that no designed edge leads to at all is not an event of the machine and
+        raises ``KeyError``, as the engine always has (a bot can draw one only in a fallback,
+        error or handoff message; left as it was, since this module changes no behaviour).
+        """
+        found = self._events["to " + target[0] + "." + target[1]].transitions.get(session.state)
+        if found:
+            session.state = found[0].dest
+            return True
+        self.jump(session, target)
+        return False
 
     def jump(self, session: Any, target: Target) -> None:
         """Put the session at ``target`` without an edge (start, agent release, goto)."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
-__all__ = ["Session", "Status"]
+__all__ = ["INPUT", "Awaiting", "AwaitingKind", "Session", "Status"]
 
 
 class Status(enum.StrEnum):
@@ -20,6 +20,58 @@ class Status(enum.StrEnum):
     HANDOFF_REQUESTED = "handoff_requested"  # waiting for a person
     WITH_AGENT = "with_agent"  # a person holds the conversation; the bot stays silent
     CLOSED = "closed"  # the conversation ended; the next message starts a new one
+
+
+AwaitingKind = Literal["input", "slot", "confirm", "result"]
+"""What the bot is waiting for: ``input`` (anything: a message state with no ``next``), the
+answer to a ``slot``, a yes/no to ``confirm`` a slot's value, or the ``result`` of an action.
+A Literal, not an enum: the engine compares kinds on every message, and a plain string compare
+is the cheapest there is."""
+
+_KINDS: frozenset[str] = frozenset(get_args(AwaitingKind))
+
+
+@dataclass(frozen=True, slots=True)
+class Awaiting:
+    """What the session's next event is read as: a kind and what it names (a slot, an action;
+    ``""`` for ``input``). The engine keeps one instance per slot and action of a bot, so
+    sessions waiting on the same question share it."""
+
+    kind: AwaitingKind
+    name: str = ""
+
+    def __str__(self) -> str:
+        """The text botkit stored before this was a pair (``slot:order_no``, ``input``): how
+        the shell shows it, and what :meth:`parse` reads."""
+        return f"{self.kind}:{self.name}" if self.name else self.kind
+
+    def __rich__(self) -> str:
+        # The shell draws ``session.awaiting`` in a rich table; rich asks for this.
+        return str(self)
+
+    @classmethod
+    def parse(cls, value: object) -> Awaiting | None:
+        """A stored value as a pair: the JSON object this is stored as, or the string a
+        session stored by an earlier botkit holds (``""``, ``"input"``, ``"slot:<name>"``,
+        ``"confirm:<name>"``, ``"result:<action>"``), read once and never written again."""
+        if value is None or isinstance(value, Awaiting):
+            return value
+        if isinstance(value, dict):
+            kind, name = value.get("kind"), value.get("name", "")
+        elif isinstance(value, str):
+            if not value:
+                return None
+            kind, _, name = value.partition(":")
+        else:
+            raise ValueError(f"cannot read what a session awaits from {value!r}")
+        if kind not in _KINDS or not isinstance(name, str):
+            raise ValueError(f"cannot read what a session awaits from {value!r}")
+        if kind == "input" and not name:
+            return INPUT
+        return cls(cast(AwaitingKind, kind), name)
+
+
+INPUT = Awaiting("input")  # a message state waits for whatever the user says next
 
 
 @dataclass(slots=True)
@@ -41,7 +93,7 @@ class Session:
     profile: dict[str, Any] | None = None
     variants: dict[str, str] | None = None  # experiment → variant, sticky
     variant: str = ""  # the same as "experiment:variant,..." — what every record carries
-    awaiting: str = ""  # "", "input", "slot:<name>", "confirm:<name>", "result:<action>"
+    awaiting: Awaiting | None = None  # None: nothing (a conversation not started, a move)
     attempts: int = 0  # invalid answers to the slot being asked
     misses: int = 0  # fallbacks in a row
     pending: Any = None  # a value waiting for confirmation
@@ -59,6 +111,12 @@ class Session:
     # None: a session stored before botkit kept screens; the engine then accepts what the
     # current state and its question draw, until the bot draws a screen of its own.
     offered: tuple[str, ...] | None = ()
+
+    def __post_init__(self) -> None:
+        # A session built from what an earlier botkit stored (or by code written for it) may
+        # name what it awaits as a string: it is read here, once, into the pair.
+        if self.awaiting is not None and type(self.awaiting) is not Awaiting:
+            self.awaiting = Awaiting.parse(self.awaiting)
 
     def copy(self) -> Session:
         """An independent working copy (the engine changes the session it is given)."""
@@ -86,4 +144,4 @@ class Session:
             known["offered"] = tuple(known["offered"] or ())
         elif known.get("state"):  # kept by a botkit that did not record the screen
             known["offered"] = None
-        return cls(**known)
+        return cls(**known)  # __post_init__ reads ``awaiting`` (stored as an object or a string)

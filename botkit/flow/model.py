@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from botkit.flow.conditions import Condition
+from botkit.flow.defaults import KOREAN, Wording
 from botkit.flow.patterns import SafePattern
 from botkit.flow.templates import Template
 
@@ -326,6 +327,9 @@ class Bot:
     promotions: Mapping[str, Promotion]
     hours: Mapping[str, Hours]
     flows: Mapping[str, Flow]
+    # The words botkit supplies where the flows say nothing (botkit.flow.defaults); not part
+    # of the version hash, which is the flows' content.
+    wording: Wording = KOREAN
 
     def state(self, target: Target) -> State:
         return self.flows[target[0]].states[target[1]]

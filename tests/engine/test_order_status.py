@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from botkit.engine import Awaiting
 from tests.engine.conftest import Conversation
 
 Talk = Callable[..., Conversation]
@@ -32,7 +33,7 @@ def test_menu_leads_to_the_order_number_question(talk: Talk, how: str) -> None:
         c.say("주문한거 언제와요")
     assert c.state == "order_status.ask_order"
     assert c.texts == ["주문번호 10자리를 알려 주세요. (예: 1234-567-890)"]
-    assert c.session.awaiting == "slot:order_no"
+    assert c.session.awaiting == Awaiting("slot", "order_no")
 
 
 @pytest.mark.parametrize(
@@ -107,7 +108,7 @@ def test_going_back_to_the_start_works_from_any_state(talk: Talk, where: str) ->
         c.say("환불하고 싶어요")
     c.say("처음으로")
     assert c.state == "main.start"
-    assert c.session.awaiting == "input"
+    assert c.session.awaiting == Awaiting("input")
 
 
 def test_lookup_not_found_and_errors_take_their_routes(talk: Talk) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import pytest
 
 from botkit.effects import Call, Effect, Say
-from botkit.engine import Engine, Session
+from botkit.engine import Awaiting, Engine, Session
 from botkit.events import UserMessage
 from botkit.flow import Bot, compile_bot, flow_files
 from botkit.records import Record
@@ -204,13 +204,13 @@ def test_the_designed_global_entries_are_pressable_on_every_screen() -> None:
 
 def test_a_slot_questions_choices_and_the_confirmation_are_pressable() -> None:
     c = greeted().press("환불")
-    assert c.session.awaiting == "slot:order_no"  # the A copy asks at once
+    assert c.session.awaiting == Awaiting("slot", "order_no")  # the A copy asks at once
     c.say("1234567890")
     c.press("상품 불량")
-    assert c.session.awaiting == "confirm:refund_reason"
+    assert c.session.awaiting == Awaiting("confirm", "refund_reason")
     c.say("네", payload="yes")
     assert c.slots["refund_reason"] == "defect"
-    assert c.session.awaiting == "slot:phone"
+    assert c.session.awaiting == Awaiting("slot", "phone")
     c.say("네", payload="yes")  # the confirmation is gone from the screen
     assert [r.data for r in c.records if r.kind == "payload_rejected"] == [{"payload": "yes"}]
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from botkit.effects import Say
-from botkit.engine import Engine
+from botkit.engine import Awaiting, Engine
 from botkit.records import MASK, Record, transcript
 from tests.engine.conftest import Conversation
 
@@ -30,7 +30,7 @@ def booked_visit(talk: Callable[..., Conversation]) -> Conversation:
     cards = [card for e in c.effects if isinstance(e, Say) for card in e.cards]
     (visit,) = [b for card in cards for b in card.buttons if b.label == "방문 예약"]
     c.say(visit.label, payload=visit.value)
-    assert c.session.awaiting == "slot:visit_date"
+    assert c.session.awaiting == Awaiting("slot", "visit_date")
     return c.say("내일")
 
 
@@ -38,7 +38,7 @@ def test_a_phone_number_is_kept_for_the_bot_and_masked_in_the_records(
     talk: Callable[..., Conversation],
 ) -> None:
     c = booked_visit(talk)
-    assert c.session.awaiting == "slot:phone"
+    assert c.session.awaiting == Awaiting("slot", "phone")
     c.say(f"제 번호는 {PHONE}")  # not only a number: an invalid attempt, still masked
     assert c.kinds().count("slot_rejected") == 1
     c.say(PHONE.replace("-", " "))
@@ -70,7 +70,7 @@ def test_an_email_for_the_coupon_is_masked_where_the_bot_repeats_it(
     c.engine.force_variant(c.session, "A")
     c.say("안녕하세요").press("이벤트").press("쿠폰 받기")
     c.say("AB123456")
-    assert c.session.awaiting == "slot:email"
+    assert c.session.awaiting == Awaiting("slot", "email")
     c.say(EMAIL)
     assert f"쿠폰 WINTER20을(를) {EMAIL}(으)로 보내 드렸어요." in c.texts
     assert c.slots["email"] == EMAIL

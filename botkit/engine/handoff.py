@@ -1,0 +1,138 @@
+"""Handoff: the conversation goes to a person, waits for one, and comes back.
+
+These rules decide and record; they do not move the user. Where a handoff ends in a move (an
+agent hands the user back, nobody came in time, nobody is there at this hour) they return the
+target and the caller moves (``moving``), so this module needs nothing but the primitives and
+``moving`` can use it when a state being entered is a handoff.
+"""
+
+from __future__ import annotations
+
+from botkit import effects
+from botkit.effects import Say
+from botkit.engine._machine import name_of
+from botkit.engine.hours import is_open
+from botkit.engine.session import Status
+from botkit.engine.turn import Run
+from botkit.errors import NotWithAgent, StepRefused
+from botkit.events import AgentRelease
+from botkit.flow.model import Handoff, Target
+from botkit.records import RecordKind
+
+__all__ = [
+    "claim",
+    "closed_now",
+    "give_up_waiting",
+    "release",
+    "request",
+    "request_closed",
+    "say_as_agent",
+    "waited_too_long",
+]
+
+
+def closed_now(run: Run, handoff: Handoff) -> bool:
+    """Whether the handoff has business hours, a way on outside them, and it is outside."""
+    return bool(
+        handoff.hours
+        and handoff.outside_hours
+        and not is_open(run.bot.hours[handoff.hours], run.at)
+    )
+
+
+def request_closed(run: Run, handoff: Handoff) -> None:
+    """Record a handoff asked for when nobody is there to queue it for: counted apart from
+    handoffs that reached the agents, so the handoff rate can be read both ways."""
+    reason = run.reason or handoff.reason
+    run.record(
+        RecordKind.HANDOFF_REQUESTED, {"reason": reason, "queue": handoff.queue, "open": False}
+    )
+
+
+def request(run: Run, handoff: Handoff, target: Target) -> None:
+    """Hand the conversation over: say the handoff's message, queue it, tell the runtime."""
+    s = run.session
+    run.say(handoff.message)
+    s.status = Status.HANDOFF_REQUESTED
+    s.since = run.at
+    # A handoff entered because botkit gave up (too many misunderstandings, slot attempts
+    # used up) records that reason instead of its own, so handoffs are counted by cause.
+    reason = run.reason or handoff.reason
+    run.record(
+        RecordKind.HANDOFF_REQUESTED, {"reason": reason, "queue": handoff.queue, "open": True}
+    )
+    run.record(RecordKind.HANDOFF_QUEUED, {"queue": handoff.queue})
+    run.turn.effects.append(effects.HandOff(reason, handoff.queue, name_of(target)))
+
+
+def waited_too_long(run: Run) -> bool:
+    handoff = run.prepared.state_of(run.session).handoff
+    wait = handoff.wait_timeout if handoff else None
+    return wait is not None and run.at - run.session.since >= wait
+
+
+def give_up_waiting(run: Run) -> Target:
+    """No agent came within the handoff's wait_timeout: back to the bot. Returns the flow's
+    way on (on_timeout), for the caller to take."""
+    s = run.session
+    handoff = run.prepared.state_of(s).handoff
+    assert handoff is not None  # waited_too_long() said so
+    assert handoff.on_timeout is not None  # the compiler requires it with wait_timeout
+    run.record(RecordKind.HANDOFF_TIMEOUT, {"waited_s": round(run.at - s.since)})
+    _back_to_bot(run)
+    return handoff.on_timeout
+
+
+def release(run: Run, event: AgentRelease) -> Target | None:
+    """An agent is done: the conversation closes (None), or the user goes back to the bot at
+    the returned target (the handoff's ``resume``, or the state the agent chose)."""
+    s = run.session
+    if s.status not in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
+        # Refused, not recorded: a release that races another agent's close, or comes for
+        # a conversation the bot holds, is the operator's mistake and changes nothing.
+        raise NotWithAgent("the conversation is not handed off to an agent")
+    state = run.prepared.state_of(s)
+    if event.close:
+        run.record(RecordKind.HANDOFF_CLOSED)
+        run.record(RecordKind.CONVERSATION_END, {"outcome": "handed_off"})
+        s.status = Status.CLOSED
+        s.agent = None
+        run.turn.effects.append(effects.End("handed_off"))
+        return None
+    _back_to_bot(run)
+    target: Target = state.handoff.resume if state.handoff else run.bot.start_target
+    if event.target:
+        flow, _, name = event.target.partition(".")
+        if flow in run.bot.flows and name in run.bot.flows[flow].states:
+            target = (flow, name)
+    run.record(RecordKind.HANDOFF_RELEASED, {"to": name_of(target)})
+    return target
+
+
+def claim(run: Run, agent: str) -> None:
+    """An agent takes a handed-off conversation (see ``Engine.claim`` for who may)."""
+    s = run.session
+    run.record(RecordKind.HANDOFF_CLAIMED, {"agent": agent, "waited_s": round(run.at - s.since)})
+    s.status = Status.WITH_AGENT
+    s.agent = agent
+    s.since = run.at
+
+
+def say_as_agent(run: Run, text: str, agent: str) -> None:
+    """A person writes to the user during a handoff; the first message claims it."""
+    s = run.session
+    if s.status not in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
+        raise NotWithAgent("the conversation is not handed off to an agent")
+    if s.status == Status.WITH_AGENT and s.agent not in (None, agent):
+        raise StepRefused(f"the conversation is with {s.agent}")
+    if s.status == Status.HANDOFF_REQUESTED:
+        claim(run, agent)
+    run.record(RecordKind.AGENT_MESSAGE, {"agent": agent, "text": text})
+    run.turn.effects.append(Say(text=text, agent=agent))
+
+
+def _back_to_bot(run: Run) -> None:
+    s = run.session
+    s.status = Status.BOT
+    s.held = None
+    s.agent = None

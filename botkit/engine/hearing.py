@@ -1,0 +1,301 @@
+"""Hearing: what an inbound event means, and which rule it sets off.
+
+A user message is matched in this order, first match wins:
+
+1. a pressed choice (payload), or text equal to the label of a choice on screen;
+2. the slot being asked for (its answer, or a yes/no to its confirmation);
+3. the state's own transitions (payload, keywords, regex, intent keywords, any);
+4. global transitions (the flow's, then the bot's);
+5. example phrases (``examples`` and intents) in the state, then globally, by similarity;
+6. the fallback, which escalates after ``max_misses`` misses in a row.
+
+A slot answer that is not valid falls through 3–5 (so "처음으로" still works while a number is
+being asked for); only if nothing else matches does it count as an invalid attempt.
+
+A payload is accepted only if the bot drew it on the user's current screen or it is a designed
+global entry (see :func:`offered`); anything else is recorded as ``payload_rejected`` and the
+message is read as text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from botkit.engine import asking, handoff
+from botkit.engine._machine import name_of
+from botkit.engine.experiments import on_screen, pools, transitions_of
+from botkit.engine.matching import THRESHOLD, fuzzy
+from botkit.engine.moving import enter, go, jump, start_conversation
+from botkit.engine.render import render
+from botkit.engine.session import Status
+from botkit.engine.slots import extract
+from botkit.engine.turn import MAX_PAYLOAD, MAX_TEXT, Run
+from botkit.events import ActionResult, AgentRelease, UserMessage
+from botkit.flow.model import Fallback, Slot, State, Transition
+from botkit.records import MASK, RecordKind
+from botkit.text import normalize
+
+__all__ = ["action_result", "agent_release", "offered", "user_message"]
+
+# Bound once, as turn.py explains: a RecordKind member is slow to read on Python 3.11.
+_MESSAGE_IN = RecordKind.MESSAGE_IN
+_TRANSITION = RecordKind.TRANSITION
+_ACTION = RecordKind.ACTION
+_FALLBACK = RecordKind.FALLBACK
+
+
+def user_message(run: Run, event: UserMessage) -> None:
+    s = run.session
+    # The answer to a sensitive question is masked, even one that comes after the silence
+    # that ends the conversation: it is still the phone number the user was asked for.
+    secret = _secret_asked(run)
+    expired = s.conversation and run.at - s.last_at > run.bot.inactivity_timeout
+    if expired and s.status != Status.CLOSED:
+        run.record(RecordKind.CONVERSATION_END, {"outcome": "abandoned"})
+        s.status = Status.CLOSED
+    starting = s.conversation == 0 or s.status == Status.CLOSED
+    if starting:
+        start_conversation(run)
+    s.turn += 1
+    s.last_at = run.at
+    payload = event.payload
+    heard: dict[str, Any] = {
+        "text": event.text,
+        "payload": payload if payload is None else payload[:MAX_PAYLOAD],
+    }
+    if secret is not None and event.text:
+        heard["text"] = MASK
+        heard["masked"] = secret
+    run.inbound = len(run.records)
+    run.record(_MESSAGE_IN, heard)
+    if payload is not None and not offered(run, payload):
+        # Not drawn on this user's screen: forged, or replayed from another session or an
+        # earlier screen. It takes nothing; what the message says is read as text.
+        run.record(RecordKind.PAYLOAD_REJECTED, {"payload": payload[:MAX_PAYLOAD]})
+        payload = None
+    if s.status == Status.HANDOFF_REQUESTED and handoff.waited_too_long(run):
+        go(run, handoff.give_up_waiting(run), "no agent in time")
+        return
+    if s.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
+        s.held = [*(s.held or ()), heard["text"]]  # kept for the agent; the bot is silent
+        return
+    if starting:
+        # The first message opens the conversation (the greeting is said); it is acted
+        # on only if it clearly asks for something the start state offers.
+        _first_message(run, event.text, payload)
+        return
+    _input(run, event.text, payload)
+
+
+def offered(run: Run, payload: str) -> bool:
+    """Whether a press of ``payload`` is one the bot drew on this session's screen, or a
+    designed global entry of the flow the session is in."""
+    s = run.session
+    if payload in run.prepared.entries[run.flow_of[s.state][0]]:
+        return True
+    if s.offered is None:  # stored before screens were kept: what this place draws
+        return payload in run.prepared.legacy_screen(s.state, s.awaiting)
+    return payload in s.offered
+
+
+def action_result(run: Run, event: ActionResult) -> None:
+    s = run.session
+    awaiting = s.awaiting
+    if awaiting is None or awaiting.kind != "result" or awaiting.name != event.action:
+        run.record(
+            RecordKind.ERROR, {"reason": "unexpected action result", "action": event.action}
+        )
+        return
+    action = run.bot.actions.get(event.action)
+    if action is not None and event.result == "ok":
+        for slot, path in action.save.items():
+            value: Any = event.data
+            for step in path:
+                value = value.get(step) if isinstance(value, dict) else None
+            if value is not None:
+                s.slots[slot] = value
+    run.record(
+        _ACTION,
+        {
+            "action": event.action,
+            "result": event.result,
+            "latency_ms": round(event.latency_ms, 3),
+            "detail": event.detail or None,
+        },
+    )
+    routes = transitions_of(run, run.prepared.state_of(s))
+    for wanted in (event.result, "error" if event.result == "timeout" else None):
+        if wanted is None:
+            continue
+        for t in routes:
+            if t.result == wanted and run.holds(t):
+                _take(run, t, {})
+                return
+    run.record(RecordKind.ERROR, {"reason": "no route for action result", "result": event.result})
+    run.say_error()
+    jump(run, run.bot.start_target, "error")
+
+
+def agent_release(run: Run, event: AgentRelease) -> None:
+    target = handoff.release(run, event)
+    if target is not None:
+        jump(run, target, "agent released")
+
+
+def _secret_asked(run: Run) -> str | None:
+    """The sensitive slot whose answer (or confirmation) the session is waiting for."""
+    awaiting = run.session.awaiting
+    if awaiting is None or awaiting.name not in run.prepared.sensitive:
+        return None
+    return awaiting.name if awaiting.kind in ("slot", "confirm") else None
+
+
+def _mask_inbound(run: Run, slot: str) -> None:
+    """Mask this turn's message_in: it held the value of a sensitive slot after all."""
+    if run.inbound < 0:
+        return
+    record = run.records[run.inbound]
+    data = dict(record.data or {})
+    if data.get("text"):
+        data["text"] = MASK
+        data["masked"] = slot
+        run.records[run.inbound] = record._replace(data=data)
+
+
+def _first_message(run: Run, raw: str, payload: str | None) -> None:
+    target = run.bot.start_target
+    state = run.bot.state(target)
+    run.record(_TRANSITION, {"from": None, "to": name_of(target), "trigger": "start"})
+    text = normalize(raw[:MAX_TEXT])
+    hit = _exact_match(run, state, text.replace(" ", ""), text, payload)
+    enter(run, target)
+    if hit is not None and run.session.state == name_of(target):
+        _take(run, hit[0], hit[1])
+
+
+def _input(run: Run, raw: str, payload: str | None) -> None:
+    s = run.session
+    text = normalize(raw[:MAX_TEXT])
+    said = text.replace(" ", "")
+    state = run.prepared.state_of(s)
+    awaiting = s.awaiting
+    # 1. a choice: pressed (checked on arrival), or its label typed while it is on screen
+    if payload is None and said:
+        payload = _typed_choice(run, said)
+    if payload is not None and payload.startswith("@"):
+        flow, _, name = payload[1:].partition(".")
+        if flow in run.bot.flows and name in run.bot.flows[flow].states:
+            go(run, (flow, name), f"choice: {payload[1:]}")
+            return
+    # 2. the slot being asked for
+    rejected: Slot | None = None
+    if awaiting is not None and awaiting.kind == "confirm":
+        if asking.confirm(run, awaiting.name, said, payload):
+            return
+    elif awaiting is not None and awaiting.kind == "slot":
+        slot = run.bot.slots[awaiting.name]
+        if asking.answer(run, slot, raw, payload):
+            return
+        rejected = slot
+    # 3–4. exact triggers, in the state and then globally
+    hit = _exact_match(run, state, said, text, payload)
+    if hit is not None:
+        _take(run, *hit)
+        return
+    # 5. example phrases
+    if said:
+        similar = _fuzzy_match(run, state, said, text)
+        if similar is not None:
+            _take(run, similar, {})
+            return
+    # 6. an invalid answer, or nothing matched
+    if rejected is not None:
+        asking.reject(run, rejected)
+    else:
+        _fallback(run, state)
+
+
+def _typed_choice(run: Run, said: str) -> str | None:
+    """The payload of a choice on screen whose label the user typed, if they did."""
+    s = run.session
+    awaiting = s.awaiting
+    labels = (
+        run.prepared.slot_labels.get(awaiting.name)
+        if awaiting is not None and awaiting.kind == "slot"
+        else None
+    )
+    typed = (labels or {}).get(said) or run.prepared.labels[s.state].get(said)
+    if typed is not None and offered(run, typed):
+        return typed
+    return None
+
+
+def _exact_match(
+    run: Run, state: State, said: str, text: str, payload: str | None
+) -> tuple[Transition, dict[str, str]] | None:
+    return pools(run, state).exact.first(said, text, payload, run.holds)
+
+
+def _fuzzy_match(run: Run, state: State, said: str, text: str) -> Transition | None:
+    found = pools(run, state)
+    if not found.own_examples and not found.global_examples:
+        return None
+    scores = None
+    classifier = run.prepared.classifier
+    if classifier is not None:
+        scores = dict(classifier.classify(text))
+    for pool in (found.own_examples, found.global_examples):
+        best: tuple[float, Transition] | None = None
+        for t in pool:
+            score = fuzzy(t, said, run.bot.intents, scores)
+            if score >= THRESHOLD and (best is None or score > best[0]) and run.holds(t):
+                best = (score, t)
+        if best is not None:
+            return best[1]
+    return None
+
+
+def _take(run: Run, t: Transition, groups: dict[str, str]) -> None:
+    """Take a matched transition: its named regex groups fill slots, its messages are said."""
+    for name, value in groups.items():
+        if name in run.bot.slots:
+            slot = run.bot.slots[name]
+            extracted = extract(slot, value, None, run.at)
+            if extracted is not None:
+                run.session.slots[name] = extracted
+                run.fresh.add(name)
+                if slot.sensitive:
+                    _mask_inbound(run, name)
+    run.say(t.say)
+    go(run, t.target, t.label)
+
+
+def _fallback(run: Run, state: State) -> None:
+    s = run.session
+    flow = run.bot.flows[state.flow]
+    fb: Fallback = state.fallback or flow.fallback or run.bot.fallback
+    s.misses += 1
+    run.record(_FALLBACK, {"miss": s.misses})
+    if fb.escalate_to is not None and s.misses >= fb.max_misses:
+        go(run, fb.escalate_to, "fallback escalation", reason="repeated_fallback")
+        return
+    # The choices on screen are offered again with the fallback.
+    profile = s.profile or {}
+    choices = next(
+        (
+            render(m, s.locale, s.slots, profile, parts=run.prepared.parts).choices
+            for m in reversed(on_screen(run, state))
+            if m.quick_replies
+        ),
+        (),
+    )
+    if fb.messages:
+        message = fb.messages[min(s.misses, len(fb.messages)) - 1]
+        rendered = render(message, s.locale, s.slots, profile)
+        recorded = run.recorded_text(message, rendered, s.slots)
+        if choices and not rendered.choices:
+            rendered = dataclasses.replace(rendered, choices=choices)
+        run.draw(rendered, recorded)
+    else:
+        run.say_text(run.prepared.wording.fallback, choices=choices)

@@ -1,0 +1,292 @@
+"""What the engine works out once per bot, so that a turn only looks things up.
+
+:func:`prepare` reads a compiled :class:`~botkit.flow.model.Bot` into a :class:`Prepared`: the
+states by ``flow.state`` name, the labels a user may type instead of pressing a choice, what
+to try in which order in each state (and each variant of it), the designed global entries, the
+sensitive slots, the one ``transitions`` machine, and the :class:`Awaiting` values sessions
+point at. Every attribute is public and none is rebound after :func:`prepare`; the rule modules
+of the engine read them directly.
+
+Four tables are memos, not plans, and fill in as a bot talks: ``static`` (renders of messages in
+which no template names a value), ``dynamic`` (messages known not to be static), ``parts``
+(fixed choices and buttons, rendered) and ``facts`` (what a message draws, and whether it shows
+a secret). Messages live as long as the bot, so ``id(message)`` is a stable key; a bot version is
+prepared once and then shared by every session, which is what makes them pay off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botkit.effects import Say, pressable
+from botkit.engine._machine import FlowMachine, name_of
+from botkit.engine.matching import Classifier, ExactPool
+from botkit.engine.render import render
+from botkit.engine.session import Awaiting, Session
+from botkit.errors import ConfigurationError
+from botkit.flow.defaults import Wording
+from botkit.flow.model import Bot, Message, State, Text, Transition
+from botkit.records import MASK
+from botkit.text import squash
+
+__all__ = ["MAX_OFFERED", "Pools", "Prepared", "Validator", "distinct", "is_static", "prepare"]
+
+MAX_OFFERED = 64  # payloads kept on a screen (Kakao draws at most 10 cards of 3 buttons, ...)
+
+Validator = Callable[[Any, Mapping[str, Any]], bool]
+"""A custom slot validator: (value, slots so far) → valid or not. Pure and synchronous."""
+
+_FUZZY = ("examples", "intent")
+
+
+@dataclass(frozen=True, slots=True)
+class Pools:
+    """What to try in one state (and variant): exact triggers (the state's, then the globals),
+    then example phrases of the state, then those of the globals."""
+
+    exact: ExactPool
+    own_examples: tuple[Transition, ...]
+    global_examples: tuple[Transition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The per-bot tables of one :class:`~botkit.engine.Engine` (see the module docstring)."""
+
+    bot: Bot
+    machine: FlowMachine
+    validators: dict[str, Validator]
+    classifier: Classifier | None
+    wording: Wording  # the words botkit supplies itself (bot.wording)
+    states: dict[str, State]  # "flow.state" → state
+    labels: dict[str, dict[str, str]]  # state → squashed label of a choice → its payload
+    slot_labels: dict[str, dict[str, str]]  # the same for the choices of a slot's prompts
+    flow_of: dict[str, tuple[str, str]]  # state ("" before any) → (flow, flow version)
+    entries: dict[str, frozenset[str]]  # flow → payloads accepted on any of its screens
+    sensitive: frozenset[str]  # slots whose values records never hold
+    enum_labels: dict[str, dict[str, str]]  # enum slot → value → the label users read
+    pools: dict[tuple[str, str, str], Pools]  # (flow, state, variant) → what to try
+    asking: dict[str, Awaiting]  # slot → what a session asking for it awaits
+    confirming: dict[str, Awaiting]  # slot → awaiting the yes/no to its value
+    calling: dict[str, Awaiting]  # action → awaiting its result
+    static: dict[tuple[int, str, str | None], tuple[Say, str, tuple[str, ...]]]
+    dynamic: set[int]
+    parts: dict[tuple[int, str], Any]
+    facts: dict[int, tuple[tuple[str, ...], bool]]
+    legacy: dict[tuple[str, Awaiting | None], frozenset[str]]  # see legacy_screen
+
+    def state_of(self, session: Session) -> State:
+        return self.states[session.state]
+
+    def shown(self, slots: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Slot values as users read them: an enum's label ("상품 불량"), not its key."""
+        labels = self.enum_labels
+        if not labels or not any(name in slots for name in labels):
+            return slots
+        return {
+            name: labels[name].get(value, value) if name in labels else value
+            for name, value in slots.items()
+        }
+
+    def masked(self, slots: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Slot values as they may be shown outside the conversation (records, the agent
+        console): the value of a ``sensitive`` slot is replaced by the mask."""
+        if not self.sensitive or not any(name in slots for name in self.sensitive):
+            return slots
+        return {name: MASK if name in self.sensitive else v for name, v in slots.items()}
+
+    def shows_secret(self, message: Message) -> bool:
+        """Whether a template of ``message`` names a sensitive slot."""
+        return bool(self.sensitive) and any(
+            ref.scope == "slot" and ref.name in self.sensitive
+            for text in _texts(message)
+            if text is not None
+            for template in text.by_locale.values()
+            for ref in template.refs
+        )
+
+    def facts_of(self, message: Message, rendered: Say) -> tuple[tuple[str, ...], bool]:
+        """What a message draws and whether it shows a secret, worked out on its first render
+        and kept in ``facts``."""
+        found = (distinct(pressable(rendered)), self.shows_secret(message))
+        self.facts[id(message)] = found
+        return found
+
+    def legacy_screen(self, state: str, awaiting: Awaiting | None) -> frozenset[str]:
+        """The payloads a state and the question it is asking can draw: the screen of a
+        session stored before botkit kept screens in the session (read from the flow, not
+        from what was rendered, so it is the widest that place could have shown)."""
+        key = (state, awaiting)
+        screen = self.legacy.get(key)
+        if screen is None:
+            messages = messages_of(self.states[state])
+            how, name = (awaiting.kind, awaiting.name) if awaiting is not None else ("", "")
+            if how in ("slot", "confirm") and name in self.bot.slots:
+                slot = self.bot.slots[name]
+                messages += slot.prompt + slot.reprompts
+            screen = frozenset(p for m in messages for p in _payloads_of(m))
+            if how == "confirm":
+                screen |= {"yes", "no"}
+            self.legacy[key] = screen
+        return screen
+
+    def error_effects(self) -> list[Say]:
+        """The bot's error message (``messages.error``, or the bot's wording), for a failed
+        turn."""
+        messages = self.bot.messages.get("error")
+        if not messages:
+            return [Say(text=self.wording.error)]
+        return [render(m, self.bot.default_locale, {}, {}) for m in messages]
+
+
+def prepare(
+    bot: Bot,
+    validators: Mapping[str, Validator] | None = None,
+    classifier: Classifier | None = None,
+) -> Prepared:
+    """Read ``bot`` into the tables a turn looks things up in (raises ConfigurationError when
+    the flows name a validator that is not registered)."""
+    registered = dict(validators or {})
+    missing = sorted({s.validator for s in bot.slots.values() if s.validator} - set(registered))
+    if missing:
+        raise ConfigurationError(
+            "error[BK501]: the flows use slot validators that are not registered: "
+            + ", ".join(f"'{m}'" for m in missing)
+            + " (register them with bot.validator(name))"
+        )
+    states = {name_of(s.target): s for f in bot.flows.values() for s in f.states.values()}
+    flow_of = {name: (s.flow, bot.flows[s.flow].version) for name, s in states.items()}
+    flow_of[""] = (bot.start, bot.flows[bot.start].version)
+    global_on = {f.id: (*f.global_on, *bot.global_on) for f in bot.flows.values()}
+    sensitive = frozenset(name for name, slot in bot.slots.items() if slot.sensitive)
+    calls = sorted({s.call for s in states.values() if s.call})
+    return Prepared(
+        bot=bot,
+        machine=FlowMachine(bot),
+        validators=registered,
+        classifier=classifier,
+        wording=bot.wording,
+        states=states,
+        labels={name: _labels(messages_of(state)) for name, state in states.items()},
+        slot_labels={name: _labels(s.prompt + s.reprompts) for name, s in bot.slots.items()},
+        flow_of=flow_of,
+        entries={
+            flow: frozenset(t.payload for t in on if t.trigger == "payload" and t.payload)
+            for flow, on in global_on.items()
+        },
+        sensitive=sensitive,
+        enum_labels=_enum_labels(bot),
+        pools=_pools(bot, states.values(), global_on),
+        asking={name: Awaiting("slot", name) for name in bot.slots},
+        confirming={name: Awaiting("confirm", name) for name in bot.slots},
+        calling={action: Awaiting("result", action) for action in calls},
+        static={},
+        dynamic=set(),
+        parts={},
+        facts={},
+        legacy={},
+    )
+
+
+def _pools(
+    bot: Bot, states: Iterable[State], global_on: Mapping[str, tuple[Transition, ...]]
+) -> dict[tuple[str, str, str], Pools]:
+    """What to try, per state and variant. Built once here so that a turn only walks a ready
+    list."""
+    pools: dict[tuple[str, str, str], Pools] = {}
+    for state in states:
+        globals_ = global_on[state.flow]
+        own_by_variant = {"": state.on}
+        for name, variant in (state.variants or {}).items():
+            if variant.on is not None:
+                own_by_variant[name] = variant.on
+        for name, own in own_by_variant.items():
+            exact = tuple(t for t in (*own, *globals_) if t.trigger not in ("examples", "result"))
+            pools[(state.flow, state.id, name)] = Pools(
+                exact=ExactPool(exact, bot.intents),
+                own_examples=tuple(t for t in own if t.trigger in _FUZZY),
+                global_examples=tuple(t for t in globals_ if t.trigger in _FUZZY),
+            )
+    return pools
+
+
+def messages_of(state: State) -> tuple[Message, ...]:
+    """Every message a state may say, in any variant."""
+    out = state.say
+    for v in (state.variants or {}).values():
+        out += v.say or ()
+    return out
+
+
+def distinct(payloads: Iterable[str]) -> tuple[str, ...]:
+    """Each payload once, at most MAX_OFFERED of them (the first drawn first)."""
+    return tuple(dict.fromkeys(payloads))[:MAX_OFFERED]
+
+
+def is_static(message: Message) -> bool:
+    """Whether no template of ``message`` names a value (so one render serves every session)."""
+    return all(
+        t is None or all(tpl.is_plain for tpl in t.by_locale.values()) for t in _texts(message)
+    )
+
+
+def _texts(message: Message) -> list[Text | None]:
+    """Every text of a message that a template may fill."""
+    texts = [message.text]
+    cards = ([message.card] if message.card else []) + list(message.cards)
+    for card in cards:
+        texts += [card.title, card.description, *(b.label for b in card.buttons)]
+    texts += [q.label for q in message.quick_replies] + [b.label for b in message.buttons]
+    if message.image:
+        texts.append(message.image.alt)
+    if message.list:
+        texts.append(message.list.header)
+        texts += [i.title for i in message.list.items]
+        texts += [i.description for i in message.list.items]
+        texts += [b.label for b in message.list.buttons]
+    return texts
+
+
+def _payloads_of(message: Message) -> list[str]:
+    """What pressing something in ``message`` can send back, read from the flow."""
+    out = [q.payload for q in message.quick_replies]
+    cards = ([message.card] if message.card else []) + list(message.cards)
+    buttons = [*message.buttons, *(b for c in cards for b in c.buttons)]
+    if message.list:
+        buttons += message.list.buttons
+        out += [i.payload for i in message.list.items if i.payload]
+        out += [f"@{i.target[0]}.{i.target[1]}" for i in message.list.items if i.target]
+    for b in buttons:
+        if b.target is not None:
+            out.append(f"@{b.target[0]}.{b.target[1]}")
+        elif b.kind in ("payload", "to", "agent"):
+            out.append(b.value)
+    return out
+
+
+def _enum_labels(bot: Bot) -> dict[str, dict[str, str]]:
+    """Per enum slot: value → the label of the choice that gives it (in the default locale)."""
+    out: dict[str, dict[str, str]] = {}
+    for slot in bot.slots.values():
+        if slot.type != "enum":
+            continue
+        labels: dict[str, str] = {}
+        for message in slot.prompt + slot.reprompts:
+            for q in message.quick_replies:
+                if q.payload in slot.values:
+                    labels.setdefault(q.payload, q.label.template(bot.default_locale).source)
+        if labels:
+            out[slot.name] = labels
+    return out
+
+
+def _labels(messages: tuple[Message, ...]) -> dict[str, str]:
+    """Typed text equal to a choice's label counts as pressing it: squashed label → payload."""
+    out: dict[str, str] = {}
+    for m in messages:
+        for q in m.quick_replies:
+            for template in q.label.by_locale.values():
+                out.setdefault(squash(template.source), q.payload)
+    return out

@@ -1,0 +1,216 @@
+"""The primitives of a turn: what one call of the engine changes and produces.
+
+A :class:`Run` is one ``Engine.handle`` (or one operator step): the session it changes, the
+:class:`Turn` it returns, and the few things only a turn knows (what the bot said and drew so
+far, the slots filled in it, the ``next`` steps followed). Its methods are the verbs every rule
+uses: write a record, say messages, draw a bubble, close the turn. The rules themselves
+(``asking``, ``moving``, ``handoff``, ``experiments``, ``hearing``) are functions over a Run in
+modules of their own, and import this one; this one imports none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botkit import effects
+from botkit.effects import Effect, Say, as_text, pressable
+from botkit.engine.prepared import Prepared, distinct, is_static
+from botkit.engine.render import render
+from botkit.engine.session import Session
+from botkit.flow.conditions import evaluate
+from botkit.flow.model import Branch, Message, Transition
+from botkit.records import Record, RecordKind
+
+__all__ = ["MAX_HOPS", "MAX_PAYLOAD", "MAX_TEXT", "Run", "Turn"]
+
+# The record kinds a turn writes on its common path are bound to module globals once: on
+# Python 3.11 reading a member of RecordKind goes through the enum's metaclass (~100 ns, several
+# times a turn: ~3% of the engine bench), a module global is one dict lookup.
+_MESSAGE_OUT = RecordKind.MESSAGE_OUT
+
+MAX_HOPS = 64
+MAX_TEXT = 2000  # characters of a message that are matched; the rest is kept but not read
+MAX_PAYLOAD = 100  # characters of a payload kept in records (a designed one is much shorter)
+
+_new_record = tuple.__new__
+
+
+@dataclass(slots=True)
+class Turn:
+    """What one call of the engine returns: effects to carry out, records to commit."""
+
+    effects: list[Effect] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def texts(self) -> list[str]:
+        return [as_text(e) for e in self.effects if isinstance(e, Say)]
+
+
+class Run:
+    """One call of the engine: the session being changed and what the turn produced."""
+
+    __slots__ = (
+        "at",
+        "bot",
+        "bot_id",
+        "drawn",
+        "flow_of",
+        "fresh",
+        "hops",
+        "inbound",
+        "new_screen",
+        "prepared",
+        "reason",
+        "records",
+        "said",
+        "session",
+        "turn",
+    )
+
+    def __init__(self, prepared: Prepared, session: Session, at: float) -> None:
+        self.prepared = prepared
+        self.bot = prepared.bot
+        self.session = session
+        self.at = at
+        self.turn = Turn()
+        self.records = self.turn.records
+        self.flow_of = prepared.flow_of
+        self.bot_id = prepared.bot.id
+        self.fresh: set[str] = set()  # slots filled during this turn
+        self.said: list[str] = []  # what the bot said this turn: one message_out record
+        self.hops = 0  # next steps followed this turn (a loop in a flow stops at MAX_HOPS)
+        self.reason: str | None = None  # why botkit moved the user on its own, if it did
+        # Payloads of what the bot drew this turn, each once. A turn that draws one bubble with
+        # choices (most do) keeps the tuple cached for that message: sessions on the same
+        # screen share one tuple, and a turn allocates nothing for it.
+        self.drawn: tuple[str, ...] = ()
+        self.new_screen = False  # a state was entered or a new question asked
+        self.inbound = -1  # index of this turn's message_in record, if any
+
+    def finish(self) -> Turn:
+        """Close the turn: everything the bot said goes into one message_out record, and what
+        it drew becomes the screen whose presses the next message may carry."""
+        if self.said:
+            self.record(_MESSAGE_OUT, {"texts": self.said})
+        if self.new_screen:
+            self.session.offered = self.drawn
+        elif self.drawn:  # the same question again (a fallback, a reprompt): still on screen
+            self.session.offered = distinct((*self.drawn, *(self.session.offered or ())))
+        return self.turn
+
+    # -- records ------------------------------------------------------------------------
+
+    def record(self, kind: RecordKind, data: dict[str, Any] | None = None) -> None:
+        s = self.session
+        s.seq += 1
+        flow, version = self.flow_of[s.state]
+        # tuple.__new__ directly: a turn writes several records, and the generated
+        # Record.__new__ is a Python-level call that would add a third to their cost.
+        self.records.append(
+            _new_record(
+                Record,
+                (
+                    kind,
+                    s.key,
+                    s.conversation,
+                    s.seq,
+                    s.turn,
+                    self.at,
+                    self.bot_id,
+                    flow,
+                    version,
+                    s.variant,
+                    s.user,
+                    s.channel,
+                    data,
+                ),
+            )
+        )
+
+    # -- saying and drawing -------------------------------------------------------------
+
+    def say(
+        self,
+        messages: tuple[Message, ...],
+        *,
+        slot: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        s = self.session
+        prepared = self.prepared
+        static = prepared.static
+        for message in messages:
+            key = (id(message), s.locale, slot)  # messages live as long as the bot
+            cached = static.get(key)
+            if cached is None:
+                values = prepared.shown(s.slots if extra is None else {**s.slots, **extra})
+                rendered = render(
+                    message, s.locale, values, s.profile or {}, slot=slot, parts=prepared.parts
+                )
+                # What a press sends back is never a template: the payloads of a message are
+                # the same in every render, and worked out once.
+                facts = prepared.facts.get(id(message))
+                if facts is None:
+                    facts = prepared.facts_of(message, rendered)
+                text = as_text(rendered)
+                if facts[1]:  # a template names a sensitive slot: the records get the mask
+                    text = self.masked_text(message, values)
+                cached = (rendered, text, facts[0])
+                if id(message) not in prepared.dynamic:
+                    if is_static(message):  # no template names a value: render it once
+                        static[key] = cached
+                    else:
+                        prepared.dynamic.add(id(message))
+            self.turn.effects.append(cached[0])
+            self.said.append(cached[1])
+            if cached[2]:
+                self.add_drawn(cached[2])
+
+    def recorded_text(self, message: Message, rendered: Say, values: Mapping[str, Any]) -> str:
+        """What the records keep of a rendered message: its text, with the value of a
+        sensitive slot masked (the user still reads it; the records never hold it)."""
+        if self.prepared.shows_secret(message):
+            return self.masked_text(message, values)
+        return as_text(rendered)
+
+    def masked_text(self, message: Message, values: Mapping[str, Any]) -> str:
+        s = self.session
+        masked = self.prepared.masked(values)
+        return as_text(render(message, s.locale, masked, s.profile or {}))
+
+    def draw(self, rendered: Say, text: str) -> None:
+        """Show a bubble made here (not from a cached message); ``text`` is what is recorded."""
+        self.turn.effects.append(rendered)
+        self.said.append(text)
+        self.add_drawn(distinct(pressable(rendered)))
+
+    def add_drawn(self, payloads: tuple[str, ...]) -> None:
+        self.drawn = distinct((*self.drawn, *payloads)) if self.drawn else payloads
+
+    def say_text(
+        self,
+        text: str,
+        *,
+        choices: tuple[effects.Choice, ...] = (),
+        slot: str | None = None,
+        recorded: str | None = None,
+    ) -> None:
+        self.draw(
+            Say(text=text, choices=choices, slot=slot), text if recorded is None else recorded
+        )
+
+    def say_error(self) -> None:
+        for say in self.prepared.error_effects():
+            self.draw(say, as_text(say))
+
+    # -- conditions ---------------------------------------------------------------------
+
+    def env(self) -> dict[str, Any]:
+        s = self.session
+        return {"profile": s.profile or {}, "channel": s.channel, "locale": s.locale}
+
+    def holds(self, t: Transition | Branch) -> bool:
+        return t.condition is None or evaluate(t.condition, self.session.slots, self.env())

@@ -1,0 +1,47 @@
+"""The words botkit itself puts in a bot's mouth when the flows do not say otherwise.
+
+The engine is sans-IO and language-blind: it matches, moves and records. What a user reads or
+types that no flow designer wrote (the yes/no of a confirmation, the apology of a fallback
+without messages, the error bubble of a failed turn) is UI copy, and UI copy belongs to the flow
+language, next to the messages it stands in for. The compiled :class:`~botkit.flow.model.Bot`
+carries one :class:`Wording` (``bot.wording``); the engine reads it from there and names no word of
+its own.
+
+Only Korean exists today: the bots botkit is made for answer Korean customers, and every bot
+gets :data:`KOREAN`, whatever its locales. A per-locale override in ``bot.yaml`` would be read by
+the compiler into ``bot.wording``; nothing in the engine would change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["KOREAN", "Wording"]
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """The words of one language that botkit supplies itself.
+
+    ``yes`` and ``no`` are matched against what the user typed, normalized and without spaces
+    (so "네 맞아요" is ``"네맞아요"``); the labels are what the confirmation's two choices show.
+    """
+
+    yes: frozenset[str]
+    no: frozenset[str]
+    yes_label: str  # the confirmation's choices (their payloads are always "yes" and "no")
+    no_label: str
+    fallback: str  # said when nothing matched and no fallback message is designed
+    error: str  # said for a failed turn when the bot has no ``messages.error``
+
+
+KOREAN = Wording(
+    yes=frozenset(
+        {"예", "네", "응", "yes", "y", "맞아요", "맞아", "네맞아요", "ㅇㅇ", "좋아요", "확인"}
+    ),
+    no=frozenset({"아니요", "아니오", "아니", "no", "n", "ㄴㄴ", "틀려요", "아니에요"}),
+    yes_label="예",
+    no_label="아니요",
+    fallback="죄송해요, 잘 이해하지 못했어요. 다시 말씀해 주시겠어요?",
+    error="일시적인 오류가 발생했어요. 잠시 후 다시 시도해 주세요.",
+)
