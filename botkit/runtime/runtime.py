@@ -1,5 +1,10 @@
 """The runtime: the async edge around the engine.
 
+Everything that changes a conversation comes in through one door, :meth:`Runtime.apply`
+(``key``, an :data:`~botkit.events.Inbound` event): a user's message as a channel delivers it,
+or an operator's step (claim, agent's message, note, release, expire, reset, goto, update).
+Reads go through :attr:`Runtime.conversations` (:mod:`botkit.runtime.conversations`).
+
 One turn: take the session's lock → load its snapshot → let the engine handle the message →
 run the actions it asks for (each within its deadline) and feed their results back → commit
 the snapshot and all of the turn's records in ONE transaction → only then return the reply.
@@ -15,9 +20,9 @@ the snapshot and all of the turn's records in ONE transaction → only then retu
   effects must not be repeated: then the user gets the flow's error message and nothing of
   the turn is kept.
 * A commit that fails keeps nothing of the turn, and the user gets the flow's error message.
-  When the store does not answer at all, the reply says so (``unavailable``): the channels
-  answer 503 with ``Retry-After`` and the user's client may send the message again.
-* Time comes from the injected clock.
+  When the store does not answer at all, the reply says so (``Failure.UNAVAILABLE``): the
+  channels answer 503 with ``Retry-After`` and the user's client may send the message again.
+* Time comes from the injected clock, read when the turn runs (under the lock).
 * The user's profile takes what a channel sends with each message (Kakao's user properties)
   and what an operator sets, merged by :func:`merge_profile`, which keeps it bounded: a channel
   that sends new fields with every message does not make the session grow.
@@ -29,131 +34,57 @@ the snapshot and all of the turn's records in ONE transaction → only then retu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from botkit.effects import Call, Effect, Say, as_text, say_from_data, say_to_data
+from botkit.effects import Call, Effect
 from botkit.engine import Engine, Session, Turn
-from botkit.errors import ConfigurationError, ConflictError, StepRefused, StorageError
-from botkit.events import AgentRelease, Event, UserMessage
+from botkit.errors import (
+    BotkitError,
+    ConfigurationError,
+    ConflictError,
+    StepRefused,
+    StorageError,
+)
+from botkit.events import (
+    AgentMessage,
+    ChannelMessage,
+    Claim,
+    Expire,
+    Goto,
+    Inbound,
+    Keep,
+    Note,
+    Release,
+    Reset,
+    Update,
+)
+from botkit.keys import SessionKey
 from botkit.records import Record
 from botkit.runtime.actions import ActionContext, ActionFunction, run_action
+from botkit.runtime.conversations import Conversations
+from botkit.runtime.locks import KeyLocks
+from botkit.runtime.reply import Failure, Reply
+from botkit.runtime.steps import MAX_KEPT, Step, kept_bubbles, merge_profile, step_for
 from botkit.storage import SharedStore, Store
 
-__all__ = ["Reply", "Runtime", "merge_profile"]
+__all__ = ["MAX_KEPT", "Reply", "Runtime", "merge_profile"]
 
 log = logging.getLogger("botkit.runtime")
 MAX_ACTIONS_PER_TURN = 8
-MAX_KEPT = 10  # bubbles kept for a user's next message (Kakao shows 3 per answer anyway)
-# The profile is stored with the session and read on every turn. Kakao sends about five
-# properties; a shop sets a few more (grade, name). Past these caps a field is left out.
-MAX_PROFILE_FIELDS = 50
-MAX_PROFILE_NAME_CHARS = 64
-MAX_PROFILE_TEXT_CHARS = 256
 
 
-def merge_profile(profile: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """``profile`` with ``fields`` set, the latest value of each winning, and bounded whatever
-    is sent: a field whose name or text is too long is left out (cut, a key or an id would be a
-    wrong one), and past :data:`MAX_PROFILE_FIELDS` the fields set first, and not sent again
-    now, go first."""
-    fresh = {
-        name: value
-        for name, value in fields.items()
-        if len(name) <= MAX_PROFILE_NAME_CHARS
-        and not (isinstance(value, str) and len(value) > MAX_PROFILE_TEXT_CHARS)
-    }
-    if len(fresh) > MAX_PROFILE_FIELDS:
-        fresh = dict(list(fresh.items())[:MAX_PROFILE_FIELDS])
-    merged = {**(profile or {}), **fresh}
-    excess = len(merged) - MAX_PROFILE_FIELDS
-    if excess > 0:
-        for name in [name for name in merged if name not in fresh][:excess]:
-            del merged[name]
-    return merged
+class _Failed(BotkitError):
+    """A turn that keeps nothing, and why: raised inside a turn, answered by its reply."""
 
-
-@dataclass(slots=True)
-class Reply:
-    """What to send back for one turn (the turn is already committed)."""
-
-    effects: list[Effect] = field(default_factory=list)
-    state: str = ""
-    status: str = ""
-    slots: dict[str, Any] = field(default_factory=dict)
-    records: list[Record] = field(default_factory=list)
-    ok: bool = True  # False when the turn failed and the error message is all there is
-    # The store did not answer: nothing of the turn was kept, and trying again later may work
-    # (channels answer 503 with Retry-After). Implies ``ok`` False.
-    unavailable: bool = False
-    seconds: float = 0.0  # how long the turn took, lock waits and actions included
-
-    @property
-    def texts(self) -> list[str]:
-        return [as_text(e) for e in self.effects if isinstance(e, Say)]
-
-    def kept(self) -> Reply:
-        """This reply, or :class:`~botkit.storage.StorageError` when the store did not answer
-        and nothing of the turn was kept (for callers that answer "try again" on that)."""
-        if self.unavailable:
-            raise StorageError("the store did not answer; nothing of the turn was kept")
-        return self
-
-
-class _Locks:
-    """asyncio locks per session key, dropped when unused."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, _KeyLock] = {}
-
-    def hold(self, key: str) -> _KeyLock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = _KeyLock(self._locks, key)
-        return lock
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
-class _KeyLock:
-    """One key's lock; it removes itself from the table when its last user leaves.
-
-    A plain class rather than ``@asynccontextmanager``: every turn enters one, and the
-    generator-based manager costs more than the lock itself.
-    """
-
-    __slots__ = ("_key", "_lock", "_table", "_users")
-
-    def __init__(self, table: dict[str, _KeyLock], key: str) -> None:
-        self._table = table
-        self._key = key
-        self._lock = asyncio.Lock()
-        self._users = 0
-
-    async def __aenter__(self) -> None:
-        self._users += 1
-        try:
-            await self._lock.acquire()
-        except BaseException:  # cancelled while waiting
-            self._leave()
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._lock.release()
-        self._leave()
-
-    def _leave(self) -> None:
-        self._users -= 1
-        if self._users == 0:
-            del self._table[self._key]
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure)
+        self.failure = failure
 
 
 class Runtime:
@@ -170,8 +101,8 @@ class Runtime:
         cache_size: int = 10_000,
         stubs: Mapping[str, ActionFunction] | None = None,
     ) -> None:
-        self.engine = engine
-        self.store = store
+        self._engine = engine
+        self._store = store
         self.functions = dict(functions or {})
         self.stubs = dict(stubs or {})
         unknown = sorted(set(self.stubs) - set(engine.bot.actions))
@@ -181,11 +112,11 @@ class Runtime:
                 + ", ".join(f"'{u}'" for u in unknown)
             )
         self.env = dict(env or {})
-        self.clock = clock
+        self.clock = clock  # an attribute: tests and fixtures set the time by replacing it
         self.retries = retries
         self._http = http
         self._own_http = http is None
-        self.locks = _Locks()
+        self.locks = KeyLocks()
         # Several workers share this store: turns take its lock, and nothing is cached.
         self._shared = store if isinstance(store, SharedStore) else None
         self.cache_size = 0 if self._shared is not None else cache_size
@@ -193,6 +124,8 @@ class Runtime:
         # handed-off conversations in a helpdesk this way. Must not block; errors are logged.
         self.observers: list[Callable[[str, str, Reply], None]] = []
         self._cache: OrderedDict[str, Session] = OrderedDict()
+        self.conversations = Conversations(store, engine, self._snapshot, self._now)
+        """The read side: the handed-off queue, transcripts, sessions."""
         missing = sorted(
             a.function or a.name
             for a in engine.bot.actions.values()
@@ -206,6 +139,18 @@ class Runtime:
                 + ", ".join(f"'{m}'" for m in missing)
                 + " (register them with bot.action(name))"
             )
+
+    # The engine and the store are the runtime's own: changes go through apply(), reads through
+    # conversations. These stay readable for the callers not converted yet (the shell reads the
+    # engine's states, the widget's history and the synthetic traffic the store).
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def store(self) -> Store:
+        return self._store
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -222,12 +167,31 @@ class Runtime:
     def _client(self) -> httpx.AsyncClient:
         return self.http
 
+    def _now(self) -> float:
+        return self.clock()  # read at each call: whoever replaced ``clock`` is heard
+
     async def aclose(self) -> None:
         if self._own_http and self._http is not None:
             await self._http.aclose()
             self._http = None
 
-    # -- turns ----------------------------------------------------------------------------
+    # -- the one door ------------------------------------------------------------------------
+
+    async def apply(self, key: SessionKey, event: Inbound) -> Reply:
+        """Apply ``event`` to ``key``'s conversation as one turn, and return the reply once the
+        turn is committed: a user's message, or an operator's step.
+
+        Raises :class:`~botkit.errors.StepRefused` (and its :class:`~botkit.errors.NotWithAgent`)
+        for a step that does not apply: nothing was committed. Any other failure is in the
+        reply (:attr:`Reply.failure`), never raised. A :class:`Keep` that says nothing is no
+        turn, and observers are not told of the words kept for later.
+        """
+        if isinstance(event, Keep) and not kept_bubbles(event):
+            return Reply()
+        step = step_for(self._engine, event, self._now)
+        return await self._turn(key, step, observe=not isinstance(event, Keep))
+
+    # -- the verbs, each one event through the door ------------------------------------------
 
     async def handle(
         self,
@@ -240,55 +204,20 @@ class Runtime:
         locale: str | None = None,
         with_kept: bool = False,
     ) -> Reply:
-        """Handle one inbound message and return the committed reply. ``with_kept``: the
-        bubbles kept for this user (:meth:`keep_until_next`) come first in the reply, and
-        leave the session in the same commit, so they are said once."""
-        key = f"{channel}:{user}"
-
-        def event(session: Session) -> Event:
-            if profile:
-                session.profile = merge_profile(session.profile, profile)
-            if locale and locale in self.engine.bot.locales:
-                session.locale = locale
-            return UserMessage(text, self.clock(), payload)
-
-        def step(session: Session) -> Turn:
-            kept = None
-            if with_kept:
-                kept, session.outbox = session.outbox, None
-            turn = self.engine.handle(session, event(session))
-            if kept:
-                turn.effects[:0] = [say_from_data(data) for data in kept]
-            return turn
-
-        return await self._turn(key, user, channel, step)
+        """Handle one inbound message (:class:`~botkit.events.ChannelMessage`)."""
+        message = ChannelMessage(text, payload, profile, locale, with_kept)
+        return await self.apply(SessionKey(channel, user), message)
 
     async def keep_until_next(self, channel: str, user: str, effects: Sequence[Effect]) -> Reply:
-        """Keep what ``effects`` say for the user's next message, in their session (on
-        channels that can only answer: an agent's words, a reply that came too late). At
-        most the last :data:`MAX_KEPT` bubbles are kept."""
-        said = [say_to_data(e) for e in effects if isinstance(e, Say)]
-        if not said:
-            return Reply()
-
-        def keep(session: Session) -> Turn:
-            session.outbox = [*(session.outbox or ()), *said][-MAX_KEPT:]
-            return Turn()
-
-        return await self._turn(f"{channel}:{user}", user, channel, keep, observe=False)
+        """Keep what ``effects`` say for the user's next message (:class:`~botkit.events.Keep`;
+        at most the last :data:`MAX_KEPT` bubbles are kept)."""
+        return await self.apply(SessionKey(channel, user), Keep(tuple(effects)))
 
     async def release(
         self, channel: str, user: str, *, target: str | None = None, close: bool = False
     ) -> Reply:
         """An agent hands the user back to the bot (at ``target``) or closes the conversation."""
-        if target is not None:
-            self.engine.target(target)  # an unknown state is refused before anything runs
-        return await self._turn(
-            f"{channel}:{user}",
-            user,
-            channel,
-            lambda s: self.engine.handle(s, AgentRelease(self.clock(), target, close)),
-        )
+        return await self.apply(SessionKey(channel, user), Release(target, close))
 
     async def agent_message(
         self, channel: str, user: str, text: str, *, agent: str = "agent"
@@ -297,57 +226,32 @@ class Runtime:
 
         Raises :class:`~botkit.engine.NotWithAgent` when the conversation is not handed off.
         """
-        return await self._turn(
-            f"{channel}:{user}",
-            user,
-            channel,
-            lambda s: self.engine.agent_message(s, text, agent, self.clock()),
-        )
+        return await self.apply(SessionKey(channel, user), AgentMessage(text, agent))
 
     async def claim(self, channel: str, user: str, *, agent: str) -> Reply:
         """An agent takes the handed-off conversation. Of agents claiming at once exactly one
         wins: the others get :class:`~botkit.engine.StepRefused` (turns of one user run one at
         a time, and the store's compare-and-set guards against other workers)."""
-        return await self._turn(
-            f"{channel}:{user}",
-            user,
-            channel,
-            lambda s: self.engine.claim(s, agent, self.clock()),
-        )
+        return await self.apply(SessionKey(channel, user), Claim(agent))
 
     async def note(self, channel: str, user: str, text: str, *, agent: str) -> Reply:
         """An agent's note on the conversation (recorded, not shown to the user)."""
-        return await self._turn(
-            f"{channel}:{user}",
-            user,
-            channel,
-            lambda s: self.engine.note(s, text, agent, self.clock()),
-        )
+        return await self.apply(SessionKey(channel, user), Note(text, agent))
 
     async def expire(self, channel: str, user: str) -> Reply:
         """Move on a handoff that no agent took in time (for a sweeper; see Engine.expire)."""
-        return await self._turn(
-            f"{channel}:{user}", user, channel, lambda s: self.engine.expire(s, self.clock())
-        )
+        return await self.apply(SessionKey(channel, user), Expire())
 
     async def goto(self, channel: str, user: str, state: str) -> Reply:
         """Put the user at ``state`` ("flow.state") and run it, as if a transition led there.
 
         Raises :class:`~botkit.engine.StepRefused` for a state that does not exist.
         """
-        target = self.engine.target(state)
-        return await self._turn(
-            f"{channel}:{user}",
-            user,
-            channel,
-            lambda s: self.engine.goto(s, target, self.clock()),
-        )
+        return await self.apply(SessionKey(channel, user), Goto(state))
 
     async def reset(self, channel: str, user: str) -> Reply:
         """End the user's conversation; their next message starts a new one."""
-        return await self._turn(
-            f"{channel}:{user}", user, channel, lambda s: self.engine.reset(s, self.clock())
-        )
+        return await self.apply(SessionKey(channel, user), Reset())
 
     async def update(
         self,
@@ -360,119 +264,119 @@ class Runtime:
         """Change the user's profile (keys merged) or put them in ``variant`` of every
         experiment that has it. Raises :class:`~botkit.engine.StepRefused` for an unknown
         variant."""
-
-        def change(session: Session) -> Turn:
-            if variant is not None:
-                self.engine.force_variant(session, variant)
-            if profile:
-                session.profile = merge_profile(session.profile, profile)
-            return Turn()
-
-        return await self._turn(f"{channel}:{user}", user, channel, change)
+        return await self.apply(SessionKey(channel, user), Update(profile, variant))
 
     async def session(self, channel: str, user: str) -> Session | None:
-        """A copy of the user's committed session (for display; changing it changes nothing)."""
-        key = f"{channel}:{user}"
-        async with self.locks.hold(key):
-            cached = self._cache.get(key)
+        """A copy of the user's committed session (``conversations.session``)."""
+        return await self._snapshot(SessionKey(channel, user))
+
+    async def _snapshot(self, key: SessionKey) -> Session | None:
+        name = str(key)
+        async with self.locks.hold(name):
+            cached = self._cache.get(name)
             if cached is not None:
                 return cached.copy()
-            return await self.store.load(key)
+            return await self._store.load(name)
 
-    async def _turn(
-        self,
-        key: str,
-        user: str,
-        channel: str,
-        step: Callable[[Session], Turn],
-        *,
-        observe: bool = True,
-    ) -> Reply:
+    # -- one turn ----------------------------------------------------------------------------
+
+    async def _turn(self, key: SessionKey, step: Step, *, observe: bool = True) -> Reply:
         started = time.perf_counter()
-        async with self.locks.hold(key):
+        name = str(key)  # how the stores, the locks and the cache name the session
+        async with self.locks.hold(name):
             if self._shared is None:
-                return await self._locked_turn(key, user, channel, step, started, observe)
+                return await self._locked_turn(key, name, step, started, observe)
             # Entered by hand: failing to take the lock means the store is unavailable, while
             # failures inside the turn are the turn's to answer.
             try:
-                lock = self._shared.lock(key)
+                lock = self._shared.lock(name)
                 await lock.__aenter__()
             except StorageError:
-                log.exception("locking session %s failed", key)
-                return self._failed(unavailable=True)
+                log.exception("locking session %s failed", name)
+                return self._failed(Failure.UNAVAILABLE)
             try:
-                return await self._locked_turn(key, user, channel, step, started, observe)
+                return await self._locked_turn(key, name, step, started, observe)
             finally:
                 await lock.__aexit__(None, None, None)  # never raises (SharedStore.lock)
 
     async def _locked_turn(
-        self,
-        key: str,
-        user: str,
-        channel: str,
-        step: Callable[[Session], Turn],
-        started: float,
-        observe: bool,
+        self, key: SessionKey, name: str, step: Step, started: float, observe: bool
     ) -> Reply:
-        for _ in range(self.retries):
-            # The cached snapshot leaves the cache while its turn runs (we hold its lock, so
-            # nobody else wants it) and comes back only when the turn is committed: a turn
-            # that fails half-way cannot leave a half-changed snapshot behind, and no copy
-            # is needed.
-            loaded: Session | None = self._cache.pop(key, None)
-            if loaded is None:
+        try:
+            for _ in range(self.retries):
+                session = await self._load(key, name)
+                expected = session.version
                 try:
-                    loaded = await self.store.load(key)
-                except StorageError:
-                    log.exception("loading session %s failed", key)
-                    return self._failed(unavailable=True)
-                except Exception:  # a store's bug must not reach the user as a traceback
-                    log.exception("loading session %s failed unexpectedly", key)
+                    effects, records, called = await self._run(session, step)
+                except StepRefused:
+                    raise  # the operator's mistake, theirs to show; nothing was committed
+                except Exception:  # a bug must not reach the user as a traceback
+                    log.exception("turn of %s failed", name)
                     return self._failed()
-            session = loaded or self.engine.new_session(key, user, channel)
-            expected = session.version
-            try:
-                effects, records, called = await self._run(session, step)
-            except StepRefused:
-                raise  # the operator's mistake, theirs to show; nothing was committed
-            except Exception:  # a bug must not reach the user as a traceback
-                log.exception("turn of %s failed", key)
-                return self._failed()
-            try:
-                session.version = await self.store.commit(
-                    session, records, expected_version=expected
-                )
-            except ConflictError:
-                if called:
-                    log.warning("conflict after an action for %s; not repeating it", key)
-                    return self._failed()
-                continue  # another worker went first: run the turn on the fresh snapshot
-            except StorageError:
-                log.exception("commit of %s failed", key)
-                return self._failed(unavailable=True)
-            except Exception:  # a store's bug: nothing is known to be kept
-                log.exception("commit of %s failed unexpectedly", key)
-                return self._failed()
-            self._remember(key, session)
-            reply = Reply(
-                effects,
-                session.state,
-                str(session.status),
-                dict(session.slots),
-                records,
-                seconds=time.perf_counter() - started,
-            )
-            for observer in self.observers if observe else ():
-                try:
-                    observer(channel, user, reply)
-                except Exception:  # an observer's bug must not fail a committed turn
-                    log.exception("an observer of %s failed", key)
-            return reply
+                if await self._commit(name, session, records, expected, called):
+                    self._remember(name, session)
+                    reply = Reply(
+                        effects,
+                        session.state,
+                        str(session.status),
+                        dict(session.slots),
+                        records,
+                        seconds=time.perf_counter() - started,
+                    )
+                    if observe:
+                        self._tell(key, reply)
+                    return reply
+                # a conflict: another worker went first, run the turn on the fresh snapshot
+        except _Failed as failed:
+            return self._failed(failed.failure)
         return self._failed()
 
-    async def _run(
-        self, session: Session, step: Callable[[Session], Turn]
-    ) -> tuple[list[Effect], list[Record], bool]:
+    async def _load(self, key: SessionKey, name: str) -> Session:
+        """The session as the turn starts from it (a new one for a new user).
+
+        The cached snapshot leaves the cache while its turn runs (we hold its lock, so nobody
+        else wants it) and comes back only when the turn is committed: a turn that fails
+        half-way cannot leave a half-changed snapshot behind, and no copy is needed.
+        """
+        loaded: Session | None = self._cache.pop(name, None)
+        if loaded is None:
+            try:
+                loaded = await self._store.load(name)
+            except StorageError:
+                log.exception("loading session %s failed", name)
+                raise _Failed(Failure.UNAVAILABLE) from None
+            except Exception:  # a store's bug must not reach the user as a traceback
+                log.exception("loading session %s failed unexpectedly", name)
+                raise _Failed(Failure.ERROR) from None
+        return loaded or self._engine.new_session(name, key.user, key.channel)
+
+    async def _commit(
+        self, name: str, session: Session, records: list[Record], expected: int, called: bool
+    ) -> bool:
+        """Commit the turn: True once kept, False on a conflict worth running the turn again."""
+        try:
+            session.version = await self._store.commit(session, records, expected_version=expected)
+        except ConflictError:
+            if called:
+                log.warning("conflict after an action for %s; not repeating it", name)
+                raise _Failed(Failure.ERROR) from None
+            return False
+        except StorageError:
+            log.exception("commit of %s failed", name)
+            raise _Failed(Failure.UNAVAILABLE) from None
+        except Exception:  # a store's bug: nothing is known to be kept
+            log.exception("commit of %s failed unexpectedly", name)
+            raise _Failed(Failure.ERROR) from None
+        return True
+
+    def _tell(self, key: SessionKey, reply: Reply) -> None:
+        for observer in self.observers:
+            try:
+                observer(key.channel, key.user, reply)
+            except Exception:  # an observer's bug must not fail a committed turn
+                log.exception("an observer of %s failed", key)
+
+    async def _run(self, session: Session, step: Step) -> tuple[list[Effect], list[Record], bool]:
         turn: Turn = step(session)
         effects: list[Effect] = []
         records = list(turn.records)
@@ -484,7 +388,7 @@ class Runtime:
             if call is None:
                 break
             called = True
-            action = self.engine.bot.actions[call.action]
+            action = self._engine.bot.actions[call.action]
             ctx = ActionContext(
                 call.action, session.slots, session.profile or {}, session.user, session.channel
             )
@@ -497,7 +401,7 @@ class Runtime:
                 at=self.clock,
                 stubs=self.stubs,
             )
-            more = self.engine.handle(session, result)
+            more = self._engine.handle(session, result)
             records.extend(more.records)
             pending = list(more.effects)
         return effects, records, called
@@ -509,9 +413,9 @@ class Runtime:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: SessionKey) -> None:
         """Drop a cached snapshot (after changing the session outside this runtime)."""
-        self._cache.pop(key, None)
+        self._cache.pop(str(key), None)
 
-    def _failed(self, *, unavailable: bool = False) -> Reply:
-        return Reply(list(self.engine.error_effects()), ok=False, unavailable=unavailable)
+    def _failed(self, failure: Failure = Failure.ERROR) -> Reply:
+        return Reply(list(self._engine.error_effects()), failure=failure)

@@ -7,8 +7,10 @@ answers 503. Each step is a record (``handoff_claimed``, ``agent_message``, ``ag
 ``handoff_released``, ``handoff_closed``), so handoff rate, wait time and handling time can be
 measured from the records alone.
 
-The queue is read from the store: the sessions that asked for a person in the last days
-(``handoff_requested`` records) and are still waiting or with an agent.
+The queue is the runtime's read side (:mod:`botkit.runtime.conversations`), one store query: the
+sessions that asked for a person in the last days (``handoff_requested`` records) and are still
+waiting or with an agent. Every step is an event through the runtime's one door
+(``Runtime.apply``).
 
 A step that cannot apply changes nothing and says why: the path's channel or user is not an id
 (400 ``bad_id``: :mod:`botkit.server.guard`), there is no such conversation (404
@@ -30,43 +32,19 @@ from starlette.routing import Route
 from botkit.effects import Effect
 from botkit.engine import Session
 from botkit.errors import BadId, NoConversation, NotWithAgent, StepRefused
-from botkit.records import transcript
-from botkit.runtime import Reply, Runtime
+from botkit.events import AgentMessage, Claim, Note, Release
+from botkit.keys import SessionKey
+from botkit.runtime import Runtime, kept
 from botkit.server.config import AgentSettings
 from botkit.server.guard import MAX_ID_CHARS, MAX_USER_CHARS, check_id, clean_text
 from botkit.server.http import bearer_token, json_error, json_response, same_secret
 
-__all__ = ["AgentApi", "Deliver", "NoConversation", "existing", "handed_off"]
+__all__ = ["AgentApi", "Deliver", "NoConversation"]
 
 Deliver = Callable[[str, str, list[Effect]], Awaitable[None]]
 """Send an agent's message to the user on their channel: (channel, user, effects)."""
 
-HANDED_OFF = ("handoff_requested", "with_agent")
-LOOKBACK_S = 7 * 24 * 3600  # a handoff older than a week is not in the queue any more
 MAX_TEXT_CHARS = 2000
-NO_CONVERSATION = "there is no conversation with this user on this channel"
-
-
-async def existing(runtime: Runtime, channel: str, user: str) -> Session:
-    """The user's session, if a conversation ever started in it; else :class:`NoConversation`.
-
-    Checked before a step, so that a step for nobody creates no session."""
-    session = await runtime.session(channel, user)
-    if session is None or not session.conversation:
-        raise NoConversation(NO_CONVERSATION)
-    return session
-
-
-async def handed_off(runtime: Runtime, channel: str, user: str) -> Session:
-    """The user's session if it waits for an agent or is with one, else :class:`NoConversation`
-    or :class:`~botkit.engine.NotWithAgent` (for a release or a close, which the bot's own
-    conversations do not take)."""
-    session = await existing(runtime, channel, user)
-    if session.status not in HANDED_OFF:
-        raise NotWithAgent(
-            f"the conversation is not handed off to an agent (it is {session.status})"
-        )
-    return session
 
 
 class AgentApi:
@@ -130,96 +108,75 @@ class AgentApi:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def _handed_off(self) -> list[tuple[Session, str | None]]:
-        """Every conversation waiting for an agent or with one, and why it was handed off:
-        the sessions that asked for a person lately, as they are now."""
-        now = self.runtime.clock()
-        asked = await self.runtime.store.records(kind="handoff_requested", since=now - LOOKBACK_S)
-        reasons = {r.session: (r.data or {}).get("reason") for r in asked}  # the latest wins
-        out = []
-        for key, reason in reasons.items():
-            channel, _, user = key.partition(":")
-            session = await self.runtime.session(channel, user)
-            if session is not None and session.status in HANDED_OFF:
-                out.append((session, reason))
-        return out
-
     async def waiting(self) -> list[tuple[str, str]]:
         """(channel, user) of every conversation still waiting for an agent (for the sweeper)."""
-        return [
-            (session.channel, session.key.partition(":")[2])
-            for session, _ in await self._handed_off()
-            if session.status == "handoff_requested"
-        ]
+        return [(key.channel, key.user) for key in await self.runtime.conversations.waiting()]
 
     async def queue(self, request: Request, agent: str) -> Response:
+        conversations = self.runtime.conversations
         now = self.runtime.clock()
         waiting = [
-            _summary(session, now, reason, self.runtime.engine.masked(session.slots))
-            for session, reason in await self._handed_off()
+            _summary(h.session, now, h.reason, conversations.masked(h.session.slots))
+            for h in await conversations.handed_off()
         ]
         waiting.sort(key=lambda c: -c["waiting_s"])
         return json_response({"conversations": waiting})
 
     async def conversation(self, request: Request, agent: str) -> Response:
-        channel, user = request.path_params["channel"], request.path_params["user"]
-        session = await existing(self.runtime, channel, user)
-        records = await self.runtime.store.records(session=session.key)
-        this_one = (r for r in records if r.conversation == session.conversation)
-        said = transcript(this_one, notes=True)
-        body = _summary(
-            session, self.runtime.clock(), None, self.runtime.engine.masked(session.slots)
-        )
+        key = self._key(request)
+        conversations = self.runtime.conversations
+        session = await conversations.existing(key)
+        said = await conversations.transcript(key, conversation=session.conversation, notes=True)
+        body = _summary(session, self.runtime.clock(), None, conversations.masked(session.slots))
         body.update(transcript=said, profile=session.profile or {})
         return json_response(body)
 
     # -- steps -----------------------------------------------------------------------------
 
     async def claim(self, request: Request, agent: str) -> Response:
-        await existing(self.runtime, *self._who(request))
-        reply = (await self.runtime.claim(*self._who(request), agent=agent)).kept()
+        key = self._key(request)
+        await self.runtime.conversations.existing(key)
+        reply = kept(await self.runtime.apply(key, Claim(agent)))
         return json_response({"status": reply.status, "agent": agent})
 
     async def message(self, request: Request, agent: str) -> Response:
         text = await self._text(request)
         if text is None:
             return json_error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
-        channel, user = self._who(request)
-        await existing(self.runtime, channel, user)
-        reply = (await self.runtime.agent_message(channel, user, text, agent=agent)).kept()
-        await self.deliver(channel, user, list(reply.effects))
-        return json_response({"status": reply.status, "delivered": channel})
+        key = self._key(request)
+        await self.runtime.conversations.existing(key)
+        reply = kept(await self.runtime.apply(key, AgentMessage(text, agent)))
+        await self.deliver(key.channel, key.user, list(reply.effects))
+        return json_response({"status": reply.status, "delivered": key.channel})
 
     async def note(self, request: Request, agent: str) -> Response:
         text = await self._text(request)
         if text is None:
             return json_error(400, "bad_message", 'send {"text": "…"} (1-2000 characters)')
-        await existing(self.runtime, *self._who(request))
-        reply = (await self.runtime.note(*self._who(request), text, agent=agent)).kept()
+        key = self._key(request)
+        await self.runtime.conversations.existing(key)
+        reply = kept(await self.runtime.apply(key, Note(text, agent)))
         return json_response({"status": reply.status})
 
     async def release(self, request: Request, agent: str) -> Response:
         body = await _body(request)
         state = body.get("state") if isinstance(body, dict) else None
-        channel, user = self._who(request)
-        await handed_off(self.runtime, channel, user)
-        reply: Reply = (
-            await self.runtime.release(
-                channel, user, target=state if isinstance(state, str) else None
-            )
-        ).kept()
-        await self.deliver(channel, user, list(reply.effects))
+        key = self._key(request)
+        await self.runtime.conversations.handed_off_one(key)
+        target = state if isinstance(state, str) else None
+        reply = kept(await self.runtime.apply(key, Release(target)))
+        await self.deliver(key.channel, key.user, list(reply.effects))
         return json_response({"status": reply.status, "state": reply.state})
 
     async def close(self, request: Request, agent: str) -> Response:
-        channel, user = self._who(request)
-        await handed_off(self.runtime, channel, user)
-        reply = (await self.runtime.release(channel, user, close=True)).kept()
+        key = self._key(request)
+        await self.runtime.conversations.handed_off_one(key)
+        reply = kept(await self.runtime.apply(key, Release(close=True)))
         return json_response({"status": reply.status})
 
     @staticmethod
-    def _who(request: Request) -> tuple[str, str]:
-        return request.path_params["channel"], request.path_params["user"]
+    def _key(request: Request) -> SessionKey:
+        return SessionKey(request.path_params["channel"], request.path_params["user"])
 
     @staticmethod
     async def _text(request: Request) -> str | None:
@@ -245,10 +202,10 @@ def _summary(
     session: Session, now: float, reason: str | None, slots: Mapping[str, Any]
 ) -> dict[str, Any]:
     """A conversation as agents see it; ``slots`` with sensitive values masked."""
-    channel, _, user = session.key.partition(":")
+    key = SessionKey.parse(session.key)
     summary: dict[str, Any] = {
-        "channel": channel,
-        "user": user,
+        "channel": key.channel,
+        "user": key.user,
         "status": str(session.status),
         "agent": session.agent,
         "state": session.state,

@@ -33,8 +33,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from botkit.errors import BadId, NoConversation, NotWithAgent, StepRefused
-from botkit.runtime import Runtime
-from botkit.server.agents import Deliver, existing, handed_off
+from botkit.events import AgentMessage, Claim, Release
+from botkit.keys import SessionKey
+from botkit.runtime import Runtime, kept
+from botkit.server.agents import Deliver
 from botkit.server.config import HelpdeskSettings
 from botkit.server.guard import MAX_USER_CHARS, check_id, clean_text
 from botkit.server.http import json_error, json_response, same_secret
@@ -163,6 +165,8 @@ class Helpdesk:
         return json_response({"ok": True, "done": done})
 
     async def _apply(self, event: dict[str, Any], channel: str, user: str) -> str:
+        key = SessionKey(channel, user)
+        conversations = self.runtime.conversations
         kind = event.get("event")
         sender = event.get("sender")
         name = sender.get("name") if isinstance(sender, dict) else None
@@ -173,28 +177,23 @@ class Helpdesk:
             text = clean_text(text.strip(), MAX_TEXT_CHARS) if isinstance(text, str) else ""
             if not text.strip():
                 raise StepRefused("a message needs 'content'")
-            session = await existing(self.runtime, channel, user)
+            session = await conversations.existing(key)
             if session.status == "handoff_requested":
-                (await self.runtime.claim(channel, user, agent=agent)).kept()
-            reply = (
-                await self.runtime.agent_message(channel, user, text.strip(), agent=agent)
-            ).kept()
+                kept(await self.runtime.apply(key, Claim(agent)))
+            reply = kept(await self.runtime.apply(key, AgentMessage(text.strip(), agent)))
             await self.deliver(channel, user, list(reply.effects))
             return "message"
         if kind == "conversation_status_changed":
             status = event.get("status")
             if status in ("pending", "resolved"):
-                await handed_off(self.runtime, channel, user)
+                await conversations.handed_off_one(key)
             if status == "pending":  # the agent handed the user back to the bot
                 target = event.get("state")
-                reply = (
-                    await self.runtime.release(
-                        channel, user, target=target if isinstance(target, str) else None
-                    )
-                ).kept()
+                release = Release(target if isinstance(target, str) else None)
+                reply = kept(await self.runtime.apply(key, release))
                 await self.deliver(channel, user, list(reply.effects))
                 return "released"
             if status == "resolved":
-                (await self.runtime.release(channel, user, close=True)).kept()
+                kept(await self.runtime.apply(key, Release(close=True)))
                 return "closed"
         raise StepRefused(f"unknown event {str(kind)[:40]!r}")

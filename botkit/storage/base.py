@@ -14,15 +14,35 @@ import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
-from botkit.engine.session import Session
+from botkit.engine.session import Session, Status
 from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 
-__all__ = ["Broadcast", "ConflictError", "SharedStore", "StorageError", "Store"]
+__all__ = [
+    "HANDED_OFF",
+    "Broadcast",
+    "ConflictError",
+    "HandedOff",
+    "SharedStore",
+    "StorageError",
+    "Store",
+]
+
+HANDED_OFF = (Status.HANDOFF_REQUESTED, Status.WITH_AGENT)  # waiting for a person, or with one
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOff:
+    """A conversation in the handoff queue: its session as it is now, and the ``reason`` of
+    its latest ``handoff_requested`` record (None when that record names none)."""
+
+    session: Session
+    reason: str | None
 
 
 @runtime_checkable
@@ -89,6 +109,12 @@ class Store(Protocol):
         self, *, since: float | None = None, until: float | None = None, user: str | None = None
     ) -> list[BusinessEvent]:
         """Business events with ``since <= at < until`` (of ``user``), by time."""
+
+    async def handoffs(self, *, since: float) -> list[HandedOff]:
+        """The handoff queue, in ONE query: every session whose status is in
+        :data:`HANDED_OFF` and that has a ``handoff_requested`` record with ``at >= since``,
+        with the reason of the latest such record (by ``(at, seq)``). Ordered by each
+        session's first such record: by its ``at``, then by session key."""
 
 
 @runtime_checkable
@@ -223,6 +249,12 @@ def report_row(record: Record) -> ReportRow:
         record.kind, record.session, record.conversation, record.seq, record.at, record.user,
         record.channel, record.flow, data,
     )  # fmt: skip
+
+
+def handoff_reason(data: dict[str, Any] | None) -> str | None:
+    """The reason a ``handoff_requested`` record's data gives (None when it gives none)."""
+    reason: str | None = (data or {}).get("reason")
+    return reason
 
 
 def check_limit(limit: int | None) -> None:

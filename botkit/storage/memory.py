@@ -13,15 +13,18 @@ import orjson
 
 from botkit.engine.session import Session
 from botkit.errors import ConflictError, StorageError
-from botkit.records import BusinessEvent, Record, ReportRow
+from botkit.records import BusinessEvent, Record, RecordKind, ReportRow
 from botkit.storage.base import (
+    HANDED_OFF,
     REPORT_SKIPS,
+    HandedOff,
     check_events,
     check_limit,
     check_records,
     decode_session,
     dump_json,
     encode_session,
+    handoff_reason,
     report_row,
 )
 
@@ -151,6 +154,19 @@ class MemoryStore:
             ),
             key=lambda e: (e.at, e.id),
         )
+
+    async def handoffs(self, *, since: float) -> list[HandedOff]:
+        # A plain scan through this store's own reads, so that a subclass failing them (a
+        # store switched off in a test) fails this too. Dicts keep the order keys first came
+        # in, and the latest record of a session sets its reason.
+        asked = await self.records(kind=RecordKind.HANDOFF_REQUESTED.value, since=since)
+        reasons = {r.session: handoff_reason(r.data) for r in asked}
+        out = []
+        for key, reason in reasons.items():
+            session = await self.load(key)
+            if session is not None and session.status in HANDED_OFF:
+                out.append(HandedOff(session, reason))
+        return out
 
 
 def _row(record: Record) -> _Row:

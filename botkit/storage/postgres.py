@@ -11,7 +11,7 @@
   The compare-and-set stays as the safety net under the lock.
 * **Schema in code.** ``open`` creates the schema (``?schema=`` in the URL, default
   ``botkit``) and applies the migrations it lacks in one transaction under a transaction-level
-  advisory lock, so workers starting together migrate once.
+  advisory lock, so workers starting together migrate once (:mod:`.postgres_schema`).
 * **Failures are StorageError.** A server that restarts or cannot be reached makes calls fail
   fast with :class:`StorageError` (the server answers 503 and ``Retry-After``); broken
   connections are dropped by the pool and new ones made on the next call, so the store
@@ -40,6 +40,7 @@ from botkit.engine.session import Session
 from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
+    HandedOff,
     check_events,
     check_limit,
     check_records,
@@ -47,12 +48,15 @@ from botkit.storage.base import (
     dump_json,
     encode_session,
 )
+from botkit.storage.postgres_schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from botkit.storage.sql import (
     RECORD_COLUMNS,
     events_query,
+    handoffs_query,
     records_query,
     report_rows_query,
     to_events,
+    to_handoffs,
     to_records,
     to_report_rows,
 )
@@ -61,51 +65,9 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
 log = logging.getLogger(__name__)
 
-# Migration i takes the schema from version i to i + 1. Append only; never edit one that shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: sessions, records indexed for reports (time, flow; session by the primary key, which
-        # is all a record needs: every index costs each of a turn's five inserts), events
-        """CREATE TABLE sessions (
-            key text PRIMARY KEY,
-            version bigint NOT NULL,
-            data text NOT NULL,
-            updated_at double precision
-        )""",
-        """CREATE TABLE records (
-            session text NOT NULL,
-            conversation bigint NOT NULL,
-            seq bigint NOT NULL,
-            turn bigint NOT NULL,
-            at double precision NOT NULL,
-            kind text NOT NULL,
-            bot text NOT NULL,
-            flow text NOT NULL,
-            flow_version text NOT NULL,
-            variant text NOT NULL,
-            "user" text NOT NULL,
-            channel text NOT NULL,
-            data text,
-            PRIMARY KEY (session, seq)
-        )""",
-        "CREATE INDEX records_at ON records (at)",
-        "CREATE INDEX records_flow_at ON records (flow, at)",
-        """CREATE TABLE events (
-            id text PRIMARY KEY,
-            kind text NOT NULL,
-            "user" text NOT NULL,
-            at double precision NOT NULL,
-            amount double precision,
-            data text
-        )""",
-        "CREATE INDEX events_at ON events (at)",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 COMMAND_TIMEOUT_S = 10.0  # a read or a commit taking longer fails (StorageError)
 
-# Any fixed number: the transaction-level lock workers take while they migrate.
-_MIGRATION_LOCK = 0x626F746B6974  # "botkit"
 
 # The records of a commit travel as one array per column: one statement whatever their number.
 _UNNEST = (
@@ -220,26 +182,11 @@ class PostgresStore:
             self.dsn, server_settings=self._settings(), timeout=self.connect_timeout
         )
         try:
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(self.schema)}")
-                await conn.execute(
-                    "CREATE TABLE IF NOT EXISTS botkit_schema (version integer NOT NULL)"
-                )
-                found = await conn.fetchval("SELECT max(version) FROM botkit_schema") or 0
-                if found > SCHEMA_VERSION:
-                    raise StorageError(
-                        f"the schema {self.schema!r} has version {found}; this botkit knows"
-                        f" up to {SCHEMA_VERSION}"
-                    )
-                for target in range(found + 1, SCHEMA_VERSION + 1):
-                    for statement in MIGRATIONS[target - 1]:
-                        await conn.execute(statement)
-                    await conn.execute("INSERT INTO botkit_schema VALUES ($1)", target)
-                if found < SCHEMA_VERSION:
-                    log.info("migrated %s from %d to %d", self, found, SCHEMA_VERSION)
+            found = await migrate(conn, self.schema)
         finally:
             await conn.close()
+        if found < SCHEMA_VERSION:
+            log.info("migrated %s from %d to %d", self, found, SCHEMA_VERSION)
 
     async def close(self) -> None:
         for listener in self._listeners:
@@ -424,6 +371,11 @@ class PostgresStore:
         )
         return to_records(await self._query("reading records", "fetch", sql, *params))
 
+    async def handoffs(self, *, since: float) -> list[HandedOff]:
+        # ``json``, not ``jsonb``: it reads the text as stored (see the module's docstring).
+        sql, params = handoffs_query(_mark, "(s.data::json ->> 'status')", since=since)
+        return to_handoffs(await self._query("reading the handoff queue", "fetch", sql, *params))
+
     async def report_rows(
         self, *, since: float | None = None, until: float | None = None
     ) -> list[ReportRow]:
@@ -513,10 +465,6 @@ def _positive(options: dict[str, str], name: str, default: int) -> int:
 
 def _mark(n: int) -> str:
     return f"${n}"
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _lock_id(salt: bytes, key: str) -> int:

@@ -11,16 +11,25 @@ from typing import Any
 
 import orjson
 
-from botkit.records import BusinessEvent, Record, ReportRow
-from botkit.storage.base import REPORT_BLANKS, REPORT_SKIPS
+from botkit.records import BusinessEvent, Record, RecordKind, ReportRow
+from botkit.storage.base import (
+    HANDED_OFF,
+    REPORT_BLANKS,
+    REPORT_SKIPS,
+    HandedOff,
+    decode_session,
+    handoff_reason,
+)
 
 __all__ = [
     "RECORD_COLUMNS",
     "Mark",
     "events_query",
+    "handoffs_query",
     "records_query",
     "report_rows_query",
     "to_events",
+    "to_handoffs",
     "to_records",
     "to_report_rows",
 ]
@@ -89,6 +98,35 @@ def events_query(
     filters = [("at", ">=", since), ("at", "<", until), ('"user"', "=", user)]
     where, params = _where(mark, filters)
     return f'SELECT id, kind, "user", at, amount, data FROM events{where} ORDER BY at, id', params
+
+
+def handoffs_query(mark: Mark, status_of: str, *, since: float) -> tuple[str, list[Any]]:
+    """The handoff queue (``Store.handoffs``) in one statement: per session, its latest
+    ``handoff_requested`` record since ``since`` (the window numbers them newest first) and
+    when it first asked, joined to its session, kept when the session's status (``status_of``:
+    the backend's JSON extraction of ``status`` from the stored session text) is handed off.
+    Rows: the session's version and text, the record's data."""
+    statuses = ", ".join(f"'{status}'" for status in HANDED_OFF)
+    sql = f"""
+SELECT s.version, s.data, r.data FROM (
+    SELECT session, data,
+        row_number() OVER (PARTITION BY session ORDER BY at DESC, seq DESC) AS newest,
+        min(at) OVER (PARTITION BY session) AS first_at
+    FROM records WHERE kind = {mark(1)} AND at >= {mark(2)}
+) AS r JOIN sessions AS s ON s.key = r.session
+WHERE r.newest = 1 AND {status_of} IN ({statuses})
+ORDER BY r.first_at, r.session"""
+    return sql, [RecordKind.HANDOFF_REQUESTED.value, since]
+
+
+def to_handoffs(rows: Iterable[Sequence[Any]]) -> list[HandedOff]:
+    loads = orjson.loads
+    return [
+        HandedOff(
+            decode_session(r[1], r[0]), handoff_reason(None if r[2] is None else loads(r[2]))
+        )
+        for r in rows
+    ]
 
 
 def to_records(rows: Iterable[Sequence[Any]]) -> list[Record]:

@@ -14,6 +14,9 @@ the batch is redone one commit per SAVEPOINT, so only the commit at fault fails.
 Loads are batched the same way on a second, read-only connection (WAL lets it read while the
 writer commits): the loads waiting at one moment become one query. With ``:memory:`` there is
 only one database per connection, so reads share the write connection.
+
+The schema and its migrations are in :mod:`botkit.storage.sqlite_schema`, the batching in
+:mod:`botkit.storage.batching`, the reads both SQL stores share in :mod:`botkit.storage.sql`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -33,21 +36,26 @@ from botkit.engine.session import Session
 from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
+    HandedOff,
     check_events,
     check_limit,
     decode_session,
     dump_json,
     encode_session,
 )
+from botkit.storage.batching import Batcher
 from botkit.storage.sql import (
     RECORD_COLUMNS,
     events_query,
+    handoffs_query,
     records_query,
     report_rows_query,
     to_events,
+    to_handoffs,
     to_records,
     to_report_rows,
 )
+from botkit.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, migrate
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore", "migrate"]
 
@@ -59,58 +67,6 @@ SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 5000
 _CHUNK = 500  # keys per IN (...) list, well under SQLite's limit on bound parameters
 
-# Migration i takes a database from ``PRAGMA user_version`` i to i + 1. Append only; never edit
-# a migration that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: sessions and records
-        """CREATE TABLE sessions (
-            key TEXT PRIMARY KEY,
-            version INTEGER NOT NULL,
-            data TEXT NOT NULL,
-            updated_at REAL
-        )""",
-        """CREATE TABLE records (
-            id INTEGER PRIMARY KEY,
-            session TEXT NOT NULL,
-            conversation INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
-            turn INTEGER NOT NULL,
-            at REAL NOT NULL,
-            kind TEXT NOT NULL,
-            bot TEXT NOT NULL,
-            flow TEXT NOT NULL,
-            flow_version TEXT NOT NULL,
-            variant TEXT NOT NULL,
-            user TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            data TEXT,
-            UNIQUE (session, seq)
-        )""",
-    ),
-    (  # 2: what reports filter on
-        "CREATE INDEX records_at ON records (at)",
-        "CREATE INDEX records_flow_at ON records (flow, at)",
-        "CREATE INDEX records_kind_at ON records (kind, at)",
-    ),
-    (  # 3: every index is written on every turn (five records a turn), and a report reads all
-        # the records of its period in one pass anyway; (at) finds the period, (session, seq)
-        # keeps records unique. The two composite indexes cost a third of each write.
-        "DROP INDEX records_flow_at",
-        "DROP INDEX records_kind_at",
-    ),
-    (  # 4: business events from outside (purchases, sign-ups), attributed by reports
-        """CREATE TABLE events (
-            id TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            user TEXT NOT NULL,
-            at REAL NOT NULL,
-            amount REAL,
-            data TEXT
-        )""",
-        "CREATE INDEX events_at ON events (at)",
-    ),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 _INSERT_RECORD = f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _UPSERT_SESSION = (
@@ -154,77 +110,6 @@ class _Load:
         )
 
 
-class _Pending(Protocol):
-    @property
-    def future(self) -> asyncio.Future[Any]: ...
-
-
-_P = TypeVar("_P", bound=_Pending)
-
-
-class _Batcher(Generic[_P]):
-    """Items submitted while a batch runs become the next batch, handed to ``run`` at once.
-
-    ``run`` must answer every item's future and never raise. An item whose caller gave up
-    (cancelled) before its batch started is dropped.
-    """
-
-    def __init__(self, name: str, run: Callable[[list[_P]], Awaitable[None]]) -> None:
-        self._run = run
-        self._queue: list[_P] = []
-        self._wake = asyncio.Event()
-        self._closing = False
-        self.batches = 0
-        self.items = 0
-        self._task = asyncio.create_task(self._loop(), name=name)
-
-    @property
-    def accepting(self) -> bool:
-        return not self._closing and not self._task.done()
-
-    def submit(self, item: _P) -> None:
-        self._queue.append(item)
-        self._wake.set()
-
-    async def stop(self) -> None:
-        """Answer everything submitted so far, then end."""
-        self._closing = True
-        self._wake.set()
-        try:
-            # shielded: a caller of close() that is cancelled must not cancel a batch midway
-            await asyncio.shield(self._task)
-        except asyncio.CancelledError:
-            if not self._task.cancelled():
-                raise  # close() itself was cancelled
-        except Exception:
-            log.exception("%s had failed", self._task.get_name())
-
-    async def _loop(self) -> None:
-        batch: list[_P] = []
-        try:
-            while True:
-                if not self._queue:
-                    if self._closing:
-                        return
-                    self._wake.clear()
-                    await self._wake.wait()
-                    continue
-                batch, self._queue = self._queue, []
-                batch = [item for item in batch if not item.future.cancelled()]
-                if batch:
-                    await self._run(batch)
-                    self.batches += 1
-                    self.items += len(batch)
-                batch = []
-        except BaseException as exc:
-            # Cancelled (the event loop is shutting down) or a bug: nobody may wait forever.
-            for item in (*batch, *self._queue):
-                if not item.future.done():
-                    item.future.set_exception(StorageError(f"the store stopped: {exc!r}"))
-            self._queue = []
-            raise
-
-
 class SQLiteStore:
     """Sessions and records in one SQLite database (a file path, or ``":memory:"``).
 
@@ -242,8 +127,8 @@ class SQLiteStore:
         self.synchronous = synchronous.upper()
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._commits: _Batcher[_Commit] | None = None
-        self._loads: _Batcher[_Load] | None = None
+        self._commits: Batcher[_Commit] | None = None
+        self._loads: Batcher[_Load] | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r}, synchronous={self.synchronous!r})"
@@ -273,8 +158,8 @@ class SQLiteStore:
         except StorageError:
             await self._disconnect()
             raise
-        self._commits = _Batcher(f"botkit-store-writer:{self.path}", self._write)
-        self._loads = _Batcher(f"botkit-store-reader:{self.path}", self._read)
+        self._commits = Batcher(f"botkit-store-writer:{self.path}", self._write)
+        self._loads = Batcher(f"botkit-store-reader:{self.path}", self._read)
 
     async def close(self) -> None:
         commits, loads = self._commits, self._loads
@@ -368,6 +253,17 @@ class SQLiteStore:
         except (sqlite3.Error, ValueError) as exc:
             raise StorageError(f"reading records failed: {exc}") from exc
         return to_records(rows)
+
+    async def handoffs(self, *, since: float) -> list[HandedOff]:
+        conn = self._read_connection()
+        # json_extract: SQLite's JSON functions, built in since 3.38 and in Python's own builds
+        # before that.
+        sql, params = handoffs_query(_mark, "json_extract(s.data, '$.status')", since=since)
+        try:
+            rows = await conn.execute_fetchall(sql, params)
+        except (sqlite3.Error, ValueError) as exc:
+            raise StorageError(f"reading the handoff queue failed: {exc}") from exc
+        return to_handoffs(rows)
 
     async def report_rows(
         self, *, since: float | None = None, until: float | None = None
@@ -556,30 +452,6 @@ def _write_one(db: sqlite3.Connection, item: _Commit) -> int | StorageError:
         return _failure(f"commit of session {item.key!r} failed", exc)
     db.execute("RELEASE item")
     return item.version
-
-
-def migrate(db: sqlite3.Connection) -> int:
-    """Bring the schema to SCHEMA_VERSION, one transaction per migration; returns the version
-    found. A database from a newer botkit is refused rather than touched."""
-    (found,) = db.execute("PRAGMA user_version").fetchone()
-    if found > SCHEMA_VERSION:
-        raise StorageError(
-            f"the database has schema version {found}; this botkit knows up to {SCHEMA_VERSION}"
-        )
-    for target in range(found + 1, SCHEMA_VERSION + 1):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            (current,) = db.execute("PRAGMA user_version").fetchone()
-            if current < target:  # another process may have migrated meanwhile
-                for statement in MIGRATIONS[target - 1]:
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {target}")
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-    return int(found)
 
 
 def _set_up_reader(db: sqlite3.Connection) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,9 +15,12 @@ import pytest
 from websockets.asyncio.client import connect
 
 import botkit
+from botkit.events import ChannelMessage, Claim
+from botkit.keys import SessionKey
 from botkit.server import AgentSettings, ServerSettings, create_app
-from botkit.storage import MemoryStore
+from botkit.storage import MemoryStore, SQLiteStore
 from tests.server.conftest import on_loopback
+from tests.storage.test_handoff_queries import counting
 
 HANEUL = "tok-haneul-0123456789"
 BADA = "tok-bada-9876543210xx"
@@ -34,8 +38,8 @@ async def serving(
         ServerSettings(agent=AgentSettings(tokens=tokens)),
         store=store,
         stubs={"lookup_order": lambda ctx: {}},
+        clock=lambda: WEDNESDAY_MORNING,
     )
-    app.state.runtime.clock = lambda: WEDNESDAY_MORNING
     async with on_loopback(app) as port:
         yield f"127.0.0.1:{port}", store
 
@@ -159,19 +163,25 @@ async def test_an_agent_reply_reaches_a_kakao_user_with_their_next_answer() -> N
 async def test_the_server_moves_on_a_handoff_nobody_took_even_if_the_user_is_silent() -> None:
     now = [WEDNESDAY_MORNING]
     store = MemoryStore()
-    app = create_app(botkit.load("flows"), ServerSettings(sweep_s=0.05), store=store, stubs={})
-    app.state.runtime.clock = lambda: now[0]
+    app = create_app(
+        botkit.load("flows"),
+        ServerSettings(sweep_s=0.05),
+        store=store,
+        stubs={},
+        clock=lambda: now[0],
+    )
     async with on_loopback(app):
-        runtime = app.state.runtime
-        await runtime.handle("web", SID, "상담원 연결해 주세요")
+        runtime = app.runtime
+        key = SessionKey("web", SID)
+        await runtime.apply(key, ChannelMessage("상담원 연결해 주세요"))
         await asyncio.sleep(0.2)
-        assert (await runtime.session("web", SID)).status == "handoff_requested"
+        assert (await runtime.conversations.existing(key)).status == "handoff_requested"
         now[0] += 11 * 60  # the reference bot waits 10 minutes for an agent
         for _ in range(50):
             await asyncio.sleep(0.05)
-            if (await runtime.session("web", SID)).state == "support.leave_contact":
+            if (await runtime.conversations.existing(key)).state == "support.leave_contact":
                 break
-        session = await runtime.session("web", SID)
+        session = await runtime.conversations.existing(key)
         assert (session.state, session.status) == ("support.leave_contact", "bot")
         assert [r.kind for r in await store.records(kind="handoff_timeout")] == ["handoff_timeout"]
 
@@ -187,3 +197,24 @@ async def test_the_dashboard_shows_today_to_agents_only() -> None:
         assert '<meta http-equiv="refresh" content="60">' in page.text
         assert "2026-11-25" in page.text  # today, by the server's clock
         assert 'data-series="handoff"' in page.text  # the handoff just asked for is counted
+
+
+async def test_the_queue_is_one_query_however_many_wait(tmp_path: Path) -> None:
+    """Acceptance item 5 of issue 15, seen from an agent's console: the queue of a dozen
+    conversations (some with an agent) costs the store one query, not one per conversation."""
+    store = SQLiteStore(str(tmp_path / "bot.db"))
+    app = create_app(
+        botkit.load("flows"),
+        ServerSettings(agent=AgentSettings(tokens=(f"하늘:{HANEUL}",))),
+        store=store,
+        stubs={"lookup_order": lambda ctx: {}},
+        clock=lambda: WEDNESDAY_MORNING,
+    )
+    async with on_loopback(app) as port, agent(f"127.0.0.1:{port}", HANEUL) as haneul:
+        for i in range(12):
+            await app.runtime.apply(SessionKey("web", f"sid-{i}"), ChannelMessage("상담원"))
+        await app.runtime.apply(SessionKey("web", "sid-0"), Claim("하늘"))
+        async with counting(store) as statements:
+            queue = (await haneul.get("/queue")).json()["conversations"]
+        assert len(queue) == 12
+        assert len(statements) == 1, statements

@@ -26,8 +26,13 @@ async def serving(
     token: str | None = TOKEN,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, MemoryStore]]:
     store = MemoryStore()
-    app = create_app(APP, ServerSettings(events_token=token), store=store, stubs={})
-    app.state.runtime.clock = lambda: WEDNESDAY_MORNING
+    app = create_app(
+        APP,
+        ServerSettings(events_token=token),
+        store=store,
+        stubs={},
+        clock=lambda: WEDNESDAY_MORNING,
+    )
     async with (
         on_loopback(app) as port,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,

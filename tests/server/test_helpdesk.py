@@ -58,8 +58,8 @@ async def serving(
         ServerSettings(helpdesk=helpdesk),
         store=store,
         stubs={"lookup_order": lambda ctx: {}},
+        clock=lambda: WEDNESDAY_MORNING,
     )
-    app.state.runtime.clock = lambda: WEDNESDAY_MORNING
     async with (
         on_loopback(app) as port,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,

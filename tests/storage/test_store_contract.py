@@ -492,3 +492,85 @@ async def test_report_rows_are_the_records_reports_read(store: Store) -> None:
     ]
     assert rows[0].session == session.key
     assert await store.report_rows(since=records[0].at + 1000) == []
+
+
+# --- the handoff queue (Store.handoffs) ------------------------------------------------------
+
+T0 = 1_700_000_000.0
+
+
+async def _asks(
+    store: Store,
+    key: str,
+    status: str,
+    asked: list[tuple[float, dict[str, Any] | None]],
+) -> Session:
+    """A session of ``status`` that asked for a person at each of ``asked`` (time, data)."""
+    session = make_session(key, status=status)
+    records = [
+        make_records(key, [seq], at=at, kind="handoff_requested", data=data)[0]
+        for seq, (at, data) in enumerate(asked, start=1)
+    ]
+    records.append(make_records(key, [len(asked) + 1], at=T0 + 500)[0])  # other kinds: ignored
+    await store.commit(session, records, expected_version=0)
+    return session
+
+
+async def test_handoffs_are_the_handed_off_sessions_with_their_latest_reason(
+    store: Store,
+) -> None:
+    waits = await _asks(store, "web:기다림", "handoff_requested", [(T0 + 20, {"reason": "환불"})])
+    held = await _asks(
+        store,
+        "kakao:shop:상담중",  # a Kakao user id has a colon of its own
+        "with_agent",
+        [(T0 + 10, {"reason": "배송"}), (T0 + 30, {"reason": "다시 요청"})],
+    )
+    await _asks(store, "web:돌아감", "bot", [(T0 + 5, {"reason": "환불"})])  # back with the bot
+    await _asks(store, "web:끝남", "closed", [(T0 + 6, {"reason": "환불"})])
+    await _asks(store, "web:이유없음", "handoff_requested", [(T0 + 40, None)])
+    await store.commit(
+        make_session("web:묻지않음", status="handoff_requested"), [], expected_version=0
+    )
+
+    found = await store.handoffs(since=T0)
+    # by when each first asked; the latest record's reason; a record without one gives None
+    assert [(h.session.key, h.reason) for h in found] == [
+        (held.key, "다시 요청"),
+        (waits.key, "환불"),
+        ("web:이유없음", None),
+    ]
+    _same(found[0].session, held, 1)
+    assert [h.session.status for h in found] == [
+        "with_agent",
+        "handoff_requested",
+        "handoff_requested",
+    ]
+
+
+async def test_handoffs_look_back_only_to_since(store: Store) -> None:
+    await _asks(
+        store,
+        "web:오래전",
+        "handoff_requested",
+        [(T0, {"reason": "처음"}), (T0 + 100, {"reason": "나중"})],
+    )
+    await _asks(store, "web:아주오래전", "handoff_requested", [(T0 - 1, {"reason": "옛날"})])
+    found = await store.handoffs(since=T0 + 50)  # the first ask is out of the window
+    assert [(h.session.key, h.reason) for h in found] == [("web:오래전", "나중")]
+    assert await store.handoffs(since=T0 + 1000) == []
+
+
+async def test_handoffs_that_asked_at_the_same_moment_are_in_key_order(store: Store) -> None:
+    for key in ("web:b", "web:a", "web:c"):
+        await _asks(store, key, "handoff_requested", [(T0, {"reason": key})])
+    found = await store.handoffs(since=T0)
+    assert [(h.session.key, h.reason) for h in found] == [
+        ("web:a", "web:a"),
+        ("web:b", "web:b"),
+        ("web:c", "web:c"),
+    ]
+
+
+async def test_handoffs_of_an_empty_store(store: Store) -> None:
+    assert await store.handoffs(since=0.0) == []

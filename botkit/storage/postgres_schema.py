@@ -1,0 +1,83 @@
+"""The PostgreSQL store's schema: its migrations, and the function that applies them.
+
+The version is kept in the ``botkit_schema`` table of the store's schema. Workers starting
+together migrate once: ``migrate`` runs in one transaction under a transaction-level advisory
+lock, creating the schema and applying the migrations it lacks; a schema from a newer botkit
+is refused, never touched.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from botkit.errors import StorageError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+# Migration i takes the schema from version i to i + 1. Append only; never edit one that shipped.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: sessions, records indexed for reports (time, flow; session by the primary key, which
+        # is all a record needs: every index costs each of a turn's five inserts), events
+        """CREATE TABLE sessions (
+            key text PRIMARY KEY,
+            version bigint NOT NULL,
+            data text NOT NULL,
+            updated_at double precision
+        )""",
+        """CREATE TABLE records (
+            session text NOT NULL,
+            conversation bigint NOT NULL,
+            seq bigint NOT NULL,
+            turn bigint NOT NULL,
+            at double precision NOT NULL,
+            kind text NOT NULL,
+            bot text NOT NULL,
+            flow text NOT NULL,
+            flow_version text NOT NULL,
+            variant text NOT NULL,
+            "user" text NOT NULL,
+            channel text NOT NULL,
+            data text,
+            PRIMARY KEY (session, seq)
+        )""",
+        "CREATE INDEX records_at ON records (at)",
+        "CREATE INDEX records_flow_at ON records (flow, at)",
+        """CREATE TABLE events (
+            id text PRIMARY KEY,
+            kind text NOT NULL,
+            "user" text NOT NULL,
+            at double precision NOT NULL,
+            amount double precision,
+            data text
+        )""",
+        "CREATE INDEX events_at ON events (at)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Any fixed number: the transaction-level lock workers take while they migrate.
+_MIGRATION_LOCK = 0x626F746B6974  # "botkit"
+
+
+async def migrate(conn: asyncpg.Connection, schema: str) -> int:
+    """Bring ``schema`` (the connection's search_path) to SCHEMA_VERSION; returns the version
+    found."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        await conn.execute("CREATE TABLE IF NOT EXISTS botkit_schema (version integer NOT NULL)")
+        found = int(await conn.fetchval("SELECT max(version) FROM botkit_schema") or 0)
+        if found > SCHEMA_VERSION:
+            raise StorageError(
+                f"the schema {schema!r} has version {found}; this botkit knows"
+                f" up to {SCHEMA_VERSION}"
+            )
+        for target in range(found + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target - 1]:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO botkit_schema VALUES ($1)", target)
+    return found
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'

@@ -1,0 +1,91 @@
+"""The SQLite store's schema: its migrations, and the function that applies them.
+
+The schema version is SQLite's ``PRAGMA user_version``; ``migrate`` runs on the write
+connection when the store opens, each migration in its own transaction, so a database from any
+earlier botkit is brought up to date and one from a newer botkit is refused, never touched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from botkit.errors import StorageError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+# Migration i takes a database from ``PRAGMA user_version`` i to i + 1. Append only; never edit
+# a migration that has shipped.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: sessions and records
+        """CREATE TABLE sessions (
+            key TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            updated_at REAL
+        )""",
+        """CREATE TABLE records (
+            id INTEGER PRIMARY KEY,
+            session TEXT NOT NULL,
+            conversation INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            turn INTEGER NOT NULL,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            bot TEXT NOT NULL,
+            flow TEXT NOT NULL,
+            flow_version TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            user TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            data TEXT,
+            UNIQUE (session, seq)
+        )""",
+    ),
+    (  # 2: what reports filter on
+        "CREATE INDEX records_at ON records (at)",
+        "CREATE INDEX records_flow_at ON records (flow, at)",
+        "CREATE INDEX records_kind_at ON records (kind, at)",
+    ),
+    (  # 3: every index is written on every turn (five records a turn), and a report reads all
+        # the records of its period in one pass anyway; (at) finds the period, (session, seq)
+        # keeps records unique. The two composite indexes cost a third of each write.
+        "DROP INDEX records_flow_at",
+        "DROP INDEX records_kind_at",
+    ),
+    (  # 4: business events from outside (purchases, sign-ups), attributed by reports
+        """CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            user TEXT NOT NULL,
+            at REAL NOT NULL,
+            amount REAL,
+            data TEXT
+        )""",
+        "CREATE INDEX events_at ON events (at)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring the schema to SCHEMA_VERSION, one transaction per migration; returns the version
+    found. A database from a newer botkit is refused rather than touched."""
+    (found,) = db.execute("PRAGMA user_version").fetchone()
+    if found > SCHEMA_VERSION:
+        raise StorageError(
+            f"the database has schema version {found}; this botkit knows up to {SCHEMA_VERSION}"
+        )
+    for target in range(found + 1, SCHEMA_VERSION + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            (current,) = db.execute("PRAGMA user_version").fetchone()
+            if current < target:  # another process may have migrated meanwhile
+                for statement in MIGRATIONS[target - 1]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    return int(found)
