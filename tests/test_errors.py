@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import botkit
-import botkit.server.app  # the adapters and the server import each other: enter from the top
 from botkit import errors
 
 REPO = Path(__file__).resolve().parents[1]

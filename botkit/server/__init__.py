@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from botkit.errors import ConfigurationError
-from botkit.server.app import create_app
+from botkit.server.app import Server, create_app
 from botkit.server.config import (
     AgentSettings,
     HelpdeskSettings,
@@ -18,6 +18,7 @@ __all__ = [
     "ConfigurationError",
     "HelpdeskSettings",
     "KakaoSettings",
+    "Server",
     "ServerSettings",
     "WebSettings",
     "create_app",

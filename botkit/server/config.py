@@ -1,5 +1,8 @@
 """Settings of ``botkit serve``: defaults, then a YAML file, then environment variables.
 
+The channels' own settings (:class:`KakaoSettings`, :class:`WebSettings`) live with their
+adapters; this module gathers them into :class:`ServerSettings` and reads them all.
+
 Every setting has a safe default, so ``botkit serve flows/`` runs as is on loopback. A file
 (``--config serve.yaml``) and ``BOTKIT_*`` environment variables override them; secrets belong in
 the environment (``BOTKIT_KAKAO_SECRET``), never in a file in the repository.
@@ -15,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from botkit.adapters.kakao.settings import KakaoSettings
+from botkit.adapters.web.settings import WebSettings
 from botkit.errors import ConfigurationError
 
 __all__ = [
@@ -26,49 +31,6 @@ __all__ = [
     "WebSettings",
     "load_settings",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class KakaoSettings:
-    path: str = "/kakao/skill"
-    # A shared secret: Kakao's skill settings can add it to the URL (``{path}/{secret}``) or send
-    # it as a header. Unset = no check (only sensible on loopback).
-    secret: str | None = None
-    secret_header: str = "X-Botkit-Secret"
-    bot_ids: tuple[str, ...] = ()  # allowed `bot.id`s; empty = any
-    # Kakao waits 5 s for a skill; the answer leaves within this budget whatever the actions do.
-    budget_s: float = 4.5
-    # Kakao's AI-chatbot callback (enabled per block in Open Builder): answer at once with
-    # `useCallback: true` and POST the real answer to `callbackUrl` when it is ready.
-    callback: bool = False
-    # Hosts a callbackUrl may point to (Kakao's own): the URL comes in the request, and botkit
-    # must not be made to POST to any address a caller names. "*.example.com" matches subdomains.
-    callback_hosts: tuple[str, ...] = ("*.kakao.com", "*.kakaoenterprise.com")
-    callback_ttl_s: float = 55.0  # Kakao's callback URL is valid for one minute
-    waiting_text: str = "답변을 준비하고 있어요. 잠시만 기다려 주세요."
-    retry_text: str = "응답이 늦어지고 있어요. 잠시 후 다시 말씀해 주세요."
-    # Kakao refuses an answer with nothing in it; while a person holds the conversation the bot
-    # says nothing, so the user's message is acknowledged with this (it is kept for the agent).
-    holding_text: str = "상담원에게 전달했어요. 곧 답변드릴게요."
-    deliver_late_replies: bool = True  # a reply that missed its budget comes with the next one
-    max_body_bytes: int = 64 * 1024
-    max_utterance_chars: int = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class WebSettings:
-    # Pages allowed to open the widget's socket besides the server's own origin, e.g.
-    # "https://shop.example.com"; "*" allows any (a public demo only).
-    origins: tuple[str, ...] = ()
-    rate: int = 10  # messages per session ...
-    rate_per_s: float = 10.0  # ... per this many seconds
-    # A socket frame over this is answered `too_large`; a POST /web/messages body, 413.
-    max_frame_bytes: int = 16 * 1024
-    # A socket message over this closes the socket (1009) before it is read whole: uvicorn's
-    # ws_max_size, which would otherwise let each socket hold 16 MiB.
-    max_socket_bytes: int = 64 * 1024
-    max_bad_frames: int = 10  # then the connection is closed with 1008
-    test_hooks: bool = False  # POST /web/_drop closes every socket (browser tests only)
 
 
 @dataclass(frozen=True, slots=True)

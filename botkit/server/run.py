@@ -21,15 +21,15 @@ from pathlib import Path
 
 import orjson
 import uvicorn
-from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
 from botkit.app import BotApp, load
 from botkit.errors import ConfigurationError, FlowError
 from botkit.runtime import ActionFunction
-from botkit.server.app import create_app
+from botkit.server.app import Server, create_app
 from botkit.server.config import ServerSettings, load_settings
 from botkit.server.logs import setup_logging
+from botkit.server.ws_protocol import ws_protocol
 from botkit.storage import SharedStore, open_store
 
 __all__ = ["ConfigurationError", "serve", "worker_app"]
@@ -72,7 +72,7 @@ def _clock(offset: float | None) -> Callable[[], float]:
     return lambda: time.time() + offset
 
 
-def worker_app() -> Starlette:
+def worker_app() -> Server:
     """The app of one worker process (uvicorn's factory; the parent checked everything)."""
     spec = orjson.loads(os.environ[_SPEC])
     settings = load_settings(None, env={}, overrides=spec["settings"])
@@ -118,7 +118,7 @@ def serve(path: Path, settings: ServerSettings) -> None:
     Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
-def _uvicorn(app: Starlette | str, settings: ServerSettings) -> uvicorn.Config:
+def _uvicorn(app: Server | str, settings: ServerSettings) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -127,6 +127,7 @@ def _uvicorn(app: Starlette | str, settings: ServerSettings) -> uvicorn.Config:
         factory=isinstance(app, str),  # workers build their own app: worker_app()
         loop="uvloop",
         http="httptools",
+        ws=ws_protocol(),  # uvicorn's, answering a handshake too large to read in JSON
         log_config=None,  # our JSON lines (botkit.server.logs), not uvicorn's format
         access_log=False,  # one structured line per turn is logged by the endpoint instead
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),

@@ -174,18 +174,13 @@ def _tally(row: Row, target: Target, outcome: Outcome, stored: bool, still_up: b
         )
     problems = {
         "5xx answers": outcome.status >= 500,
-        "4xx without a JSON body": outcome.status >= 400
-        and not row.below_botkit
-        and not json_error(outcome),
+        "4xx without a JSON body": outcome.status >= 400 and not json_error(outcome),
         "rows that stored something": stored,
         "rows after which the server did not answer": not still_up,
         "rows answered otherwise than the table says": not expected,
     }
     for name, happened in problems.items():
         SECTION.add(f"{store}: {name}", int(happened))
-    if row.below_botkit:
-        SECTION.add(f"{store}: 4xx answered by the server under botkit (not JSON)")
-        SECTION.note(f"{store}: {row.name}: {outcome.status}: {row.below_botkit}")
     if any(problems.values()):
         got = " ".join(str(x) for x in (outcome.status, _code(outcome)) if x)
         wanted = " ".join(str(x) for x in (row.status, row.frame_error or row.close_code) if x)
@@ -223,7 +218,7 @@ def test_bad_input_row(row: Row, target: Target) -> None:
         assert outcome.frame.get("code") == row.frame_error, outcome.frame
     if row.close_code is not None:
         assert outcome.close_code == row.close_code, outcome.frame
-    if (outcome.status >= 400 or row.frames) and not row.below_botkit:
+    if outcome.status >= 400 or row.frames:
         assert json_error(outcome), outcome.body[:300]
     assert not stored, f"{before} → {target.counts()}"
     assert still_up, target.served.log[-2000:]

@@ -16,12 +16,17 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
 import botkit
 from botkit.app import BotApp
-from botkit.server import AgentSettings, HelpdeskSettings, ServerSettings, create_app
+from botkit.server import (
+    AgentSettings,
+    HelpdeskSettings,
+    Server,
+    ServerSettings,
+    create_app,
+)
 from botkit.storage import SQLiteStore, Store
 from botkit.storage.postgres import PostgresStore
 from tests.postgres import POSTGRES_MARKS, postgres_url
@@ -62,7 +67,7 @@ def store_maker(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], 
 class Served:
     """The app, its store, a client that talks to it through ASGI, and the body bytes read."""
 
-    app: Starlette
+    app: Server
     store: Store
     client: httpx.AsyncClient = field(repr=False)
     read: int = 0  # request body bytes the app took from receive(), over every request so far
@@ -88,9 +93,12 @@ async def serving(
 ) -> AsyncIterator[Served]:
     store = make_store()
     app = create_app(
-        BOT, settings or ServerSettings(), store=store, stubs={"lookup_order": lookup_order}
+        BOT,
+        settings or ServerSettings(),
+        store=store,
+        stubs={"lookup_order": lookup_order},
+        clock=lambda: WEDNESDAY_MORNING,
     )
-    app.state.runtime.clock = lambda: WEDNESDAY_MORNING
     served = Served(app, store, client=httpx.AsyncClient())
 
     async def counting(scope: Scope, receive: Receive, send: Send) -> None:
@@ -103,7 +111,7 @@ async def serving(
 
     transport = httpx.ASGITransport(app=counting)
     async with (
-        app.router.lifespan_context(app),
+        app.lifespan(),
         httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client,
     ):
         served.client = client

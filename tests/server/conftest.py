@@ -24,12 +24,12 @@ import httpx
 import pytest
 import uvicorn
 from jsonschema import Draft202012Validator
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 import botkit
 from botkit.app import BotApp
 from botkit.runtime import ActionContext, ActionFunction
-from botkit.server import KakaoSettings, ServerSettings, create_app
+from botkit.server import KakaoSettings, Server, ServerSettings, create_app
 from botkit.storage import MemoryStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,7 +121,7 @@ def skill_response_schema() -> Draft202012Validator:
 class RunningServer:
     """One ``botkit serve`` on loopback: its app, its store, and a client pointed at it."""
 
-    app: Starlette
+    app: Server
     store: MemoryStore
     client: httpx.AsyncClient
     settings: ServerSettings
@@ -161,7 +161,7 @@ async def start_server(shop_bot: BotApp) -> AsyncIterator[StartServer]:
 
 
 @contextlib.asynccontextmanager
-async def on_loopback(app: Starlette) -> AsyncIterator[int]:
+async def on_loopback(app: ASGIApp) -> AsyncIterator[int]:
     """Serve ``app`` with uvicorn as ``botkit serve`` does, on a free port; yield the port."""
     config = uvicorn.Config(
         app,

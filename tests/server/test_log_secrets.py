@@ -23,7 +23,6 @@ from urllib.parse import quote
 import httpx
 import pytest
 import uvicorn
-from starlette.applications import Starlette
 from websockets.asyncio.client import connect
 
 import botkit
@@ -31,6 +30,7 @@ from botkit.server import (
     AgentSettings,
     HelpdeskSettings,
     KakaoSettings,
+    Server,
     ServerSettings,
     create_app,
 )
@@ -96,7 +96,7 @@ def captured_logs(settings: ServerSettings) -> Iterator[io.StringIO]:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def serving(app: Server) -> AsyncIterator[httpx.AsyncClient]:
     """``app`` under uvicorn on loopback with uvicorn's access log on (``botkit serve`` keeps
     it off): a line per request with its path and query string, the worst case."""
     config = uvicorn.Config(
@@ -124,8 +124,12 @@ async def test_no_secret_and_no_customer_text_reaches_the_log_at_debug_level(
     tmp_path: Path,
 ) -> None:
     settings = server_settings(tmp_path)
-    app = create_app(botkit.load("flows"), settings, stubs={"lookup_order": lookup_order})
-    app.state.runtime.clock = lambda: WEDNESDAY_MORNING  # the CS team is in: handoffs happen
+    app = create_app(
+        botkit.load("flows"),
+        settings,
+        stubs={"lookup_order": lookup_order},
+        clock=lambda: WEDNESDAY_MORNING,  # the CS team is in: handoffs happen
+    )
     hello, person = skill_payload("안녕하세요", user="하은"), skill_payload("상담원", user="하은")
     with captured_logs(settings) as logs:
         async with serving(app) as client:

@@ -121,8 +121,8 @@ async def served_after_hours() -> AsyncIterator[tuple[httpx.AsyncClient, MemoryS
         ServerSettings(agent=AgentSettings(tokens=(f"하늘:{TOKEN}",))),
         store=store,
         stubs={"lookup_order": lambda ctx: {}},
+        clock=lambda: SATURDAY_NIGHT,
     )
-    app.state.runtime.clock = lambda: SATURDAY_NIGHT
     async with (
         on_loopback(app) as port,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,

@@ -16,8 +16,8 @@ async def test_turns_handoffs_fallbacks_and_actions_are_counted() -> None:
         ServerSettings(),
         store=MemoryStore(),
         stubs={"lookup_order": lambda ctx: {"status": "배송중", "delivery": {"eta": "내일"}}},
+        clock=lambda: 1_795_568_400.0,  # Wednesday 10:00: agents are in
     )
-    app.state.runtime.clock = lambda: 1_795_568_400.0  # Wednesday 10:00: agents are in
 
     def kakao(text: str) -> dict[str, object]:
         return {

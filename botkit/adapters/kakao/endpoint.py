@@ -2,7 +2,7 @@
 
 The order of the checks is the order of their cost: the secret and the size before the body is
 read, the content type and the JSON before the payload is parsed, the ids (as every id at the
-edge: :mod:`botkit.server.guard`) and the bot id before the runtime sees anything. A rejected
+edge: :mod:`botkit.adapters.checks`) and the bot id before the runtime sees anything. A rejected
 request gets a 4xx with a JSON body saying why, and nothing of it is stored.
 
 Kakao waits 5 seconds. The turn runs in a task of its own and the answer leaves within the
@@ -19,20 +19,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 import orjson
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from botkit.adapters.kakao.codec import KakaoPayloadError, KakaoRequest, parse_payload, render
-from botkit.effects import Say
+from botkit.adapters.checks import check_id, clean_text
+from botkit.adapters.http import (
+    json_error,
+    json_response,
+    same_secret,
+    too_large_error,
+    unavailable,
+)
+from botkit.adapters.kakao.payload import KakaoPayloadError, KakaoRequest, parse_payload
+from botkit.adapters.kakao.render import render
+from botkit.adapters.kakao.settings import KakaoSettings
+from botkit.effects import Effect, Say
 from botkit.errors import BadId, BadPayload
 from botkit.runtime import Reply, Runtime
-from botkit.server.config import KakaoSettings
-from botkit.server.guard import check_id, clean_text, too_large_error
-from botkit.server.http import RETRY_AFTER_S, UNAVAILABLE_ERROR, same_secret
 
 __all__ = ["KakaoEndpoint"]
 
@@ -41,43 +50,10 @@ CHANNEL = "kakao"
 _JSON = "application/json"
 
 
-class JsonResponse:
-    """A status and a JSON body: all this endpoint ever sends."""
-
-    __slots__ = ("body", "extra", "status_code")
-
-    def __init__(
-        self,
-        body: dict[str, Any],
-        status_code: int = 200,
-        extra: tuple[tuple[bytes, bytes], ...] = (),
-    ) -> None:
-        self.body = orjson.dumps(body)
-        self.status_code = status_code
-        self.extra = extra  # more headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [
-            (b"content-type", _JSON.encode()),
-            (b"content-length", b"%d" % len(self.body)),
-            *self.extra,
-        ]
-        await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
-        await send({"type": "http.response.body", "body": self.body})
-
-
-# The store did not answer (built once: it is the same answer every time).
-_STORE_DOWN = JsonResponse(
-    {"error": UNAVAILABLE_ERROR}, 503, ((b"retry-after", b"%d" % RETRY_AFTER_S),)
-)
-
-
-def skill_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, **extra}}, status)
-
-
 class _Rejected(BadPayload):
-    def __init__(self, response: JsonResponse) -> None:
+    """A request refused before the runtime sees it, with the JSON answer that says why."""
+
+    def __init__(self, response: Response) -> None:
         self.response = response
 
 
@@ -86,11 +62,14 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 
 class KakaoEndpoint:
-    """``POST {path}`` (and ``{path}/{secret}``): one Kakao skill call, as a plain ASGI app.
+    """``POST {path}`` (and ``{path}/{secret}``): one Kakao skill call, as a plain ASGI app;
+    and the Kakao :class:`~botkit.adapters.channel.Channel`.
 
-    Plain ASGI rather than a framework's request and response objects: this is the hot path of
-    the server, and a turn is cheaper than the objects a framework would build around it.
+    Plain ASGI rather than a framework's request object: this is the hot path of the server,
+    and a turn is cheaper than the objects a framework would build around it.
     """
+
+    name = CHANNEL
 
     def __init__(
         self,
@@ -125,6 +104,28 @@ class KakaoEndpoint:
             elapsed = round((time.perf_counter() - started) * 1000, 2)
             log.debug("kakao turn", extra={"user": payload.user, "latency_ms": elapsed})
 
+    # -- the channel ------------------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        return "/" + self.settings.path.strip("/")
+
+    def routes(self) -> list[BaseRoute]:
+        # Plain ASGI apps: Starlette passes the request straight through.
+        return [
+            Route(self.path, self, methods=["POST"]),
+            Route(self.path + "/{secret}", self, methods=["POST"]),
+        ]
+
+    async def start(self) -> None:
+        """Nothing to start: a skill only answers requests."""
+
+    async def deliver(self, user: str, effects: Sequence[Effect]) -> None:
+        """Words said outside a request (an agent's, a late reply): a skill can only answer,
+        not speak first, so they are kept in the session, for any worker, and said with the
+        answer to the user's next message."""
+        (await self.runtime.keep_until_next(CHANNEL, user, effects)).kept()
+
     # -- checks ---------------------------------------------------------------------------
 
     def _check_secret(self, scope: Scope, headers: dict[str, str]) -> None:
@@ -135,13 +136,13 @@ class KakaoEndpoint:
             self.settings.secret_header.lower(), ""
         )
         if not same_secret(given, secret):
-            raise _Rejected(skill_error(401, "bad_secret", "the skill secret is missing or wrong"))
+            raise _Rejected(json_error(401, "bad_secret", "the skill secret is missing or wrong"))
 
     async def _body(self, headers: dict[str, str], receive: Receive) -> bytes:
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != _JSON:
             raise _Rejected(
-                skill_error(
+                json_error(
                     415,
                     "unsupported_media_type",
                     f"expected Content-Type: {_JSON}, not '{kind or 'none'}'",
@@ -156,7 +157,7 @@ class KakaoEndpoint:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise _Rejected(skill_error(400, "disconnected", "the client went away"))
+                raise _Rejected(json_error(400, "disconnected", "the client went away"))
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > cap:
@@ -166,38 +167,38 @@ class KakaoEndpoint:
                 return b"".join(chunks)
 
     @staticmethod
-    def _too_large(cap: int) -> JsonResponse:
-        return JsonResponse(too_large_error(cap), 413)
+    def _too_large(cap: int) -> Response:
+        return json_response(too_large_error(cap), 413)
 
     def _parse(self, body: bytes) -> KakaoRequest:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise _Rejected(
-                skill_error(400, "invalid_json", f"the body is not valid JSON: {exc}")
+                json_error(400, "invalid_json", f"the body is not valid JSON: {exc}")
             ) from None
         if not isinstance(data, dict):
-            raise _Rejected(skill_error(400, "invalid_payload", "a SkillPayload is a JSON object"))
+            raise _Rejected(json_error(400, "invalid_payload", "a SkillPayload is a JSON object"))
         try:
             payload = parse_payload(data)
         except KakaoPayloadError as exc:
-            refused = skill_error(400, "invalid_payload", str(exc), path=exc.field)
+            refused = json_error(400, "invalid_payload", str(exc), path=exc.field)
             raise _Rejected(refused) from None
         try:
             check_id("bot.id", payload.bot_id)
             check_id("userRequest.user.id", payload.user)
         except BadId as bad:
-            raise _Rejected(skill_error(400, "bad_id", str(bad), path=bad.path)) from None
+            raise _Rejected(json_error(400, "bad_id", str(bad), path=bad.path)) from None
         allowed = self.settings.bot_ids
         if allowed and payload.bot_id not in allowed:
             raise _Rejected(
-                skill_error(403, "unknown_bot", f"bot.id '{payload.bot_id}' is not served here")
+                json_error(403, "unknown_bot", f"bot.id '{payload.bot_id}' is not served here")
             )
         return payload
 
     # -- the turn ---------------------------------------------------------------------------
 
-    async def _answer(self, payload: KakaoRequest) -> JsonResponse:
+    async def _answer(self, payload: KakaoRequest) -> Response:
         user = f"{payload.bot_id}:{payload.user}"
         text = clean_text(payload.utterance, self.settings.max_utterance_chars)
         turn = asyncio.ensure_future(
@@ -215,8 +216,8 @@ class KakaoEndpoint:
         if done:
             reply = turn.result()
             if reply.unavailable:  # nothing was kept: Kakao shows its own "try again"
-                return _STORE_DOWN
-            return JsonResponse(self._rendered(reply))
+                return unavailable()
+            return json_response(self._rendered(reply))
         url = payload.callback_url
         if self.settings.callback and url and self._callback_allowed(url):
             deadline = time.monotonic() + self.settings.callback_ttl_s - self.settings.budget_s
@@ -226,11 +227,11 @@ class KakaoEndpoint:
                 )
             )
             waiting = {"text": self.settings.waiting_text}
-            return JsonResponse({"version": "2.0", "useCallback": True, "data": waiting})
+            return json_response({"version": "2.0", "useCallback": True, "data": waiting})
         if self.settings.deliver_late_replies:
             turn.add_done_callback(lambda t: self._keep_late(user, t))
         log.warning("kakao turn over budget", extra={"user": user})
-        return JsonResponse(render([Say(text=self.settings.retry_text)]).response)
+        return json_response(render([Say(text=self.settings.retry_text)]).response)
 
     def _rendered(self, reply: Reply) -> dict[str, Any]:
         effects = list(reply.effects)

@@ -11,9 +11,12 @@ The protocol is ``adapters/web/PROTOCOL.md``. What matters most here:
   them (10 on one connection) is disconnected, with close code 1008.
 * **Origins.** A page may open the socket only from an allowed origin (the server's own by
   default, and those listed in ``web.origins``).
+* **Words outside a request** (an agent's, the bot's after a release) are pushed to the
+  user's open sockets, through whichever worker holds them: with a store that broadcasts
+  (PostgreSQL), every worker hears of them and pushes to the sockets it holds.
 * **Text as on Kakao.** What a user typed loses its control characters (NUL, escapes; line
   breaks and tabs stay) and is composed (NFC) by the same helper as Kakao's
-  (:func:`~botkit.server.guard.clean_text`) before the bot or the store sees it.
+  (:func:`~botkit.adapters.checks.clean_text`) before the bot or the store sees it.
 """
 
 from __future__ import annotations
@@ -24,34 +27,37 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from botkit.adapters.web.render import render_web
-from botkit.effects import Effect, Say
-from botkit.errors import BadPayload
-from botkit.records import transcript
-from botkit.runtime import Reply, Runtime
-from botkit.server.config import WebSettings
-from botkit.server.guard import clean_text
-from botkit.server.http import (
+from botkit.adapters.checks import clean_text
+from botkit.adapters.http import (
     RETRY_AFTER_S,
     UNAVAILABLE,
     json_error,
     json_response,
     unavailable,
 )
+from botkit.adapters.web.render import render_web
+from botkit.adapters.web.settings import WebSettings
+from botkit.effects import Effect, Say, say_from_data, say_to_data
+from botkit.errors import BadPayload, StorageError
+from botkit.records import transcript
+from botkit.runtime import Reply, Runtime
+from botkit.storage import Broadcast
 
 __all__ = ["WebEndpoint"]
 
 log = logging.getLogger("botkit.web")
 CHANNEL = "web"
+PUSHES = "web_push"  # the topic on which workers pass pushes to each other
 _SID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _STATIC = {
@@ -93,9 +99,19 @@ class _Bucket:
 
 
 class WebEndpoint:
-    def __init__(self, runtime: Runtime, settings: WebSettings) -> None:
+    """The widget's endpoints, and the web :class:`~botkit.adapters.channel.Channel`.
+
+    ``broadcast`` is the store when it can pass messages between workers (None: this process
+    holds every socket there is)."""
+
+    name = CHANNEL
+
+    def __init__(
+        self, runtime: Runtime, settings: WebSettings, broadcast: Broadcast | None = None
+    ) -> None:
         self.runtime = runtime
         self.settings = settings
+        self.broadcast = broadcast
         # sid → client id → the reply frame (or a future while the turn runs)
         self._replies: OrderedDict[str, OrderedDict[str, asyncio.Future[dict[str, Any]]]] = (
             OrderedDict()
@@ -103,6 +119,46 @@ class WebEndpoint:
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self.sockets: set[WebSocket] = set()
         self.by_sid: dict[str, set[WebSocket]] = {}  # open sockets of each session, for pushes
+
+    # -- the channel ------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = [
+            Route("/", self.static("demo.html"), methods=["GET"]),
+            Route("/widget.js", self.static("widget.js"), methods=["GET"]),
+            Route("/widget.css", self.static("widget.css"), methods=["GET"]),
+            WebSocketRoute("/web/ws", self.websocket),
+            Route("/web/messages", self.http_message, methods=["POST"]),
+            Route("/web/history", self.history, methods=["GET"]),
+        ]
+        if self.settings.test_hooks:
+            routes.append(Route("/web/_drop", self._drop_sockets, methods=["POST"]))
+        return routes
+
+    async def start(self) -> None:
+        """Hear the pushes of every worker (the store must be open)."""
+        if self.broadcast is not None:
+            await self.broadcast.subscribe(PUSHES, self._pushed)
+
+    async def deliver(self, user: str, effects: Sequence[Effect]) -> None:
+        """Words said outside a request, live to the user's open sockets, through whichever
+        worker holds them. When the broadcast fails (too large, the database away), this
+        worker still pushes to the sockets it holds; the history has them either way."""
+        if self.broadcast is not None:
+            said = [say_to_data(e) for e in effects if isinstance(e, Say)]
+            try:
+                await self.broadcast.publish(PUSHES, {"sid": user, "says": said})
+                return  # every worker pushes it to the sockets it holds, this one included
+            except StorageError as exc:
+                log.warning("web push not broadcast", extra={"error": str(exc)})
+        await self.push(user, effects)
+
+    async def _pushed(self, message: dict[str, Any]) -> None:
+        says: list[Effect] = [say_from_data(data) for data in message.get("says", ())]
+        await self.push(str(message.get("sid", "")), says)
+
+    async def _drop_sockets(self, request: Request) -> Response:
+        return json_response({"dropped": await self.drop_all()})
 
     # -- the turn, once per client id ----------------------------------------------------
 
@@ -231,7 +287,7 @@ class WebEndpoint:
             if not open_now:
                 del self.by_sid[sid]
 
-    async def push(self, sid: str, effects: list[Effect]) -> int:
+    async def push(self, sid: str, effects: Sequence[Effect]) -> int:
         """Messages not asked for (an agent's, or the bot's when an agent hands the user back),
         sent live to every open tab of the session; how many got them. A tab that is closed
         sees them in the history when it opens again."""

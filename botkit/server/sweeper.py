@@ -1,0 +1,41 @@
+"""The handoff sweeper: handoffs nobody took within their ``wait_timeout`` move on (to the
+flow's timeout target), even when the user says nothing more to trigger it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from botkit.runtime import Runtime
+from botkit.server.agents import AgentApi
+
+__all__ = ["Sweeper"]
+
+log = logging.getLogger("botkit.server")
+
+
+class Sweeper:
+    """Every ``every_s`` seconds, the handoffs waiting for an agent are offered to the runtime's
+    ``expire``, which moves on those past their wait and leaves the others."""
+
+    def __init__(self, runtime: Runtime, agents: AgentApi, every_s: float) -> None:
+        self.runtime = runtime
+        self.agents = agents
+        self.every_s = every_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="botkit-handoff-sweeper")
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every_s)
+            try:
+                for channel, user in await self.agents.waiting():
+                    await self.runtime.expire(channel, user)
+            except Exception:  # a failed sweep is retried at the next one
+                log.exception("sweeping handoffs failed")
