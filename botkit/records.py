@@ -129,12 +129,12 @@ def transcript(records: Iterable[Record], *, notes: bool = False) -> list[dict[s
     out: list[dict[str, Any]] = []
     for r in records:
         data = r.data or {}
-        if r.kind == "message_in" and data.get("text"):
+        if r.kind == RecordKind.MESSAGE_IN and data.get("text"):
             out.append({"from": "user", "text": data["text"], "at": r.at})
-        elif r.kind == "message_out":
+        elif r.kind == RecordKind.MESSAGE_OUT:
             out.extend({"from": "bot", "text": t, "at": r.at} for t in data.get("texts", []))
-        elif r.kind == "agent_message" or (notes and r.kind == "agent_note"):
-            said_by = "agent" if r.kind == "agent_message" else "note"
+        elif r.kind == RecordKind.AGENT_MESSAGE or (notes and r.kind == RecordKind.AGENT_NOTE):
+            said_by = "agent" if r.kind == RecordKind.AGENT_MESSAGE else "note"
             out.append(
                 {"from": said_by, "agent": data.get("agent"), "text": data.get("text"), "at": r.at}
             )

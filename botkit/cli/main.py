@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from botkit.errors import ConfigurationError, FlowError, StorageError
+
+if TYPE_CHECKING:  # at run time each command imports what it needs (see above)
+    from botkit.flow.model import Bot
+    from botkit.metrics.compute import Metrics
+    from botkit.storage import Store
 
 __all__ = ["cli"]
 
@@ -285,7 +291,7 @@ def report(
     import asyncio
 
     from botkit.app import load
-    from botkit.metrics.report import day_bounds, load_metrics, render
+    from botkit.metrics.report import day_bounds, render
     from botkit.storage import open_store
 
     try:
@@ -294,22 +300,8 @@ def report(
         store = open_store(store_url)
     except (FlowError, ConfigurationError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
-    if flow_id is not None and flow_id not in bot.flows:
-        raise click.BadParameter(f"no flow '{flow_id}'", param_hint="--flow")
-    for slot, hint in ((csat, "--csat"), (comments, "--comments")):
-        if slot is not None and slot not in bot.slots:
-            raise click.BadParameter(f"no slot '{slot}'", param_hint=hint)
-    other: tuple[str, float | None, float | None] | None = None
-    if versus is not None:
-        if by is not None:
-            raise click.UsageError("--vs and --by both make columns: use one of them")
-        first, sep, last = versus.partition(":")
-        try:
-            other = (f"{first} – {last}", *day_bounds(first, last, bot.timezone))
-        except ValueError as exc:
-            raise click.BadParameter(f"{versus!r}: {exc}", param_hint="--vs") from exc
-        if not sep:
-            raise click.BadParameter("write it as FROM:TO", param_hint="--vs")
+    _check_names(bot, flow_id, csat, comments)
+    other = _other_period(versus, by, bot) if versus is not None else None
     if fmt == "html" and by is None and other is None:
         by = "day"  # the page's daily series needs a group per day
     period = f"{since_day or '…'} – {until_day or '…'}" if since_day or until_day else ""
@@ -317,27 +309,12 @@ def report(
     async def run() -> str:
         await store.open()
         try:
-            metrics = await load_metrics(
-                store,
-                bot,
-                flow=flow_id,
-                since=since,
-                until=until,
-                by=by,
-                csat=csat,
-                comments=comments,
-                window_s=window_days * 86_400,
-            )
+            window_s = window_days * 86_400
+            feedback = {"csat": csat, "comments": comments}
+            metrics = await _measure(store, bot, flow_id, (since, until), by, feedback, window_s)
             if other is not None:
-                name, other_since, other_until = other
-                metrics.groups = {
-                    period or "this period": await load_metrics(
-                        store, bot, flow=flow_id, since=since, until=until
-                    ),
-                    name: await load_metrics(
-                        store, bot, flow=flow_id, since=other_since, until=other_until
-                    ),
-                }
+                this = (period or "this period", since, until)
+                metrics.groups = await _side_by_side(store, bot, flow_id, this, other)
         finally:
             await store.close()
         return render(metrics, fmt, title=f"{bot.title or bot.id} — botkit report", period=period)
@@ -351,6 +328,74 @@ def report(
         click.echo(text, nl=False)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+# A period of the report: its name, and its first and last instants (None: open-ended).
+_Period = tuple[str, float | None, float | None]
+
+
+def _check_names(bot: Bot, flow_id: str | None, csat: str | None, comments: str | None) -> None:
+    """The flow and slots the options name are the bot's."""
+    if flow_id is not None and flow_id not in bot.flows:
+        raise click.BadParameter(f"no flow '{flow_id}'", param_hint="--flow")
+    for slot, hint in ((csat, "--csat"), (comments, "--comments")):
+        if slot is not None and slot not in bot.slots:
+            raise click.BadParameter(f"no slot '{slot}'", param_hint=hint)
+
+
+def _other_period(versus: str, by: str | None, bot: Bot) -> _Period:
+    """The period ``--vs FROM:TO`` names, to show beside the report's own."""
+    from botkit.metrics.report import day_bounds
+
+    if by is not None:
+        raise click.UsageError("--vs and --by both make columns: use one of them")
+    first, sep, last = versus.partition(":")
+    try:
+        other = (f"{first} – {last}", *day_bounds(first, last, bot.timezone))
+    except ValueError as exc:
+        raise click.BadParameter(f"{versus!r}: {exc}", param_hint="--vs") from exc
+    if not sep:
+        raise click.BadParameter("write it as FROM:TO", param_hint="--vs")
+    return other
+
+
+async def _measure(
+    store: Store,
+    bot: Bot,
+    flow_id: str | None,
+    span: tuple[float | None, float | None],
+    by: str | None,
+    feedback: dict[str, str | None],
+    window_s: float,
+) -> Metrics:
+    """The report's own metrics: of ``span``, grouped ``by``, with the ``feedback`` slots
+    (``csat``, ``comments``) and purchases attributed within ``window_s``."""
+    from botkit.metrics.report import load_metrics
+
+    since, until = span
+    return await load_metrics(
+        store,
+        bot,
+        flow=flow_id,
+        since=since,
+        until=until,
+        by=by,
+        csat=feedback["csat"],
+        comments=feedback["comments"],
+        window_s=window_s,
+    )
+
+
+async def _side_by_side(
+    store: Store, bot: Bot, flow_id: str | None, *periods: _Period
+) -> dict[str, Metrics]:
+    """The metrics of each period, as the report's groups (its columns)."""
+    from botkit.metrics.report import load_metrics
+
+    return {
+        name: await load_metrics(store, bot, flow=flow_id, since=since, until=until)
+        for name, since, until in periods
+    }
 
 
 def _grouping(value: str | None) -> str | None:

@@ -25,7 +25,7 @@ from botkit.flow.model import (
     Promotion,
     Slot,
 )
-from botkit.flow.patterns import compile_pattern
+from botkit.flow.patterns import SafePattern, compile_pattern
 from botkit.flow.templates import Template
 from botkit.text import squash
 
@@ -54,7 +54,16 @@ def compile_declarations(
     broken: list[_yaml.Document],
 ) -> Declarations:
     owners = ([bot] if bot is not None else []) + flows
-    # Phase 3: every id, from every file (also broken ones, so references to them resolve).
+    _declare_ids(ctx, owners, broken)
+    _note_what_states_check(ctx, owners)
+    out = Declarations()
+    for owner in owners:
+        _compile_owner(ctx, owner, out)
+    return out
+
+
+def _declare_ids(ctx: Context, owners: list[Node], broken: list[_yaml.Document]) -> None:
+    """Phase 3: every id, from every file (also broken ones, so references to them resolve)."""
     for doc in [o.doc for o in owners] + broken:
         data = doc.data if isinstance(doc.data, dict) else {}
         for kind in _KINDS:
@@ -68,7 +77,11 @@ def compile_declarations(
                     _duplicate(ctx, kind, name, spot.where, table[name].where)
                 else:
                     table[name] = spot
-    out = Declarations()
+
+
+def _note_what_states_check(ctx: Context, owners: list[Node]) -> None:
+    """What compiling a state checks against, before any declaration is compiled: which slots
+    can be asked for, each experiment's variants, each action's results."""
     for owner in owners:
         for name, node in owner.members("slots", "slot"):
             ctx.slot_prompts[name] = node.data.get("prompt") is not None
@@ -79,38 +92,40 @@ def compile_declarations(
             ctx.action_results[name] = _results_of(node)
         for _name, node in owner.members("slots", "slot"):
             node.get("title")  # titles are for people (reports, diagrams); read to stay in step
-    for owner in owners:
-        flow = str(owner.get("flow")) if owner.kind == "flow" else None
-        for name, node in owner.members("slots", "slot"):
-            out.slots[name] = _slot(ctx, name, node, flow)
-        for name, node in owner.members("intents", "intent"):
-            out.intents[name] = Intent(
-                name,
-                str(node.get("title") or name),
-                tuple(squash(x) for x in node.get("examples") or ()),
-                tuple(squash(x) for x in node.get("keywords") or ()),
-            )
-        for name, node in owner.members("actions", "action"):
-            action = _action(ctx, name, node)
-            if action is not None:
-                out.actions[name] = action
-        for name, node in owner.members("goals", "goal"):
-            value = node.get("value")
-            out.goals[name] = Goal(name, str(node.get("title")), value)
-        for name, node in owner.members("experiments", "experiment"):
-            out.experiments[name] = _experiment(ctx, name, node)
-        for name, node in owner.members("promotions", "promotion"):
-            out.promotions[name] = Promotion(
-                name,
-                str(node.get("title")),
-                node.get("cost"),
-                node.get("starts"),
-                node.get("ends"),
-            )
-        if owner.kind == "bot":
-            for name, node in owner.members("business_hours", "hours"):
-                out.hours[name] = _hours(name, node)
-    return out
+
+
+def _compile_owner(ctx: Context, owner: Node, out: Declarations) -> None:
+    """Compile what one file (the bot settings or a flow) declares into ``out``."""
+    flow = str(owner.get("flow")) if owner.kind == "flow" else None
+    for name, node in owner.members("slots", "slot"):
+        out.slots[name] = _slot(ctx, name, node, flow)
+    for name, node in owner.members("intents", "intent"):
+        out.intents[name] = Intent(
+            name,
+            str(node.get("title") or name),
+            tuple(squash(x) for x in node.get("examples") or ()),
+            tuple(squash(x) for x in node.get("keywords") or ()),
+        )
+    for name, node in owner.members("actions", "action"):
+        action = _action(ctx, name, node)
+        if action is not None:
+            out.actions[name] = action
+    for name, node in owner.members("goals", "goal"):
+        value = node.get("value")
+        out.goals[name] = Goal(name, str(node.get("title")), value)
+    for name, node in owner.members("experiments", "experiment"):
+        out.experiments[name] = _experiment(ctx, name, node)
+    for name, node in owner.members("promotions", "promotion"):
+        out.promotions[name] = Promotion(
+            name,
+            str(node.get("title")),
+            node.get("cost"),
+            node.get("starts"),
+            node.get("ends"),
+        )
+    if owner.kind == "bot":
+        for name, node in owner.members("business_hours", "hours"):
+            out.hours[name] = _hours(name, node)
 
 
 def _duplicate(ctx: Context, kind: str, name: str, where: Where, first: Where) -> None:
@@ -136,56 +151,9 @@ def _results_of(node: Node) -> frozenset[str]:
 
 def _slot(ctx: Context, name: str, node: Node, flow: str | None) -> Slot:
     kind = str(node.get("type"))
-    pattern = None
-    if node.has("pattern"):
-        try:
-            pattern = compile_pattern(str(node.get("pattern")))
-        except PatternError as exc:
-            ctx.reporter.add(exc.code, node.where("pattern"), exc.message, hint=exc.hint)
-        if pattern is not None and pattern.doubt is not None:  # BK414, a warning
-            d = pattern.doubt
-            ctx.reporter.add(d.code, node.where("pattern"), d.message, hint=d.hint)
-    elif kind == "regex":
-        ctx.reporter.add(
-            "BK203",
-            node.where(),
-            f"slot '{name}' of type regex is missing 'pattern'",
-            expected="a 'pattern:' key with the regular expression answers must match",
-        )
-    values: dict[str, tuple[str, ...]] = {}
-    raw_values = node.get("values")
-    if isinstance(raw_values, list):
-        values = {str(v): (squash(str(v)),) for v in raw_values}
-    elif isinstance(raw_values, dict):
-        values = {
-            str(v): (squash(str(v)), *(squash(s) for s in syns or ()))
-            for v, syns in raw_values.items()
-        }
-    if kind == "enum" and not values:
-        ctx.reporter.add(
-            "BK203",
-            node.where(),
-            f"slot '{name}' of type enum is missing 'values'",
-            expected="a 'values:' list of the allowed answers",
-        )
-    low, high = node.get("min"), node.get("max")
-    if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
-        ctx.reporter.add(
-            "BK207",
-            node.where("max"),
-            f"slot '{name}' has max {high} below min {low}",
-            expected=f"a max of at least {low}",
-            found=f"the number {high}",
-        )
-    low_len, high_len = node.get("min_length"), node.get("max_length")
-    if isinstance(low_len, int) and isinstance(high_len, int) and low_len > high_len:
-        ctx.reporter.add(
-            "BK207",
-            node.where("max_length"),
-            f"slot '{name}' has max_length {high_len} below min_length {low_len}",
-            expected=f"a max_length of at least {low_len}",
-            found=f"the number {high_len}",
-        )
+    pattern = _slot_pattern(ctx, name, node, kind)
+    values = _slot_values(ctx, name, node, kind)
+    low, high, low_len, high_len = _slot_bounds(ctx, name, node)
     exhausted = ctx.target(node, "on_exhausted", flow) if node.has("on_exhausted") else None
     reprompt = node.get("reprompt")
     reprompts = (
@@ -211,6 +179,72 @@ def _slot(ctx: Context, name: str, node: Node, flow: str | None) -> Slot:
         max_length=high_len,
         sensitive=bool(node.get("sensitive", False)),
     )
+
+
+def _slot_pattern(ctx: Context, name: str, node: Node, kind: str) -> SafePattern | None:
+    """The slot's ``pattern``, compiled; a regex slot must have one."""
+    pattern = None
+    if node.has("pattern"):
+        try:
+            pattern = compile_pattern(str(node.get("pattern")))
+        except PatternError as exc:
+            ctx.reporter.add(exc.code, node.where("pattern"), exc.message, hint=exc.hint)
+        if pattern is not None and pattern.doubt is not None:  # BK414, a warning
+            d = pattern.doubt
+            ctx.reporter.add(d.code, node.where("pattern"), d.message, hint=d.hint)
+    elif kind == "regex":
+        ctx.reporter.add(
+            "BK203",
+            node.where(),
+            f"slot '{name}' of type regex is missing 'pattern'",
+            expected="a 'pattern:' key with the regular expression answers must match",
+        )
+    return pattern
+
+
+def _slot_values(ctx: Context, name: str, node: Node, kind: str) -> dict[str, tuple[str, ...]]:
+    """Each allowed value with the words that mean it (itself first); an enum slot needs some."""
+    values: dict[str, tuple[str, ...]] = {}
+    raw_values = node.get("values")
+    if isinstance(raw_values, list):
+        values = {str(v): (squash(str(v)),) for v in raw_values}
+    elif isinstance(raw_values, dict):
+        values = {
+            str(v): (squash(str(v)), *(squash(s) for s in syns or ()))
+            for v, syns in raw_values.items()
+        }
+    if kind == "enum" and not values:
+        ctx.reporter.add(
+            "BK203",
+            node.where(),
+            f"slot '{name}' of type enum is missing 'values'",
+            expected="a 'values:' list of the allowed answers",
+        )
+    return values
+
+
+def _slot_bounds(ctx: Context, name: str, node: Node) -> tuple[Any, Any, Any, Any]:
+    """``min``, ``max``, ``min_length`` and ``max_length`` as written; a max below its min is
+    reported (the schema has already checked each one's type)."""
+    low, high = node.get("min"), node.get("max")
+    if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+        ctx.reporter.add(
+            "BK207",
+            node.where("max"),
+            f"slot '{name}' has max {high} below min {low}",
+            expected=f"a max of at least {low}",
+            found=f"the number {high}",
+        )
+    low_len, high_len = node.get("min_length"), node.get("max_length")
+    if isinstance(low_len, int) and isinstance(high_len, int) and low_len > high_len:
+        ctx.reporter.add(
+            "BK207",
+            node.where("max_length"),
+            f"slot '{name}' has max_length {high_len} below min_length {low_len}",
+            expected=f"a max_length of at least {low_len}",
+            found=f"the number {high_len}",
+        )
+    return low, high, low_len, high_len
 
 
 def _action(ctx: Context, name: str, node: Node) -> Action | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -77,127 +78,136 @@ def validate(doc: Document, reporter: Reporter) -> None:
 
 
 def _report(error: ValidationError, doc: Document, reporter: Reporter) -> None:
-    path: JSONPath = tuple(error.absolute_path)
-    kind = error.validator
-    instance: Any = error.instance
-    rule: Any = error.validator_value
-    sub: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
-    subject = subject_of(path)
+    """Report one schema error as one problem, worded for the rule that failed."""
     if "propertyNames" in error.relative_schema_path:
         # jsonschema reports a bad key name at the mapping that holds it; point at the key.
-        _report_id((*path, instance), doc, reporter, instance, sub, key_position=True)
+        _report_key_name(error, doc, reporter)
         return
-
-    if kind == "additionalProperties":
-        allowed = sorted(sub.get("properties", {}))
-        patterns = [re.compile(p) for p in sub.get("patternProperties", {})]
-        for extra in instance:
-            if extra in sub.get("properties", {}) or any(p.search(extra) for p in patterns):
-                continue
-            where = doc.where((*path, extra), key=True)
-            inner = owner_of((*path, extra))
-            hint = did_you_mean(extra, allowed)
-            if "text" in allowed and re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", extra):
-                hint = f"texts per language go under 'text:', e.g. text: {{{extra}: ...}}"
-            reporter.add(
-                "BK201",
-                where,
-                f"unknown key '{extra}' in {inner}",
-                expected=one_of(f"'{a}'" for a in allowed) if len(allowed) <= 12 else None,
-                found=f"'{extra}'",
-                hint=hint,
-            )
-        return
-    if kind == "propertyNames":
-        bad = instance
-        _report_id((*path, bad), doc, reporter, bad, sub, key_position=True)
-        return
-    if kind == "type":
-        expected = type_name(rule)
-        value = instance
-        if rule == "boolean" and isinstance(value, str) and value in _YES_NO:
-            truth = "true" if value.lower() in {"yes", "on", "y"} else "false"
-            reporter.add(
-                "BK206",
-                doc.where(path),
-                f"{subject} must be true or false",
-                expected="true or false",
-                found=f"'{value}' (text)",
-                hint=f"write {truth}, not {value}; in botkit files only true and false are "
-                "yes/no values",
-            )
-            return
-        reporter.add(
-            "BK202",
-            doc.where(path),
-            f"{subject} must be {expected}",
-            expected=expected,
-            found=show_value(value),
-            hint=_type_hint(rule, value),
-        )
-        return
-    if kind == "required":
-        present = instance if isinstance(instance, dict) else {}
-        for missing in rule:
-            if missing in present:
-                continue
-            where_it_is = owner_of((*path, missing))
-            reporter.add(
-                "BK203",
-                doc.where(path, key=True),
-                f"{where_it_is} is missing '{missing}'",
-                expected=f"a '{missing}:' key",
-                hint=_missing_hint(missing),
-            )
-        return
-    if kind == "pattern":
-        _report_id(path, doc, reporter, instance, sub, key_position=False)
-        return
-    if kind == "const" and isinstance(rule, bool) and instance in _YES_NO:
+    kind = error.validator
+    if kind == "const" and isinstance(error.validator_value, bool) and error.instance in _YES_NO:
         return  # the type error beside it already says "write true, not yes" (BK206)
-    if kind in ("enum", "const"):
-        allowed = rule if kind == "enum" else [rule]
-        shown = [str(a).lower() if isinstance(a, bool) else str(a) for a in allowed]
-        found = instance
-        hint = did_you_mean(str(found), shown) if isinstance(found, str) else None
-        if hint is None and isinstance(found, str) and kind == "const" and found in _YES_NO:
-            hint = f"write {shown[0]}, not {found}"
+    _REPORTERS.get(str(kind), _report_other)(error, doc, reporter)
+
+
+def _report_unknown_keys(error: ValidationError, doc: Document, reporter: Reporter) -> None:
+    path: JSONPath = tuple(error.absolute_path)
+    sub = _schema_of(error)
+    allowed = sorted(sub.get("properties", {}))
+    patterns = [re.compile(p) for p in sub.get("patternProperties", {})]
+    extras: Any = error.instance
+    for extra in extras:
+        if extra in sub.get("properties", {}) or any(p.search(extra) for p in patterns):
+            continue
+        where = doc.where((*path, extra), key=True)
+        inner = owner_of((*path, extra))
+        hint = did_you_mean(extra, allowed)
+        if "text" in allowed and re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", extra):
+            hint = f"texts per language go under 'text:', e.g. text: {{{extra}: ...}}"
         reporter.add(
-            "BK205",
-            doc.where(path),
-            f"{subject} cannot be {show_value(found)}",
-            expected=one_of(f"'{a}'" for a in shown),
-            found=show_value(found),
+            "BK201",
+            where,
+            f"unknown key '{extra}' in {inner}",
+            expected=one_of(f"'{a}'" for a in allowed) if len(allowed) <= 12 else None,
+            found=f"'{extra}'",
             hint=hint,
         )
-        return
-    if kind in (
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "minItems",
-        "maxItems",
-        "minLength",
-        "maxLength",
-        "minProperties",
-    ):
+
+
+def _report_key_name(error: ValidationError, doc: Document, reporter: Reporter) -> None:
+    path: JSONPath = tuple(error.absolute_path)
+    bad: Any = error.instance
+    _report_id((*path, bad), doc, reporter, bad, _schema_of(error), key_position=True)
+
+
+def _report_type(error: ValidationError, doc: Document, reporter: Reporter) -> None:
+    path: JSONPath = tuple(error.absolute_path)
+    subject = subject_of(path)
+    rule: Any = error.validator_value
+    expected = type_name(rule)
+    value = error.instance
+    if rule == "boolean" and isinstance(value, str) and value in _YES_NO:
+        truth = "true" if value.lower() in {"yes", "on", "y"} else "false"
         reporter.add(
-            "BK207",
+            "BK206",
             doc.where(path),
-            f"{subject} is out of range",
-            expected=_range_text(kind, rule),
-            found=show_value(instance),
+            f"{subject} must be true or false",
+            expected="true or false",
+            found=f"'{value}' (text)",
+            hint=f"write {truth}, not {value}; in botkit files only true and false are "
+            "yes/no values",
         )
         return
-    if kind in ("anyOf", "oneOf"):
-        _report_union(error, doc, reporter, subject)
-        return
-    # A rule with no tailored message yet: still a located, readable problem.
-    reporter.add("BK209", doc.where(path), f"{subject} is not valid: {error.message}")
+    reporter.add(
+        "BK202",
+        doc.where(path),
+        f"{subject} must be {expected}",
+        expected=expected,
+        found=show_value(value),
+        hint=_type_hint(rule, value),
+    )
 
 
-def _report_union(error: ValidationError, doc: Document, reporter: Reporter, subject: str) -> None:
+def _report_required(error: ValidationError, doc: Document, reporter: Reporter) -> None:
+    path: JSONPath = tuple(error.absolute_path)
+    present = error.instance if isinstance(error.instance, dict) else {}
+    rule: Any = error.validator_value
+    for missing in rule:
+        if missing in present:
+            continue
+        where_it_is = owner_of((*path, missing))
+        reporter.add(
+            "BK203",
+            doc.where(path, key=True),
+            f"{where_it_is} is missing '{missing}'",
+            expected=f"a '{missing}:' key",
+            hint=_missing_hint(missing),
+        )
+
+
+def _report_pattern(error: ValidationError, doc: Document, reporter: Reporter) -> None:
+    path: JSONPath = tuple(error.absolute_path)
+    _report_id(path, doc, reporter, error.instance, _schema_of(error), key_position=False)
+
+
+def _report_choice(error: ValidationError, doc: Document, reporter: Reporter) -> None:
+    """``enum`` and ``const``: the value is not one of those allowed."""
+    path: JSONPath = tuple(error.absolute_path)
+    kind = error.validator
+    rule: Any = error.validator_value
+    allowed = rule if kind == "enum" else [rule]
+    shown = [str(a).lower() if isinstance(a, bool) else str(a) for a in allowed]
+    found = error.instance
+    hint = did_you_mean(str(found), shown) if isinstance(found, str) else None
+    if hint is None and isinstance(found, str) and kind == "const" and found in _YES_NO:
+        hint = f"write {shown[0]}, not {found}"
+    reporter.add(
+        "BK205",
+        doc.where(path),
+        f"{subject_of(path)} cannot be {show_value(found)}",
+        expected=one_of(f"'{a}'" for a in shown),
+        found=show_value(found),
+        hint=hint,
+    )
+
+
+def _report_range(error: ValidationError, doc: Document, reporter: Reporter) -> None:
+    path: JSONPath = tuple(error.absolute_path)
+    reporter.add(
+        "BK207",
+        doc.where(path),
+        f"{subject_of(path)} is out of range",
+        expected=_range_text(str(error.validator), error.validator_value),
+        found=show_value(error.instance),
+    )
+
+
+def _report_other(error: ValidationError, doc: Document, reporter: Reporter) -> None:
+    """A rule with no tailored message yet: still a located, readable problem."""
+    path: JSONPath = tuple(error.absolute_path)
+    reporter.add("BK209", doc.where(path), f"{subject_of(path)} is not valid: {error.message}")
+
+
+def _report_union(error: ValidationError, doc: Document, reporter: Reporter) -> None:
     """Pick the branch of an anyOf that matches the kind of value written, and report its
     errors; if no branch even has the right kind, say which kinds are allowed."""
     branches: dict[int, list[ValidationError]] = {}
@@ -221,10 +231,42 @@ def _report_union(error: ValidationError, doc: Document, reporter: Reporter, sub
     reporter.add(
         "BK202",
         doc.where(here),
-        f"{subject} must be {expected}",
+        f"{subject_of(here)} must be {expected}",
         expected=expected,
         found=show_value(error.instance),
     )
+
+
+_Reporting = Callable[[ValidationError, Document, Reporter], None]
+_RANGES = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+    "minProperties",
+)
+# Who words the error of each rule (by jsonschema's name for it); any other rule: _report_other.
+_REPORTERS: dict[str, _Reporting] = {
+    "additionalProperties": _report_unknown_keys,
+    "propertyNames": _report_key_name,
+    "type": _report_type,
+    "required": _report_required,
+    "pattern": _report_pattern,
+    "enum": _report_choice,
+    "const": _report_choice,
+    **dict.fromkeys(_RANGES, _report_range),
+    "anyOf": _report_union,
+    "oneOf": _report_union,
+}
+
+
+def _schema_of(error: ValidationError) -> dict[str, Any]:
+    """The part of the schema whose rule failed (as a mapping; ``{}`` for a bare true/false)."""
+    return error.schema if isinstance(error.schema, dict) else {}
 
 
 def _branch_name(branch: dict[str, Any]) -> str:

@@ -51,6 +51,41 @@ def compile_flow_states(ctx: Context, flow_node: Node, flow: str) -> dict[str, S
 
 
 def _state(ctx: Context, node: Node, flow: str, state_id: str) -> State:
+    kind = _kind(ctx, node, state_id)
+    in_call = str(node.get("call")) if kind is StateKind.CALL else None
+    if kind is StateKind.CALL:
+        ctx.reference("actions", node.get("call"), lambda: node.where("call"), "BK303")
+    collect = _collect(ctx, node)
+    _check_ways_out(ctx, node, state_id, kind)
+    goals = _goals(ctx, node)
+    if node.has("promotion"):
+        ctx.reference(
+            "promotions", node.get("promotion"), lambda: node.where("promotion"), "BK311"
+        )
+    variants = _variants(ctx, node, flow, state_id, in_call)
+    return State(
+        flow=flow,
+        id=state_id,
+        kind=kind,
+        title=str(node.get("title") or ""),
+        description=str(node.get("description") or ""),
+        say=compile_messages(ctx, node, "say", flow),
+        collect=collect,
+        call=in_call,
+        handoff=_handoff(ctx, node.node("handoff", "handoff"), flow, state_id),
+        end=node.get("end"),
+        goals=goals,
+        promotion=node.get("promotion"),
+        experiment=node.get("experiment"),
+        variants=variants,
+        on=compile_transitions(ctx, node, "on", flow, in_call=in_call),
+        next=_branches(ctx, node, "next", flow),
+        fallback=compile_fallback(ctx, node.node("fallback", "fallback"), flow),
+    )
+
+
+def _kind(ctx: Context, node: Node, state_id: str) -> StateKind:
+    """What the state does besides speaking; a state does at most one such thing."""
     kinds = node.present(_KINDS)
     if len(kinds) > 1:
         ctx.reporter.add(
@@ -60,11 +95,12 @@ def _state(ctx: Context, node: Node, flow: str, state_id: str) -> State:
             f"{all_of(repr(k) for k in kinds)}",
             hint="split it into two states, the first going to the second with 'next:'",
         )
-    kind = StateKind(kinds[0]) if kinds else StateKind.MESSAGE
-    in_call = str(node.get("call")) if kind is StateKind.CALL else None
-    if kind is StateKind.CALL:
-        ctx.reference("actions", node.get("call"), lambda: node.where("call"), "BK303")
-    collect = _collect(ctx, node)
+    return StateKind(kinds[0]) if kinds else StateKind.MESSAGE
+
+
+def _check_ways_out(ctx: Context, node: Node, state_id: str, kind: StateKind) -> None:
+    """End and handoff states have no ways out of their own; a call state routes only on its
+    action's result."""
     for way_out in ("on", "next"):
         if node.has(way_out) and kind in (StateKind.END, StateKind.HANDOFF):
             ctx.reporter.add(
@@ -83,35 +119,16 @@ def _state(ctx: Context, node: Node, flow: str, state_id: str) -> State:
             f"state '{state_id}' runs an action; it routes on the action's result",
             hint="write the routes under 'on:' as '- result: ok' / '- result: error'",
         )
+
+
+def _goals(ctx: Context, node: Node) -> tuple[str, ...]:
+    """The goals reached on entering the state (``goal:`` is one id or a list of them)."""
     goals = node.get("goal")
     goal_list = [goals] if isinstance(goals, str) else list(goals or ())
     for i, goal in enumerate(goal_list):
         steps: tuple[str | int, ...] = ("goal",) if isinstance(goals, str) else ("goal", i)
         ctx.reference("goals", goal, partial(node.where_path, *steps), "BK307")
-    if node.has("promotion"):
-        ctx.reference(
-            "promotions", node.get("promotion"), lambda: node.where("promotion"), "BK311"
-        )
-    variants = _variants(ctx, node, flow, state_id, in_call)
-    return State(
-        flow=flow,
-        id=state_id,
-        kind=kind,
-        title=str(node.get("title") or ""),
-        description=str(node.get("description") or ""),
-        say=compile_messages(ctx, node, "say", flow),
-        collect=collect,
-        call=in_call,
-        handoff=_handoff(ctx, node.node("handoff", "handoff"), flow, state_id),
-        end=node.get("end"),
-        goals=tuple(str(g) for g in goal_list),
-        promotion=node.get("promotion"),
-        experiment=node.get("experiment"),
-        variants=variants,
-        on=compile_transitions(ctx, node, "on", flow, in_call=in_call),
-        next=_branches(ctx, node, "next", flow),
-        fallback=compile_fallback(ctx, node.node("fallback", "fallback"), flow),
-    )
+    return tuple(str(g) for g in goal_list)
 
 
 def _collect(ctx: Context, node: Node) -> tuple[str, ...]:
@@ -190,71 +207,17 @@ def compile_transitions(
 def _transition(
     ctx: Context, t: Node, flow: str | None, in_call: str | None, *, is_global: bool
 ) -> Transition | None:
-    triggers = t.present(TRIGGERS)
-    if len(triggers) > 1:
-        ctx.reporter.add(
-            "BK208",
-            t.where(triggers[1], at_key=True),
-            f"a transition has one trigger, but this one has {all_of(repr(k) for k in triggers)}",
-            hint="write one transition per trigger, each with its own 'to'",
-        )
+    trigger = _trigger(ctx, t)
+    if trigger is None:
         return None
-    if not triggers:
-        hint = (
-            "for a condition checked without waiting for the user, use 'next:' with 'if'"
-            if t.has("if")
-            else "say when it is taken: payload, keywords, regex, intent, examples, result or any"
-        )
-        ctx.reporter.add(
-            "BK210",
-            t.where(),
-            "this transition does not say when it is taken",
-            expected="one of 'payload', 'keywords', 'regex', 'intent', 'examples', 'result' "
-            "or 'any'",
-            hint=hint,
-        )
-        return None
-    trigger = triggers[0]
     value = t.get(trigger)
-    if in_call is not None and trigger != "result":
-        ctx.reporter.add(
-            "BK208",
-            t.where(trigger, at_key=True),
-            f"this state runs action '{in_call}' and goes on by its result, not by '{trigger}'",
-            hint="write '- result: ok' / '- result: error' routes",
-        )
+    if not _routes_as_its_state_can(ctx, t, trigger, value, in_call):
         return None
-    if trigger == "result":
-        if in_call is None:
-            ctx.reporter.add(
-                "BK314",
-                t.where("result", at_key=True),
-                "'result' routes belong to a state that runs an action ('call:')",
-                hint="use payload, keywords, intent, examples, regex or any here",
-            )
-            return None
-        results = ctx.action_results.get(in_call)
-        if results is not None and value not in results:
-            ctx.reporter.add(
-                "BK314",
-                t.where("result"),
-                f"action '{in_call}' never returns '{value}'",
-                expected=one_of(f"'{r}'" for r in sorted(results)),
-                found=f"'{value}'",
-                hint=did_you_mean(str(value), results)
-                or f"declare it in 'results:' (or 'on_status:') of action '{in_call}'",
-            )
-            return None
     pattern: SafePattern | None = None
     if trigger == "regex":
-        try:
-            pattern = compile_pattern(str(value))
-        except PatternError as exc:
-            ctx.reporter.add(exc.code, t.where("regex"), exc.message, hint=exc.hint)
+        pattern = _regex(ctx, t, value)
+        if pattern is None:
             return None
-        if pattern.doubt is not None:  # BK414, a warning
-            d = pattern.doubt
-            ctx.reporter.add(d.code, t.where("regex"), d.message, hint=d.hint)
     if trigger == "intent" and not ctx.reference(
         "intents", value, lambda: t.where("intent"), "BK304"
     ):
@@ -281,6 +244,86 @@ def _transition(
         say=say,
         label=("global " if is_global else "") + label,
     )
+
+
+def _trigger(ctx: Context, t: Node) -> str | None:
+    """The one thing that takes the transition (None, reported, when it has none or several)."""
+    triggers = t.present(TRIGGERS)
+    if len(triggers) > 1:
+        ctx.reporter.add(
+            "BK208",
+            t.where(triggers[1], at_key=True),
+            f"a transition has one trigger, but this one has {all_of(repr(k) for k in triggers)}",
+            hint="write one transition per trigger, each with its own 'to'",
+        )
+        return None
+    if not triggers:
+        hint = (
+            "for a condition checked without waiting for the user, use 'next:' with 'if'"
+            if t.has("if")
+            else "say when it is taken: payload, keywords, regex, intent, examples, result or any"
+        )
+        ctx.reporter.add(
+            "BK210",
+            t.where(),
+            "this transition does not say when it is taken",
+            expected="one of 'payload', 'keywords', 'regex', 'intent', 'examples', 'result' "
+            "or 'any'",
+            hint=hint,
+        )
+        return None
+    return triggers[0]
+
+
+def _routes_as_its_state_can(
+    ctx: Context, t: Node, trigger: str, value: Any, in_call: str | None
+) -> bool:
+    """A state that runs an action goes on by the action's results, and only such a state has
+    ``result`` routes, each a result the action can return."""
+    if in_call is not None and trigger != "result":
+        ctx.reporter.add(
+            "BK208",
+            t.where(trigger, at_key=True),
+            f"this state runs action '{in_call}' and goes on by its result, not by '{trigger}'",
+            hint="write '- result: ok' / '- result: error' routes",
+        )
+        return False
+    if trigger != "result":
+        return True
+    if in_call is None:
+        ctx.reporter.add(
+            "BK314",
+            t.where("result", at_key=True),
+            "'result' routes belong to a state that runs an action ('call:')",
+            hint="use payload, keywords, intent, examples, regex or any here",
+        )
+        return False
+    results = ctx.action_results.get(in_call)
+    if results is not None and value not in results:
+        ctx.reporter.add(
+            "BK314",
+            t.where("result"),
+            f"action '{in_call}' never returns '{value}'",
+            expected=one_of(f"'{r}'" for r in sorted(results)),
+            found=f"'{value}'",
+            hint=did_you_mean(str(value), results)
+            or f"declare it in 'results:' (or 'on_status:') of action '{in_call}'",
+        )
+        return False
+    return True
+
+
+def _regex(ctx: Context, t: Node, value: Any) -> SafePattern | None:
+    """A ``regex`` trigger's pattern, compiled (None, reported, when it cannot be used)."""
+    try:
+        pattern = compile_pattern(str(value))
+    except PatternError as exc:
+        ctx.reporter.add(exc.code, t.where("regex"), exc.message, hint=exc.hint)
+        return None
+    if pattern.doubt is not None:  # BK414, a warning
+        d = pattern.doubt
+        ctx.reporter.add(d.code, t.where("regex"), d.message, hint=d.hint)
+    return pattern
 
 
 def _label(trigger: str, value: Any) -> str:

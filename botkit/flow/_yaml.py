@@ -304,27 +304,7 @@ class _Builder:
             self._attach(value)
             return True
         if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            if event.anchor is not None:
-                self._report_anchor(event, event.anchor, alias=False)
-            if event.tag is not None and not event.implicit and event.tag not in _STANDARD_TAGS:
-                self._report_tag(event)
-            if len(self.stack) >= MAX_DEPTH:
-                self.reporter.add(
-                    "BK106",
-                    self.where(event.start_mark),
-                    f"lists and mappings are nested more than {MAX_DEPTH} levels deep here",
-                    hint="a flow never needs this depth; look for stray '[' or '-' characters",
-                )
-                return False
-            new: dict[str, Any] | list[Any] = {} if kind is yaml.MappingStartEvent else []
-            path = self._child_path(event.start_mark, event.end_mark)
-            if path is None:  # a list or mapping used as a key: the tree is not usable
-                return False
-            if self.record:
-                self.doc.values[path] = self.span(event.start_mark)
-            self._attach(new)
-            self.stack.append(_Frame(new, path))
-            return True
+            return self._open(event, {} if kind is yaml.MappingStartEvent else [])
         if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             frame = self.stack.pop()
             if not self.stack and self.assign:
@@ -334,18 +314,46 @@ class _Builder:
             self._report_anchor(event, event.anchor, alias=True)
             return self._value(None, event.start_mark, event.end_mark)
         if kind is yaml.DocumentStartEvent:
-            self.documents += 1
-            if self.documents > 1:
-                self.reporter.add(
-                    "BK108",
-                    self.where(event.start_mark, event.end_mark),
-                    "a second YAML document starts here",
-                    hint="put each flow in a file of its own",
-                )
-                return False
+            return self._document(event)
         return True  # stream start/end, document end
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _open(self, event: Any, new: dict[str, Any] | list[Any]) -> bool:
+        """A mapping or list starts: refuse what is unsafe or too deep, else descend into it."""
+        if event.anchor is not None:
+            self._report_anchor(event, event.anchor, alias=False)
+        if event.tag is not None and not event.implicit and event.tag not in _STANDARD_TAGS:
+            self._report_tag(event)
+        if len(self.stack) >= MAX_DEPTH:
+            self.reporter.add(
+                "BK106",
+                self.where(event.start_mark),
+                f"lists and mappings are nested more than {MAX_DEPTH} levels deep here",
+                hint="a flow never needs this depth; look for stray '[' or '-' characters",
+            )
+            return False
+        path = self._child_path(event.start_mark, event.end_mark)
+        if path is None:  # a list or mapping used as a key: the tree is not usable
+            return False
+        if self.record:
+            self.doc.values[path] = self.span(event.start_mark)
+        self._attach(new)
+        self.stack.append(_Frame(new, path))
+        return True
+
+    def _document(self, event: Any) -> bool:
+        """A document starts: a flow file holds one."""
+        self.documents += 1
+        if self.documents > 1:
+            self.reporter.add(
+                "BK108",
+                self.where(event.start_mark, event.end_mark),
+                "a second YAML document starts here",
+                hint="put each flow in a file of its own",
+            )
+            return False
+        return True
 
     def _child_path(self, start: Any, end: Any) -> JSONPath | None:
         """The path of the value that starts now, or None when it is a key being read."""

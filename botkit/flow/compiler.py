@@ -161,27 +161,7 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
     flow_docs = [d for d in usable if "bot" not in d.data]
     ctx = Context(reporter, used)
     bot_doc = bot_docs[0] if bot_docs else None
-    for extra in bot_docs[1:]:
-        reporter.add(
-            "BK308",
-            extra.where(("bot",), key=True),
-            "a bot has one settings file, but this is a second one",
-            found=f"also in {bot_docs[0].source.path}",
-            hint="merge the two files, or move this one to a folder of its own",
-        )
-    bot_node = Node(bot_doc, (), "bot", reporter, used) if bot_doc is not None else None
-    if bot_node is not None and bot_doc in clean:
-        locales = bot_node.get("locales") or [bot_node.get("default_locale") or "ko"]
-        ctx.locales = tuple(str(x) for x in locales)
-        ctx.default_locale = str(bot_node.get("default_locale") or ctx.locales[0])
-        if ctx.default_locale not in ctx.locales:
-            reporter.add(
-                "BK205",
-                bot_node.where("default_locale"),
-                f"default language '{ctx.default_locale}' is not in 'locales'",
-                expected=", ".join(f"'{loc}'" for loc in ctx.locales),
-                hint=f"add '{ctx.default_locale}' to 'locales'",
-            )
+    bot_node = _settings(ctx, bot_docs, clean)
     flow_nodes = [Node(d, (), "flow", reporter, used) for d in flow_docs]
     _declare_flows(ctx, flow_nodes)
     declared = compile_declarations(
@@ -190,24 +170,7 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         [n for n in flow_nodes if n.doc in clean],
         [d for d in usable if d not in clean],
     )
-    flows: dict[str, Flow] = {}
-    for node in flow_nodes:
-        if node.doc not in clean:
-            continue
-        flow_id = str(node.get("flow"))
-        states = compile_flow_states(ctx, node, flow_id)
-        fallback_node = node.node("fallback", "fallback")
-        flows[flow_id] = Flow(
-            id=flow_id,
-            version=_hash(bot_doc.data if bot_doc else None, node.doc.data),
-            title=str(node.get("title") or flow_id),
-            description=str(node.get("description") or ""),
-            start=str(node.get("start")),
-            source=node.doc.source.path,
-            states=MappingProxyType(states),
-            global_on=compile_transitions(ctx, node, "global", flow_id, in_call=None),
-            fallback=compile_fallback(ctx, fallback_node, flow_id),
-        )
+    flows = _flows(ctx, [n for n in flow_nodes if n.doc in clean], bot_doc)
     if not flow_docs and usable:
         reporter.add(
             "BK305",
@@ -226,6 +189,59 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         if reporter.has_errors:
             bot = None
     return CompileResult(bot, reporter.sorted(), used)
+
+
+def _settings(
+    ctx: Context, bot_docs: list[_yaml.Document], clean: list[_yaml.Document]
+) -> Node | None:
+    """The bot's settings file (the first one; any other is BK308), with its languages read
+    into ``ctx`` when the file passed the schema."""
+    for extra in bot_docs[1:]:
+        ctx.reporter.add(
+            "BK308",
+            extra.where(("bot",), key=True),
+            "a bot has one settings file, but this is a second one",
+            found=f"also in {bot_docs[0].source.path}",
+            hint="merge the two files, or move this one to a folder of its own",
+        )
+    if not bot_docs:
+        return None
+    bot_node = Node(bot_docs[0], (), "bot", ctx.reporter, ctx.used)
+    if bot_docs[0] in clean:
+        locales = bot_node.get("locales") or [bot_node.get("default_locale") or "ko"]
+        ctx.locales = tuple(str(x) for x in locales)
+        ctx.default_locale = str(bot_node.get("default_locale") or ctx.locales[0])
+        if ctx.default_locale not in ctx.locales:
+            ctx.reporter.add(
+                "BK205",
+                bot_node.where("default_locale"),
+                f"default language '{ctx.default_locale}' is not in 'locales'",
+                expected=", ".join(f"'{loc}'" for loc in ctx.locales),
+                hint=f"add '{ctx.default_locale}' to 'locales'",
+            )
+    return bot_node
+
+
+def _flows(ctx: Context, nodes: list[Node], bot_doc: _yaml.Document | None) -> dict[str, Flow]:
+    """Each flow file that passed the schema, compiled; its version hashes the bot's settings
+    too, since they change what the flow does."""
+    flows: dict[str, Flow] = {}
+    for node in nodes:
+        flow_id = str(node.get("flow"))
+        states = compile_flow_states(ctx, node, flow_id)
+        fallback_node = node.node("fallback", "fallback")
+        flows[flow_id] = Flow(
+            id=flow_id,
+            version=_hash(bot_doc.data if bot_doc else None, node.doc.data),
+            title=str(node.get("title") or flow_id),
+            description=str(node.get("description") or ""),
+            start=str(node.get("start")),
+            source=node.doc.source.path,
+            states=MappingProxyType(states),
+            global_on=compile_transitions(ctx, node, "global", flow_id, in_call=None),
+            fallback=compile_fallback(ctx, fallback_node, flow_id),
+        )
+    return flows
 
 
 def _declare_flows(ctx: Context, flow_nodes: list[Node]) -> None:

@@ -93,18 +93,7 @@ def parse_template(
         start = text.find(_OPEN, pos)
         stray_close = text.find(_CLOSE, pos)
         if stray_close != -1 and (start == -1 or stray_close < start):
-            errors.append(
-                (
-                    TemplateError(
-                        "BK409",
-                        "'}}' without a matching '{{'",
-                        stray_close,
-                        2,
-                        "remove the '}}' or add '{{' before the name",
-                    ),
-                    None,
-                )
-            )
+            errors.append((_stray_close(stray_close), None))
             parts.append(text[pos : stray_close + 2])
             pos = stray_close + 2
             continue
@@ -116,18 +105,7 @@ def parse_template(
             parts.append(text[pos:start])
         end = text.find(_CLOSE, start + 2)
         if end == -1:
-            errors.append(
-                (
-                    TemplateError(
-                        "BK409",
-                        "'{{' is never closed",
-                        start,
-                        2,
-                        "close it with '}}', e.g. {{ order_no }}",
-                    ),
-                    None,
-                )
-            )
+            errors.append((_never_closed(start), None))
             break
         inner = text[start + 2 : end]
         ref, error = _reference(inner.strip(), start, end + 2 - start, allow_env)
@@ -136,13 +114,38 @@ def parse_template(
         elif ref is not None:
             parts.append(ref)
         pos = end + 2
+    return Template(text, _merged(parts)), errors
+
+
+def _stray_close(offset: int) -> TemplateError:
+    return TemplateError(
+        "BK409",
+        "'}}' without a matching '{{'",
+        offset,
+        2,
+        "remove the '}}' or add '{{' before the name",
+    )
+
+
+def _never_closed(offset: int) -> TemplateError:
+    return TemplateError(
+        "BK409",
+        "'{{' is never closed",
+        offset,
+        2,
+        "close it with '}}', e.g. {{ order_no }}",
+    )
+
+
+def _merged(parts: list[str | Ref]) -> tuple[str | Ref, ...]:
+    """Neighbouring literal parts as one, so rendering joins as few pieces as it can."""
     merged: list[str | Ref] = []
     for part in parts:
         if isinstance(part, str) and merged and isinstance(merged[-1], str):
             merged[-1] = merged[-1] + part
         else:
             merged.append(part)
-    return Template(text, tuple(merged)), errors
+    return tuple(merged)
 
 
 def _reference(

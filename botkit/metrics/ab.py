@@ -260,15 +260,7 @@ def compare(
     if control_name not in variants:
         raise ValueError(f"control {control_name!r} is not one of the variants {names}")
 
-    results: list[VariantResult] = []
-    for name in names:
-        conversions, users = variants[name]
-        _check_counts(conversions, users)
-        if users == 0:
-            results.append(VariantResult(name, conversions, users, None, None))
-        else:
-            interval = proportion_interval(conversions, users, 1.0 - alpha)
-            results.append(VariantResult(name, conversions, users, conversions / users, interval))
+    results = [_variant_result(name, *variants[name], alpha) for name in names]
     by_name = {result.name: result for result in results}
     base = by_name[control_name]
 
@@ -281,59 +273,9 @@ def compare(
     if len(names) == 1:
         warnings.append(f"only one variant ({control_name!r}): there is nothing to compare")
 
-    treatments = [name for name in names if name != control_name]
-    raw: dict[str, float] = {}
-    for name in treatments:
-        treated = by_name[name]
-        if base.users and treated.users:
-            raw[name] = two_proportion_test(
-                base.conversions, base.users, treated.conversions, treated.users
-            )
-    adjusted = dict(zip(raw, _holm(list(raw.values())), strict=True))
-
-    comparisons: list[Comparison] = []
-    for name in treatments:
-        treated = by_name[name]
-        if name not in raw:
-            empty = [r.name for r in (base, treated) if r.users == 0]
-            untested = (
-                f"no users yet in {' and '.join(repr(e) for e in empty)}: "
-                f"{name!r} cannot be compared with {control_name!r}"
-            )
-            comparisons.append(
-                Comparison(name, control_name, None, None, None, None, False, untested)
-            )
-            warnings.append(untested)
-            continue
-        assert base.rate is not None
-        assert treated.rate is not None
-        smallest = min(base.users, treated.users)
-        warning: str | None = None
-        if required is not None and min_effect is not None and smallest < required:
-            warning = (
-                f"too few users to detect a {_points(min_effect)}-point difference: "
-                f"{required:,} per variant needed, {smallest:,} so far"
-            )
-            warnings.append(f"{name!r} vs {control_name!r}: {warning}")
-        p_value = adjusted[name]
-        comparisons.append(
-            Comparison(
-                variant=name,
-                control=control_name,
-                difference=treated.rate - base.rate,
-                interval=difference_interval(
-                    base.conversions,
-                    base.users,
-                    treated.conversions,
-                    treated.users,
-                    1.0 - alpha,
-                ),
-                raw_p_value=raw[name],
-                p_value=p_value,
-                significant=p_value < alpha,
-                warning=warning,
-            )
-        )
+    treatments = [by_name[name] for name in names if name != control_name]
+    comparisons, said = _compare_treatments(base, treatments, alpha, min_effect, required)
+    warnings += said
     return ExperimentResult(
         variants=tuple(results),
         control=control_name,
@@ -342,4 +284,93 @@ def compare(
         min_effect=min_effect,
         required_per_variant=required,
         warnings=tuple(warnings),
+    )
+
+
+def _variant_result(name: str, conversions: int, users: int, alpha: float) -> VariantResult:
+    """One variant's rate and its Wilson interval at ``1 − alpha`` (both None without users)."""
+    _check_counts(conversions, users)
+    if users == 0:
+        return VariantResult(name, conversions, users, None, None)
+    interval = proportion_interval(conversions, users, 1.0 - alpha)
+    return VariantResult(name, conversions, users, conversions / users, interval)
+
+
+def _compare_treatments(
+    base: VariantResult,
+    treatments: list[VariantResult],
+    alpha: float,
+    min_effect: float | None,
+    required: int | None,
+) -> tuple[list[Comparison], list[str]]:
+    """Each treatment against the control, the p-values Holm-adjusted across those that can be
+    tested; and the warnings, in treatment order."""
+    raw = {
+        t.name: two_proportion_test(base.conversions, base.users, t.conversions, t.users)
+        for t in treatments
+        if base.users and t.users
+    }
+    adjusted = dict(zip(raw, _holm(list(raw.values())), strict=True))
+    comparisons: list[Comparison] = []
+    warnings: list[str] = []
+    for treated in treatments:
+        if treated.name in raw:
+            p_values = (raw[treated.name], adjusted[treated.name])
+            comparison = _tested(base, treated, p_values, alpha, min_effect, required)
+            said = (
+                comparison.warning and f"{treated.name!r} vs {base.name!r}: {comparison.warning}"
+            )
+        else:
+            comparison = _untested(base, treated)
+            said = comparison.warning  # it names both sides already
+        comparisons.append(comparison)
+        if said:
+            warnings.append(said)
+    return comparisons, warnings
+
+
+def _untested(base: VariantResult, treated: VariantResult) -> Comparison:
+    """A treatment that cannot be compared with the control: one side has no users yet."""
+    empty = [r.name for r in (base, treated) if r.users == 0]
+    untested = (
+        f"no users yet in {' and '.join(repr(e) for e in empty)}: "
+        f"{treated.name!r} cannot be compared with {base.name!r}"
+    )
+    return Comparison(treated.name, base.name, None, None, None, None, False, untested)
+
+
+def _tested(
+    base: VariantResult,
+    treated: VariantResult,
+    p_values: tuple[float, float],
+    alpha: float,
+    min_effect: float | None,
+    required: int | None,
+) -> Comparison:
+    """A treatment against the control; ``p_values`` is (raw, Holm-adjusted)."""
+    assert base.rate is not None
+    assert treated.rate is not None
+    smallest = min(base.users, treated.users)
+    warning: str | None = None
+    if required is not None and min_effect is not None and smallest < required:
+        warning = (
+            f"too few users to detect a {_points(min_effect)}-point difference: "
+            f"{required:,} per variant needed, {smallest:,} so far"
+        )
+    raw, adjusted = p_values
+    return Comparison(
+        variant=treated.name,
+        control=base.name,
+        difference=treated.rate - base.rate,
+        interval=difference_interval(
+            base.conversions,
+            base.users,
+            treated.conversions,
+            treated.users,
+            1.0 - alpha,
+        ),
+        raw_p_value=raw,
+        p_value=adjusted,
+        significant=adjusted < alpha,
+        warning=warning,
     )

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from botkit.records import Record, ReportRow
+from botkit.records import Record, RecordKind, ReportRow
 
 __all__ = ["Feedback", "feedback", "tokens"]
 
@@ -73,8 +73,9 @@ def feedback(
     """Scores of slot ``score`` and words of slot ``comment`` (None: not measured)."""
     scores: dict[tuple[str, int], float] = {}
     comments: dict[tuple[str, int], str] = {}
+    filled = RecordKind.SLOT_FILLED.value  # a plain str, read once: the loop sees every record
     for r in records:
-        if r.kind != "slot_filled" or not r.data or "value" not in r.data:
+        if r.kind != filled or not r.data or "value" not in r.data:
             continue
         key = (r.session, r.conversation)
         if r.data.get("slot") == score and isinstance(r.data["value"], int | float):

@@ -51,11 +51,12 @@ from typing import TYPE_CHECKING
 from botkit.effects import Effect, Say
 from botkit.engine import variant_for
 from botkit.engine.session import Status
-from botkit.records import BusinessEvent
+from botkit.records import BusinessEvent, RecordKind
 
 if TYPE_CHECKING:
     from botkit.app import BotApp
     from botkit.flow.model import Bot
+    from botkit.runtime import Reply, Runtime
     from botkit.storage import Store
 
 __all__ = ["Behaviour", "Lift", "Path", "Step", "Summary", "first_decisions", "simulate"]
@@ -281,65 +282,87 @@ async def simulate(
         raise ValueError(f"need users >= 0 and concurrency >= 1, got {users} and {concurrency}")
     randoms = _user_randoms(seed, users)
     paths: list[Path | None] = [None] * users
-    purchases: list[BusinessEvent] = []
     queue = iter(range(users))
 
     async with app.run(store=store, clock=lambda: _NOW.get(clock_start)) as runtime:
-
-        async def one(i: int) -> Path:
-            user, rng = _user_id(prefix, seed, i), randoms[i]
-            at = clock_start + i * step_s
-            _NOW.set(at)  # this task's own clock: concurrent users do not disturb it
-            variants: dict[str, str] = {}
-            said: list[tuple[str, str]] = []
-            reply = await runtime.handle(channel, user, behaviour.opening)
-            sent = 1
-            while True:
-                for record in reply.records:
-                    if record.kind == "experiment" and record.data:
-                        variants[str(record.data["experiment"])] = str(record.data["variant"])
-                state = reply.state
-                end = _ended(reply.ok, reply.status)
-                if end is None and state not in behaviour.steps:
-                    end = "unscripted"
-                if end is None and sent >= behaviour.max_turns:
-                    end = "max_turns"
-                text = None if end is not None else behaviour.decide(state, variants, rng)
-                if text is None:
-                    end = end or "dropped"
-                    # drawn after the conversation's own draws: adding purchases to a behaviour
-                    # does not change what its users say
-                    bought = behaviour.purchase.draw(variants, rng) if behaviour.purchase else None
-                    if bought is not None and behaviour.purchase is not None:
-                        purchases.append(
-                            BusinessEvent(
-                                f"{user}-purchase",
-                                "purchase",
-                                user,
-                                at + behaviour.purchase.after_s,
-                                float(bought),
-                            )
-                        )
-                    return Path(user, MappingProxyType(variants), tuple(said), end, state, bought)
-                said.append((state, text))
-                at += step_s
-                _NOW.set(at)
-                reply = await runtime.handle(
-                    channel, user, text, payload=_payload_of(reply.effects, text)
-                )
-                sent += 1
+        crowd = _Crowd(runtime, behaviour, channel, randoms, clock_start, step_s)
 
         async def worker() -> None:
             for i in queue:  # shared: each index is taken by exactly one worker
-                paths[i] = await one(i)
+                paths[i] = await crowd.user(i, _user_id(prefix, seed, i))
 
         async with asyncio.TaskGroup() as group:
             for _ in range(min(concurrency, users)):
                 group.create_task(worker())
-        if purchases:  # the shop's report of what the simulated users bought
-            await runtime.store.add_events(purchases)
+        if crowd.purchases:  # the shop's report of what the simulated users bought
+            await runtime.store.add_events(crowd.purchases)
 
     return Summary(tuple(p for p in paths if p is not None))
+
+
+@dataclass
+class _Crowd:
+    """The simulated users of one :func:`simulate` run, and what they bought."""
+
+    runtime: Runtime
+    behaviour: Behaviour
+    channel: str
+    randoms: list[random.Random]  # one per user, drawn before anything runs
+    clock_start: float
+    step_s: float
+    purchases: list[BusinessEvent] = field(default_factory=list)
+
+    async def user(self, i: int, user: str) -> Path:
+        """User ``i``'s conversation, from the opening message to why they stopped."""
+        behaviour, rng, step_s = self.behaviour, self.randoms[i], self.step_s
+        at = self.clock_start + i * step_s
+        _NOW.set(at)  # this task's own clock: concurrent users do not disturb it
+        variants: dict[str, str] = {}
+        said: list[tuple[str, str]] = []
+        reply = await self.runtime.handle(self.channel, user, behaviour.opening)
+        sent = 1
+        while True:
+            for record in reply.records:
+                if record.kind == RecordKind.EXPERIMENT and record.data:
+                    variants[str(record.data["experiment"])] = str(record.data["variant"])
+            state = reply.state
+            end = self._end(reply, sent)
+            text = None if end is not None else behaviour.decide(state, variants, rng)
+            if text is None:
+                bought = self._buy(user, variants, rng, at)
+                frozen = MappingProxyType(variants)
+                return Path(user, frozen, tuple(said), end or "dropped", state, bought)
+            said.append((state, text))
+            at += step_s
+            _NOW.set(at)
+            payload = _payload_of(reply.effects, text)
+            reply = await self.runtime.handle(self.channel, user, text, payload=payload)
+            sent += 1
+
+    def _end(self, reply: Reply, sent: int) -> str | None:
+        """Why the user stops after ``reply`` (None: they go on, unless they drop off)."""
+        end = _ended(reply.ok, reply.status)
+        if end is None and reply.state not in self.behaviour.steps:
+            end = "unscripted"
+        if end is None and sent >= self.behaviour.max_turns:
+            end = "max_turns"
+        return end
+
+    def _buy(
+        self, user: str, variants: Mapping[str, str], rng: random.Random, at: float
+    ) -> float | None:
+        """What the user buys after the conversation, if anything. Drawn after the
+        conversation's own draws: adding purchases to a behaviour does not change what its
+        users say."""
+        purchase = self.behaviour.purchase
+        bought = purchase.draw(variants, rng) if purchase else None
+        if bought is not None and purchase is not None:
+            self.purchases.append(
+                BusinessEvent(
+                    f"{user}-purchase", "purchase", user, at + purchase.after_s, float(bought)
+                )
+            )
+        return bought
 
 
 def _payload_of(effects: Sequence[Effect], label: str) -> str | None:

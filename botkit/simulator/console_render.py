@@ -23,7 +23,7 @@ from rich.text import Text
 
 from botkit.effects import Button, Card, Effect, End, HandOff, Image, Say, offered_choices
 from botkit.engine import Session
-from botkit.records import Record
+from botkit.records import Record, RecordKind
 
 __all__ = [
     "AGENT",
@@ -247,7 +247,7 @@ def draw_debug(records: Sequence[Record], slots: Mapping[str, Any]) -> Panel:
 
 def _path(records: Iterable[Record]) -> Text:
     """``a → b → c`` with each transition's trigger, from the turn's ``transition`` records."""
-    hops = [r.data for r in records if r.kind == "transition" and r.data]
+    hops = [r.data for r in records if r.kind == RecordKind.TRANSITION and r.data]
     if not hops:
         return Text("(stayed)", style="dim")
     path = Text(str(hops[0].get("from") or "(start)"))

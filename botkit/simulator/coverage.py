@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from botkit.flow.checks import edges
 from botkit.flow.model import Bot, Transition
-from botkit.records import Record
+from botkit.records import Record, RecordKind
 
 __all__ = ["FlowCoverage", "coverage", "format_coverage"]
 
@@ -58,7 +58,7 @@ def coverage(bot: Bot, records: Iterable[Record]) -> list[FlowCoverage]:
     taken: set[tuple[str | None, str]] = set()
     labels: set[str] = set()
     for record in records:
-        if record.kind == "transition" and record.data:
+        if record.kind == RecordKind.TRANSITION and record.data:
             taken.add((record.data.get("from"), record.data["to"]))
             labels.add(str(record.data.get("trigger", "")))
     entered = {to for _, to in taken}

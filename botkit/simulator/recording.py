@@ -17,8 +17,7 @@ import yaml
 from botkit.app import BotApp
 from botkit.effects import Say, as_text, offered_choices
 from botkit.errors import ConfigurationError
-from botkit.flow._report import Reporter
-from botkit.flow._yaml import read_text
+from botkit.flow.source import Reporter, read_text
 from botkit.problems import render_problems
 from botkit.runtime import Reply
 from botkit.simulator.testfile import Fixtures, dump_conversation, load_test_text

@@ -19,7 +19,7 @@ from typing import Any
 from botkit.app import BotApp
 from botkit.effects import Choice, End, Say, as_text, offered_choices
 from botkit.errors import StepRefused
-from botkit.flow._report import Where
+from botkit.flow.source import Where
 from botkit.records import Record
 from botkit.runtime import Reply, Runtime
 from botkit.simulator.fixtures import SteppedClock, stubs_for

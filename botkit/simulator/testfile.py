@@ -26,10 +26,9 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from botkit.flow._report import Reporter, Where
-from botkit.flow._yaml import Document, JSONPath, read_file, read_text
 from botkit.flow.durations import seconds
 from botkit.flow.model import DEFAULT_TIMEZONE, Bot
+from botkit.flow.source import Document, JSONPath, Reporter, Where, read_file, read_text
 from botkit.problems import Problem, Severity
 
 __all__ = [
