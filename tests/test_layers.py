@@ -21,6 +21,7 @@ LAYER_OF = {
     "botkit.records": 0,
     "botkit.masking": 0,
     "botkit.errors": 0,
+    "botkit.keys": 0,
     "botkit.flow": 1,
     "botkit.engine": 1,
     "botkit.storage": 2,
@@ -91,14 +92,7 @@ def test_only_the_machine_module_imports_transitions() -> None:
     importers = sorted(
         name
         for name, path in MODULES
-        if any(
-            (
-                isinstance(n, ast.Import)
-                and any(a.name.split(".")[0] == "transitions" for a in n.names)
-            )
-            or (isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "transitions")
-            for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        )
+        if any(n.split(".")[0] == "transitions" for n in named_imports(name, path))
     )
     assert importers == ["botkit.engine._machine"]
 
@@ -109,3 +103,86 @@ def test_a_module_of_a_higher_layer_is_caught(tmp_path: Path) -> None:
     bad.write_text("from botkit.server.app import create_app\n", encoding="utf-8")
     with pytest.raises(AssertionError, match=r"botkit.engine.bad \(L1\) imports botkit.server"):
         test_no_module_imports_from_a_higher_layer("botkit.engine.bad", bad)
+
+
+def named_imports(module: str, path: Path) -> set[str]:
+    """Every dotted name an import in ``path`` names, however it is written (``import a.b``,
+    ``from a.b import c`` names ``a.b`` and ``a.b.c``), relative imports resolved against the
+    module's own package."""
+    package = module.split(".")[: None if path.name == "__init__.py" else -1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # `from ..flow import _yaml` in botkit.simulator.x
+                base = ".".join([*package[: len(package) - node.level + 1], *filter(None, [base])])
+            found.update([base, *(f"{base}.{a.name}" for a in node.names)])
+    return found
+
+
+def flow_internals_imported(module: str, path: Path) -> list[str]:
+    """The private modules of the flow package (``botkit.flow._*``) that ``path`` imports."""
+    return sorted(n for n in named_imports(module, path) if n.startswith("botkit.flow._"))
+
+
+def test_nobody_outside_the_flow_package_imports_its_private_modules() -> None:
+    """Other layers read YAML through ``botkit.flow.source``; the reader's modules stay private,
+    free to change with the compiler."""
+    outside = [(m, p) for m, p in MODULES if m.split(".")[:2] != ["botkit", "flow"]]
+    reaching = {m: found for m, p in outside if (found := flow_internals_imported(m, p))}
+    assert not reaching, f"import these from botkit.flow.source (or botkit.flow): {reaching}"
+
+
+@pytest.mark.parametrize(
+    ("line", "caught"),
+    [
+        ("from botkit.flow._yaml import read_text\n", True),
+        ("from botkit.flow import _report\n", True),
+        ("import botkit.flow._yaml\n", True),
+        ("from ..flow._yaml import read_text\n", True),
+        ("from botkit.flow.source import read_text\n", False),
+        ("from ..flow import compile_bot, source\n", False),
+    ],
+)
+def test_a_private_flow_import_is_caught(tmp_path: Path, line: str, caught: bool) -> None:
+    """The check itself, for each way of writing the import (in botkit.simulator.bad)."""
+    module = tmp_path / "bad.py"
+    module.write_text(line, encoding="utf-8")
+    assert bool(flow_internals_imported("botkit.simulator.bad", module)) is caught
+
+
+def server_imports(module: str, path: Path) -> list[str]:
+    """The ``botkit.server`` modules that ``path`` imports."""
+    named = named_imports(module, path)
+    return sorted(n for n in named if n == "botkit.server" or n.startswith("botkit.server."))
+
+
+def test_no_module_under_adapters_imports_the_server() -> None:
+    """The server mounts the channels; a channel never reaches back up into the server (its
+    settings and JSON answers are its own), so the two cannot import each other."""
+    adapters = [(m, p) for m, p in MODULES if m.split(".")[:2] == ["botkit", "adapters"]]
+    assert len(adapters) > 10  # the adapters are read (real files, not links)
+    reaching = {m: found for m, p in adapters if (found := server_imports(m, p))}
+    assert not reaching, f"adapters import the server: {reaching}"
+
+
+@pytest.mark.parametrize(
+    ("line", "caught"),
+    [
+        ("from botkit.server.config import KakaoSettings\n", True),
+        ("from botkit import server\n", True),
+        ("import botkit.server.http\n", True),
+        ("from ...server.guard import check_id\n", True),
+        ("from botkit.adapters.http import json_error\n", False),
+        ("from ..http import json_error\n", False),
+    ],
+)
+def test_an_adapter_importing_the_server_is_caught(
+    tmp_path: Path, line: str, caught: bool
+) -> None:
+    """The check itself, for each way of writing the import (in botkit.adapters.kakao.bad)."""
+    module = tmp_path / "bad.py"
+    module.write_text(line, encoding="utf-8")
+    assert bool(server_imports("botkit.adapters.kakao.bad", module)) is caught
