@@ -295,7 +295,7 @@ async def simulate(
             for _ in range(min(concurrency, users)):
                 group.create_task(worker())
         if crowd.purchases:  # the shop's report of what the simulated users bought
-            await runtime.store.add_events(crowd.purchases)
+            await runtime.add_events(crowd.purchases)
 
     return Summary(tuple(p for p in paths if p is not None))
 

@@ -14,7 +14,7 @@ from typing import Any
 from botkit.engine import Engine, Session, Status
 from botkit.errors import NoConversation, NotWithAgent
 from botkit.keys import SessionKey
-from botkit.records import transcript
+from botkit.records import Record, transcript
 from botkit.storage import Store
 from botkit.storage.base import HANDED_OFF, HandedOff
 
@@ -78,6 +78,10 @@ class Conversations:
             for h in await self.handed_off()
             if h.session.status == Status.HANDOFF_REQUESTED
         ]
+
+    async def records(self, key: SessionKey, *, kind: str | None = None) -> list[Record]:
+        """The user's records in order, all or those of one ``kind``."""
+        return await self._store.records(session=str(key), kind=kind)
 
     async def transcript(
         self, key: SessionKey, *, conversation: int | None = None, notes: bool = False

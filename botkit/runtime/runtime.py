@@ -65,7 +65,7 @@ from botkit.events import (
     Update,
 )
 from botkit.keys import SessionKey
-from botkit.records import Record
+from botkit.records import BusinessEvent, Record
 from botkit.runtime.actions import ActionContext, ActionFunction, run_action
 from botkit.runtime.conversations import Conversations
 from botkit.runtime.locks import KeyLocks
@@ -141,16 +141,11 @@ class Runtime:
             )
 
     # The engine and the store are the runtime's own: changes go through apply(), reads through
-    # conversations. These stay readable for the callers not converted yet (the shell reads the
-    # engine's states, the widget's history and the synthetic traffic the store).
+    # conversations, and the shop's business events through add_events().
 
-    @property
-    def engine(self) -> Engine:
-        return self._engine
-
-    @property
-    def store(self) -> Store:
-        return self._store
+    async def add_events(self, events: Sequence[BusinessEvent]) -> int:
+        """Keep the shop's business events (each ``id`` once); how many were new."""
+        return await self._store.add_events(events)
 
     @property
     def http(self) -> httpx.AsyncClient:

@@ -13,7 +13,7 @@ waiting or with an agent. Every step is an event through the runtime's one door
 (``Runtime.apply``).
 
 A step that cannot apply changes nothing and says why: the path's channel or user is not an id
-(400 ``bad_id``: :mod:`botkit.server.guard`), there is no such conversation (404
+(400 ``bad_id``: :mod:`botkit.adapters.checks`), there is no such conversation (404
 ``not_found``), or it is not in a state for that step (409: ``not_handed_off`` for a claim,
 message, release or close of a conversation the bot holds, ``refused`` for one another agent
 holds).
@@ -29,6 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from botkit.adapters.checks import MAX_ID_CHARS, MAX_USER_CHARS, check_id, clean_text
+from botkit.adapters.http import bearer_token, json_error, json_response, same_secret
 from botkit.effects import Effect
 from botkit.engine import Session
 from botkit.errors import BadId, NoConversation, NotWithAgent, StepRefused
@@ -36,8 +38,6 @@ from botkit.events import AgentMessage, Claim, Note, Release
 from botkit.keys import SessionKey
 from botkit.runtime import Runtime, kept
 from botkit.server.config import AgentSettings
-from botkit.server.guard import MAX_ID_CHARS, MAX_USER_CHARS, check_id, clean_text
-from botkit.server.http import bearer_token, json_error, json_response, same_secret
 
 __all__ = ["AgentApi", "Deliver", "NoConversation"]
 

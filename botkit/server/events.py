@@ -6,7 +6,7 @@ Body: ``{"events": [{"id", "kind", "user", "at"?, "amount"?, "data"?}, …]}`` (
 ``at`` defaults to now; an ``id`` already received is skipped, so a shop may send again what it
 is unsure arrived. Needs ``Authorization: Bearer <events token>`` (``BOTKIT_EVENTS_TOKEN``).
 
-``id``, ``kind`` and ``user`` are ids (:func:`~botkit.server.guard.check_id`: 1-256 characters,
+``id``, ``kind`` and ``user`` are ids (:func:`~botkit.adapters.checks.check_id`: 1-256 characters,
 513 for ``user``, no control characters); a bad one is refused 400 ``bad_id``. Each event may be
 at most ``max_event_bytes`` as JSON (413 ``event_too_large``), the body
 ``max_events_body_bytes`` (413, before it is read whole). A refused batch stores nothing.
@@ -22,10 +22,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from botkit.adapters.checks import MAX_USER_CHARS, check_id
+from botkit.adapters.http import bearer_token, json_error, json_response, same_secret
 from botkit.errors import BadId, BadPayload, StorageError
 from botkit.records import BusinessEvent
-from botkit.server.guard import MAX_USER_CHARS, check_id
-from botkit.server.http import bearer_token, json_error, json_response, same_secret
 from botkit.storage import Store
 
 __all__ = ["EventsEndpoint"]

@@ -5,7 +5,7 @@ per path (:func:`body_caps`). A body is counted as it arrives and refused (413) 
 passes its cap, so a 50 MB body costs one chunk of memory, not 50 MB.
 
 The checks of what a request says (ids, user text) are the channels' own
-(:mod:`botkit.adapters.checks`); they are re-exported here for the server's endpoints.
+(:mod:`botkit.adapters.checks`).
 """
 
 from __future__ import annotations
@@ -15,30 +15,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from botkit.adapters.checks import (
-    MAX_ID_CHARS,
-    MAX_USER_CHARS,
-    BadId,
-    check_id,
-    clean_text,
-    id_problem,
-)
 from botkit.adapters.http import head_too_large_error, json_response, too_large_error
 from botkit.errors import BodyTooLarge
 from botkit.server.config import ServerSettings
 
-__all__ = [
-    "MAX_ID_CHARS",
-    "MAX_USER_CHARS",
-    "BadId",
-    "BodyTooLarge",
-    "EdgeLimits",
-    "body_caps",
-    "check_id",
-    "clean_text",
-    "id_problem",
-    "too_large_error",
-]
+__all__ = ["EdgeLimits", "body_caps"]
 
 
 def body_caps(settings: ServerSettings) -> Callable[[str], int]:

@@ -32,14 +32,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from botkit.adapters.checks import MAX_USER_CHARS, check_id, clean_text
+from botkit.adapters.http import json_error, json_response, same_secret
 from botkit.errors import BadId, NoConversation, NotWithAgent, StepRefused
 from botkit.events import AgentMessage, Claim, Release
 from botkit.keys import SessionKey
 from botkit.runtime import Runtime, kept
 from botkit.server.agents import Deliver
 from botkit.server.config import HelpdeskSettings
-from botkit.server.guard import MAX_USER_CHARS, check_id, clean_text
-from botkit.server.http import json_error, json_response, same_secret
 
 __all__ = ["Helpdesk", "sign"]
 

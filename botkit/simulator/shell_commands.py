@@ -246,7 +246,7 @@ class Shell:
     def _state_name(self, name: str) -> str:
         """``flow.state`` for a state name (a bare name is a state of the start flow)."""
         try:
-            flow, state = self.runtime.engine.target(name)
+            flow, state = self.app.engine.target(name)
         except StepRefused as refused:
             known = [f"{f}.{s}" for f, flow in self.app.bot.flows.items() for s in flow.states]
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
@@ -333,7 +333,7 @@ class Shell:
 
     def _resume_of(self, session: Session) -> str:
         """Where a release without a state sends the user: the handoff's ``resume``."""
-        handoff = self.runtime.engine.state_of(session).handoff
+        handoff = self.app.engine.state_of(session).handoff
         flow, state = handoff.resume if handoff else self.app.bot.start_target
         return f"{flow}.{state}"
 

@@ -207,7 +207,7 @@ def test_the_promotion_funnel_with_its_money_and_the_attribution_window(tmp_path
         async with APP.run(store=f"sqlite:///{tmp_path}/bot.db", clock=ticks.__next__) as bot:
             await bot.handle("web", "지아", "안녕하세요")  # the greeting shows new_member
             await bot.handle("web", "지아", "배송 조회", payload="order_status")
-            await bot.store.add_events(
+            await bot.add_events(
                 [botkit.BusinessEvent("order-7", "purchase", "지아", start + 3 * 86_400, 60_000.0)]
             )
 

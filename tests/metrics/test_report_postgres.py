@@ -45,7 +45,7 @@ async def _talk(store: str) -> None:
                 # a conversation's turns 30 s apart, one conversation every 9 hours: 2-3 days
                 clock.at = FIRST + n * 32_400 + i * 30
                 await bot.handle(channel, user, text)
-        await bot.store.add_events(
+        await bot.add_events(
             [botkit.BusinessEvent("order-1", "purchase", "가", FIRST + 86_400, 30_000.0)]
         )
 

@@ -15,6 +15,7 @@ import botkit
 from botkit.app import BotApp
 from botkit.engine import Session
 from botkit.errors import StorageError
+from botkit.keys import SessionKey
 from botkit.records import Record
 from botkit.storage import MemoryStore, SQLiteStore, Store
 from tests.runtime.conftest import Courier
@@ -108,7 +109,7 @@ async def test_a_lookup_that_never_finishes_takes_the_error_route_at_the_deadlin
         assert elapsed < deadline + 1.0
         assert "택배사 조회가 지금 원활하지 않아요" in " ".join(reply.texts)
         assert reply.state == "main.start"
-        records = await bot.store.records(session="web:서준", kind="action")
+        records = await bot.conversations.records(SessionKey("web", "서준"), kind="action")
         assert records[0].data is not None
         assert records[0].data["result"] == "timeout", records[0].data
         after = await bot.handle("web", "서준", "배송 조회", payload="order_status")
@@ -390,7 +391,9 @@ async def test_two_agents_claiming_at_once_exactly_one_wins_every_time() -> None
             session = await bot.session("web", user)
             assert session is not None
             assert session.status == "with_agent"
-            claims = await bot.store.records(session=f"web:{user}", kind="handoff_claimed")
+            claims = await bot.conversations.records(
+                SessionKey("web", user), kind="handoff_claimed"
+            )
             assert len(claims) == 1
             assert claims[0].data is not None
             assert claims[0].data["agent"] == session.agent

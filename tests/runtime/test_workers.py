@@ -79,13 +79,14 @@ async def test_alternating_workers_keep_every_message_in_order(
     tmp_path: Path, postgres_schema: str
 ) -> None:
     url = postgres_url(postgres_schema)
-    async with Workers(tmp_path, [PostgresStore(url), PostgresStore(url)]) as (a, b):
+    stores: list[Store] = [PostgresStore(url), PostgresStore(url)]
+    async with Workers(tmp_path, stores) as (a, b):
         texts = [f"{i}번째 메시지" for i in range(40)]
         for i, text in enumerate(texts):
             reply = await (a, b)[i % 2].handle("kakao", "민지", text)
             assert reply.ok, f"message {i} failed"
-        seqs, said = await _records_of(a.store, "kakao:민지")
-        session = await b.store.load("kakao:민지")
+        seqs, said = await _records_of(stores[0], "kakao:민지")
+        session = await stores[1].load("kakao:민지")
     assert said == texts  # every message, once, in the order it was sent
     assert seqs == list(range(1, len(seqs) + 1))  # no gap, no duplicate
     assert session is not None
@@ -96,7 +97,8 @@ async def test_the_same_users_messages_at_once_on_both_workers_lose_nothing(
     tmp_path: Path, postgres_schema: str
 ) -> None:
     url = postgres_url(postgres_schema)
-    workers = Workers(tmp_path, [PostgresStore(url), PostgresStore(url)])
+    stores: list[Store] = [PostgresStore(url), PostgresStore(url)]
+    workers = Workers(tmp_path, stores)
     async with workers as (a, b):
         sent: list[str] = []
         for round_ in range(8):
@@ -106,8 +108,8 @@ async def test_the_same_users_messages_at_once_on_both_workers_lose_nothing(
             )
             assert all(r.ok for r in replies)
             sent += batch
-        seqs, said = await _records_of(a.store, "kakao:서준")
-        session = await a.store.load("kakao:서준")
+        seqs, said = await _records_of(stores[0], "kakao:서준")
+        session = await stores[0].load("kakao:서준")
     assert sorted(said) == sorted(sent)  # each message once
     assert len(workers.noted) == len(sent)  # one action per message: none re-run
     assert seqs == list(range(1, len(seqs) + 1))

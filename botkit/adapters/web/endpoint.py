@@ -49,7 +49,7 @@ from botkit.adapters.web.render import render_web
 from botkit.adapters.web.settings import WebSettings
 from botkit.effects import Effect, Say, say_from_data, say_to_data
 from botkit.errors import BadPayload, StorageError
-from botkit.records import transcript
+from botkit.keys import SessionKey
 from botkit.runtime import Reply, Runtime
 from botkit.storage import Broadcast
 
@@ -369,7 +369,7 @@ class WebEndpoint:
         sid = request.query_params.get("sid", "")
         if not _SID.fullmatch(sid):
             return json_error(400, "bad_message", "a valid 'sid'")
-        shown = transcript(await self.runtime.store.records(session=f"{CHANNEL}:{sid}"))
+        shown = await self.runtime.conversations.transcript(SessionKey(CHANNEL, sid))
         return json_response({"messages": shown[-200:]})
 
     @staticmethod
