@@ -16,7 +16,7 @@ from botkit.engine.session import Status
 from botkit.engine.turn import Run
 from botkit.errors import NotWithAgent, StepRefused
 from botkit.events import AgentRelease
-from botkit.flow.model import Handoff, Target
+from botkit.flow.model import HandoffSpec, Target
 from botkit.records import RecordKind
 
 __all__ = [
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-def closed_now(run: Run, handoff: Handoff) -> bool:
+def closed_now(run: Run, handoff: HandoffSpec) -> bool:
     """Whether the handoff has business hours, a way on outside them, and it is outside."""
     return bool(
         handoff.hours
@@ -40,7 +40,7 @@ def closed_now(run: Run, handoff: Handoff) -> bool:
     )
 
 
-def request_closed(run: Run, handoff: Handoff) -> None:
+def request_closed(run: Run, handoff: HandoffSpec) -> None:
     """Record a handoff asked for when nobody is there to queue it for: counted apart from
     handoffs that reached the agents, so the handoff rate can be read both ways."""
     reason = run.reason or handoff.reason
@@ -49,7 +49,7 @@ def request_closed(run: Run, handoff: Handoff) -> None:
     )
 
 
-def request(run: Run, handoff: Handoff, target: Target) -> None:
+def request(run: Run, handoff: HandoffSpec, target: Target) -> None:
     """Hand the conversation over: say the handoff's message, queue it, tell the runtime."""
     s = run.session
     run.say(handoff.message)

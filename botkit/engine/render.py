@@ -20,7 +20,10 @@ def _text(
 
 
 def _image(
-    image: model.Image | None, locale: str, slots: Mapping[str, Any], profile: Mapping[str, Any]
+    image: model.ImageSpec | None,
+    locale: str,
+    slots: Mapping[str, Any],
+    profile: Mapping[str, Any],
 ) -> effects.Image | None:
     if image is None:
         return None
@@ -28,7 +31,7 @@ def _image(
 
 
 def _buttons(
-    buttons: tuple[model.Button, ...],
+    buttons: tuple[model.ButtonSpec, ...],
     locale: str,
     slots: Mapping[str, Any],
     profile: Mapping[str, Any],
@@ -43,7 +46,7 @@ def _buttons(
 
 
 def _card(
-    card: model.Card,
+    card: model.CardSpec,
     locale: str,
     slots: Mapping[str, Any],
     profile: Mapping[str, Any],
@@ -62,7 +65,7 @@ def _plain(texts: Iterable[model.Text]) -> bool:
 
 
 def _cached_buttons(
-    buttons: tuple[model.Button, ...],
+    buttons: tuple[model.ButtonSpec, ...],
     locale: str,
     slots: Mapping[str, Any],
     profile: Mapping[str, Any],

@@ -10,10 +10,10 @@ from botkit.flow._context import Context
 from botkit.flow._node import Node
 from botkit.flow._words import all_of, one_of
 from botkit.flow.model import (
-    Button,
-    Card,
-    Image,
-    ListItem,
+    ButtonSpec,
+    CardSpec,
+    ImageSpec,
+    ListItemSpec,
     ListView,
     Message,
     QuickReply,
@@ -158,8 +158,8 @@ def _quick(ctx: Context, q: Node, flow: str | None) -> QuickReply | None:
     return QuickReply(label, payload, target)
 
 
-def _buttons(ctx: Context, owner: Node, flow: str | None) -> tuple[Button, ...]:
-    out: list[Button] = []
+def _buttons(ctx: Context, owner: Node, flow: str | None) -> tuple[ButtonSpec, ...]:
+    out: list[ButtonSpec] = []
     for b in owner.nodes("buttons", "button"):
         label = compile_text(ctx, b, "label")
         kinds = b.present(_BUTTON_KINDS)
@@ -188,26 +188,26 @@ def _buttons(ctx: Context, owner: Node, flow: str | None) -> tuple[Button, ...]:
             if kind == "agent":
                 ctx.agent_targets.append((b.where(kind), target))
         if label is not None:
-            out.append(Button(label, kind, str(b.get(kind)), target))
+            out.append(ButtonSpec(label, kind, str(b.get(kind)), target))
     return tuple(out)
 
 
-def _image(ctx: Context, owner: Node, key: str) -> Image | None:
+def _image(ctx: Context, owner: Node, key: str) -> ImageSpec | None:
     value = owner.get(key)
     if isinstance(value, str):
-        return Image(value, None)
+        return ImageSpec(value, None)
     node = owner.node(key, "image")
     if node is None:
         return None
     alt = compile_text(ctx, node, "alt") if node.has("alt") else None
-    return Image(str(node.get("url")), alt)
+    return ImageSpec(str(node.get("url")), alt)
 
 
-def _card(ctx: Context, c: Node, flow: str | None) -> Card | None:
+def _card(ctx: Context, c: Node, flow: str | None) -> CardSpec | None:
     title = compile_text(ctx, c, "title")
     if title is None:
         return None
-    return Card(
+    return CardSpec(
         title,
         compile_text(ctx, c, "description") if c.has("description") else None,
         _image(ctx, c, "image"),
@@ -219,13 +219,13 @@ def _list(ctx: Context, node: Node | None, flow: str | None) -> ListView | None:
     if node is None:
         return None
     header = compile_text(ctx, node, "header")
-    items: list[ListItem] = []
+    items: list[ListItemSpec] = []
     for it in node.nodes("items", "list_item"):
         title = compile_text(ctx, it, "title")
         if title is None:
             continue
         items.append(
-            ListItem(
+            ListItemSpec(
                 title,
                 compile_text(ctx, it, "description") if it.has("description") else None,
                 _image(ctx, it, "image"),

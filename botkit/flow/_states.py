@@ -16,7 +16,7 @@ from botkit.flow.durations import seconds
 from botkit.flow.model import (
     Branch,
     Fallback,
-    Handoff,
+    HandoffSpec,
     State,
     StateKind,
     Target,
@@ -392,7 +392,7 @@ def compile_fallback(ctx: Context, node: Node | None, flow: str | None) -> Fallb
     )
 
 
-def _handoff(ctx: Context, node: Node | None, flow: str, state_id: str) -> Handoff | None:
+def _handoff(ctx: Context, node: Node | None, flow: str, state_id: str) -> HandoffSpec | None:
     if node is None:
         return None
     if node.has("hours"):
@@ -434,7 +434,7 @@ def _handoff(ctx: Context, node: Node | None, flow: str, state_id: str) -> Hando
             f"handoff state '{state_id}' has business hours but no 'outside_hours' state",
             expected="'outside_hours: <state>'",
         )
-    return Handoff(
+    return HandoffSpec(
         reason=str(node.get("reason") or "user_request"),
         message=compile_messages(ctx, node, "message", flow),
         queue=node.get("queue"),

@@ -5,6 +5,11 @@ are parsed templates, patterns are compiled, keywords and examples are normalize
 durations are seconds. Nothing in this module refers back to YAML; nothing in it changes after
 compilation, so one instance serves every conversation, and its hash (``version``) is what a
 running conversation keeps to stay on the flow it started with.
+
+What a flow file declares for a message (a button, a card, an image, a list item) or a handoff
+is a ``...Spec``: texts still per locale and templated, targets unresolved to payloads. The
+engine renders it into the effect of the same short name (:class:`botkit.effects.Button`,
+:class:`botkit.effects.HandOff`, ...), which holds what one user is shown.
 """
 
 from __future__ import annotations
@@ -22,18 +27,18 @@ __all__ = [
     "Action",
     "Bot",
     "Branch",
-    "Button",
-    "Card",
+    "ButtonSpec",
+    "CardSpec",
     "Experiment",
     "Fallback",
     "Flow",
     "Goal",
-    "Handoff",
+    "HandoffSpec",
     "Hours",
     "HttpCall",
-    "Image",
+    "ImageSpec",
     "Intent",
-    "ListItem",
+    "ListItemSpec",
     "ListView",
     "Message",
     "Promotion",
@@ -80,7 +85,7 @@ class QuickReply:
 
 
 @dataclass(frozen=True, slots=True)
-class Button:
+class ButtonSpec:
     label: Text
     kind: str  # url | phone | payload | to | agent
     value: str
@@ -88,24 +93,24 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
-class Image:
+class ImageSpec:
     url: str
     alt: Text | None
 
 
 @dataclass(frozen=True, slots=True)
-class Card:
+class CardSpec:
     title: Text
     description: Text | None
-    image: Image | None
-    buttons: tuple[Button, ...]
+    image: ImageSpec | None
+    buttons: tuple[ButtonSpec, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class ListItem:
+class ListItemSpec:
     title: Text
     description: Text | None
-    image: Image | None
+    image: ImageSpec | None
     url: str | None
     payload: str | None
     target: Target | None
@@ -114,8 +119,8 @@ class ListItem:
 @dataclass(frozen=True, slots=True)
 class ListView:
     header: Text
-    items: tuple[ListItem, ...]
-    buttons: tuple[Button, ...]
+    items: tuple[ListItemSpec, ...]
+    buttons: tuple[ButtonSpec, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +128,12 @@ class Message:
     """One bubble. Exactly one of text, card, cards, image or list is set."""
 
     text: Text | None = None
-    card: Card | None = None
-    cards: tuple[Card, ...] = ()
-    image: Image | None = None
+    card: CardSpec | None = None
+    cards: tuple[CardSpec, ...] = ()
+    image: ImageSpec | None = None
     list: ListView | None = None
     quick_replies: tuple[QuickReply, ...] = ()
-    buttons: tuple[Button, ...] = ()
+    buttons: tuple[ButtonSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +221,7 @@ class Action:
 
 
 @dataclass(frozen=True, slots=True)
-class Handoff:
+class HandoffSpec:
     reason: str
     message: tuple[Message, ...]
     queue: str | None
@@ -244,7 +249,7 @@ class State:
     say: tuple[Message, ...] = ()
     collect: tuple[str, ...] = ()
     call: str | None = None
-    handoff: Handoff | None = None
+    handoff: HandoffSpec | None = None
     end: str | None = None
     goals: tuple[str, ...] = ()
     promotion: str | None = None
