@@ -19,6 +19,7 @@ import httpx
 
 from botkit.adapters.channel import Channels
 from botkit.app import BotApp
+from botkit.records import RecordKind
 from botkit.runtime import Reply, Runtime
 from botkit.server.helpdesk import Helpdesk
 from botkit.server.sweeper import Sweeper
@@ -56,7 +57,7 @@ def helpdesk_tickets(helpdesk: Helpdesk, in_flight: InFlight) -> Callable[[str, 
 
     def open_in_helpdesk(channel: str, user: str, reply: Reply) -> None:
         for record in reply.records:
-            if record.kind == "handoff_requested":
+            if record.kind == RecordKind.HANDOFF_REQUESTED:
                 reason = str((record.data or {}).get("reason", ""))
                 key = f"{record.session}:{record.conversation}:{record.seq}"
                 in_flight.track(asyncio.ensure_future(helpdesk.open(channel, user, reason, key)))

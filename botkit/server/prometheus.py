@@ -29,9 +29,16 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
+from botkit.records import RecordKind
 from botkit.runtime import Reply, Runtime
 
 __all__ = ["LiveMetrics"]
+
+# Every turn's records pass through observe(): the kinds it counts, bound once as plain strings
+# (an enum member's attribute lookup on each comparison would cost more than the count).
+_FALLBACK = RecordKind.FALLBACK.value
+_ACTION = RecordKind.ACTION.value
+_HANDOFF_REQUESTED = RecordKind.HANDOFF_REQUESTED.value
 
 BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -75,13 +82,13 @@ class LiveMetrics:
         self.latency[channel].observe(reply.seconds)
         for record in reply.records:
             kind = record.kind
-            if kind == "fallback":
+            if kind == _FALLBACK:
                 self.fallbacks += 1
-            elif kind == "action" or kind == "handoff_requested":
+            elif kind in (_ACTION, _HANDOFF_REQUESTED):
                 self._rare(kind, record.data or {})
 
     def _rare(self, kind: str, data: dict[str, Any]) -> None:
-        if kind == "handoff_requested":
+        if kind == _HANDOFF_REQUESTED:
             self.handoffs[str(data.get("reason", ""))] += 1
             return
         name = str(data.get("action", ""))
