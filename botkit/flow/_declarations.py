@@ -14,6 +14,7 @@ from botkit.flow._context import Context, Spot
 from botkit.flow._messages import compile_message_list, compile_messages, compile_text
 from botkit.flow._node import Node
 from botkit.flow._report import Where
+from botkit.flow._slot_updates import compile_require
 from botkit.flow.durations import seconds
 from botkit.flow.model import (
     Action,
@@ -34,6 +35,7 @@ __all__ = ["Declarations", "compile_declarations"]
 _KINDS = ("slots", "intents", "actions", "goals", "experiments", "promotions", "business_hours")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_DEADLINE = 3.0
+ORDER_NUMBER_DIGITS = 10  # an order number's length unless the slot says: 1234-567-890
 
 
 @dataclass(slots=True)
@@ -154,6 +156,11 @@ def _slot(ctx: Context, name: str, node: Node, flow: str | None) -> Slot:
     pattern = _slot_pattern(ctx, name, node, kind)
     values = _slot_values(ctx, name, node, kind)
     low, high, low_len, high_len = _slot_bounds(ctx, name, node)
+    if kind == "order_number":  # never any number of digits: the schema shows these defaults
+        if low_len is None:
+            low_len = min(ORDER_NUMBER_DIGITS, high_len or ORDER_NUMBER_DIGITS)
+        if high_len is None:
+            high_len = max(ORDER_NUMBER_DIGITS, low_len)
     exhausted = ctx.target(node, "on_exhausted", flow) if node.has("on_exhausted") else None
     reprompt = node.get("reprompt")
     reprompts = (
@@ -280,6 +287,7 @@ def _action(ctx: Context, name: str, node: Node) -> Action | None:
         ),
         results=ctx.action_results.get(name, frozenset()),
         on_status=MappingProxyType(on_status),
+        require=compile_require(ctx, name, node),
     )
 
 
