@@ -15,11 +15,14 @@ Kinds (``data`` keys in brackets):
   forged or replayed payload, cut to 100 characters); the message was read as text
 * ``transition`` [from, to, trigger]
 * ``slot_filled`` [slot, attempt]; ``slot_rejected`` [slot, attempt]
-* ``action`` [action, result, latency_ms]
+* ``action`` [action, result, latency_ms, detail, missing: the ``require``d slots an ``ok``
+  answer lacked, which made the result ``error``]
 * ``fallback`` [miss]
 * ``handoff_requested`` [reason, queue, open]; ``handoff_queued`` [queue];
   ``handoff_claimed`` [agent, waited_s]; ``agent_message`` [agent, text]; ``agent_note``
-  [agent, text]; ``handoff_released`` [to]; ``handoff_closed``; ``handoff_timeout`` [waited_s]
+  [agent, text]; ``handoff_released`` [to]; ``handoff_closed``; ``handoff_timeout`` [waited_s];
+  ``handoff_left`` [queue, to, trigger, waited_s] (the user left the queue before an agent came:
+  by the handoff's ``leave:``, a choice that leads elsewhere, or a global transition)
 * ``goal`` [goal]; ``experiment`` [experiment, variant]; ``promotion`` [promotion]
 * ``error`` [reason]
 """
@@ -59,6 +62,7 @@ class RecordKind(StrEnum):
     HANDOFF_RELEASED = "handoff_released"
     HANDOFF_CLOSED = "handoff_closed"
     HANDOFF_TIMEOUT = "handoff_timeout"
+    HANDOFF_LEFT = "handoff_left"
     GOAL = "goal"
     EXPERIMENT = "experiment"
     PROMOTION = "promotion"

@@ -11,6 +11,7 @@ The engine is a facade over modules that import one way only::
 
     prepared      the per-bot tables, built once (Prepared)
     turn          the primitives of one call: record, say, draw, finish (Run, Turn)
+    saving        what an action's answer and a set:/clear: leave in the slots
     experiments   which variant a user is in, and what of a state it changes
     handoff       to a person and back (decides and records; returns where to move)
     moving        start, take an edge, enter a state, follow next, ask a slot

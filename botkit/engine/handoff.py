@@ -1,9 +1,10 @@
 """Handoff: the conversation goes to a person, waits for one, and comes back.
 
 These rules decide and record; they do not move the user. Where a handoff ends in a move (an
-agent hands the user back, nobody came in time, nobody is there at this hour) they return the
-target and the caller moves (``moving``), so this module needs nothing but the primitives and
-``moving`` can use it when a state being entered is a handoff.
+agent hands the user back, nobody came in time, nobody is there at this hour, the user leaves
+the queue) they return or take the target and the caller moves (``moving``), so this module
+needs nothing but the primitives and ``moving`` can use it when a state being entered is a
+handoff.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ __all__ = [
     "claim",
     "closed_now",
     "give_up_waiting",
+    "leave",
     "release",
     "request",
     "request_closed",
     "say_as_agent",
+    "say_waiting",
     "waited_too_long",
 ]
 
@@ -69,6 +72,31 @@ def waited_too_long(run: Run) -> bool:
     handoff = run.prepared.state_of(run.session).handoff
     wait = handoff.wait_timeout if handoff else None
     return wait is not None and run.at - run.session.since >= wait
+
+
+def say_waiting(run: Run) -> None:
+    """A message came while the user waits for an agent: it is kept for the agent, and the
+    handoff's ``while_waiting`` (if it has one) tells the user so. Without one the bot is silent
+    (a channel that must answer, as Kakao must, acknowledges it in its own words)."""
+    handoff = run.prepared.state_of(run.session).handoff
+    if handoff is not None and handoff.while_waiting:
+        run.say(handoff.while_waiting)
+
+
+def leave(run: Run, target: Target, trigger: str) -> None:
+    """The user leaves the queue before an agent came (a ``leave:`` of the handoff, a choice
+    that leads elsewhere, a global transition): recorded, and the bot has them back. The caller
+    moves them to ``target``."""
+    s = run.session
+    handoff = run.prepared.state_of(s).handoff
+    data = {
+        "queue": handoff.queue if handoff else None,
+        "to": name_of(target),
+        "trigger": trigger,
+        "waited_s": round(run.at - s.since),
+    }
+    run.record(RecordKind.HANDOFF_LEFT, data)
+    _back_to_bot(run)
 
 
 def give_up_waiting(run: Run) -> Target:

@@ -15,6 +15,11 @@ being asked for); only if nothing else matches does it count as an invalid attem
 A payload is accepted only if the bot drew it on the user's current screen or it is a designed
 global entry (see :func:`offered`); anything else is recorded as ``payload_rejected`` and the
 message is read as text.
+
+While the user waits for an agent, only the ways out of the queue are tried (the handoff's
+``leave:``, a choice leading elsewhere, then the global transitions that do not lead back to
+the handoff); anything else is kept for the agent and answered with ``while_waiting``. With an
+agent, every message is the agent's.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from botkit.engine.experiments import on_screen, pools, transitions_of
 from botkit.engine.matching import THRESHOLD, fuzzy
 from botkit.engine.moving import enter, go, jump, start_conversation
 from botkit.engine.render import render
+from botkit.engine.saving import change_slots, save_answer
 from botkit.engine.session import Status
 from botkit.engine.slots import extract
 from botkit.engine.turn import MAX_PAYLOAD, MAX_TEXT, Run
@@ -78,7 +84,7 @@ def user_message(run: Run, event: UserMessage) -> None:
         go(run, handoff.give_up_waiting(run), "no agent in time")
         return
     if s.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
-        s.held = [*(s.held or ()), heard["text"]]  # kept for the agent; the bot is silent
+        _while_handed_off(run, event.text, payload, heard["text"])
         return
     if starting:
         # The first message opens the conversation (the greeting is said); it is acted
@@ -94,6 +100,8 @@ def offered(run: Run, payload: str) -> bool:
     s = run.session
     if payload in run.prepared.entries[run.flow_of[s.state][0]]:
         return True
+    if s.status == Status.HANDOFF_REQUESTED and payload in run.prepared.leaving.get(s.state, ()):
+        return True  # a declared way out of the queue, drawn or not
     if s.offered is None:  # stored before screens were kept: what this place draws
         return payload in run.prepared.legacy_screen(s.state, s.awaiting)
     return payload in s.offered
@@ -107,23 +115,16 @@ def action_result(run: Run, event: ActionResult) -> None:
             RecordKind.ERROR, {"reason": "unexpected action result", "action": event.action}
         )
         return
-    action = run.bot.actions.get(event.action)
-    if action is not None and event.result == "ok":
-        for slot, path in action.save.items():
-            value: Any = event.data
-            for step in path:
-                value = value.get(step) if isinstance(value, dict) else None
-            if value is not None:
-                s.slots[slot] = value
-    run.record(
-        _ACTION,
-        {
-            "action": event.action,
-            "result": event.result,
-            "latency_ms": round(event.latency_ms, 3),
-            "detail": event.detail or None,
-        },
-    )
+    event, missing = save_answer(run, run.bot.actions.get(event.action), event)
+    done: dict[str, Any] = {
+        "action": event.action,
+        "result": event.result,
+        "latency_ms": round(event.latency_ms, 3),
+        "detail": event.detail or None,
+    }
+    if missing:
+        done["missing"] = missing
+    run.record(_ACTION, done)
     routes = transitions_of(run, run.prepared.state_of(s))
     for wanted in (event.result, "error" if event.result == "timeout" else None):
         if wanted is None:
@@ -163,6 +164,37 @@ def _mask_inbound(run: Run, slot: str) -> None:
         run.records[run.inbound] = record._replace(data=data)
 
 
+def _while_handed_off(run: Run, raw: str, payload: str | None, kept: str) -> None:
+    """A message while a person is needed. Waiting for one, a way out takes the user out of
+    the queue (the handoff's ``leave:``, a choice that leads elsewhere, a global transition
+    such as "처음으로" that does not lead back here); anything else is kept for the agent and
+    answered with the handoff's ``while_waiting``. With an agent, it is the agent's to answer."""
+    s = run.session
+    waiting = s.status == Status.HANDOFF_REQUESTED
+    if waiting:
+        text = normalize(raw[:MAX_TEXT])
+        said = text.replace(" ", "")
+        if payload is None and said:
+            payload = _typed_choice(run, said)
+        here = run.prepared.state_of(s).target
+        if payload is not None and payload.startswith("@"):
+            flow, _, name = payload[1:].partition(".")
+            known = flow in run.bot.flows and name in run.bot.flows[flow].states
+            if known and (flow, name) != here:
+                handoff.leave(run, (flow, name), f"choice: {payload[1:]}")
+                go(run, (flow, name), f"choice: {payload[1:]}")
+                return
+        ways_out = run.prepared.waiting.get(s.state)
+        hit = ways_out.first(said, text, payload, run.holds) if ways_out else None
+        if hit is not None:
+            handoff.leave(run, hit[0].target, hit[0].label)
+            _take(run, *hit)
+            return
+    s.held = [*(s.held or ()), kept]
+    if waiting:
+        handoff.say_waiting(run)
+
+
 def _first_message(run: Run, raw: str, payload: str | None) -> None:
     target = run.bot.start_target
     state = run.bot.state(target)
@@ -170,7 +202,9 @@ def _first_message(run: Run, raw: str, payload: str | None) -> None:
     text = normalize(raw[:MAX_TEXT])
     hit = _exact_match(run, state, text.replace(" ", ""), text, payload)
     enter(run, target)
-    if hit is not None and run.session.state == name_of(target):
+    # A first message that asks for the greeting itself ("처음으로", 취소) has just had it:
+    # taking its transition would say the greeting a second time.
+    if hit is not None and hit[0].target != target and run.session.state == name_of(target):
         _take(run, hit[0], hit[1])
 
 
@@ -267,6 +301,7 @@ def _take(run: Run, t: Transition, groups: dict[str, str]) -> None:
                 run.fresh.add(name)
                 if slot.sensitive:
                     _mask_inbound(run, name)
+    change_slots(run, t.update)
     run.say(t.say)
     go(run, t.target, t.label)
 

@@ -18,6 +18,7 @@ from botkit import effects
 from botkit.engine import handoff
 from botkit.engine._machine import name_of
 from botkit.engine.experiments import assign
+from botkit.engine.saving import change_slots
 from botkit.engine.session import INPUT, Status
 from botkit.engine.turn import MAX_HOPS, Run
 from botkit.flow.model import Branch, Slot, State, StateKind, Target
@@ -83,7 +84,7 @@ def jump(run: Run, target: Target, trigger: str) -> None:
 def enter(run: Run, target: Target) -> None:
     s = run.session
     state = run.bot.state(target)
-    run.new_screen = True
+    run.begin_screen()
     s.misses = 0
     s.awaiting = None
     variant = None
@@ -137,6 +138,7 @@ def follow_next(run: Run, state: State, override: tuple[Branch, ...] | None = No
         return
     for branch in branches:
         if run.holds(branch):
+            change_slots(run, branch.update)
             run.say(branch.say)
             label = f"next if {branch.condition_source}" if branch.condition_source else "next"
             go(run, branch.target, label)

@@ -68,6 +68,10 @@ class Prepared:
     sensitive: frozenset[str]  # slots whose values records never hold
     enum_labels: dict[str, dict[str, str]]  # enum slot → value → the label users read
     pools: dict[tuple[str, str, str], Pools]  # (flow, state, variant) → what to try
+    # handoff state → what takes a waiting user out of the queue: its ``leave:``, then the
+    # global transitions that lead elsewhere (exact triggers only; see hearing)
+    waiting: dict[str, ExactPool]
+    leaving: dict[str, frozenset[str]]  # handoff state → the payloads of its ``leave:``
     asking: dict[str, Awaiting]  # slot → what a session asking for it awaits
     confirming: dict[str, Awaiting]  # slot → awaiting the yes/no to its value
     calling: dict[str, Awaiting]  # action → awaiting its result
@@ -179,6 +183,16 @@ def prepare(
         sensitive=sensitive,
         enum_labels=_enum_labels(bot),
         pools=_pools(bot, states.values(), global_on),
+        waiting={
+            name: _waiting(bot, state, global_on[state.flow])
+            for name, state in states.items()
+            if state.handoff is not None
+        },
+        leaving={
+            name: frozenset(t.payload for t in state.handoff.leave if t.payload)
+            for name, state in states.items()
+            if state.handoff is not None
+        },
         asking={name: Awaiting("slot", name) for name in bot.slots},
         confirming={name: Awaiting("confirm", name) for name in bot.slots},
         calling={action: Awaiting("result", action) for action in calls},
@@ -212,11 +226,27 @@ def _pools(
     return pools
 
 
+def _waiting(bot: Bot, state: State, globals_: tuple[Transition, ...]) -> ExactPool:
+    """What takes a user waiting in this handoff state out of the queue: its ``leave:``, then
+    the global transitions that lead somewhere else ("상담원" while queued for one is not a way
+    out). Only exact triggers: an example phrase or 'any' would take words meant for the agent."""
+    assert state.handoff is not None
+    away = tuple(
+        t
+        for t in globals_
+        if t.target != state.target and t.trigger in ("payload", "keywords", "regex", "intent")
+    )
+    return ExactPool((*state.handoff.leave, *away), bot.intents)
+
+
 def messages_of(state: State) -> tuple[Message, ...]:
-    """Every message a state may say, in any variant."""
+    """Every message a state may say, in any variant (and, waiting for an agent, its
+    handoff's)."""
     out = state.say
     for v in (state.variants or {}).values():
         out += v.say or ()
+    if state.handoff is not None:
+        out += state.handoff.message + state.handoff.while_waiting
     return out
 
 

@@ -11,7 +11,7 @@ modules of their own, and import this one; this one imports none of them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botkit import effects
@@ -56,6 +56,7 @@ class Run:
         "at",
         "bot",
         "bot_id",
+        "chosen",
         "drawn",
         "flow_of",
         "fresh",
@@ -88,6 +89,7 @@ class Run:
         # screen share one tuple, and a turn allocates nothing for it.
         self.drawn: tuple[str, ...] = ()
         self.new_screen = False  # a state was entered or a new question asked
+        self.chosen: list[int] = []  # where in effects this screen's bubbles with choices are
         self.inbound = -1  # index of this turn's message_in record, if any
 
     def finish(self) -> Turn:
@@ -100,6 +102,23 @@ class Run:
         elif self.drawn:  # the same question again (a fallback, a reprompt): still on screen
             self.session.offered = distinct((*self.drawn, *(self.session.offered or ())))
         return self.turn
+
+    def begin_screen(self) -> None:
+        """A state is entered: the screen the user is left on starts here. Quick replies said
+        before it in this turn belong to a screen already left (the greeting's menu before the
+        question a first message asked for): they are taken off their bubbles, so no channel
+        shows them, and out of what may be pressed. Buttons, cards and lists stay: their
+        bubbles are still in the chat."""
+        self.new_screen = True
+        if not self.chosen:
+            return
+        effects_ = self.turn.effects
+        for i in self.chosen:
+            said = effects_[i]
+            if isinstance(said, Say):
+                effects_[i] = replace(said, choices=())
+        self.chosen = []
+        self.drawn = distinct(p for e in effects_ if isinstance(e, Say) for p in pressable(e))
 
     # -- records ------------------------------------------------------------------------
 
@@ -164,6 +183,8 @@ class Run:
                         static[key] = cached
                     else:
                         prepared.dynamic.add(id(message))
+            if cached[0].choices:
+                self.chosen.append(len(self.turn.effects))
             self.turn.effects.append(cached[0])
             self.said.append(cached[1])
             if cached[2]:
@@ -183,6 +204,8 @@ class Run:
 
     def draw(self, rendered: Say, text: str) -> None:
         """Show a bubble made here (not from a cached message); ``text`` is what is recorded."""
+        if rendered.choices:
+            self.chosen.append(len(self.turn.effects))
         self.turn.effects.append(rendered)
         self.said.append(text)
         self.add_drawn(distinct(pressable(rendered)))

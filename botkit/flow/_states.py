@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -10,6 +11,7 @@ from botkit.errors import ConditionError, PatternError
 from botkit.flow._context import Context
 from botkit.flow._messages import compile_message_list, compile_messages
 from botkit.flow._node import Node
+from botkit.flow._slot_updates import compile_update
 from botkit.flow._words import all_of, did_you_mean, one_of
 from botkit.flow.conditions import Condition, names, parse_condition
 from botkit.flow.durations import seconds
@@ -243,6 +245,7 @@ def _transition(
         condition_source=condition_source,
         say=say,
         label=("global " if is_global else "") + label,
+        update=compile_update(ctx, t),
     )
 
 
@@ -376,8 +379,9 @@ def _branches(ctx: Context, node: Node, key: str, flow: str) -> tuple[Branch, ..
         condition, source = _condition(ctx, b)
         target = ctx.target(b, "to", flow)
         say = compile_messages(ctx, b, "say", flow)
+        update = compile_update(ctx, b)
         if target is not None:
-            out.append(Branch(target, condition, source, say))
+            out.append(Branch(target, condition, source, say, update))
     return tuple(out)
 
 
@@ -443,4 +447,36 @@ def _handoff(ctx: Context, node: Node | None, flow: str, state_id: str) -> Hando
         hours=node.get("hours"),
         outside_hours=target("outside_hours"),
         resume=resume or (flow, state_id),
+        while_waiting=compile_messages(ctx, node, "while_waiting", flow),
+        leave=_ways_out_of_the_queue(ctx, node, flow, state_id),
     )
+
+
+_LEAVE_TRIGGERS = ("payload", "keywords", "regex", "intent")
+
+
+def _ways_out_of_the_queue(
+    ctx: Context, node: Node, flow: str, state_id: str
+) -> tuple[Transition, ...]:
+    """``leave:`` of a handoff: transitions a waiting user takes out of the queue, matched on
+    exactly what they say or press (an example phrase or 'any' would take ordinary words for
+    the agent out of the queue)."""
+    out: list[Transition] = []
+    for entry in node.nodes("leave", "transition"):
+        triggers = entry.present(TRIGGERS)
+        if len(triggers) == 1 and triggers[0] not in _LEAVE_TRIGGERS:
+            ctx.reporter.add(
+                "BK208",
+                entry.where(triggers[0], at_key=True),
+                f"handoff state '{state_id}' lets the user leave the queue on "
+                f"'{triggers[0]}', which would also take words meant for the agent",
+                expected=one_of(f"'{k}'" for k in _LEAVE_TRIGGERS),
+                found=f"'{triggers[0]}'",
+                hint="name the words or the button that leave: keywords: [대기 취소] or "
+                "payload: leave_queue",
+            )
+            continue
+        t = _transition(ctx, entry, flow, None, is_global=False)
+        if t is not None:
+            out.append(replace(t, label=f"leave {t.label}"))
+    return tuple(out)

@@ -76,6 +76,9 @@ def edges(bot: Bot, state: State) -> Iterator[tuple[str, Target]]:
             yield "no agent in time", h.on_timeout
         if h.outside_hours:
             yield "outside business hours", h.outside_hours
+        yield from _message_targets(h.message + h.while_waiting)
+        for t in h.leave:
+            yield t.label, t.target
 
 
 def _globals(bot: Bot) -> Iterator[tuple[str, Transition]]:
@@ -113,24 +116,31 @@ def _unreachable(bot: Bot, ctx: Context) -> None:
 
 
 def _dead_ends(bot: Bot, ctx: Context) -> None:
+    """States users cannot leave. A state that waits for the user can be left by a transition
+    that works from anywhere (``global:`` of the bot or of its flow), unless it leads back to
+    the state itself; a state that runs an action cannot: it waits for the action."""
     for flow in bot.flows.values():
+        anywhere = [t.target for t in (*flow.global_on, *bot.global_on)]
         for state in flow.states.values():
             if state.kind in (StateKind.END, StateKind.HANDOFF):
                 continue
-            exits = [t for _, t in edges(bot, state)]
-            if exits:
+            if any(True for _ in edges(bot, state)):
+                continue
+            if state.kind is not StateKind.CALL and any(t != state.target for t in anywhere):
                 continue
             what = {
-                StateKind.COLLECT: "it fills its slots but has no 'next'",
+                StateKind.COLLECT: "it fills its slots but has no 'next' or global transition",
                 StateKind.CALL: "it runs an action but has no 'on' routes for the result",
-                StateKind.MESSAGE: "it has no 'on', 'next' or quick reply with 'to'",
+                StateKind.MESSAGE: "it has no 'on', 'next', quick reply with 'to' or global "
+                "transition",
             }[state.kind]
             ctx.reporter.add(
                 "BK402",
                 ctx.declared.states[flow.id][state.id].where,
                 f"state '{state.id}' is a dead end: {what}",
-                hint="add a way out ('next: <state>' or 'on:'), or make it an end state with "
-                "'end: resolved'",
+                hint="add a way out ('next: <state>' or 'on:'), or one that works from anywhere "
+                "in bot.yaml ('global:' with keywords: [처음으로]); or end the conversation here "
+                "with 'end: resolved', and the user's next message starts a new conversation",
             )
 
 
@@ -164,6 +174,10 @@ def _unhandled_choices(bot: Bot, ctx: Context) -> None:
             offered = list(_payloads(state.say))
             for v in (state.variants or {}).values():
                 offered += list(_payloads(v.say or ()))
+            if state.handoff:  # what a waiting user can press: the ways out of the queue
+                h = state.handoff
+                handled |= {t.payload for t in h.leave if t.payload}
+                offered += list(_payloads(h.message + h.while_waiting))
             for payload in offered:
                 if payload not in handled:
                     ctx.reporter.add(

@@ -44,6 +44,7 @@ __all__ = [
     "Promotion",
     "QuickReply",
     "Slot",
+    "SlotUpdate",
     "State",
     "StateKind",
     "Target",
@@ -137,6 +138,16 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class SlotUpdate:
+    """``set:`` and ``clear:`` of a transition or a next step, done when it is taken: the slots
+    given a value, and the slots emptied (so that ``collect`` asks again and conditions read
+    them as ``null``)."""
+
+    values: Mapping[str, str | int | float | bool]
+    cleared: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """``on:`` entry. ``trigger`` says which of the matching fields is set."""
 
@@ -152,6 +163,7 @@ class Transition:
     condition_source: str | None = None
     say: tuple[Message, ...] = ()
     label: str = ""  # how the transition is named in records and diagrams
+    update: SlotUpdate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +174,7 @@ class Branch:
     condition: Condition | None = None
     condition_source: str | None = None
     say: tuple[Message, ...] = ()
+    update: SlotUpdate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +231,7 @@ class Action:
     save: Mapping[str, tuple[str, ...]]  # slot → path into the result
     results: frozenset[str]
     on_status: Mapping[int, str]
+    require: tuple[str, ...] = ()  # saved slots an ``ok`` answer must have: else ``error``
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +244,10 @@ class HandoffSpec:
     hours: str | None
     outside_hours: Target | None
     resume: Target
+    # Said to each message that arrives while the user waits for an agent (kept for the agent).
+    while_waiting: tuple[Message, ...] = ()
+    # Ways out of the queue before an agent comes (payload, keywords, regex or intent).
+    leave: tuple[Transition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

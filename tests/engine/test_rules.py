@@ -15,6 +15,11 @@ from botkit.events import AgentRelease
 from botkit.flow.model import Branch
 from tests.engine.conftest import WEDNESDAY_10AM, Conversation
 
+WAITING = (
+    "상담원을 기다리고 있어요. 남기신 말씀은 상담원에게 그대로 전달돼요. "
+    "그만 기다리시려면 '대기 취소'를 눌러 주세요."
+)
+
 Build = Callable[..., Engine]
 
 PRECEDENCE = """
@@ -289,7 +294,10 @@ def test_handoff_holds_user_messages_and_release_resumes(
     assert c.handed_off
     assert c.session.status == "handoff_requested"
     c.say("빨리요")
-    assert c.effects == []  # the bot stays silent while a person is needed
+    # Kept for the agent; the handoff's while_waiting (support.yaml) tells the user so.
+    assert c.texts == [WAITING]
+    assert c.choices == ["대기 취소"]
+    assert c.session.status == "handoff_requested"
     assert c.session.held == ["빨리요"]
     c.release()
     assert c.session.status == "bot"

@@ -119,6 +119,22 @@ async def test_order_number_is_looked_up_and_the_parcel_status_told(kakao: Kakao
     assert session.slots["order_no"] == "1234567890"
 
 
+async def test_a_first_message_that_asks_for_a_lookup_offers_only_the_prompts_choices(
+    kakao: KakaoChat,
+) -> None:
+    answer = await kakao.say("택배 어디쯤 왔나요")
+
+    assert texts(answer) == [GREETING, ASK_ORDER_NO]
+    # The greeting's menu belongs to a screen the user has already left in this turn.
+    assert [reply["label"] for reply in answer["template"]["quickReplies"]] == [
+        "주문번호 찾는 법",
+        "취소",
+    ]
+    session = await kakao.server.store.load(session_key())
+    assert session is not None
+    assert set(session.offered or ()) == {"order_no_help", "cancel"}
+
+
 async def test_invalid_order_number_is_asked_for_again(kakao: KakaoChat) -> None:
     greeting = await kakao.say("안녕하세요")
     await kakao.press(quick_reply(greeting, "배송 조회"))

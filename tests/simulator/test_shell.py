@@ -250,7 +250,7 @@ async def test_variant_and_profile_change_the_session(make_shell: MakeShell) -> 
 async def test_playing_the_agent_during_a_handoff(make_shell: MakeShell) -> None:
     typist = await make_shell()
     assert "상담원 연결 요청 (queue cs)" in await typist.type("상담원")
-    assert "held for the agent" in await typist.type("언제 연결되나요?")
+    assert "상담원을 기다리고 있어요." in await typist.type("언제 연결되나요?")  # while_waiting
     assert "상담원 안녕하세요, 상담원 김민지입니다." in await typist.type(
         "/agent say 안녕하세요, 상담원 김민지입니다."
     )
