@@ -297,7 +297,7 @@ def report(
     try:
         bot = load(bot_path).bot
         since, until = day_bounds(since_day, until_day, bot.timezone)
-        store = open_store(store_url)
+        store = open_store(store_url, create=False)  # a report never creates a store
     except (FlowError, ConfigurationError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
     _check_names(bot, flow_id, csat, comments)
@@ -416,16 +416,27 @@ def _grouping(value: str | None) -> str | None:
     is_flag=True,
     help="per flow: the share of states and transitions the tests visited, and what they missed",
 )
-def test_command(path: Path, show_coverage: bool) -> None:
+@click.option(
+    "--bot",
+    "bot_path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="the bot folder to test  [default: the nearest folder with a bot.yaml, from PATH up]",
+)
+def test_command(path: Path, show_coverage: bool, bot_path: Path | None) -> None:
     """Run conversation tests (*.test.yaml) against their bot.
 
     PATH is a bot folder (its tests are found below it), a folder of tests or one test file;
-    the bot is the nearest folder with a bot.yaml. Ends with "N passed, N failed"; exits 1 when
-    a test failed, 2 when there was nothing to run.
+    the bot is --bot, else the nearest folder with a bot.yaml (so a recording saved elsewhere,
+    `botkit shell --record new.test.yaml`, runs with --bot flows/). Ends with "N passed, N
+    failed"; exits 1 when a test failed, 2 when there was nothing to run or no bot.
     """
     from botkit.simulator.suite import run_suite
 
-    sys.exit(run_suite(path, show_coverage=show_coverage, echo=click.echo, color=click.style))
+    sys.exit(
+        run_suite(
+            path, show_coverage=show_coverage, echo=click.echo, color=click.style, bot=bot_path
+        )
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

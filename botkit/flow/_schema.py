@@ -33,6 +33,9 @@ from botkit.flow._yaml import Document, JSONPath
 
 __all__ = ["schema", "schema_text", "validate"]
 
+# Required keys whose absence the compiler reports itself, in more words than "missing": a
+# handoff without 'resume' is BK403, naming the state that never gives the user back.
+_WORDED_BY_THE_COMPILER = frozenset({"resume"})
 _YES_NO = {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"}
 
 
@@ -152,7 +155,7 @@ def _report_required(error: ValidationError, doc: Document, reporter: Reporter) 
     present = error.instance if isinstance(error.instance, dict) else {}
     rule: Any = error.validator_value
     for missing in rule:
-        if missing in present:
+        if missing in present or missing in _WORDED_BY_THE_COMPILER:
             continue
         where_it_is = owner_of((*path, missing))
         reporter.add(

@@ -154,7 +154,7 @@ def read_text(text: str, path: str, reporter: Reporter) -> Document:
                 doc.usable = False
                 break
     except yaml.MarkedYAMLError as exc:
-        _report_syntax(exc, source, reporter)
+        _report_syntax(exc, source, reporter, text)
         doc.usable = False
     except yaml.YAMLError as exc:  # errors without a position (rare: reader errors)
         reporter.add("BK101", Where(source, 1, 1), f"the file cannot be read as YAML: {exc}")
@@ -191,7 +191,43 @@ def _events(text: str) -> Iterator[Any]:
             yield event
 
 
-def _report_syntax(exc: yaml.MarkedYAMLError, source: SourceText, reporter: Reporter) -> None:
+def _unclosed_quote(text: str, mark: Any) -> tuple[Any, Any] | None:
+    """The quoted text that ran on over several lines to end where the parser gave up.
+
+    A quote left open on its line closes at the next quote, lines later, and libyaml reports
+    the text after that quote; the mistake is where the run-on text opened. Returns the
+    (start, end) marks of that text, or None when the error is something else.
+    """
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if token.start_mark.index >= mark.index:
+                break
+            last = token
+    except yaml.YAMLError:
+        pass
+    if not isinstance(last, yaml.ScalarToken) or last.style not in ('"', "'"):
+        return None
+    start, end = last.start_mark, last.end_mark
+    if end.line != mark.line or start.line == end.line:
+        return None
+    return start, end
+
+
+def _report_syntax(
+    exc: yaml.MarkedYAMLError, source: SourceText, reporter: Reporter, text: str
+) -> None:
+    quoted = _unclosed_quote(text, exc.problem_mark) if exc.problem_mark is not None else None
+    if quoted is not None:
+        start, end = quoted
+        reporter.add(
+            "BK101",
+            Where(source, start.line + 1, start.column + 1),
+            "this quoted text is not closed on its line",
+            hint="add the closing quote at the end of the text; without it the text runs on "
+            f"to the next quote, on line {end.line + 1}",
+        )
+        return
     mark = exc.problem_mark or exc.context_mark
     if mark is not None and mark.line >= len(source.lines) and exc.context_mark is not None:
         mark = exc.context_mark  # "end of stream": point where the unclosed thing started

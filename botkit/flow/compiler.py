@@ -67,10 +67,19 @@ class CompileResult:
 
 
 def flow_files(path: Path) -> list[Path]:
-    """The flow files of a bot folder: its ``*.yaml``/``*.yml`` files, not sub-folders."""
+    """The flow files of a bot folder: its ``*.yaml``/``*.yml`` files, not sub-folders, and not
+    conversation test files (``*.test.yaml``), which ``botkit test`` reads wherever they are."""
     if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        return sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix in (".yaml", ".yml") and p.is_file() and not _is_test_name(p)
+        )
     return [path]
+
+
+def _is_test_name(path: Path) -> bool:
+    return path.name.endswith((".test.yaml", ".test.yml"))
 
 
 def compile_bot(paths: Sequence[Path], *, display_root: Path | None = None) -> CompileResult:
@@ -150,6 +159,8 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
     used: set[tuple[str, str]] = set()
     clean: list[_yaml.Document] = []
     for doc in docs:
+        if doc.usable and _is_conversation_test(doc):
+            _not_a_flow(doc, reporter)
         if not doc.usable:
             continue
         before = len(reporter.problems)
@@ -188,7 +199,36 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         checks.check_bot(bot, ctx)
         if reporter.has_errors:
             bot = None
-    return CompileResult(bot, reporter.sorted(), used)
+    return CompileResult(bot, _without_follow_ons(reporter, docs), used)
+
+
+def _without_follow_ons(reporter: Reporter, docs: list[_yaml.Document]) -> list[Problem]:
+    """The problems, less the references (BK3xx) from other files once a file could not be
+    read: what it declares is unknown, so the flows, slots and states it would have declared
+    would all be reported missing, and fixing the one file makes them go away."""
+    problems = reporter.sorted()
+    unread = {d.source.path for d in docs if not d.usable}
+    if not unread:
+        return problems
+    return [p for p in problems if not p.code.startswith("BK3") or p.path in unread]
+
+
+def _is_conversation_test(doc: _yaml.Document) -> bool:
+    data = doc.data
+    return isinstance(data, dict) and "conversations" in data and not {"flow", "bot"} & set(data)
+
+
+def _not_a_flow(doc: _yaml.Document, reporter: Reporter) -> None:
+    """A conversation test among the flow files gets one problem that says what it is, instead
+    of one per key the flow format lacks; it is not read any further."""
+    doc.usable = False
+    reporter.add(
+        "BK201",
+        doc.where(("conversations",), key=True),
+        "this is a conversation test file, not a flow file",
+        hint="name it <name>.test.yaml and put it in the bot's tests/ folder; "
+        "'botkit test' runs it",
+    )
 
 
 def _settings(

@@ -80,9 +80,13 @@ def n(x: float) -> str:
     return f"{x:.1f}".removesuffix(".0")
 
 
-def section(heading: str, figures: Sequence[str]) -> str:
-    body = "\n".join(figures) if figures else '<p class="empty">no data · 데이터 없음</p>'
-    return f'<section>\n<h2>{escape(heading)}</h2>\n<div class="grid">\n{body}\n</div>\n</section>'
+def section(heading: str, figures: Sequence[str], why: str = "") -> str:
+    """A heading and its figures; with none, ``why`` (HTML) if it says why, else "no data"."""
+    empty = why or '<p class="empty">no data · 데이터 없음</p>'
+    body = "\n".join(figures) if figures else empty
+    after = why if figures else ""
+    grid = f'<div class="grid">\n{body}\n</div>'
+    return f"<section>\n<h2>{escape(heading)}</h2>\n{grid}\n{after}</section>"
 
 
 def figure(

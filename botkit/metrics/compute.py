@@ -216,6 +216,7 @@ class Metrics:
     goal_conversion: dict[str, float]
     funnels: list[Funnel]
     experiments: dict[str, ExperimentResult] = field(default_factory=dict)
+    unmeasured: dict[str, str] = field(default_factory=dict)  # experiment → why it has no result
     business: dict[str, dict[str, float]] = field(default_factory=dict)  # per event kind
     revenue_by_variant: dict[str, float] = field(default_factory=dict)  # "experiment:variant"
     promotions: dict[str, PromotionResult] = field(default_factory=dict)
@@ -393,6 +394,7 @@ def _measure(bot: Bot, conversations: list[Conversation], flow: str | None) -> M
         else {},
         funnels=[_funnel(bot, f, conversations) for f in bot.flows if flow is None or f == flow],
         experiments=_experiments(bot, conversations),
+        unmeasured=_unmeasured(bot, conversations),
     )
 
 
@@ -414,6 +416,18 @@ def _experiments(bot: Bot, conversations: list[Conversation]) -> dict[str, Exper
             counts = {v: (converted[v], users[v]) for v, _ in experiment.variants}
             out[name] = compare(counts, min_effect=experiment.min_effect)
     return out
+
+
+def _unmeasured(bot: Bot, conversations: list[Conversation]) -> dict[str, str]:
+    """The experiments without a result, and why: no goal to convert to, or nobody in them."""
+    seen = {name for c in conversations for name in c.variants}
+    return {
+        name: "it has no goal (add 'goal:' to the experiment)"
+        if experiment.goal is None
+        else "no conversation was in it yet"
+        for name, experiment in bot.experiments.items()
+        if experiment.goal is None or name not in seen
+    }
 
 
 def _experiment_json(result: ExperimentResult) -> dict[str, Any]:

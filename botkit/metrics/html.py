@@ -35,18 +35,19 @@ CSS = """
 :root { color-scheme: light; --ink: #1d2330; --muted: #5b6475; --line: #e3e6eb; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, "Apple SD Gothic Neo", "Noto Sans KR", sans-serif;
-  color: var(--ink); background: #f6f7f9; }
+  color: var(--ink); background: #f6f7f9; word-break: keep-all; overflow-wrap: break-word; }
 main { max-width: 1100px; margin: 0 auto; padding: 24px 28px 48px; }
 header h1 { margin: 0; font-size: 26px; }
 header p { margin: 2px 0 0; color: var(--muted); }
 h2 { font-size: 19px; margin: 32px 0 10px; border-bottom: 1px solid var(--line);
   padding-bottom: 4px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(130px, 1fr)); gap: 10px;
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 10px;
   margin-top: 18px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; }
 .card .name { color: var(--muted); font-size: 13px; }
-.card .value { font-size: 22px; font-weight: 600; white-space: nowrap;
+.card .value { font-size: 22px; line-height: 1.25; font-weight: 600;
   font-variant-numeric: tabular-nums; }
+.card .value .part { white-space: nowrap; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 14px;
   align-items: start; }
 figure.wide { grid-column: 1 / -1; }
@@ -85,6 +86,7 @@ def to_html(metrics: Metrics, *, title: str = "botkit report", period: str = "")
         draw.section(
             "Experiments · A/B 실험",
             [ab_chart(name, result) for name, result in metrics.experiments.items()],
+            _unmeasured(metrics),
         ),
         draw.section("Handoffs · 상담원 연결", [handoff_chart(metrics.handoff_by_reason)]),
         draw.section(
@@ -115,7 +117,7 @@ def _summary_cards(m: Metrics) -> str:
         ("fallback_rate", "Fallback · 이해 실패율", draw.pct(m.fallback_rate)),
         ("turns_median", "Turns · 턴 (median / p90)", _turns(m)),
         ("duration_median_s", "Duration · 시간 (median / p90)", _durations(m)),
-    ]
+    ]  # "a / b": two parts that each stay on one line, so a narrow tile wraps between them
     summary = m.summary()
     items = "".join(
         draw.el(
@@ -124,11 +126,15 @@ def _summary_cards(m: Metrics) -> str:
             if summary[key] is not None
             else {"class": "card", "data-series": "summary", "data-label": key},
             draw.el("div", {"class": "name"}, escape(name))
-            + draw.el("div", {"class": "value"}, escape(shown)),
+            + draw.el("div", {"class": "value"}, _parts(shown)),
         )
         for key, name, shown in cards
     )
     return f'<section class="cards" aria-label="summary">{items}</section>'
+
+
+def _parts(shown: str) -> str:
+    return " / ".join(draw.el("span", {"class": "part"}, escape(p)) for p in shown.split(" / "))
 
 
 def _turns(m: Metrics) -> str:
@@ -137,6 +143,17 @@ def _turns(m: Metrics) -> str:
 
 def _durations(m: Metrics) -> str:
     return f"{draw.duration(m.duration_median_s)} / {draw.duration(m.duration_p90_s)}"
+
+
+def _unmeasured(m: Metrics) -> str:
+    """Why an experiment has no chart (it has no goal; nobody was in it yet)."""
+    if not m.unmeasured:
+        return ""
+    items = "".join(
+        draw.el("li", {}, escape(f"{name}: not measured, {why}"))
+        for name, why in sorted(m.unmeasured.items())
+    )
+    return f'<ul class="notes unmeasured">{items}</ul>'
 
 
 def _rates_table(m: Metrics) -> str:

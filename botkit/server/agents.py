@@ -10,7 +10,8 @@ measured from the records alone.
 The queue is the runtime's read side (:mod:`botkit.runtime.conversations`), one store query: the
 sessions that asked for a person in the last days (``handoff_requested`` records) and are still
 waiting or with an agent. Every step is an event through the runtime's one door
-(``Runtime.apply``).
+(``Runtime.apply``). ``GET /agent/api/states`` lists the bot's designed states, which a
+release may name (``{"state": "flow.state"}``; without one the handoff's ``resume`` applies).
 
 A step that cannot apply changes nothing and says why: the path's channel or user is not an id
 (400 ``bad_id``: :mod:`botkit.adapters.checks`), there is no such conversation (404
@@ -35,6 +36,7 @@ from botkit.effects import Effect
 from botkit.engine import Session
 from botkit.errors import BadId, NoConversation, NotWithAgent, StepRefused
 from botkit.events import AgentMessage, Claim, Note, Release
+from botkit.flow.model import Bot
 from botkit.keys import SessionKey
 from botkit.runtime import Runtime, kept
 from botkit.server.config import AgentSettings
@@ -48,9 +50,12 @@ MAX_TEXT_CHARS = 2000
 
 
 class AgentApi:
-    def __init__(self, runtime: Runtime, settings: AgentSettings, deliver: Deliver) -> None:
+    def __init__(
+        self, runtime: Runtime, settings: AgentSettings, deliver: Deliver, bot: Bot
+    ) -> None:
         self.runtime = runtime
         self.deliver = deliver
+        self._states = _designed_states(bot)
         self.tokens: dict[str, str] = {}  # token → agent name
         for entry in settings.tokens:
             name, _, token = entry.partition(":")
@@ -62,6 +67,7 @@ class AgentApi:
         one = base + "/conversations/{channel}/{user}"
         return [
             Route(base + "/queue", self._guard(self.queue), methods=["GET"]),
+            Route(base + "/states", self._guard(self.states), methods=["GET"]),
             Route(one, self._guard(self.conversation), methods=["GET"]),
             Route(one + "/claim", self._guard(self.claim), methods=["POST"]),
             Route(one + "/message", self._guard(self.message), methods=["POST"]),
@@ -121,6 +127,11 @@ class AgentApi:
         ]
         waiting.sort(key=lambda c: -c["waiting_s"])
         return json_response({"conversations": waiting})
+
+    async def states(self, request: Request, agent: str) -> Response:
+        """The states an agent may hand a conversation back to: the bot's designed states, and
+        the one the console offers first (the start of the bot's start flow)."""
+        return json_response(self._states)
 
     async def conversation(self, request: Request, agent: str) -> Response:
         key = self._key(request)
@@ -196,6 +207,20 @@ async def _body(request: Request) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
+
+
+def _designed_states(bot: Bot) -> dict[str, Any]:
+    states = [
+        {
+            "id": f"{flow.id}.{state.id}",
+            "flow": flow.id,
+            "flow_title": flow.title,
+            "title": state.title,
+        }
+        for flow in bot.flows.values()
+        for state in flow.states.values()
+    ]
+    return {"states": states, "default": f"{bot.start}.{bot.flows[bot.start].start}"}
 
 
 def _summary(

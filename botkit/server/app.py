@@ -79,7 +79,7 @@ def create_app(
     broadcast = opened if isinstance(opened, Broadcast) else None
     kakao = KakaoEndpoint(runtime, settings.kakao, callbacks=client, track=in_flight.track)
     channels = Channels(kakao, WebEndpoint(runtime, settings.web, broadcast))
-    agents = AgentApi(runtime, settings.agent, channels.deliver)
+    agents = AgentApi(runtime, settings.agent, channels.deliver, bot.bot)
     helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=channels.deliver)
     if settings.helpdesk.url:
         runtime.observers.append(helpdesk_tickets(helpdesk, in_flight))

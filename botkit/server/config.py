@@ -36,8 +36,40 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class AgentSettings:
     # "name:token" per agent (tokens of 16+ characters). None by default: the agent API answers
-    # 503 until tokens are configured, e.g. BOTKIT_AGENT_TOKENS="하늘:…,바다:…".
+    # 503 until tokens are configured, e.g. BOTKIT_AGENT_TOKENS="하늘:…,바다:…". An entry that
+    # is not so is a ConfigurationError: the server does not start with an agent locked out.
     tokens: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        seen: dict[str, int] = {}
+        for number, entry in enumerate(self.tokens, 1):
+            problem = _token_problem(entry, number, seen)
+            if problem:  # never with the token in it: the message is printed
+                raise ConfigurationError(f"'tokens' entry {number} {problem}")
+
+
+MIN_TOKEN_CHARS = 16
+
+
+def _token_problem(entry: str, number: int, seen: dict[str, int]) -> str | None:
+    name, colon, token = entry.partition(":")
+    name = name.strip()
+    if not colon:
+        return "is not 'name:token': it has no ':' between a name and a token"
+    if not name:
+        return "is not 'name:token': the name before ':' is empty"
+    if len(token) < MIN_TOKEN_CHARS:
+        return (
+            f"({name}) has a token of {len(token)} characters; a token needs at least "
+            f"{MIN_TOKEN_CHARS}"
+        )
+    if token in seen:
+        return (
+            f"({name}) has the same token as entry {seen[token]}; each agent needs a token "
+            "of its own"
+        )
+    seen[token] = number
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +167,10 @@ def _apply(settings: Any, values: Mapping[str, Any], origin: str) -> Any:
             changes[key] = _apply(current, value, f"{origin}, {key}")
         else:
             changes[key] = _convert(key, value, known[key].type, origin)
-    return replace(settings, **changes)
+    try:
+        return replace(settings, **changes)
+    except ConfigurationError as exc:  # a group's own check (AgentSettings.tokens)
+        raise ConfigurationError(f"{origin}: {exc}") from exc
 
 
 def _convert(key: str, value: Any, kind: Any, origin: str) -> Any:

@@ -46,6 +46,7 @@ class Failure:
     expected: str
     actual: str
     where: Where | None = None
+    why: str | None = None  # what explains the actual, when the report can tell
 
 
 @dataclass(slots=True)
@@ -223,8 +224,29 @@ def _check(step: Step, number: int, seen: _Seen) -> Failure | None:
         found = check(expect, seen)
         if found is not None:
             what, expected, actual = found
-            return Failure(number, step.describe(), what, expected, actual, step.spots.get(name))
+            return Failure(
+                number,
+                step.describe(),
+                what,
+                expected,
+                actual,
+                step.spots.get(name),
+                why=_why(seen) if name in ("bot", "choices") else None,
+            )
     return None
+
+
+_WAITING = ("handoff_requested", "with_agent")
+
+
+def _why(seen: _Seen) -> str | None:
+    """Why the bot said what it said, when the conversation's state explains it."""
+    if seen.status not in _WAITING:
+        return None
+    return (
+        f"the conversation is waiting for an agent (status: {seen.status}), so the bot does not "
+        "answer; an 'agent:' step (say:, release: or close:) goes on from here"
+    )
 
 
 Mismatch = tuple[str, str, str] | None  # (what, expected, actual)
@@ -245,7 +267,7 @@ def _check_bot(expect: Expect, seen: _Seen) -> Mismatch:
                 return (f"message {index} differs", _show_text(one), text)
         return None
     if not _text_matches(wanted, whole):
-        return ("the bot's text differs", _show_text(wanted), whole)
+        return ("the bot's text differs", _show_text(wanted), whole or "(nothing)")
     return None
 
 
@@ -366,6 +388,8 @@ def format_failure(result: ConversationResult) -> str:
         if failure.expected:
             lines.append(f"  expected: {failure.expected}")
         lines.append(f"  actual:   {failure.actual}")
+    if failure.why:
+        lines.append(f"  why:      {failure.why}")
     lines.append("  transcript:")
     lines.extend(f"    {line}" for line in "\n".join(result.transcript).splitlines())
     return "\n".join(lines)

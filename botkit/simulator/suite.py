@@ -24,11 +24,22 @@ __all__ = ["run_suite"]
 Echo = Callable[[str], None]
 
 
-def run_suite(path: Path, *, show_coverage: bool, echo: Echo, color: Callable[..., str]) -> int:
-    """Run every conversation test under ``path``; the exit status (0 all passed, 1 not)."""
-    folder = bot_folder_for(path)
+def run_suite(
+    path: Path,
+    *,
+    show_coverage: bool,
+    echo: Echo,
+    color: Callable[..., str],
+    bot: Path | None = None,
+) -> int:
+    """Run every conversation test under ``path`` against ``bot`` (default: the nearest folder
+    with a bot.yaml); the exit status (0 all passed, 1 not, 2 nothing to run or no bot)."""
+    if bot is not None and not (bot / "bot.yaml").is_file():
+        echo(f"error: no bot.yaml in {bot}")
+        return 2
+    folder = bot or bot_folder_for(path)
     if folder is None:
-        echo(f"error: no bot.yaml in {path} or the folders above it")
+        echo(f"error: no bot.yaml in {path} or the folders above it; name the bot with --bot PATH")
         return 2
     try:
         app = load(folder)

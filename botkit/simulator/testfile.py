@@ -305,6 +305,13 @@ def _schema_problem(error: ValidationError, doc: Document, path: JSONPath) -> Pr
             f"'{error.instance}' is not a duration",
             expected="a number and a unit: 500ms, 5s, 31m, 2h, 1d",
         )
+    if validator == "minItems" and path == ("conversations",):
+        return _problem(
+            "BK601",
+            doc.where(path),
+            "there are no conversations here",
+            expected="at least one conversation",
+        )
     found = json.dumps(error.instance, ensure_ascii=False)
     return _problem(
         "BK601",
@@ -321,8 +328,12 @@ def _expected(error: ValidationError) -> str:
         return str(schema_["description"])
     if "enum" in schema_:
         return "one of " + ", ".join(str(v) for v in schema_["enum"])
+    if error.validator == "minItems":
+        limit = int(cast(int, error.validator_value))
+        return f"at least {limit} item{'s' if limit != 1 else ''}"
     if "type" in schema_:
-        return f"a {schema_['type']}"
+        kind = str(schema_["type"])
+        return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
     return error.message
 
 

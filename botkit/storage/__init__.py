@@ -38,18 +38,23 @@ SCHEMES = (
 )
 
 
-def open_store(url: str) -> Store:
-    """The store a URL names, not yet opened (``await store.open()`` before use)."""
+def open_store(url: str, *, create: bool = True) -> Store:
+    """The store a URL names, not yet opened (``await store.open()`` before use).
+
+    ``create=False`` is for commands that only read (``botkit report``): opening then refuses
+    a SQLite file or a PostgreSQL schema that is not already a botkit store, instead of
+    creating an empty one that a typo in the URL would then report on.
+    """
     if url == "memory://":
         return MemoryStore()
     if url in ("sqlite://:memory:", "sqlite:///:memory:"):
         return SQLiteStore(":memory:")
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return SQLiteStore(url[len("sqlite:///") :])
+        return SQLiteStore(url[len("sqlite:///") :], create=create)
     if url.startswith(("postgresql://", "postgres://")):
         from botkit.storage.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, create=create)
     shown = hide_passwords(url)  # the message is printed: never with a password in it
     raise ValueError(f"unsupported store URL {shown!r}; supported: {', '.join(SCHEMES)}")
 

@@ -116,7 +116,7 @@ class PostgresStore:
     ``connect_timeout`` (seconds, default 2; past it a call fails and the server answers 503).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres"):
             raise ValueError(f"a PostgreSQL URL starts with postgresql://, not {url!r}")
@@ -129,6 +129,7 @@ class PostgresStore:
                 theirs.append((name, value))  # libpq's own (sslmode, ...), for asyncpg
         self.dsn = urlunsplit(parts._replace(query=urlencode(theirs)))
         self.schema = ours.get("schema", "botkit")
+        self.create = create  # False (read-only commands): refuse a schema that is not there
         # 21 connections a worker: four workers fit PostgreSQL's default max_connections (100)
         self.pool_size = _positive(ours, "pool", 5)
         self.lock_pool_size = _positive(ours, "lock_pool", 16)
@@ -182,7 +183,7 @@ class PostgresStore:
             self.dsn, server_settings=self._settings(), timeout=self.connect_timeout
         )
         try:
-            found = await migrate(conn, self.schema)
+            found = await migrate(conn, self.schema, create=self.create)
         finally:
             await conn.close()
         if found < SCHEMA_VERSION:

@@ -59,11 +59,18 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _MIGRATION_LOCK = 0x626F746B6974  # "botkit"
 
 
-async def migrate(conn: asyncpg.Connection, schema: str) -> int:
+async def migrate(conn: asyncpg.Connection, schema: str, *, create: bool = True) -> int:
     """Bring ``schema`` (the connection's search_path) to SCHEMA_VERSION; returns the version
-    found."""
+    found. With ``create=False`` (a command that only reads) a schema without botkit's tables
+    is refused, and nothing is created."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        table = f"{quote(schema)}.botkit_schema"
+        if not create and await conn.fetchval("SELECT to_regclass($1)", table) is None:
+            raise StorageError(
+                f"there is no botkit schema {schema!r} in this database; a command that only"
+                " reads a store never creates one: check ?schema="
+            )
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
         await conn.execute("CREATE TABLE IF NOT EXISTS botkit_schema (version integer NOT NULL)")
         found = int(await conn.fetchval("SELECT max(version) FROM botkit_schema") or 0)

@@ -55,7 +55,7 @@ from botkit.storage.sql import (
     to_records,
     to_report_rows,
 )
-from botkit.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, migrate
+from botkit.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, migrate, must_be_store
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore", "migrate"]
 
@@ -115,16 +115,18 @@ class SQLiteStore:
 
     ``synchronous`` is SQLite's pragma: ``FULL`` (default) makes every acknowledged commit
     survive power loss; ``NORMAL`` survives a crash of the process but may lose the last
-    commits when the machine loses power.
+    commits when the machine loses power. ``create=False`` (read-only commands) refuses a file
+    that does not exist or holds no botkit store, rather than creating one.
     """
 
-    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, *, synchronous: str = "FULL", create: bool = True) -> None:
         if synchronous.upper() not in SYNCHRONOUS:
             raise ValueError(
                 f"synchronous must be one of {', '.join(SYNCHRONOUS)}, not {synchronous!r}"
             )
         self.path = path
         self.synchronous = synchronous.upper()
+        self.create = create
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._commits: Batcher[_Commit] | None = None
@@ -144,6 +146,8 @@ class SQLiteStore:
             return
         try:
             if not self._memory:
+                if not self.create:
+                    must_be_store(self.path)
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._writer = await aiosqlite.connect(self.path, isolation_level=None)
             await _in_thread(self._writer, self._set_up)
@@ -183,6 +187,8 @@ class SQLiteStore:
     def _set_up(self, db: sqlite3.Connection) -> None:
         """On the write connection: pragmas, then every pending migration (each atomic)."""
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not self.create:
+            must_be_store(self.path, db)
         if not self._memory:
             (mode,) = db.execute("PRAGMA journal_mode = WAL").fetchone()
             if str(mode).lower() != "wal":

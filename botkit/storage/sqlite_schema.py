@@ -8,10 +8,11 @@ earlier botkit is brought up to date and one from a newer botkit is refused, nev
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from botkit.errors import StorageError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "must_be_store"]
 
 # Migration i takes a database from ``PRAGMA user_version`` i to i + 1. Append only; never edit
 # a migration that has shipped.
@@ -89,3 +90,19 @@ def migrate(db: sqlite3.Connection) -> int:
                 db.execute("ROLLBACK")
             raise
     return int(found)
+
+
+def must_be_store(path: str, db: sqlite3.Connection | None = None) -> None:
+    """For a command that only reads: refuse a file that does not exist (before connecting,
+    which would create it) or, once connected as ``db``, one that holds no botkit store (before
+    anything is written to it)."""
+    if db is None:
+        if not Path(path).is_file():
+            raise StorageError(f"there is no SQLite store at {path!r}{_NEVER_CREATED}")
+        return
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version == 0:
+        raise StorageError(f"the SQLite file {path!r} is not a botkit store{_NEVER_CREATED}")
+
+
+_NEVER_CREATED = "; a command that only reads a store never creates one: check the path"

@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from botkit.records import Record
 from botkit.storage import SQLiteStore
-from tests.browser.conftest import TEST_HOOKS, Server, _missing, browser_page
+from tests.browser.conftest import REPO, TEST_HOOKS, Server, _missing, browser_page
 from tests.browser.test_widget import ASK_ORDER, open_chat, session_id, type_message
 from tests.server.processes import open_hours_fixtures, serve
 
@@ -198,3 +198,37 @@ def test_a_wrong_token_and_a_taken_conversation_show_an_error_line(
         console.reload()  # the token is kept for the tab: not asked again
         expect(queue_entry(console, sid)).to_contain_text("바다 상담 중")
         expect(console.get_by_label("상담원 토큰")).to_be_hidden()
+
+
+def test_signing_in_after_a_wrong_token_clears_the_error_and_release_offers_the_states(
+    browser: Browser, agent_server: AgentServer
+) -> None:
+    import botkit
+
+    bot = botkit.load(REPO / "flows").bot
+    designed = [f"{f.id}.{s}" for f in bot.flows.values() for s in f.states]
+    with browser_page(browser) as console:
+        sign_in(console, agent_server, "tok-wrong-0123456789")
+        expect(error_line(console)).to_contain_text("401")
+        token = console.get_by_label("상담원 토큰")
+        expect(token).to_be_focused()
+        token.fill(HANEUL)  # the same page: no reload clears the banner for us
+        console.get_by_role("button", name="시작").click()
+        expect(console.get_by_role("region", name=re.compile("대기열"))).to_be_visible()
+        expect(error_line(console)).to_be_hidden()
+
+        sid = "back-to-faq-0123456789"
+        message = {"sid": sid, "id": "1", "text": "상담원 연결해 주세요"}
+        httpx.post(f"{agent_server.url}/web/messages", json=message, timeout=5).raise_for_status()
+        queue_entry(console, sid).click()
+        back = console.get_by_label("돌아갈 상태")
+        expect(back).to_have_value("main.start")
+        options = back.locator("option")
+        expect(options).to_have_count(len(designed))
+        assert sorted(options.evaluate_all("os => os.map(o => o.value)")) == sorted(designed)
+        expect(back.locator("optgroup[label='자주 묻는 질문 (faq)']")).to_have_count(1)
+        console.get_by_role("button", name="가져오기").click()
+        back.select_option("faq.shipping_fee")
+        console.get_by_role("button", name="봇에게 돌려주기").click()
+        expect(console.locator("#detail-status")).to_contain_text("흐름 faq.shipping_fee")
+        expect(error_line(console)).to_be_hidden()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -146,3 +147,62 @@ def test_a_store_url_it_does_not_know_is_repeated_without_its_password(repo: Pat
     assert result.exit_code == 1
     assert result.output.startswith("unsupported store URL 'mysql://shop:***@db.internal/bot';")
     assert "s3cret" not in result.output
+
+
+def test_report_refuses_a_sqlite_store_that_does_not_exist(repo: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.db"
+    result = CliRunner().invoke(
+        cli, ["report", "--store", f"sqlite:///{missing}", "--bot", str(repo / "flows")]
+    )
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: there is no SQLite store at '{missing}'; a command that only reads a store "
+        "never creates one: check the path\n"
+    )
+    assert not missing.exists()
+
+
+def test_report_refuses_a_sqlite_file_that_is_not_a_botkit_store(
+    repo: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(
+        cli, ["report", "--store", f"sqlite:///{empty}", "--bot", str(repo / "flows")]
+    )
+    assert result.exit_code == 1
+    assert "is not a botkit store" in result.output
+    assert empty.read_bytes() == b""
+
+
+def _cafe(tmp_path: Path) -> Path:
+    folder = tmp_path / "cafe"
+    shutil.copytree(Path(__file__).parents[1] / "simulator" / "cafe", folder)
+    return folder
+
+
+def test_test_replays_a_recording_kept_outside_the_bot_folder_with_bot(tmp_path: Path) -> None:
+    cafe = _cafe(tmp_path)
+    outside = tmp_path / "elsewhere" / "new.test.yaml"
+    outside.parent.mkdir()
+    outside.write_text((cafe / "tests" / "cafe.test.yaml").read_text("utf-8"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["test", str(outside), "--bot", str(cafe)])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("5 passed, 0 failed")
+
+
+def test_test_without_a_bot_says_to_name_it_with_bot(tmp_path: Path) -> None:
+    _cafe(tmp_path)
+    outside = tmp_path / "elsewhere" / "new.test.yaml"
+    outside.parent.mkdir()
+    outside.write_text("conversations:\n  - steps:\n      - user: 안녕\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["test", str(outside)])
+    assert result.exit_code == 2
+    assert "name the bot with --bot PATH" in result.output
+
+
+def test_test_bot_must_be_a_bot_folder(tmp_path: Path) -> None:
+    cafe = _cafe(tmp_path)
+    result = CliRunner().invoke(cli, ["test", str(cafe), "--bot", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"no bot.yaml in {tmp_path}" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -176,3 +177,35 @@ def test_a_file_over_its_own_cap_does_not_count_towards_the_bots(
     monkeypatch.setattr(compiler, "MAX_BOT_BYTES", 3000)
     result = compile_bot(flow_files(tmp_path), display_root=tmp_path)
     assert [(p.code, p.path) for p in result.problems] == [("BK105", "huge.yaml")]
+
+
+CAFE = Path(__file__).parents[1] / "simulator" / "cafe"
+
+
+def test_a_test_file_next_to_bot_yaml_is_not_read_as_a_flow(tmp_path: Path) -> None:
+    folder = tmp_path / "cafe"
+    shutil.copytree(CAFE, folder)
+    shutil.copy(folder / "tests" / "cafe.test.yaml", folder / "cafe.test.yaml")
+    assert folder / "cafe.test.yaml" not in flow_files(folder)
+    result = compile_bot(flow_files(folder), display_root=tmp_path)
+    assert result.problems == [], [p.message for p in result.problems]
+
+
+def test_a_conversation_test_under_a_flow_name_gets_one_problem_that_says_so() -> None:
+    bot = "bot: cafe\nstart: order\n"
+    flow = "flow: order\nstart: hi\nstates:\n  hi:\n    say: 안녕\n    end: resolved\n"
+    test = (
+        "fixtures:\n  user: u1\nconversations:\n  - name: 인사\n    steps:\n      - user: 안녕\n"
+    )
+    result = compiler.compile_texts([("bot.yaml", bot), ("order.yaml", flow), ("mine.yaml", test)])
+    shown = [(p.code, p.line, p.column, p.message, p.hint) for p in result.problems]
+    assert shown == [
+        (
+            "BK201",
+            3,
+            1,
+            "this is a conversation test file, not a flow file",
+            "name it <name>.test.yaml and put it in the bot's tests/ folder; "
+            "'botkit test' runs it",
+        )
+    ]

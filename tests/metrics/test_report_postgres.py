@@ -88,3 +88,27 @@ def test_a_report_on_a_database_that_does_not_answer_is_a_clear_error() -> None:
     assert result.output.startswith("error: cannot open PostgresStore(127.0.0.1:1/shop")
     assert "secret" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_report_refuses_a_schema_that_does_not_exist_and_creates_nothing(
+    postgres_schema: str,
+) -> None:
+    import asyncpg
+
+    from tests.postgres import POSTGRES_URL, run_apart
+
+    result = CliRunner().invoke(
+        cli, ["report", "--store", postgres_url(postgres_schema), "--bot", str(REPO / "flows")]
+    )
+    assert result.exit_code == 1
+    assert f"there is no botkit schema '{postgres_schema}'" in result.output
+
+    async def exists() -> bool:
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            query = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)"
+            return bool(await conn.fetchval(query, postgres_schema))
+        finally:
+            await conn.close()
+
+    assert run_apart(exists()) is False

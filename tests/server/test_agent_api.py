@@ -218,3 +218,66 @@ async def test_the_queue_is_one_query_however_many_wait(tmp_path: Path) -> None:
             queue = (await haneul.get("/queue")).json()["conversations"]
         assert len(queue) == 12
         assert len(statements) == 1, statements
+
+
+async def test_the_states_an_agent_may_hand_back_to_are_the_bots_designed_states() -> None:
+    async with serving() as (host, _), agent(host, HANEUL) as client:
+        response = await client.get("/states")
+        assert response.status_code == 200
+        body = response.json()
+        app = botkit.load("flows")
+        designed = [
+            f"{flow.id}.{state}" for flow in app.bot.flows.values() for state in flow.states
+        ]
+        assert sorted(s["id"] for s in body["states"]) == sorted(designed)
+        assert body["default"] == "main.start"
+        first = next(s for s in body["states"] if s["id"] == "main.start")
+        assert first["flow"] == "main"
+        assert set(first) == {"id", "flow", "flow_title", "title"}
+    async with serving() as (host, _), agent(host, "tok-wrong-0123456789") as client:
+        assert (await client.get("/states")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("tokens", "said"),
+    [
+        ("하늘:short", "entry 1 (하늘) has a token of 5 characters; a token needs at least 16"),
+        (
+            f"하늘:{HANEUL},{BADA}",
+            "entry 2 is not 'name:token': it has no ':' between a name and a token",
+        ),
+        (f":{HANEUL}", "entry 1 is not 'name:token': the name before ':' is empty"),
+        (
+            f"하늘:{HANEUL},바다:{HANEUL}",
+            "entry 2 (바다) has the same token as entry 1; each agent needs a token of its own",
+        ),
+    ],
+)
+def test_malformed_agent_tokens_stop_the_server_from_starting(tokens: str, said: str) -> None:
+    from botkit.errors import ConfigurationError
+    from botkit.server.config import load_settings
+
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(env={"BOTKIT_AGENT_TOKENS": tokens})
+    message = str(caught.value)
+    assert message == f"the environment, agent: 'tokens' {said}", message
+    assert HANEUL not in message
+    assert BADA not in message
+
+
+def test_botkit_serve_prints_the_token_problem_and_exits_non_zero(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    import botkit.server.run
+    from botkit.cli.main import cli
+
+    def must_not_start(*args: object) -> None:
+        raise AssertionError("the server started")
+
+    monkeypatch.setattr(botkit.server.run, "serve", must_not_start)
+    monkeypatch.setenv("BOTKIT_AGENT_TOKENS", "하늘:short")
+    result = CliRunner().invoke(cli, ["serve", "flows"])
+    assert result.exit_code == 1
+    assert "entry 1 (하늘) has a token of 5 characters" in result.output

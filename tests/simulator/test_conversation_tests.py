@@ -210,6 +210,52 @@ conversations:
     assert "mine.test.yaml:7:15: error[BK602]: the bot has no state 'order.nowhere'" in out
 
 
+def test_an_empty_list_of_conversations_says_at_least_one(cafe: Path) -> None:
+    write_tests(cafe, "conversations: []\n")
+    code, out = run("test", "cafe")
+    assert code == 1
+    assert out.startswith(
+        "cafe/tests/mine.test.yaml:1:16: error[BK601]: there are no conversations here\n"
+        "  |\n"
+        "1 | conversations: []\n"
+        "  |                ^\n"
+        "  = expected: at least one conversation\n"
+    ), out
+    assert "a array" not in out
+
+
+def test_a_wrong_type_says_an_array(cafe: Path) -> None:
+    write_tests(cafe, "conversations: hello\n")
+    code, out = run("test", "cafe")
+    assert code == 1
+    assert "  = expected: an array\n" in out, out
+
+
+def test_a_failure_while_waiting_for_an_agent_says_why_the_bot_is_quiet(cafe: Path) -> None:
+    write_tests(
+        cafe,
+        """conversations:
+  - name: 직원 호출 중
+    steps:
+      - user: 안녕하세요
+      - choose: 직원 호출
+      - user: 라떼 주세요
+        bot: 라떼 나왔어요
+""",
+    )
+    code, out = run("test", "cafe")
+    assert code == 1
+    assert (
+        "    cafe/tests/mine.test.yaml:7:14: step 3 (user: 라떼 주세요): the bot's text differs\n"
+        "      expected: 라떼 나왔어요\n"
+        "      actual:   (nothing)\n"
+        "      why:      the conversation is waiting for an agent (status: handoff_requested), "
+        "so the bot does not answer; an 'agent:' step (say:, release: or close:) goes on "
+        "from here\n"
+        "      transcript:\n"
+    ) in out, out
+
+
 def test_nothing_to_run_is_an_error(cafe: Path) -> None:
     shutil.rmtree(cafe / "tests")
     code, out = run("test", "cafe")
