@@ -12,7 +12,7 @@ degrades to text through :func:`as_text`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "ListItem",
     "Say",
     "as_text",
+    "is_plain",
     "offered_choices",
     "pressable",
     "say_from_data",
@@ -111,8 +112,62 @@ Effect = Say | Call | HandOff | End
 
 
 def say_to_data(say: Say) -> dict[str, Any]:
-    """A bubble as plain JSON data, to keep in a session (only the fields that are set)."""
-    return {k: v for k, v in asdict(say).items() if v not in (None, (), [])}
+    """A bubble as plain JSON data, to keep in a session or a record (only the fields that are
+    set). Written out field by field: ``dataclasses.asdict`` deep-copies every string, and a
+    turn may turn several bubbles into data."""
+    out: dict[str, Any] = {}
+    if say.text is not None:
+        out["text"] = say.text
+    if say.card is not None:
+        out["card"] = _card_data(say.card)
+    if say.cards:
+        out["cards"] = [_card_data(c) for c in say.cards]
+    if say.image is not None:
+        out["image"] = {"url": say.image.url, "alt": say.image.alt}
+    if say.header is not None:
+        out["header"] = say.header
+    if say.items:
+        out["items"] = [_item_data(i) for i in say.items]
+    if say.choices:
+        out["choices"] = [{"label": c.label, "payload": c.payload} for c in say.choices]
+    if say.buttons:
+        out["buttons"] = _buttons_data(say.buttons)
+    if say.slot is not None:
+        out["slot"] = say.slot
+    if say.agent is not None:
+        out["agent"] = say.agent
+    return out
+
+
+def _card_data(card: Card) -> dict[str, Any]:
+    out: dict[str, Any] = {"title": card.title, "description": card.description}
+    if card.image is not None:
+        out["image"] = {"url": card.image.url, "alt": card.image.alt}
+    if card.buttons:
+        out["buttons"] = _buttons_data(card.buttons)
+    return out
+
+
+def _buttons_data(buttons: tuple[Button, ...]) -> list[dict[str, str]]:
+    return [{"label": b.label, "kind": b.kind, "value": b.value} for b in buttons]
+
+
+def _item_data(item: ListItem) -> dict[str, Any]:
+    out: dict[str, Any] = {"title": item.title, "description": item.description}
+    if item.image is not None:
+        out["image"] = {"url": item.image.url, "alt": item.image.alt}
+    if item.url is not None:
+        out["url"] = item.url
+    if item.payload is not None:
+        out["payload"] = item.payload
+    return out
+
+
+def is_plain(say: Say) -> bool:
+    """Whether a bubble is text and nothing else: its text (as records keep it) says it all."""
+    return not (
+        say.card or say.cards or say.image or say.items or say.choices or say.buttons or say.header
+    )
 
 
 def say_from_data(data: dict[str, Any]) -> Say:

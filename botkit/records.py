@@ -7,10 +7,17 @@ and a per-session sequence number (gap-free, unique), the time, and kind-specifi
 
 Kinds (``data`` keys in brackets):
 
-* ``conversation_start`` [flow, segment: the user's profile then]; ``conversation_end`` [outcome]
-* ``message_in`` [text, payload, masked]; ``message_out`` [texts]: everything the bot said in
-  the turn. The answer to a ``sensitive`` slot is recorded as :data:`MASK` (``masked`` names the
-  slot), and so is its value where a message shows it: only the session keeps it.
+* ``conversation_start`` [flow, segment: the user's profile then, locale: the language it starts
+  in]; ``conversation_end`` [outcome]
+* ``locale_changed`` [from, locale, source: ``channel``, ``profile`` or ``user``, a switch the
+  user took, which sticks]: the conversation's language changed
+* ``message_in`` [text, payload, masked]; ``message_out`` [texts, says]: everything the bot said
+  in the turn, each bubble as text (what reports and the agent console read) and, in ``says``
+  (one entry per text, absent when every bubble is plain text), the bubbles that are more than
+  text (cards, images, lists, buttons, quick replies) as ``effects.say_to_data`` writes them,
+  ``null`` for a plain one. The answer to a ``sensitive`` slot is recorded as :data:`MASK`
+  (``masked`` names the slot), and so is its value wherever a bubble shows it: only the session
+  keeps it.
 * ``payload_rejected`` [payload]: a press of something that was not on the user's screen (a
   forged or replayed payload, cut to 100 characters); the message was read as text
 * ``transition`` [from, to, trigger]
@@ -67,6 +74,7 @@ class RecordKind(StrEnum):
     EXPERIMENT = "experiment"
     PROMOTION = "promotion"
     ERROR = "error"
+    LOCALE_CHANGED = "locale_changed"
 
 
 class Record(NamedTuple):
@@ -127,7 +135,8 @@ class ReportRow(NamedTuple):
 
 def transcript(records: Iterable[Record], *, notes: bool = False) -> list[dict[str, Any]]:
     """What was said, in order: ``{"from": "user" | "bot" | "agent" | "note", "text", "at"}``
-    (agents' entries name the agent). The widget's history and the agent console read the same
+    (agents' entries name the agent; the bot's carry ``say``, the bubble as data, when it was
+    more than text: see ``message_out``). The widget's history and the agent console read the same
     conversation; ``notes`` adds the agents' notes, which users never see. An empty user
     message (a widget opening the chat) is not something anyone said."""
     out: list[dict[str, Any]] = []
@@ -136,7 +145,12 @@ def transcript(records: Iterable[Record], *, notes: bool = False) -> list[dict[s
         if r.kind == RecordKind.MESSAGE_IN and data.get("text"):
             out.append({"from": "user", "text": data["text"], "at": r.at})
         elif r.kind == RecordKind.MESSAGE_OUT:
-            out.extend({"from": "bot", "text": t, "at": r.at} for t in data.get("texts", []))
+            says = data.get("says") or ()
+            for i, text in enumerate(data.get("texts", [])):
+                entry = {"from": "bot", "text": text, "at": r.at}
+                if i < len(says) and says[i]:
+                    entry["say"] = says[i]
+                out.append(entry)
         elif r.kind == RecordKind.AGENT_MESSAGE or (notes and r.kind == RecordKind.AGENT_NOTE):
             said_by = "agent" if r.kind == RecordKind.AGENT_MESSAGE else "note"
             out.append(

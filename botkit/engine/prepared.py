@@ -75,7 +75,10 @@ class Prepared:
     asking: dict[str, Awaiting]  # slot → what a session asking for it awaits
     confirming: dict[str, Awaiting]  # slot → awaiting the yes/no to its value
     calling: dict[str, Awaiting]  # action → awaiting its result
-    static: dict[tuple[int, str, str | None], tuple[Say, str, tuple[str, ...]]]
+    # (message, locale, slot) → the bubble, and its recorded text, payloads and data (or None)
+    static: dict[
+        tuple[int, str, str | None], tuple[Say, str, tuple[str, ...], dict[str, Any] | None]
+    ]
     dynamic: set[int]
     parts: dict[tuple[int, str], Any]
     facts: dict[int, tuple[tuple[str, ...], bool]]

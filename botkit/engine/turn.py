@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botkit import effects
-from botkit.effects import Effect, Say, as_text, pressable
+from botkit.effects import Effect, Say, as_text, is_plain, pressable, say_to_data
 from botkit.engine.prepared import Prepared, distinct, is_static
 from botkit.engine.render import render
 from botkit.engine.session import Session
 from botkit.flow.conditions import evaluate
 from botkit.flow.model import Branch, Message, Transition
-from botkit.records import Record, RecordKind
+from botkit.records import MASK, Record, RecordKind
 
 __all__ = ["MAX_HOPS", "MAX_PAYLOAD", "MAX_TEXT", "Run", "Turn"]
 
@@ -67,6 +67,7 @@ class Run:
         "reason",
         "records",
         "said",
+        "says",
         "session",
         "turn",
     )
@@ -82,6 +83,10 @@ class Run:
         self.bot_id = prepared.bot.id
         self.fresh: set[str] = set()  # slots filled during this turn
         self.said: list[str] = []  # what the bot said this turn: one message_out record
+        # The bubbles of `said` as data (masked as the texts are) where they are more than
+        # text (cards, lists, quick replies), None where not; made with the first of them, and
+        # shorter than `said` while only plain text follows it.
+        self.says: list[dict[str, Any] | None] | None = None
         self.hops = 0  # next steps followed this turn (a loop in a flow stops at MAX_HOPS)
         self.reason: str | None = None  # why botkit moved the user on its own, if it did
         # Payloads of what the bot drew this turn, each once. A turn that draws one bubble with
@@ -89,14 +94,20 @@ class Run:
         # screen share one tuple, and a turn allocates nothing for it.
         self.drawn: tuple[str, ...] = ()
         self.new_screen = False  # a state was entered or a new question asked
-        self.chosen: list[int] = []  # where in effects this screen's bubbles with choices are
+        # Where this screen's bubbles with choices are: in effects, and in `said`.
+        self.chosen: list[tuple[int, int]] = []
         self.inbound = -1  # index of this turn's message_in record, if any
 
     def finish(self) -> Turn:
         """Close the turn: everything the bot said goes into one message_out record, and what
         it drew becomes the screen whose presses the next message may carry."""
         if self.said:
-            self.record(_MESSAGE_OUT, {"texts": self.said})
+            says = self.says
+            if says is None:
+                self.record(_MESSAGE_OUT, {"texts": self.said})
+            else:
+                says.extend([None] * (len(self.said) - len(says)))
+                self.record(_MESSAGE_OUT, {"texts": self.said, "says": says})
         if self.new_screen:
             self.session.offered = self.drawn
         elif self.drawn:  # the same question again (a fallback, a reprompt): still on screen
@@ -113,10 +124,18 @@ class Run:
         if not self.chosen:
             return
         effects_ = self.turn.effects
-        for i in self.chosen:
+        says = self.says or []
+        for i, j in self.chosen:
             said = effects_[i]
             if isinstance(said, Say):
                 effects_[i] = replace(said, choices=())
+            form = says[j] if j < len(says) else None
+            if form is not None:  # the record of the bubble loses them too
+                rest = {k: v for k, v in form.items() if k != "choices"}
+                # plain text now: its text says it all
+                says[j] = None if rest.keys() <= {"text", "slot"} else rest
+        if not any(says):
+            self.says = None
         self.chosen = []
         self.drawn = distinct(p for e in effects_ if isinstance(e, Say) for p in pressable(e))
 
@@ -174,17 +193,20 @@ class Run:
                 facts = prepared.facts.get(id(message))
                 if facts is None:
                     facts = prepared.facts_of(message, rendered)
-                text = as_text(rendered)
-                if facts[1]:  # a template names a sensitive slot: the records get the mask
-                    text = self.masked_text(message, values)
-                cached = (rendered, text, facts[0])
+                # What the records keep: the text, and the bubble as data unless it is plain
+                # text; where a template names a sensitive slot, with the mask in its place.
+                recorded = self.masked_say(message, values) if facts[1] else rendered
+                form = None if is_plain(rendered) else say_to_data(recorded)
+                cached = (rendered, as_text(recorded), facts[0], form)
                 if id(message) not in prepared.dynamic:
                     if is_static(message):  # no template names a value: render it once
                         static[key] = cached
                     else:
                         prepared.dynamic.add(id(message))
             if cached[0].choices:
-                self.chosen.append(len(self.turn.effects))
+                self.chosen.append((len(self.turn.effects), len(self.said)))
+            if cached[3] is not None:
+                self.keep_form(cached[3])
             self.turn.effects.append(cached[0])
             self.said.append(cached[1])
             if cached[2]:
@@ -198,14 +220,31 @@ class Run:
         return as_text(rendered)
 
     def masked_text(self, message: Message, values: Mapping[str, Any]) -> str:
+        return as_text(self.masked_say(message, values))
+
+    def masked_say(self, message: Message, values: Mapping[str, Any]) -> Say:
+        """``message`` rendered as records keep it: sensitive slots' values masked."""
         s = self.session
         masked = self.prepared.masked(values)
-        return as_text(render(message, s.locale, masked, s.profile or {}))
+        return render(message, s.locale, masked, s.profile or {})
 
-    def draw(self, rendered: Say, text: str) -> None:
-        """Show a bubble made here (not from a cached message); ``text`` is what is recorded."""
+    def keep_form(self, form: dict[str, Any]) -> None:
+        """Record the bubble said next as ``form`` beside its text (see :meth:`finish`)."""
+        says = self.says
+        if says is None:
+            self.says = [None] * len(self.said) + [form]
+        else:
+            says.extend([None] * (len(self.said) - len(says)))
+            says.append(form)
+
+    def draw(self, rendered: Say, text: str, recorded: Say | None = None) -> None:
+        """Show a bubble made here (not from a cached message); ``text`` is what is recorded,
+        and ``recorded`` the bubble the records keep when it is not ``rendered`` (masked)."""
         if rendered.choices:
-            self.chosen.append(len(self.turn.effects))
+            self.chosen.append((len(self.turn.effects), len(self.said)))
+        if not is_plain(rendered):
+            form = say_to_data(rendered if recorded is None else recorded)
+            self.keep_form(_scrubbed(form, self.secrets()) if self.prepared.sensitive else form)
         self.turn.effects.append(rendered)
         self.said.append(text)
         self.add_drawn(distinct(pressable(rendered)))
@@ -221,13 +260,33 @@ class Run:
         slot: str | None = None,
         recorded: str | None = None,
     ) -> None:
-        self.draw(
-            Say(text=text, choices=choices, slot=slot), text if recorded is None else recorded
-        )
+        said = Say(text=text, choices=choices, slot=slot)
+        if recorded is None:
+            self.draw(said, text)
+        else:
+            self.draw(said, recorded, Say(text=recorded, choices=choices, slot=slot))
 
     def say_error(self) -> None:
         for say in self.prepared.error_effects():
             self.draw(say, as_text(say))
+
+    def secrets(self) -> list[str]:
+        """The values of sensitive slots this session holds (and one awaiting a yes), as a
+        bubble would show them, longest first."""
+        s = self.session
+        sensitive = self.prepared.sensitive
+        held = [{name: v for name, v in s.slots.items() if name in sensitive}]
+        awaiting = s.awaiting
+        if s.pending is not None and awaiting is not None and awaiting.name in sensitive:
+            held.append({awaiting.name: s.pending})
+        found = {
+            str(v)
+            for values in held
+            for shown in (values, self.prepared.shown(values))
+            for v in shown.values()
+            if v is not None
+        } - {""}
+        return sorted(found, key=len, reverse=True)
 
     # -- conditions ---------------------------------------------------------------------
 
@@ -237,3 +296,19 @@ class Run:
 
     def holds(self, t: Transition | Branch) -> bool:
         return t.condition is None or evaluate(t.condition, self.session.slots, self.env())
+
+
+def _scrubbed(data: Any, secrets: list[str]) -> Any:
+    """``data`` with every secret in its strings replaced by the mask: what a bubble drawn
+    here (a fallback that repeats the screen's choices) records, whatever rendered it."""
+    if not secrets:
+        return data
+    if isinstance(data, str):
+        for secret in secrets:
+            data = data.replace(secret, MASK)
+        return data
+    if isinstance(data, dict):
+        return {k: _scrubbed(v, secrets) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_scrubbed(v, secrets) for v in data]
+    return data

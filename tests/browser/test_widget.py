@@ -77,6 +77,32 @@ def test_order_lookup_by_quick_reply_and_typing_then_the_history_survives_a_relo
     expect(log.get_by_text(ASK_ORDER)).to_have_count(1)
 
 
+def test_after_a_reload_a_card_is_a_card_again_and_the_last_quick_replies_are_back(
+    page: Page, server: Server
+) -> None:
+    log = open_chat(page, server)
+    log.get_by_role("button", name="배송 조회").click()
+    expect(log.get_by_text(ASK_ORDER)).to_be_visible()
+    type_message(page, "1234-567-890")
+    expect(log.get_by_text(IN_TRANSIT)).to_be_visible()
+    expect(log.get_by_role("button", name="다른 주문 조회")).to_be_visible()
+
+    page.reload()
+    page.get_by_role("button", name="채팅 열기").click()
+    log = page.get_by_role("dialog", name="쇼핑몰 도우미").get_by_role("log")
+    expect(log.get_by_text(IN_TRANSIT)).to_be_visible()
+    card = log.locator(".bk-card", has_text=re.compile("CJ대한통운 · 도착 예정"))
+    expect(card).to_have_count(1)  # drawn as a card, not as its plain-text fallback
+    expect(card.get_by_role("link", name="택배사 고객센터")).to_have_attribute(
+        "href", "tel:15881255"
+    )
+    expect(log.get_by_text(re.compile(r"^\[CJ대한통운"))).to_have_count(0)
+    expect(log.get_by_role("button", name="배송 조회")).to_have_count(0)  # answered before
+    log.get_by_role("button", name="다른 주문 조회").click()  # the last screen's quick replies
+    expect(log.get_by_text(ASK_ORDER)).to_have_count(2)
+    expect(log.get_by_role("button", name="다른 주문 조회")).to_have_count(0)
+
+
 def test_a_message_typed_during_an_outage_is_answered_exactly_once(
     page: Page, server: Server
 ) -> None:

@@ -120,9 +120,10 @@ def test_a_confirmation_shows_the_value_to_the_user_only(inline: Build) -> None:
     c = Conversation(inline(SENSITIVE_FLOW)).say("안녕").press("연락처 남기기")
     c.say(PHONE)
     assert c.texts == [f"{PHONE} 맞나요?"]
-    assert [r.data for r in c.records if r.kind == "message_out"] == [
-        {"texts": [f"{MASK} 맞나요?"]}
-    ]
+    (said,) = [r.data for r in c.records if r.kind == "message_out"]
+    assert said is not None
+    assert said["texts"] == [f"{MASK} 맞나요?"]
+    assert [bubble["text"] for bubble in said["says"]] == [f"{MASK} 맞나요?"]  # with its 예/아니요
     c.press("예")
     assert c.texts == [f"{PHONE}로 연락드릴게요."]
     assert c.slots["phone"] == PHONE
@@ -152,3 +153,62 @@ def test_masked_leaves_other_slots_alone(inline: Build) -> None:
     values: dict[str, Any] = {"phone": PHONE, "order_no": "1234567890"}
     assert engine.masked(values) == {"phone": MASK, "order_no": "1234567890"}
     assert values["phone"] == PHONE  # the session's own values are not touched
+
+
+CARD_FLOW = """
+flow: demo
+start: menu
+slots:
+  phone:
+    type: phone
+    prompt: "번호를 알려 주세요."
+    sensitive: true
+states:
+  menu:
+    say:
+      text: "메뉴예요"
+      quick_replies:
+        - {label: 연락처 남기기, to: ask}
+  ask:
+    collect: phone
+    next: saved
+  saved:
+    say:
+      - card:
+          title: "연락처 {{phone}}"
+          description: "{{phone}}로 연락드릴게요."
+          buttons:
+            - {label: "{{phone}} 고치기", payload: change}
+        quick_replies:
+          - {label: "{{phone}} 맞아요", payload: fine}
+      - list:
+          header: 남기신 연락처
+          items:
+            - {title: "{{phone}}", description: 휴대폰, payload: phone}
+    on:
+      - payload: change
+        to: ask
+"""
+
+
+def test_a_card_and_a_list_that_show_the_value_are_recorded_masked(inline: Build) -> None:
+    c = Conversation(inline(CARD_FLOW)).say("안녕").press("연락처 남기기")
+    (asked,) = [r.data for r in c.records if r.kind == "message_out"]
+    assert asked == {"texts": ["번호를 알려 주세요."]}  # plain text: the texts say it all
+    c.say(PHONE)
+    card, listed = [e for e in c.effects if isinstance(e, Say)]
+    assert card.card is not None
+    assert card.card.title == f"연락처 {PHONE}"  # the user reads it
+    assert listed.items[0].title == PHONE
+    (said,) = [r.data for r in c.records if r.kind == "message_out"]
+    assert said is not None
+    recorded_card, recorded_list = said["says"]
+    assert recorded_card["card"]["title"] == f"연락처 {MASK}"
+    assert recorded_card["card"]["description"] == f"{MASK}로 연락드릴게요."
+    assert recorded_card["card"]["buttons"][0]["label"] == f"{MASK} 고치기"
+    assert recorded_card["choices"] == [{"label": f"{MASK} 맞아요", "payload": "fine"}]
+    assert recorded_list["items"][0]["title"] == MASK
+    assert leaks(c.all_records, PHONE) == []
+    bubbles = [e["say"] for e in transcript(c.all_records) if "say" in e]
+    assert bubbles[-2:] == [recorded_card, recorded_list]
+    assert all(PHONE not in repr(e) for e in transcript(c.all_records))

@@ -82,6 +82,29 @@ async def test_a_conversation_over_the_socket_and_its_history() -> None:
         assert ("user", "1234-567-890") in said
 
 
+async def test_the_history_after_a_reload_has_the_cards_and_the_last_quick_replies() -> None:
+    async with serving() as (host, _), connect(f"ws://{host}/web/ws") as socket:
+        await hello(socket)
+        greeting = await say(socket, "m1", "안녕하세요")
+        choice = greeting["messages"][0]["choices"][0]
+        await say(socket, "m2", choice["label"], payload=choice["payload"])
+        found = await say(socket, "m3", "1234-567-890")
+        async with httpx.AsyncClient(base_url=f"http://{host}") as client:
+            history = (await client.get("/web/history", params={"sid": SID})).json()
+    shown = found["messages"][2]
+    last = history["messages"][-1]
+    assert last["from"] == "bot"
+    assert last["bubble"]["card"] == shown["card"]  # drawn as the card it was, buttons and all
+    assert last["text"].startswith("[CJ대한통운 · 도착 예정 11월 27일]")  # as reports read it
+    assert [c["label"] for c in history["choices"]] == ["다른 주문 조회", "처음으로"]
+    assert history["choices"] == shown["choices"]  # pressing one sends what it did live
+    # the quick replies of earlier screens were answered: no bubble of the history carries them
+    assert all(not m.get("bubble", {}).get("choices") for m in history["messages"])
+    plain = [m for m in history["messages"] if m["text"] == found["messages"][1]["text"]]
+    assert plain
+    assert all("bubble" not in m for m in plain)  # plain text is its text
+
+
 async def test_a_message_sent_again_after_a_reconnect_is_answered_once_and_handled_once() -> None:
     async with serving() as (host, store):
         async with connect(f"ws://{host}/web/ws") as socket:

@@ -45,7 +45,7 @@ from botkit.adapters.http import (
     json_response,
     unavailable,
 )
-from botkit.adapters.web.render import render_web
+from botkit.adapters.web.render import render_history, render_web
 from botkit.adapters.web.settings import WebSettings
 from botkit.effects import Effect, Say, say_from_data, say_to_data
 from botkit.errors import BadPayload, StorageError
@@ -369,8 +369,11 @@ class WebEndpoint:
         sid = request.query_params.get("sid", "")
         if not _SID.fullmatch(sid):
             return json_error(400, "bad_message", "a valid 'sid'")
-        shown = await self.runtime.conversations.transcript(SessionKey(CHANNEL, sid))
-        return json_response({"messages": shown[-200:]})
+        key = SessionKey(CHANNEL, sid)
+        shown = await self.runtime.conversations.transcript(key)
+        session = await self.runtime.conversations.session(key)
+        offered = session.offered if session is not None else None
+        return json_response(render_history(shown[-200:], offered))
 
     @staticmethod
     def static(name: str) -> Callable[[Request], Awaitable[Response]]:

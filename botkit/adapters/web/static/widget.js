@@ -7,7 +7,7 @@
 
   const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
   const conf = Object.assign(
-    { server: "", title: "", color: "#3b5bdb", locale: "ko", position: "right" },
+    { server: "", title: "", color: "#3b5bdb", locale: "", position: "right" },
     script ? script.dataset : {},
     window.BotkitWidget || {}
   );
@@ -22,7 +22,10 @@
       sending: "Sending…", failed: "Not sent", typing: "Typing", unread: "new messages",
       agent: "Agent" },
   };
-  const T = STRINGS[conf.locale] || STRINGS.ko;
+  // the page's data-locale, else the browser's language ("en-US"): the bot answers in it when
+  // it is one of the bot's locales, until the user switches in the conversation
+  conf.locale = conf.locale || navigator.language || "ko";
+  const T = STRINGS[conf.locale] || STRINGS[conf.locale.split("-")[0]] || STRINGS.ko;
 
   // -- small helpers ---------------------------------------------------------------------
 
@@ -218,11 +221,15 @@
     if (m.list) parts.push(list(m.list));
     if (m.buttons && m.buttons.length) parts.push(h("div", { class: "bk-btns" }, m.buttons.map(actionButton)));
     parts.forEach((p) => { add(h("div", { class: "bk-msg bk-rich bk-" + from }, [p])); });
-    if (m.choices && m.choices.length) {
-      add(h("div", { class: "bk-choices", role: "group" }, m.choices.map((c) =>
-        h("button", { type: "button", class: "bk-choice", text: c.label, onclick: () => send(c.label, c.payload) })
-      )));
-    }
+    drawChoices(m.choices);
+  }
+
+  /** Quick replies: gone as soon as anything is sent. */
+  function drawChoices(choices) {
+    if (!choices || !choices.length) return;
+    add(h("div", { class: "bk-choices", role: "group" }, choices.map((c) =>
+      h("button", { type: "button", class: "bk-choice", text: c.label, onclick: () => send(c.label, c.payload) })
+    )));
   }
 
   function drawMessages(messages, from) {
@@ -407,7 +414,13 @@
     return fetch(new URL("web/history?sid=" + encodeURIComponent(sid), base))
       .then((r) => { return r.ok ? r.json() : { messages: [] }; })
       .then((body) => {
-        body.messages.forEach((m) => { bubble(m.from, m.text); });
+        // a bubble that was more than text is drawn as it was live; the last screen's quick
+        // replies come back under it
+        body.messages.forEach((m) => {
+          if (m.bubble) drawMessage(m.bubble, m.from);
+          else bubble(m.from, m.text);
+        });
+        drawChoices(body.choices);
         if (body.messages.length) started = true;
       }, () => {}); // no history is not fatal: the chat still works
   }
