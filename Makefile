@@ -33,7 +33,8 @@ $(MERMAID): tests/browser/mermaid/package.json
 npm: $(MERMAID)
 
 # Runs the reference bot in the console simulator, on the embedded SQLite store, with its
-# courier lookup answered by a fixture (no server to run). /help lists the commands.
+# courier lookup and refund answered by fixtures (no server to run) and its experiments pinned
+# to variant A (flows/tests/demo.fixtures.yaml). /help lists the commands.
 demo: venv
 	$(BIN)/botkit check flows/
 	$(BIN)/botkit shell flows/ --fixtures flows/tests/demo.fixtures.yaml

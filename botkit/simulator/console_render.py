@@ -302,6 +302,8 @@ def draw_help(commands: Iterable[tuple[str, str]]) -> Table:
     for usage, summary in commands:
         table.add_row(usage, summary)
     table.add_row("1, 2, …", "press a quick reply by its number (or type its label)")
+    table.add_row("", "with no quick replies, pick an item of the list on screen by its number")
+    table.add_row("", "a number the question takes as its answer (a 1–5 score) is the answer")
     return table
 
 

@@ -24,7 +24,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,6 +52,7 @@ class ShellOptions:
     record: Path | None = None
     fixtures: Path | None = None
     store: str | None = None  # a store URL; None: a SQLite file in a temporary folder
+    variant: str | None = None  # this variant of every experiment that has it (over the fixtures')
 
 
 class ShellError(BotkitError):
@@ -138,6 +139,8 @@ async def _session(options: ShellOptions, screen: Screen, reader: LineReader) ->
     except FixtureFileError as exc:
         raise ShellError(str(exc)) from exc
     fixtures = fixture_file.fixtures if fixture_file else Fixtures()
+    if options.variant is not None:
+        fixtures = replace(fixtures, variant=_known_variant(app, options.variant))
     channel = options.channel or (fixtures.channel if fixtures.channel in CHANNELS else "console")
     user = options.user or fixtures.user
     stepped = options.record is not None or options.fixtures is not None
@@ -157,7 +160,7 @@ async def _session(options: ShellOptions, screen: Screen, reader: LineReader) ->
             raise ShellError(str(exc)) from exc
         recorder = None
         if options.record is not None:
-            recorder = _recorder(options.record, fixture_file, channel, user)
+            recorder = _recorder(options.record, fixture_file, channel, user, fixtures.variant)
         shell = Shell(
             app,
             runtime,
@@ -200,11 +203,23 @@ def _store(url: str | None, scratch: Path) -> Store:
         raise ShellError(f"--store: {exc}", code=2) from exc
 
 
-def _recorder(path: Path, fixture_file: FixtureFile | None, channel: str, user: str) -> Recorder:
+def _known_variant(app: BotApp, variant: str) -> str:
+    known = sorted({v for e in app.bot.experiments.values() for v, _ in e.variants})
+    if variant not in known:
+        listed = f"the variants are: {', '.join(known)}" if known else "the bot has no experiments"
+        raise ShellError(f"--variant: no experiment has a variant '{variant}'; {listed}", code=2)
+    return variant
+
+
+def _recorder(
+    path: Path, fixture_file: FixtureFile | None, channel: str, user: str, variant: str | None
+) -> Recorder:
     raw = dict(fixture_file.raw) if fixture_file else {}
     shared = {"user": user, "channel": channel}
     shared.update((k, raw[k]) for k in ("locale", "clock", "step", "actions") if k in raw)
-    first: dict[str, Any] = {k: raw[k] for k in ("profile", "variant") if k in raw}
+    first: dict[str, Any] = {k: raw[k] for k in ("profile",) if k in raw}
+    if variant is not None:
+        first["variant"] = variant
     return Recorder(path, shared, first)
 
 

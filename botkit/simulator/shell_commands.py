@@ -13,14 +13,16 @@ import difflib
 import json
 import math
 import shlex
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from botkit.app import BotApp
-from botkit.effects import Choice, Say, offered_choices
+from botkit.effects import Choice, Effect, ListItem, Say, offered_choices
 from botkit.engine import Session, Status
+from botkit.engine.slots import extract
 from botkit.errors import BotkitError, StepRefused
 from botkit.runtime import Reply, Runtime
 from botkit.simulator.console_render import (
@@ -95,6 +97,8 @@ class Shell:
         self.debug = debug
         self.start_flow = start_flow
         self.choices: list[Choice] = []  # the quick replies on screen, numbered from 1
+        self.state = ""  # where the last turn left the conversation
+        self.items: list[ListItem] = []  # the last list on screen, numbered as it is drawn
         self.commands: dict[str, Command] = {
             "reset": self._reset,
             "state": self._show_state,
@@ -135,22 +139,48 @@ class Shell:
         return await command(argument.strip())
 
     async def _message(self, text: str) -> None:
-        choice = self._choice_for(text)
+        choice = await self._choice_for(text)
         if choice is None:
             self.screen.user(text)
             reply = await self._handle(text)
             self._record({"user": text}, reply)
-        else:
+        elif choice in self.choices:
             self.screen.user(text, choice=choice.label)
             reply = await self._handle(choice.label, choice.payload)
             self._record({"choose": self._choice_key(choice)}, reply)
+        else:  # a list item: replayed as its title sent with its payload, as a channel sends it
+            self.screen.user(text, choice=choice.label)
+            reply = await self._handle(choice.label, choice.payload)
+            self._record({"user": choice.label, "payload": choice.payload}, reply)
         self._show(reply)
 
-    def _choice_for(self, text: str) -> Choice | None:
-        """The quick reply a line picks: by its number, or by its label typed in full."""
-        if text.isdecimal() and 0 < int(text) <= len(self.choices):
-            return self.choices[int(text) - 1]
-        return next((c for c in self.choices if c.label == text), None)
+    async def _choice_for(self, text: str) -> Choice | None:
+        """What a line presses: a quick reply by its label typed in full or by its number; with
+        no quick replies on screen, an item of the list on screen by its number. A number that
+        the question being asked takes as its answer (2 on a 1–5 score) is that answer."""
+        by_label = next((c for c in self.choices if c.label == text), None)
+        if by_label is not None or not text.isdecimal() or await self._answers_question(text):
+            return by_label
+        number = int(text)
+        if self.choices:
+            return self.choices[number - 1] if 0 < number <= len(self.choices) else None
+        if not 0 < number <= len(self.items):
+            return None
+        item = self.items[number - 1]
+        if item.payload is None:
+            raise Misuse(f"{number}. {item.title} is a link ({item.url}): nothing goes to the bot")
+        return Choice(item.title, item.payload)
+
+    async def _answers_question(self, text: str) -> bool:
+        """Whether the slot being asked for takes ``text`` as a number."""
+        session = await self.runtime.session(self.channel, self.user)
+        awaiting = session.awaiting if session is not None else None
+        slot = self.app.bot.slots.get(awaiting.name) if awaiting is not None else None
+        if awaiting is None or awaiting.kind != "slot" or slot is None:
+            return False
+        at = self.clock.now if self.clock is not None else time.time()
+        value = extract(slot, text, None, at)
+        return isinstance(value, int | float) and not isinstance(value, bool)
 
     def _choice_key(self, choice: Choice) -> str | int:
         # `choose:` finds a label's first occurrence; a repeated label needs its number.
@@ -189,6 +219,11 @@ class Shell:
         self.screen.show(*draw_turn(reply.effects, self.channel), transcript=True)
         if any(isinstance(e, Say) for e in reply.effects):
             self.choices = offered_choices(reply.effects)  # what `botkit test` numbers too
+            listed = _listed(reply.effects)
+            if not listed and reply.state == self.state:
+                listed = self.items  # a fallback: the list is still the screen's
+            self.items = listed
+            self.state = reply.state
         elif reply.status in HANDED_OFF:
             self.screen.note("(held for the agent: the bot is silent during a handoff)")
         if not reply.ok:
@@ -204,7 +239,7 @@ class Shell:
 
     async def _reset(self, argument: str) -> bool:
         await self.runtime.reset(self.channel, self.user)
-        self.choices = []
+        self.choices, self.items = [], []
         self.screen.note("── 대화를 처음부터 다시 시작해요", transcript=True)
         if self.recorder is not None:
             self.recorder.restart(await self._fixtures_now())
@@ -370,3 +405,9 @@ def _profile_value(text: str) -> Any:
     if isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
         return value
     return text  # null, lists, objects and NaN are not profile values a channel sends
+
+
+def _listed(effects: list[Effect]) -> list[ListItem]:
+    """The items of the turn's last list: what a number picks when no quick reply is offered."""
+    shown = next((e for e in reversed(effects) if isinstance(e, Say) and e.items), None)
+    return list(shown.items) if isinstance(shown, Say) else []
