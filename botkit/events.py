@@ -49,6 +49,7 @@ class UserMessage:
     text: str
     at: float
     payload: str | None = None
+    locale: str | None = None  # the channel's hint of the user's language (e.g. Kakao's lang)
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,6 +138,11 @@ def graph(path: Path, flow_id: str | None, fmt: str) -> None:
     metavar="URL",
     help="memory:// or sqlite:///path.db  [default: a SQLite file in a temporary folder]",
 )
+@click.option(
+    "--variant",
+    metavar="NAME",
+    help="put the user in this variant of every experiment that has it (over the fixtures')",
+)
 def shell(
     path: Path,
     flow_id: str | None,
@@ -147,6 +152,7 @@ def shell(
     record: Path | None,
     fixtures: Path | None,
     store: str | None,
+    variant: str | None,
 ) -> None:
     """Chat with the bot in PATH in the terminal, through the real runtime.
 
@@ -155,7 +161,7 @@ def shell(
     """
     from botkit.simulator.shell import ShellOptions, run_shell
 
-    options = ShellOptions(path, flow_id, user, channel, debug, record, fixtures, store)
+    options = ShellOptions(path, flow_id, user, channel, debug, record, fixtures, store, variant)
     sys.exit(run_shell(options))
 
 
@@ -245,8 +251,8 @@ def serve(
 @click.option(
     "--by",
     callback=lambda ctx, param, value: _grouping(value),
-    help="a column per group: variant, channel, day, or segment:<profile key> (e.g. "
-    "segment:source for the acquisition source)",
+    help="a column per group: variant, channel, day, locale (the language a conversation "
+    "ended in), or segment:<profile key> (e.g. segment:source for the acquisition source)",
 )
 @click.option(
     "--window",
@@ -399,12 +405,12 @@ async def _side_by_side(
 
 
 def _grouping(value: str | None) -> str | None:
-    if value is None or value in ("variant", "channel", "day"):
+    if value is None or value in ("variant", "channel", "day", "locale"):
         return value
     if value.startswith("segment:") and len(value) > len("segment:"):
         return value
     raise click.BadParameter(
-        f"{value!r}: variant, channel, day or segment:<profile key>", param_hint="--by"
+        f"{value!r}: variant, channel, day, locale or segment:<profile key>", param_hint="--by"
     )
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from botkit.engine import asking, handoff
 from botkit.engine._machine import name_of
 from botkit.engine.experiments import on_screen, pools, transitions_of
+from botkit.engine.locales import changed, hear, switch
 from botkit.engine.matching import THRESHOLD, fuzzy
 from botkit.engine.moving import enter, go, jump, start_conversation
 from botkit.engine.render import render
@@ -53,6 +54,7 @@ _FALLBACK = RecordKind.FALLBACK
 
 def user_message(run: Run, event: UserMessage) -> None:
     s = run.session
+    before = hear(run, event.locale)  # the profile's or the channel's language, if not chosen
     # The answer to a sensitive question is masked, even one that comes after the silence
     # that ends the conversation: it is still the phone number the user was asked for.
     secret = _secret_asked(run)
@@ -75,6 +77,8 @@ def user_message(run: Run, event: UserMessage) -> None:
         heard["masked"] = secret
     run.inbound = len(run.records)
     run.record(_MESSAGE_IN, heard)
+    if before is not None and not starting:  # a new conversation's start names its language
+        changed(run, before, s.locale_source)
     if payload is not None and not offered(run, payload):
         # Not drawn on this user's screen: forged, or replayed from another session or an
         # earlier screen. It takes nothing; what the message says is read as text.
@@ -185,7 +189,7 @@ def _while_handed_off(run: Run, raw: str, payload: str | None, kept: str) -> Non
                 go(run, (flow, name), f"choice: {payload[1:]}")
                 return
         ways_out = run.prepared.waiting.get(s.state)
-        hit = ways_out.first(said, text, payload, run.holds) if ways_out else None
+        hit = ways_out.first(said, text, payload, run.holds, s.locale) if ways_out else None
         if hit is not None:
             handoff.leave(run, hit[0].target, hit[0].label)
             _take(run, *hit)
@@ -201,6 +205,8 @@ def _first_message(run: Run, raw: str, payload: str | None) -> None:
     run.record(_TRANSITION, {"from": None, "to": name_of(target), "trigger": "start"})
     text = normalize(raw[:MAX_TEXT])
     hit = _exact_match(run, state, text.replace(" ", ""), text, payload)
+    if hit is not None and hit[0].locale is not None:  # "English" first: greeted in English
+        switch(run, hit[0].locale)
     enter(run, target)
     # A first message that asks for the greeting itself ("처음으로", 취소) has just had it:
     # taking its transition would say the greeting a second time.
@@ -268,7 +274,7 @@ def _typed_choice(run: Run, said: str) -> str | None:
 def _exact_match(
     run: Run, state: State, said: str, text: str, payload: str | None
 ) -> tuple[Transition, dict[str, str]] | None:
-    return pools(run, state).exact.first(said, text, payload, run.holds)
+    return pools(run, state).exact.first(said, text, payload, run.holds, run.session.locale)
 
 
 def _fuzzy_match(run: Run, state: State, said: str, text: str) -> Transition | None:
@@ -279,10 +285,11 @@ def _fuzzy_match(run: Run, state: State, said: str, text: str) -> Transition | N
     classifier = run.prepared.classifier
     if classifier is not None:
         scores = dict(classifier.classify(text))
+    locale = run.session.locale
     for pool in (found.own_examples, found.global_examples):
         best: tuple[float, Transition] | None = None
         for t in pool:
-            score = fuzzy(t, said, run.bot.intents, scores)
+            score = fuzzy(t, said, run.bot.intents, scores, locale)
             if score >= THRESHOLD and (best is None or score > best[0]) and run.holds(t):
                 best = (score, t)
         if best is not None:
@@ -301,6 +308,8 @@ def _take(run: Run, t: Transition, groups: dict[str, str]) -> None:
                 run.fresh.add(name)
                 if slot.sensitive:
                     _mask_inbound(run, name)
+    if t.locale is not None:  # a language switch: what it says is in the new language
+        switch(run, t.locale)
     change_slots(run, t.update)
     run.say(t.say)
     go(run, t.target, t.label)

@@ -94,24 +94,20 @@ class ExactPool:
     walks a tuple instead of re-deciding how to match every transition.
     """
 
-    __slots__ = ("_probes", "transitions")
+    __slots__ = ("_by_locale", "_probes", "transitions")
 
     def __init__(self, transitions: tuple[Transition, ...], intents: Mapping[str, Intent]):
         self.transitions = transitions
-        probes: list[tuple[int, object, Transition]] = []
-        for t in transitions:
-            if t.trigger == "payload":
-                probes.append((_PAYLOAD, t.payload, t))
-            elif t.trigger == "keywords":
-                probes.append((_SEARCH, _any_of(t.keywords), t))
-            elif t.trigger == "intent":
-                intent = intents.get(t.intent or "")
-                probes.append((_SEARCH, _any_of(intent.keywords if intent else ()), t))
-            elif t.trigger == "regex" and t.pattern is not None:
-                probes.append((_PATTERN, t.pattern.search, t))
-            elif t.trigger == "any":
-                probes.append((_ANY, None, t))
-        self._probes = tuple(probes)
+        self._probes = _probes(transitions, intents, "")
+        # A locale with words of its own matches them besides the default locale's; the
+        # others share the default locale's probes.
+        others = {
+            locale
+            for t in transitions
+            for words in (t.keywords_by_locale, _intent_words(t, intents))
+            for locale in words
+        }
+        self._by_locale = {loc: _probes(transitions, intents, loc) for loc in sorted(others)}
 
     def first(
         self,
@@ -119,9 +115,12 @@ class ExactPool:
         text: str,
         payload: str | None,
         holds: Callable[[Transition], bool],
+        locale: str = "",
     ) -> tuple[Transition, dict[str, str]] | None:
-        """The first transition that matches (and whose condition holds), with regex groups."""
-        for kind, probe, t in self._probes:
+        """The first transition that matches (and whose condition holds), with regex groups;
+        keywords in ``locale`` (the session's) match besides the default locale's."""
+        probes = self._by_locale.get(locale, self._probes) if self._by_locale else self._probes
+        for kind, probe, t in probes:
             if kind == _PAYLOAD:
                 if payload is None or payload != probe:
                     continue
@@ -144,14 +143,50 @@ def fuzzy(
     said: str,
     intents: Mapping[str, Intent],
     scores: Mapping[str, float] | None,
+    locale: str = "",
 ) -> float:
-    """How well ``said`` matches the example phrases of ``t`` (0 when it has none)."""
+    """How well ``said`` matches the example phrases of ``t`` (0 when it has none): those of
+    the default locale, and those of ``locale`` (the session's) if it has its own."""
     if t.trigger == "examples":
-        return max((similarity(said, e) for e in t.examples), default=0.0)
+        return _best(said, t.examples, t.examples_by_locale.get(locale))
     if t.trigger == "intent":
         if scores is not None:
             return scores.get(t.intent or "", 0.0)
         intent = intents.get(t.intent or "")
         if intent is not None:
-            return max((similarity(said, e) for e in intent.examples), default=0.0)
+            return _best(said, intent.examples, intent.examples_by_locale.get(locale))
     return 0.0
+
+
+def _best(said: str, examples: tuple[str, ...], more: tuple[str, ...] | None) -> float:
+    best = max((similarity(said, e) for e in examples), default=0.0)
+    if more:
+        best = max(best, max(similarity(said, e) for e in more))
+    return best
+
+
+def _intent_words(t: Transition, intents: Mapping[str, Intent]) -> Mapping[str, object]:
+    intent = intents.get(t.intent or "") if t.trigger == "intent" else None
+    return intent.keywords_by_locale if intent is not None else {}
+
+
+def _probes(
+    transitions: tuple[Transition, ...], intents: Mapping[str, Intent], locale: str
+) -> tuple[tuple[int, object, Transition], ...]:
+    """How to match each transition, with the words of ``locale`` besides the default's."""
+    probes: list[tuple[int, object, Transition]] = []
+    for t in transitions:
+        if t.trigger == "payload":
+            probes.append((_PAYLOAD, t.payload, t))
+        elif t.trigger == "keywords":
+            words = t.keywords + t.keywords_by_locale.get(locale, ())
+            probes.append((_SEARCH, _any_of(words), t))
+        elif t.trigger == "intent":
+            intent = intents.get(t.intent or "")
+            words = intent.keywords + intent.keywords_by_locale.get(locale, ()) if intent else ()
+            probes.append((_SEARCH, _any_of(words), t))
+        elif t.trigger == "regex" and t.pattern is not None:
+            probes.append((_PATTERN, t.pattern.search, t))
+        elif t.trigger == "any":
+            probes.append((_ANY, None, t))
+    return tuple(probes)

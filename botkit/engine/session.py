@@ -89,6 +89,7 @@ class Session:
     started_at: float = 0.0
     last_at: float = 0.0
     locale: str = ""
+    locale_source: str = ""  # who chose ``locale``: channel, profile or user (engine.locales)
     slots: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] | None = None
     variants: dict[str, str] | None = None  # experiment → variant, sticky

@@ -11,6 +11,7 @@ from typing import Any
 from botkit.errors import PatternError
 from botkit.flow import _yaml
 from botkit.flow._context import Context, Spot
+from botkit.flow._locales import compile_intent
 from botkit.flow._messages import compile_message_list, compile_messages, compile_text
 from botkit.flow._node import Node
 from botkit.flow._report import Where
@@ -102,12 +103,7 @@ def _compile_owner(ctx: Context, owner: Node, out: Declarations) -> None:
     for name, node in owner.members("slots", "slot"):
         out.slots[name] = _slot(ctx, name, node, flow)
     for name, node in owner.members("intents", "intent"):
-        out.intents[name] = Intent(
-            name,
-            str(node.get("title") or name),
-            tuple(squash(x) for x in node.get("examples") or ()),
-            tuple(squash(x) for x in node.get("keywords") or ()),
-        )
+        out.intents[name] = compile_intent(ctx, name, node)
     for name, node in owner.members("actions", "action"):
         action = _action(ctx, name, node)
         if action is not None:

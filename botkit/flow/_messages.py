@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from botkit.flow._context import Context
+from botkit.flow._locales import warn_untranslated
 from botkit.flow._node import Node
 from botkit.flow._words import all_of, one_of
 from botkit.flow.model import (
@@ -38,6 +39,7 @@ def compile_text(ctx: Context, node: Node, key: str | int, *more: str | int) -> 
         for step in (*node.path, key, *more):
             raw = raw[step]
     if isinstance(raw, str):
+        warn_untranslated(ctx, node.where_path(key, *more), (ctx.default_locale,))
         return Text(
             MappingProxyType({ctx.default_locale: ctx.template(node, key, raw, *more)}),
             ctx.default_locale,
@@ -67,6 +69,7 @@ def compile_text(ctx: Context, node: Node, key: str | int, *more: str | int) -> 
             hint="users whose language has no text see the default language",
         )
         return None
+    warn_untranslated(ctx, node.where_path(key, *more), by_locale)
     return Text(MappingProxyType(by_locale), ctx.default_locale)
 
 

@@ -33,7 +33,8 @@ VOCABULARY: dict[str, frozenset[str]] = {
         "image": "url alt",
         "list": "header items buttons",
         "list_item": "title description image url payload to",
-        "transition": "payload keywords regex intent examples result any if set clear say to",
+        "transition": "payload keywords regex intent examples result any if set clear say locale "
+        "to",
         "branch": "if set clear say to",
         "fallback": "messages max_misses escalate_to",
         "slot": "type title prompt reprompt max_attempts on_exhausted confirm validator values "

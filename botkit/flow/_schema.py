@@ -231,12 +231,14 @@ def _report_union(error: ValidationError, doc: Document, reporter: Reporter) -> 
     rule: Any = error.validator_value
     options = rule if isinstance(rule, list) else []
     expected = one_of(_branch_name(o) for o in options)
+    lists = any(_branch_name(o) == "a list" for o in options)  # words, or words per language
     reporter.add(
         "BK202",
         doc.where(here),
         f"{subject_of(here)} must be {expected}",
         expected=expected,
         found=show_value(error.instance),
+        hint=_type_hint("array", error.instance) if lists else None,
     )
 
 

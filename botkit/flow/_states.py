@@ -9,6 +9,7 @@ from typing import Any
 
 from botkit.errors import ConditionError, PatternError
 from botkit.flow._context import Context
+from botkit.flow._locales import compile_phrases, compile_switch
 from botkit.flow._messages import compile_message_list, compile_messages
 from botkit.flow._node import Node
 from botkit.flow._slot_updates import compile_update
@@ -16,6 +17,7 @@ from botkit.flow._words import all_of, did_you_mean, one_of
 from botkit.flow.conditions import Condition, names, parse_condition
 from botkit.flow.durations import seconds
 from botkit.flow.model import (
+    NO_WORDS,
     Branch,
     Fallback,
     HandoffSpec,
@@ -26,7 +28,6 @@ from botkit.flow.model import (
     Variant,
 )
 from botkit.flow.patterns import SafePattern, compile_pattern
-from botkit.text import squash
 
 __all__ = ["compile_fallback", "compile_flow_states", "compile_transitions"]
 
@@ -229,6 +230,11 @@ def _transition(
     say = compile_messages(ctx, t, "say", flow)
     if target is None:
         return None
+    words, other_words = (
+        compile_phrases(ctx, t, trigger, "", check=not t.has("locale"))
+        if trigger in ("keywords", "examples")
+        else ((), NO_WORDS)
+    )
     label = _label(trigger, value)
     if condition_source:
         label += f" if {condition_source}"
@@ -236,16 +242,19 @@ def _transition(
         trigger=trigger,
         target=target,
         payload=str(value) if trigger == "payload" else None,
-        keywords=tuple(squash(k) for k in value) if trigger == "keywords" else (),
+        keywords=words if trigger == "keywords" else (),
         pattern=pattern,
         intent=str(value) if trigger == "intent" else None,
-        examples=tuple(squash(k) for k in value) if trigger == "examples" else (),
+        examples=words if trigger == "examples" else (),
         result=str(value) if trigger == "result" else None,
         condition=condition,
         condition_source=condition_source,
         say=say,
         label=("global " if is_global else "") + label,
         update=compile_update(ctx, t),
+        keywords_by_locale=other_words if trigger == "keywords" else NO_WORDS,
+        examples_by_locale=other_words if trigger == "examples" else NO_WORDS,
+        locale=compile_switch(ctx, t),
     )
 
 
@@ -331,6 +340,8 @@ def _regex(ctx: Context, t: Node, value: Any) -> SafePattern | None:
 
 def _label(trigger: str, value: Any) -> str:
     if trigger in ("keywords", "examples"):
+        if isinstance(value, dict):  # per locale: named by the words of its first locale
+            value = next(iter(value.values()), None) or []
         shown = ", ".join(str(v) for v in value[:3]) + (", …" if len(value) > 3 else "")
         return f"{trigger}: {shown}"
     if trigger == "any":

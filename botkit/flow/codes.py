@@ -113,6 +113,7 @@ CODES: dict[str, Code] = {
         Code(
             "BK416", "too-many-bubbles", _E, "one message would be answered with too many bubbles"
         ),
+        Code("BK417", "missing-translation", _W, "a text or words missing in a declared language"),
         Code("BK501", "validator-not-registered", _E, "a slot's validator the program lacks"),
         Code("BK502", "function-not-registered", _E, "an action's function the program lacks"),
         Code("BK503", "stub-for-unknown-action", _E, "a stub for an action no flow declares"),

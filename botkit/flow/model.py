@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from botkit.flow.conditions import Condition
 from botkit.flow.defaults import KOREAN, Wording
@@ -24,6 +25,7 @@ from botkit.flow.patterns import SafePattern
 from botkit.flow.templates import Template
 
 __all__ = [
+    "NO_WORDS",
     "Action",
     "Bot",
     "Branch",
@@ -57,6 +59,13 @@ DEFAULT_TIMEZONE = "Asia/Seoul"  # the bots botkit is made for answer Korean cus
 
 Target = tuple[str, str]
 """A state anywhere in the bot: ``(flow id, state id)``."""
+
+NO_WORDS: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+"""No words in any other locale (the default of the ``..._by_locale`` fields)."""
+
+
+def _no_words() -> Mapping[str, tuple[str, ...]]:
+    return NO_WORDS
 
 
 class StateKind(enum.StrEnum):
@@ -164,6 +173,11 @@ class Transition:
     say: tuple[Message, ...] = ()
     label: str = ""  # how the transition is named in records and diagrams
     update: SlotUpdate | None = None
+    # Words of the other locales (``keywords: {en: [...]}``): matched, besides ``keywords`` /
+    # ``examples`` (the default locale's), when the session speaks that locale.
+    keywords_by_locale: Mapping[str, tuple[str, ...]] = field(default_factory=_no_words)
+    examples_by_locale: Mapping[str, tuple[str, ...]] = field(default_factory=_no_words)
+    locale: str | None = None  # ``locale:``: taking it switches the conversation's language
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +222,10 @@ class Slot:
 class Intent:
     name: str
     title: str
-    examples: tuple[str, ...]  # normalized
-    keywords: tuple[str, ...]  # normalized
+    examples: tuple[str, ...]  # normalized, the default locale's
+    keywords: tuple[str, ...]  # normalized, the default locale's
+    examples_by_locale: Mapping[str, tuple[str, ...]] = field(default_factory=_no_words)  # others'
+    keywords_by_locale: Mapping[str, tuple[str, ...]] = field(default_factory=_no_words)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ _EXPERIMENT = RecordKind.EXPERIMENT.value
 _SLOT_FILLED = RecordKind.SLOT_FILLED.value
 _SLOT_REJECTED = RecordKind.SLOT_REJECTED.value
 _CONVERSATION_END = RecordKind.CONVERSATION_END.value
+_LOCALE_CHANGED = RecordKind.LOCALE_CHANGED.value
 
 
 @dataclass(slots=True)
@@ -74,6 +75,7 @@ class Conversation:
     slots_rejected: Counter[str] = field(default_factory=Counter)
     promotions: dict[str, PromotionTrace] = field(default_factory=dict)
     segment: dict[str, Any] = field(default_factory=dict)  # the profile when it began
+    locale: str = ""  # the language it was last in ("" when recorded before botkit kept it)
 
 
 @dataclass(slots=True)
@@ -114,6 +116,7 @@ def _fold(c: Conversation, r: Record | ReportRow) -> None:
         segment = data.get("segment")
         if isinstance(segment, dict):
             c.segment = segment
+        c.locale = str(data.get("locale") or c.locale)
     elif kind == _MESSAGE_IN:
         c.messages += 1
         for trace in c.promotions.values():
@@ -143,6 +146,8 @@ def _fold(c: Conversation, r: Record | ReportRow) -> None:
         c.slots_rejected[str(data.get("slot"))] += 1
     elif kind == _CONVERSATION_END:
         c.outcome = str(data.get("outcome"))
+    elif kind == _LOCALE_CHANGED:
+        c.locale = str(data.get("locale") or c.locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +290,8 @@ def measure(
     events: Iterable[BusinessEvent] = (),
     window_s: float = DEFAULT_WINDOW_S,
 ) -> Metrics:
-    """The metrics of ``conversations``; with ``by`` (variant, channel, day) also per group.
+    """The metrics of ``conversations``; with ``by`` (variant, channel, day, locale, segment)
+    also per group.
     ``events`` (purchases, sign-ups) are attributed to conversations (see :func:`attribute`)."""
     zone = zone or bot.timezone  # days are the bot's days
     metrics = _measure(bot, conversations, flow)
@@ -347,11 +353,15 @@ def _group_names(c: Conversation, by: str, zone: str) -> list[str]:
         return [day.isoformat()]
     if by == "variant":
         return [f"{e}:{v}" for e, v in sorted(c.variants.items())] or ["(no experiment)"]
+    if by == "locale":
+        return [c.locale or "(unknown)"]
     if by.startswith("segment:"):
         key = by[len("segment:") :]
         value = c.segment.get(key)
         return [f"{key}={value}" if value is not None else f"{key}=(none)"]
-    raise ValueError(f"cannot group by {by!r}: variant, channel, day or segment:<profile key>")
+    raise ValueError(
+        f"cannot group by {by!r}: variant, channel, day, locale or segment:<profile key>"
+    )
 
 
 def _share(

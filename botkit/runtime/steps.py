@@ -106,9 +106,8 @@ def _said(engine: Engine, message: ChannelMessage, now: Callable[[], float]) -> 
             kept, session.outbox = session.outbox, None
         if message.profile:
             session.profile = merge_profile(session.profile, message.profile)
-        if message.locale and message.locale in engine.bot.locales:
-            session.locale = message.locale
-        turn = engine.handle(session, UserMessage(message.text, now(), message.payload))
+        said = UserMessage(message.text, now(), message.payload, message.locale)
+        turn = engine.handle(session, said)  # the engine reads the locale and the profile's
         if kept:
             turn.effects[:0] = [say_from_data(data) for data in kept]
         return turn

@@ -22,6 +22,7 @@ ORDER = [
     # the primitives
     "turn",
     # the rules
+    "locales",
     "saving",
     "experiments",
     "handoff",

@@ -208,6 +208,7 @@ class KakaoEndpoint:
                 text,
                 payload=payload.payload,
                 profile=payload.profile or None,
+                locale=payload.lang,  # userRequest.lang: the session's language if the bot has it
                 with_kept=True,  # an agent's words and late replies come first
             )
         )
