@@ -9,15 +9,13 @@ still works while a number is being asked for), and calls :func:`reject` only if
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from botkit import effects
 from botkit.engine.moving import ask, continue_collect, go
-from botkit.engine.render import render
 from botkit.engine.slots import extract
 from botkit.engine.turn import MAX_TEXT, Run
-from botkit.flow.model import Message, Slot
+from botkit.flow.model import Slot
 from botkit.records import RecordKind
 
 __all__ = ["accept", "answer", "confirm", "fill", "reject"]
@@ -107,26 +105,10 @@ def reject(run: Run, slot: Slot) -> None:
         return
     if s.attempts >= slot.max_attempts:
         s.attempts = 0
-    messages = slot.reprompts or slot.prompt
-    index = min(max(s.attempts, 1), len(messages)) - 1
     if slot.reprompts:
-        _reprompt(run, slot, messages[index])
+        # the Nth reprompt after the Nth wrong answer, the last one after that; each keeps
+        # the prompt's quick replies when it has none (prepared once: Prepared.reprompts)
+        reprompts = run.prepared.reprompts[slot.name]
+        run.say((reprompts[min(max(s.attempts, 1), len(reprompts)) - 1],), slot=slot.name)
     else:
-        run.say(messages, slot=slot.name)
-
-
-def _reprompt(run: Run, slot: Slot, message: Message) -> None:
-    """Ask again in the reprompt's words, keeping the prompt's quick replies (the 취소 button
-    stays) when the reprompt has none of its own."""
-    prompted = next((m for m in reversed(slot.prompt) if m.quick_replies), None)
-    if message.quick_replies or prompted is None:
-        run.say((message,), slot=slot.name)
-        return
-    s = run.session
-    values = run.prepared.shown(s.slots)
-    profile = s.profile or {}
-    parts = run.prepared.parts
-    choices = render(prompted, s.locale, values, profile, slot=slot.name, parts=parts).choices
-    rendered = render(message, s.locale, values, profile, slot=slot.name)
-    said = dataclasses.replace(rendered, choices=choices)
-    run.draw(said, run.recorded_text(message, rendered, values))
+        run.say(slot.prompt, slot=slot.name)

@@ -16,6 +16,7 @@ prepared once and then shared by every session, which is what makes them pay off
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,9 @@ class Prepared:
     # global transitions that lead elsewhere (exact triggers only; see hearing)
     waiting: dict[str, ExactPool]
     leaving: dict[str, frozenset[str]]  # handoff state → the payloads of its ``leave:``
+    # slot → its reprompts, each carrying the prompt's quick replies when it has none of its
+    # own (the 취소 button stays): derived once here, so a reprompt renders from the cache
+    reprompts: dict[str, tuple[Message, ...]]
     asking: dict[str, Awaiting]  # slot → what a session asking for it awaits
     confirming: dict[str, Awaiting]  # slot → awaiting the yes/no to its value
     calling: dict[str, Awaiting]  # action → awaiting its result
@@ -196,6 +200,7 @@ def prepare(
             for name, state in states.items()
             if state.handoff is not None
         },
+        reprompts={name: _reprompts(s.prompt, s.reprompts) for name, s in bot.slots.items()},
         asking={name: Awaiting("slot", name) for name in bot.slots},
         confirming={name: Awaiting("confirm", name) for name in bot.slots},
         calling={action: Awaiting("result", action) for action in calls},
@@ -204,6 +209,14 @@ def prepare(
         parts={},
         facts={},
         legacy={},
+    )
+
+
+def _reprompts(prompt: tuple[Message, ...], reprompts: tuple[Message, ...]) -> tuple[Message, ...]:
+    choices = next((m.quick_replies for m in reversed(prompt) if m.quick_replies), ())
+    return tuple(
+        m if m.quick_replies or not choices else dataclasses.replace(m, quick_replies=choices)
+        for m in reprompts
     )
 
 
