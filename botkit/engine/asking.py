@@ -41,7 +41,7 @@ def accept(run: Run, slot: Slot, value: Any) -> None:
     """A valid answer: filled, or first shown back for a yes/no when the slot asks for one."""
     s = run.session
     if slot.confirm is not None:
-        wording = run.prepared.wording
+        wording = run.prepared.wording_of(s.locale)
         s.pending = value
         s.awaiting = run.prepared.confirming[slot.name]
         run.new_screen = True
@@ -80,7 +80,7 @@ def confirm(run: Run, name: str, said: str, payload: str | None) -> bool:
     """A yes or a no to the value shown back; whether the message was one."""
     s = run.session
     slot = run.bot.slots[name]
-    wording = run.prepared.wording
+    wording = run.prepared.wording_of(s.locale)
     if payload == "yes" or said in wording.yes:
         fill(run, slot, s.pending)
         return True

@@ -166,9 +166,10 @@ class Engine:
 
     # -- reading the bot -----------------------------------------------------------------
 
-    def error_effects(self) -> list[Say]:
-        """The bot's error message (``messages.error``, or botkit's own), for a failed turn."""
-        return self.prepared.error_effects()
+    def error_effects(self, locale: str | None = None) -> list[Say]:
+        """The bot's error message (``messages.error``, or botkit's own), for a failed turn,
+        in ``locale`` (the bot's default when the session is not known)."""
+        return self.prepared.error_effects(locale or self.bot.default_locale)
 
     def shown(self, slots: Mapping[str, Any]) -> Mapping[str, Any]:
         """Slot values as users read them: an enum's label ("상품 불량"), not its key."""

@@ -342,4 +342,4 @@ def _fallback(run: Run, state: State) -> None:
             rendered = dataclasses.replace(rendered, choices=choices)
         run.draw(rendered, recorded)
     else:
-        run.say_text(run.prepared.wording.fallback, choices=choices)
+        run.say_text(run.prepared.wording_of(s.locale).fallback, choices=choices)

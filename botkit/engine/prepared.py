@@ -27,7 +27,7 @@ from botkit.engine.matching import Classifier, ExactPool
 from botkit.engine.render import render
 from botkit.engine.session import Awaiting, Session
 from botkit.errors import ConfigurationError
-from botkit.flow.defaults import Wording
+from botkit.flow.defaults import WORDINGS, Wording
 from botkit.flow.model import Bot, Message, State, Text, Transition
 from botkit.records import MASK
 from botkit.text import squash
@@ -61,6 +61,7 @@ class Prepared:
     validators: dict[str, Validator]
     classifier: Classifier | None
     wording: Wording  # the words botkit supplies itself (bot.wording)
+    wordings: dict[str, Wording]  # locale → its wording (the default locale's yes/no too)
     states: dict[str, State]  # "flow.state" → state
     labels: dict[str, dict[str, str]]  # state → squashed label of a choice → its payload
     slot_labels: dict[str, dict[str, str]]  # the same for the choices of a slot's prompts
@@ -143,13 +144,16 @@ class Prepared:
             self.legacy[key] = screen
         return screen
 
-    def error_effects(self) -> list[Say]:
-        """The bot's error message (``messages.error``, or the bot's wording), for a failed
-        turn."""
+    def wording_of(self, locale: str) -> Wording:
+        return self.wordings.get(locale, self.wording)
+
+    def error_effects(self, locale: str) -> list[Say]:
+        """The bot's error message (``messages.error``, or the wording of ``locale``), for a
+        failed turn."""
         messages = self.bot.messages.get("error")
         if not messages:
-            return [Say(text=self.wording.error)]
-        return [render(m, self.bot.default_locale, {}, {}) for m in messages]
+            return [Say(text=self.wording_of(locale).error)]
+        return [render(m, locale, {}, {}) for m in messages]
 
 
 def prepare(
@@ -179,6 +183,7 @@ def prepare(
         validators=registered,
         classifier=classifier,
         wording=bot.wording,
+        wordings={loc: _wording(loc, bot) for loc in bot.locales},
         states=states,
         labels={name: _labels(messages_of(state)) for name, state in states.items()},
         slot_labels={name: _labels(s.prompt + s.reprompts) for name, s in bot.slots.items()},
@@ -210,6 +215,16 @@ def prepare(
         facts={},
         legacy={},
     )
+
+
+def _wording(locale: str, bot: Bot) -> Wording:
+    """The wording of ``locale``: botkit's for its language, understanding the default
+    locale's yes and no as well; the bot's own when botkit has none for it."""
+    own = WORDINGS.get(locale.split("-")[0].lower())
+    if own is None or locale == bot.default_locale:
+        return own or bot.wording
+    base = _wording(bot.default_locale, bot)
+    return dataclasses.replace(own, yes=own.yes | base.yes, no=own.no | base.no)
 
 
 def _reprompts(prompt: tuple[Message, ...], reprompts: tuple[Message, ...]) -> tuple[Message, ...]:

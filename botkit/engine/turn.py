@@ -267,7 +267,7 @@ class Run:
             self.draw(said, recorded, Say(text=recorded, choices=choices, slot=slot))
 
     def say_error(self) -> None:
-        for say in self.prepared.error_effects():
+        for say in self.prepared.error_effects(self.session.locale):
             self.draw(say, as_text(say))
 
     def secrets(self) -> list[str]:

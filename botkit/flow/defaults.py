@@ -7,16 +7,17 @@ language, next to the messages it stands in for. The compiled :class:`~botkit.fl
 carries one :class:`Wording` (``bot.wording``); the engine reads it from there and names no word of
 its own.
 
-Only Korean exists today: the bots botkit is made for answer Korean customers, and every bot
-gets :data:`KOREAN`, whatever its locales. A per-locale override in ``bot.yaml`` would be read by
-the compiler into ``bot.wording``; nothing in the engine would change.
+Each locale a bot declares gets the wording of its language when botkit has one
+(:data:`WORDINGS`: Korean and English), else the bot's own (``bot.wording``, Korean): an English
+conversation confirms with Yes / No and understands "yes" and "yeah". The default locale's
+yes/no words are understood in every locale, as its keywords are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KOREAN", "Wording"]
+__all__ = ["ENGLISH", "KOREAN", "WORDINGS", "Wording"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +46,18 @@ KOREAN = Wording(
     fallback="죄송해요, 잘 이해하지 못했어요. 다시 말씀해 주시겠어요?",
     error="일시적인 오류가 발생했어요. 잠시 후 다시 시도해 주세요.",
 )
+
+
+ENGLISH = Wording(
+    yes=frozenset(
+        {"yes", "y", "yeah", "yep", "sure", "ok", "okay", "correct", "right", "yesplease"}
+    ),
+    no=frozenset({"no", "n", "nope", "wrong", "notright", "nothanks"}),
+    yes_label="Yes",
+    no_label="No",
+    fallback="Sorry, I didn't get that. Could you say it another way?",
+    error="Something went wrong on our side. Please try again in a moment.",
+)
+
+WORDINGS = {"ko": KOREAN, "en": ENGLISH}
+"""The wording botkit has per language (a locale's language is what comes before ``-``)."""

@@ -135,3 +135,23 @@ def test_the_labels_of_the_choices_on_screen_are_in_the_sessions_language(bot: B
     chat.say("hi")
     turn = chat.engine.handle(chat.session, UserMessage("Refund", chat.at + 5, None, "en"))
     assert [e.text for e in turn.effects if isinstance(e, Say)] == ["I'll help you with a refund."]
+
+
+def test_botkits_own_words_follow_the_conversations_language() -> None:
+    """The yes/no of a confirmation and the error bubble are in the session's language; the
+    default language's 네 is still understood in English."""
+    from botkit.app import load
+    from botkit.flow.defaults import KOREAN
+
+    app = load(Path(__file__).resolve().parents[2] / "flows")
+    app.validator("known_order_prefix")(lambda value, slots: True)
+    prepared = app.engine.prepared
+    english = prepared.wording_of("en")
+    assert (english.yes_label, english.no_label) == ("Yes", "No")
+    assert {"yeah", "네"} <= english.yes
+    assert prepared.wording_of("ko") is KOREAN
+    said = {locale: prepared.error_effects(locale)[0].text for locale in ("ko", "en")}
+    assert said == {
+        "ko": "일시적인 오류가 발생했어요. 잠시 후 다시 시도해 주세요.",
+        "en": "Something went wrong on our side. Please try again in a moment.",
+    }
