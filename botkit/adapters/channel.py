@@ -49,9 +49,6 @@ class Channels:
     def __iter__(self) -> Iterator[Channel]:
         return iter(self._by_name.values())
 
-    def __getitem__(self, name: str) -> Channel:
-        return self._by_name[name]
-
     def routes(self) -> list[BaseRoute]:
         return [route for channel in self for route in channel.routes()]
 

@@ -16,10 +16,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from botkit.errors import BadId
+
 __all__ = [
     "RETRY_AFTER_S",
     "UNAVAILABLE",
     "UNAVAILABLE_ERROR",
+    "bad_id_response",
     "bearer_token",
     "error_body",
     "head_too_large_error",
@@ -27,6 +30,7 @@ __all__ = [
     "json_response",
     "same_secret",
     "too_large_error",
+    "too_large_response",
     "unavailable",
 ]
 
@@ -53,6 +57,15 @@ def json_error(status: int, code: str, message: str, **extra: Any) -> Response:
 def too_large_error(limit: int) -> dict[str, Any]:
     """The 413 body, the same from every endpoint."""
     return error_body("body_too_large", f"the body is larger than {limit} bytes", limit=limit)
+
+
+def too_large_response(limit: int) -> Response:
+    return json_response(too_large_error(limit), 413)
+
+
+def bad_id_response(bad: BadId) -> Response:
+    """400 ``bad_id``, naming the field (the checks are :mod:`botkit.adapters.checks`)."""
+    return json_error(400, "bad_id", str(bad), path=bad.path)
 
 
 def head_too_large_error(limit: int) -> dict[str, Any]:

@@ -31,7 +31,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from botkit.adapters.checks import MAX_ID_CHARS, MAX_USER_CHARS, check_id, clean_text
-from botkit.adapters.http import bearer_token, json_error, json_response, same_secret
+from botkit.adapters.http import (
+    bad_id_response,
+    bearer_token,
+    json_error,
+    json_response,
+    same_secret,
+)
 from botkit.effects import Effect
 from botkit.engine import Session
 from botkit.errors import BadId, NoConversation, NotWithAgent, StepRefused
@@ -41,7 +47,7 @@ from botkit.keys import SessionKey
 from botkit.runtime import Runtime, kept
 from botkit.server.config import AgentSettings
 
-__all__ = ["AgentApi", "Deliver", "NoConversation"]
+__all__ = ["AgentApi", "Deliver", "step_refused"]
 
 Deliver = Callable[[str, str, list[Effect]], Awaitable[None]]
 """Send an agent's message to the user on their channel: (channel, user, effects)."""
@@ -102,13 +108,9 @@ class AgentApi:
                     check_id(name, value, MAX_USER_CHARS if name == "user" else MAX_ID_CHARS)
                 return await handler(request, agent)
             except BadId as bad:
-                return json_error(400, "bad_id", str(bad), path=bad.path)
-            except NoConversation as missing:
-                return json_error(404, "not_found", str(missing))
-            except NotWithAgent as refused:
-                return json_error(409, "not_handed_off", str(refused))
+                return bad_id_response(bad)
             except StepRefused as refused:
-                return json_error(409, "refused", str(refused))
+                return step_refused(refused)
 
         return guarded
 
@@ -197,6 +199,15 @@ class AgentApi:
             return None
         text = clean_text(text.strip(), MAX_TEXT_CHARS + 1).strip()
         return text if 1 <= len(text) <= MAX_TEXT_CHARS else None
+
+
+def step_refused(refused: StepRefused) -> Response:
+    """A step that does not apply, as the agent API and the helpdesk's webhook answer it: 404
+    ``not_found`` (no such conversation), 409 ``not_handed_off`` or ``refused``."""
+    if isinstance(refused, NoConversation):
+        return json_error(404, "not_found", str(refused))
+    code = "not_handed_off" if isinstance(refused, NotWithAgent) else "refused"
+    return json_error(409, code, str(refused))
 
 
 async def _body(request: Request) -> Any:

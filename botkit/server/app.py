@@ -35,7 +35,7 @@ from botkit.adapters.http import (
     RETRY_AFTER_S,
     json_error,
     json_response,
-    too_large_error,
+    too_large_response,
     unavailable,
 )
 from botkit.adapters.kakao.endpoint import KakaoEndpoint
@@ -169,7 +169,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _too_large(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BodyTooLarge)
-    return json_response(too_large_error(exc.limit), 413)
+    return too_large_response(exc.limit)
 
 
 async def _store_down(request: Request, exc: Exception) -> Response:

@@ -23,7 +23,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from botkit.adapters.checks import MAX_USER_CHARS, check_id
-from botkit.adapters.http import bearer_token, json_error, json_response, same_secret
+from botkit.adapters.http import (
+    bad_id_response,
+    bearer_token,
+    json_error,
+    json_response,
+    same_secret,
+)
 from botkit.errors import BadId, BadPayload, StorageError
 from botkit.records import BusinessEvent
 from botkit.storage import Store
@@ -73,7 +79,7 @@ class EventsEndpoint:
         except _Bad as bad:
             return json_error(bad.status, bad.code, str(bad), path=bad.path)
         except BadId as bad:
-            return json_error(400, "bad_id", str(bad), path=bad.path)
+            return bad_id_response(bad)
         try:
             added = await self.store.add_events(events)
         except StorageError as exc:

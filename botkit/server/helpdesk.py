@@ -33,12 +33,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from botkit.adapters.checks import MAX_USER_CHARS, check_id, clean_text
-from botkit.adapters.http import json_error, json_response, same_secret
-from botkit.errors import BadId, NoConversation, NotWithAgent, StepRefused
+from botkit.adapters.http import bad_id_response, json_error, json_response, same_secret
+from botkit.errors import BadId, StepRefused
 from botkit.events import AgentMessage, Claim, Release
 from botkit.keys import SessionKey
 from botkit.runtime import Runtime, kept
-from botkit.server.agents import Deliver
+from botkit.server.agents import Deliver, step_refused
 from botkit.server.config import HelpdeskSettings
 
 __all__ = ["Helpdesk", "sign"]
@@ -148,17 +148,13 @@ class Helpdesk:
             check_id("conversation.channel", channel)
             check_id("conversation.user", user, MAX_USER_CHARS)
         except BadId as bad:
-            return json_error(400, "bad_id", str(bad), path=bad.path)
+            return bad_id_response(bad)
         if event_id in self._seen:
             return json_error(409, "replayed", f"event {event_id!r} was already handled")
         try:
             done = await self._apply(event, channel, user)
-        except NoConversation as missing:
-            return json_error(404, "not_found", str(missing))
-        except NotWithAgent as refused:
-            return json_error(409, "not_handed_off", str(refused))
         except StepRefused as exc:
-            return json_error(409, "refused", str(exc))
+            return step_refused(exc)
         self._seen[event_id] = None
         while len(self._seen) > SEEN_EVENTS:
             self._seen.popitem(last=False)

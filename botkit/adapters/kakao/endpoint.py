@@ -30,10 +30,11 @@ from starlette.types import Receive, Scope, Send
 
 from botkit.adapters.checks import check_id, clean_text
 from botkit.adapters.http import (
+    bad_id_response,
     json_error,
     json_response,
     same_secret,
-    too_large_error,
+    too_large_response,
     unavailable,
 )
 from botkit.adapters.kakao.payload import KakaoPayloadError, KakaoRequest, parse_payload
@@ -41,7 +42,7 @@ from botkit.adapters.kakao.render import render
 from botkit.adapters.kakao.settings import KakaoSettings
 from botkit.effects import Effect, Say
 from botkit.errors import BadId, BadPayload
-from botkit.runtime import Reply, Runtime
+from botkit.runtime import Reply, Runtime, kept
 
 __all__ = ["KakaoEndpoint"]
 
@@ -124,7 +125,7 @@ class KakaoEndpoint:
         """Words said outside a request (an agent's, a late reply): a skill can only answer,
         not speak first, so they are kept in the session, for any worker, and said with the
         answer to the user's next message."""
-        (await self.runtime.keep_until_next(CHANNEL, user, effects)).kept()
+        kept(await self.runtime.keep_until_next(CHANNEL, user, effects))
 
     # -- checks ---------------------------------------------------------------------------
 
@@ -151,7 +152,7 @@ class KakaoEndpoint:
         cap = self.settings.max_body_bytes
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
-            raise _Rejected(self._too_large(cap))
+            raise _Rejected(too_large_response(cap))
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -161,14 +162,10 @@ class KakaoEndpoint:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > cap:
-                raise _Rejected(self._too_large(cap))
+                raise _Rejected(too_large_response(cap))
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
-
-    @staticmethod
-    def _too_large(cap: int) -> Response:
-        return json_response(too_large_error(cap), 413)
 
     def _parse(self, body: bytes) -> KakaoRequest:
         try:
@@ -188,7 +185,7 @@ class KakaoEndpoint:
             check_id("bot.id", payload.bot_id)
             check_id("userRequest.user.id", payload.user)
         except BadId as bad:
-            raise _Rejected(json_error(400, "bad_id", str(bad), path=bad.path)) from None
+            raise _Rejected(bad_id_response(bad)) from None
         allowed = self.settings.bot_ids
         if allowed and payload.bot_id not in allowed:
             raise _Rejected(
