@@ -130,9 +130,7 @@ def release(run: Run, event: AgentRelease) -> Target | None:
     _back_to_bot(run)
     target: Target = state.handoff.resume if state.handoff else run.bot.start_target
     if event.target:
-        flow, _, name = event.target.partition(".")
-        if flow in run.bot.flows and name in run.bot.flows[flow].states:
-            target = (flow, name)
+        target = run.prepared.target_named(event.target) or target
     run.record(RecordKind.HANDOFF_RELEASED, {"to": name_of(target)})
     return target
 

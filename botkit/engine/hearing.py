@@ -39,7 +39,7 @@ from botkit.engine.session import Status
 from botkit.engine.slots import extract
 from botkit.engine.turn import MAX_PAYLOAD, MAX_TEXT, Run
 from botkit.events import ActionResult, AgentRelease, UserMessage
-from botkit.flow.model import Fallback, Slot, State, Transition
+from botkit.flow.model import Fallback, Slot, State, Target, Transition
 from botkit.records import MASK, RecordKind
 from botkit.text import normalize
 
@@ -181,13 +181,11 @@ def _while_handed_off(run: Run, raw: str, payload: str | None, kept: str) -> Non
         if payload is None and said:
             payload = _typed_choice(run, said)
         here = run.prepared.state_of(s).target
-        if payload is not None and payload.startswith("@"):
-            flow, _, name = payload[1:].partition(".")
-            known = flow in run.bot.flows and name in run.bot.flows[flow].states
-            if known and (flow, name) != here:
-                handoff.leave(run, (flow, name), f"choice: {payload[1:]}")
-                go(run, (flow, name), f"choice: {payload[1:]}")
-                return
+        pressed = _pressed_target(run, payload)
+        if pressed is not None and pressed != here:
+            handoff.leave(run, pressed, f"choice: {name_of(pressed)}")
+            go(run, pressed, f"choice: {name_of(pressed)}")
+            return
         ways_out = run.prepared.waiting.get(s.state)
         hit = ways_out.first(said, text, payload, run.holds, s.locale) if ways_out else None
         if hit is not None:
@@ -223,11 +221,10 @@ def _input(run: Run, raw: str, payload: str | None) -> None:
     # 1. a choice: pressed (checked on arrival), or its label typed while it is on screen
     if payload is None and said:
         payload = _typed_choice(run, said)
-    if payload is not None and payload.startswith("@"):
-        flow, _, name = payload[1:].partition(".")
-        if flow in run.bot.flows and name in run.bot.flows[flow].states:
-            go(run, (flow, name), f"choice: {payload[1:]}")
-            return
+    pressed = _pressed_target(run, payload)
+    if pressed is not None:
+        go(run, pressed, f"choice: {name_of(pressed)}")
+        return
     # 2. the slot being asked for
     rejected: Slot | None = None
     if awaiting is not None and awaiting.kind == "confirm":
@@ -254,6 +251,13 @@ def _input(run: Run, raw: str, payload: str | None) -> None:
         asking.reject(run, rejected)
     else:
         _fallback(run, state)
+
+
+def _pressed_target(run: Run, payload: str | None) -> Target | None:
+    """The state a press of ``@flow.state`` (a choice with ``to:``) leads to, if it is one."""
+    if payload is None or not payload.startswith("@"):
+        return None
+    return run.prepared.target_named(payload[1:])
 
 
 def _typed_choice(run: Run, said: str) -> str | None:

@@ -28,7 +28,7 @@ from botkit.engine.render import render
 from botkit.engine.session import Awaiting, Session
 from botkit.errors import ConfigurationError
 from botkit.flow.defaults import WORDINGS, Wording
-from botkit.flow.model import Bot, Message, State, Text, Transition
+from botkit.flow.model import Bot, Message, State, Target, Text, Transition
 from botkit.records import MASK
 from botkit.text import squash
 
@@ -91,6 +91,13 @@ class Prepared:
 
     def state_of(self, session: Session) -> State:
         return self.states[session.state]
+
+    def target_named(self, name: str) -> Target | None:
+        """``flow.state`` (a pressed ``@flow.state``, an agent's release) as a target, or None
+        when the bot has no such state."""
+        flow, _, state = name.partition(".")
+        flows = self.bot.flows
+        return (flow, state) if flow in flows and state in flows[flow].states else None
 
     def shown(self, slots: Mapping[str, Any]) -> Mapping[str, Any]:
         """Slot values as users read them: an enum's label ("상품 불량"), not its key."""

@@ -215,12 +215,11 @@ class Run:
     def recorded_text(self, message: Message, rendered: Say, values: Mapping[str, Any]) -> str:
         """What the records keep of a rendered message: its text, with the value of a
         sensitive slot masked (the user still reads it; the records never hold it)."""
-        if self.prepared.shows_secret(message):
-            return self.masked_text(message, values)
+        prepared = self.prepared
+        facts = prepared.facts.get(id(message)) or prepared.facts_of(message, rendered)
+        if facts[1]:
+            return as_text(self.masked_say(message, values))
         return as_text(rendered)
-
-    def masked_text(self, message: Message, values: Mapping[str, Any]) -> str:
-        return as_text(self.masked_say(message, values))
 
     def masked_say(self, message: Message, values: Mapping[str, Any]) -> Say:
         """``message`` rendered as records keep it: sensitive slots' values masked."""
