@@ -27,7 +27,7 @@ from botkit.effects import Call
 from botkit.events import ActionResult, UserMessage
 from botkit.records import Record
 from botkit.storage import SQLiteStore
-from botkit.storage.sqlite import _row
+from botkit.storage.sql import record_row
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = [
@@ -76,7 +76,7 @@ async def write(path: Path, records: list[Record]) -> None:
         db.executemany(
             "INSERT INTO records (kind, session, conversation, seq, turn, at, bot, flow,"
             " flow_version, variant, user, channel, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [_row(r) for r in records],
+            [record_row(r) for r in records],
         )
     db.close()
 

@@ -50,10 +50,6 @@ class Reply:
     def texts(self) -> list[str]:
         return [as_text(e) for e in self.effects if isinstance(e, Say)]
 
-    def kept(self) -> Reply:
-        """:func:`kept` as a method, for callers written before it (``server/app.py``)."""
-        return kept(self)
-
 
 def kept(reply: Reply) -> Reply:
     """``reply``, or :class:`~botkit.errors.StorageError` when the store did not answer and

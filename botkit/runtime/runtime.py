@@ -24,8 +24,8 @@ the snapshot and all of the turn's records in ONE transaction → only then retu
   channels answer 503 with ``Retry-After`` and the user's client may send the message again.
 * Time comes from the injected clock, read when the turn runs (under the lock).
 * The user's profile takes what a channel sends with each message (Kakao's user properties)
-  and what an operator sets, merged by :func:`merge_profile`, which keeps it bounded: a channel
-  that sends new fields with every message does not make the session grow.
+  and what an operator sets, merged by :func:`~.steps.merge_profile`, which keeps it bounded:
+  a channel that sends new fields with every message does not make the session grow.
 * The last committed snapshot of recently active sessions is kept in memory (bounded, least
   recently used first out), so a turn usually costs one write and no read. Not with a shared
   store: another worker may have moved the user on, so each turn reads the snapshot afresh
@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from botkit.effects import Call, Effect
+from botkit.effects import Call, Effect, Say
 from botkit.engine import Engine, Session, Turn
 from botkit.errors import (
     BotkitError,
@@ -70,10 +70,10 @@ from botkit.runtime.actions import ActionContext, ActionFunction, run_action
 from botkit.runtime.conversations import Conversations
 from botkit.runtime.locks import KeyLocks
 from botkit.runtime.reply import Failure, Reply
-from botkit.runtime.steps import MAX_KEPT, Step, kept_bubbles, merge_profile, step_for
+from botkit.runtime.steps import Step, step_for
 from botkit.storage import SharedStore, Store
 
-__all__ = ["MAX_KEPT", "Reply", "Runtime", "merge_profile"]
+__all__ = ["Runtime"]
 
 log = logging.getLogger("botkit.runtime")
 MAX_ACTIONS_PER_TURN = 8
@@ -181,8 +181,8 @@ class Runtime:
         reply (:attr:`Reply.failure`), never raised. A :class:`Keep` that says nothing is no
         turn, and observers are not told of the words kept for later.
         """
-        if isinstance(event, Keep) and not kept_bubbles(event):
-            return Reply()
+        if isinstance(event, Keep) and not any(isinstance(e, Say) for e in event.effects):
+            return Reply()  # nothing to keep (only what the effects say is kept)
         step = step_for(self._engine, event, self._now)
         return await self._turn(key, step, observe=not isinstance(event, Keep))
 
@@ -205,7 +205,7 @@ class Runtime:
 
     async def keep_until_next(self, channel: str, user: str, effects: Sequence[Effect]) -> Reply:
         """Keep what ``effects`` say for the user's next message (:class:`~botkit.events.Keep`;
-        at most the last :data:`MAX_KEPT` bubbles are kept)."""
+        at most the last :data:`~.steps.MAX_KEPT` bubbles are kept)."""
         return await self.apply(SessionKey(channel, user), Keep(tuple(effects)))
 
     async def release(

@@ -1,11 +1,11 @@
-"""The storage contract every backend implements, its errors, and the JSON codec they share.
+"""The storage contract every backend implements, and the JSON codec they share.
 
 A store keeps two things: the latest snapshot of each session (compare-and-set on ``version``)
 and the append-only log of records. A turn writes both in one transaction (``commit``), so a
 report never sees a state change without its records or records without their state.
 
-Backends raise only :class:`StorageError` (and its subclass :class:`ConflictError`); no
-exception type of a driver ever reaches the runtime.
+Backends raise only :class:`~botkit.errors.StorageError` (and its subclass
+:class:`~botkit.errors.ConflictError`); no exception type of a driver ever reaches the runtime.
 """
 
 from __future__ import annotations
@@ -20,18 +20,10 @@ from typing import Any, Protocol, runtime_checkable
 import orjson
 
 from botkit.engine.session import Session, Status
-from botkit.errors import ConflictError, StorageError
+from botkit.errors import StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 
-__all__ = [
-    "HANDED_OFF",
-    "Broadcast",
-    "ConflictError",
-    "HandedOff",
-    "SharedStore",
-    "StorageError",
-    "Store",
-]
+__all__ = ["HANDED_OFF", "Broadcast", "HandedOff", "SharedStore", "Store"]
 
 HANDED_OFF = (Status.HANDOFF_REQUESTED, Status.WITH_AGENT)  # waiting for a person, or with one
 

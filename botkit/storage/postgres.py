@@ -41,7 +41,6 @@ from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
     HandedOff,
-    check_events,
     check_limit,
     check_records,
     decode_session,
@@ -51,8 +50,10 @@ from botkit.storage.base import (
 from botkit.storage.postgres_schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from botkit.storage.sql import (
     RECORD_COLUMNS,
+    event_rows,
     events_query,
     handoffs_query,
+    record_row,
     records_query,
     report_rows_query,
     to_events,
@@ -411,11 +412,8 @@ class PostgresStore:
         check_records(records)
         version = expected_version + 1
         data = encode_session(session, version)
-        columns: list[list[Any]] = [[] for _ in range(13)]
-        for record in records:
-            for i in range(12):
-                columns[i].append(record[i])
-            columns[12].append(None if record.data is None else dump_json(record.data))
+        rows = [record_row(record) for record in records]
+        columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * 13
         args: list[Any] = [session.key, version, data, time.time(), *columns]
         sql = _CREATE
         if expected_version != 0:
@@ -430,10 +428,7 @@ class PostgresStore:
         raise ConflictError(session.key, expected_version, actual or 0)
 
     async def add_events(self, events: Sequence[BusinessEvent]) -> int:
-        rows = [
-            (e.id, e.kind, e.user, e.at, e.amount, None if e.data is None else dump_json(e.data))
-            for e in check_events(events)
-        ]
+        rows = event_rows(events)
         columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * 6
         added = await self._query(
             "storing business events",

@@ -1,5 +1,6 @@
 """The reads both SQL backends make, written once: the statements (each backend passes its own
-placeholder style) and the rows back into records, report rows and business events.
+placeholder style) and the rows back into records, report rows and business events; and the
+rows they write, records and business events, encoded the same way.
 
 SQLite marks parameters ``?``, PostgreSQL ``$1, $2, …``: ``mark(n)`` gives the n-th.
 """
@@ -17,15 +18,19 @@ from botkit.storage.base import (
     REPORT_BLANKS,
     REPORT_SKIPS,
     HandedOff,
+    check_events,
     decode_session,
+    dump_json,
     handoff_reason,
 )
 
 __all__ = [
     "RECORD_COLUMNS",
     "Mark",
+    "event_rows",
     "events_query",
     "handoffs_query",
+    "record_row",
     "records_query",
     "report_rows_query",
     "to_events",
@@ -117,6 +122,20 @@ SELECT s.version, s.data, r.data FROM (
 WHERE r.newest = 1 AND {status_of} IN ({statuses})
 ORDER BY r.first_at, r.session"""
     return sql, [RecordKind.HANDOFF_REQUESTED.value, since]
+
+
+def record_row(record: Record) -> tuple[Any, ...]:
+    """``record`` as a row of :data:`RECORD_COLUMNS` (its data as JSON text)."""
+    return (*record[:12], None if record.data is None else dump_json(record.data))
+
+
+def event_rows(events: Sequence[BusinessEvent]) -> list[tuple[Any, ...]]:
+    """``events``, checked (:func:`~botkit.storage.base.check_events`), as rows of
+    ``(id, kind, user, at, amount, data)`` (data as JSON text)."""
+    return [
+        (e.id, e.kind, e.user, e.at, e.amount, None if e.data is None else dump_json(e.data))
+        for e in check_events(events)
+    ]
 
 
 def to_handoffs(rows: Iterable[Sequence[Any]]) -> list[HandedOff]:

@@ -35,19 +35,14 @@ import aiosqlite
 from botkit.engine.session import Session
 from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
-from botkit.storage.base import (
-    HandedOff,
-    check_events,
-    check_limit,
-    decode_session,
-    dump_json,
-    encode_session,
-)
+from botkit.storage.base import HandedOff, check_limit, decode_session, encode_session
 from botkit.storage.batching import Batcher
 from botkit.storage.sql import (
     RECORD_COLUMNS,
+    event_rows,
     events_query,
     handoffs_query,
+    record_row,
     records_query,
     report_rows_query,
     to_events,
@@ -293,10 +288,7 @@ class SQLiteStore:
     async def add_events(self, events: Sequence[BusinessEvent]) -> int:
         if self._writer is None or self._commits is None or not self._commits.accepting:
             raise StorageError("the store is not open")
-        rows = [
-            (e.id, e.kind, e.user, e.at, e.amount, None if e.data is None else dump_json(e.data))
-            for e in check_events(events)
-        ]
+        rows = event_rows(events)
 
         def write(db: sqlite3.Connection) -> int:
             db.execute("BEGIN IMMEDIATE")
@@ -351,7 +343,7 @@ class SQLiteStore:
             session.key,
             expected_version,
             encode_session(session, expected_version + 1),
-            [_row(record) for record in records],
+            [record_row(record) for record in records],
         )
         self._commits.submit(item)
         return await item.future
@@ -470,10 +462,6 @@ def _set_up_reader(db: sqlite3.Connection) -> None:
 
 def _mark(n: int) -> str:
     return "?"
-
-
-def _row(record: Record) -> tuple[Any, ...]:
-    return (*record[:12], None if record.data is None else dump_json(record.data))
 
 
 def _failure(what: str, exc: BaseException) -> StorageError:
