@@ -22,6 +22,7 @@ from botkit.errors import StepRefused
 from botkit.flow.source import Where
 from botkit.records import Record
 from botkit.runtime import Reply, Runtime
+from botkit.runtime.conversations import HANDED_OFF
 from botkit.simulator.fixtures import SteppedClock, stubs_for
 from botkit.simulator.testfile import Conversation, Expect, Step, TestFile
 from botkit.storage import MemoryStore
@@ -236,12 +237,9 @@ def _check(step: Step, number: int, seen: _Seen) -> Failure | None:
     return None
 
 
-_WAITING = ("handoff_requested", "with_agent")
-
-
 def _why(seen: _Seen) -> str | None:
     """Why the bot said what it said, when the conversation's state explains it."""
-    if seen.status not in _WAITING:
+    if seen.status not in HANDED_OFF:
         return None
     return (
         f"the conversation is waiting for an agent (status: {seen.status}), so the bot does not "

@@ -25,6 +25,7 @@ from botkit.engine import Session, Status
 from botkit.engine.slots import extract
 from botkit.errors import BotkitError, StepRefused
 from botkit.runtime import Reply, Runtime
+from botkit.runtime.conversations import HANDED_OFF
 from botkit.simulator.console_render import (
     Screen,
     draw_debug,
@@ -38,8 +39,6 @@ from botkit.simulator.recording import Recorder
 from botkit.simulator.testfile import Fixtures
 
 __all__ = ["HELP", "Misuse", "Shell"]
-
-HANDED_OFF = (Status.HANDOFF_REQUESTED, Status.WITH_AGENT)
 
 
 class Misuse(BotkitError):
@@ -144,14 +143,16 @@ class Shell:
             self.screen.user(text)
             reply = await self._handle(text)
             self._record({"user": text}, reply)
-        elif choice in self.choices:
+        else:
+            # A list item is replayed as its title sent with its payload, as a channel sends it.
+            step: dict[str, Any] = (
+                {"choose": self._choice_key(choice)}
+                if choice in self.choices
+                else {"user": choice.label, "payload": choice.payload}
+            )
             self.screen.user(text, choice=choice.label)
             reply = await self._handle(choice.label, choice.payload)
-            self._record({"choose": self._choice_key(choice)}, reply)
-        else:  # a list item: replayed as its title sent with its payload, as a channel sends it
-            self.screen.user(text, choice=choice.label)
-            reply = await self._handle(choice.label, choice.payload)
-            self._record({"user": choice.label, "payload": choice.payload}, reply)
+            self._record(step, reply)
         self._show(reply)
 
     async def _choice_for(self, text: str) -> Choice | None:
