@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -23,7 +23,15 @@ from botkit.engine.session import Session, Status
 from botkit.errors import StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 
-__all__ = ["HANDED_OFF", "Broadcast", "HandedOff", "SharedStore", "Store"]
+__all__ = [
+    "HANDED_OFF",
+    "BotVersion",
+    "Broadcast",
+    "HandedOff",
+    "LiveState",
+    "SharedStore",
+    "Store",
+]
 
 HANDED_OFF = (Status.HANDOFF_REQUESTED, Status.WITH_AGENT)  # waiting for a person, or with one
 
@@ -35,6 +43,28 @@ class HandedOff:
 
     session: Session
     reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BotVersion:
+    """A version of the bot as the store keeps it: its content hash (``Bot.version``), the
+    flow files it was compiled from (name → YAML text, what ``compile_texts`` reads), when it
+    last went live, and when another version replaced it (None: it is the live one)."""
+
+    version: str
+    sources: Mapping[str, str]
+    live_at: float
+    replaced_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """How many sessions in a conversation (status not closed) stand at ``state`` of bot
+    ``version``: what a deploy that removes the state would strand."""
+
+    version: str
+    state: str
+    sessions: int
 
 
 @runtime_checkable
@@ -107,6 +137,19 @@ class Store(Protocol):
         :data:`HANDED_OFF` and that has a ``handoff_requested`` record with ``at >= since``,
         with the reason of the latest such record (by ``(at, seq)``). Ordered by each
         session's first such record: by its ``at``, then by session key."""
+
+    async def add_version(self, version: str, sources: Mapping[str, str], at: float) -> None:
+        """Make ``version`` the live one from ``at``, in one transaction: kept with its
+        ``sources`` when new (a version already kept keeps the sources it has), its
+        ``live_at`` set to ``at`` and its ``replaced_at`` cleared (a rollback makes an old
+        version live again); every other version without a ``replaced_at`` gets ``at``."""
+
+    async def versions(self) -> list[BotVersion]:
+        """Every kept version, the live one first, then by ``live_at``, newest first."""
+
+    async def live_states(self, *, since: float) -> list[LiveState]:
+        """Sessions in a conversation (``conversation > 0``, status not ``closed``) whose
+        ``last_at >= since``, counted per ``(bot_version, state)``, ordered by both."""
 
 
 @runtime_checkable

@@ -6,18 +6,21 @@ here round-trips everywhere (tuples come back as lists, non-JSON values are refu
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from botkit.engine.session import Session
+from botkit.engine.session import Session, Status
 from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, RecordKind, ReportRow
 from botkit.storage.base import (
     HANDED_OFF,
     REPORT_SKIPS,
+    BotVersion,
     HandedOff,
+    LiveState,
     check_events,
     check_limit,
     check_records,
@@ -27,6 +30,7 @@ from botkit.storage.base import (
     handoff_reason,
     report_row,
 )
+from botkit.storage.versions import to_live_states, to_versions, version_row
 
 __all__ = ["MemoryStore"]
 
@@ -44,6 +48,8 @@ class MemoryStore:
         self._records: list[_Row] = []
         self._seqs: set[tuple[str, int]] = set()
         self._events: dict[str, BusinessEvent] = {}
+        # version -> (sources JSON, live_at, replaced_at), as the SQL stores' bot_versions
+        self._versions: dict[str, tuple[str, float, float | None]] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStore(sessions={len(self._sessions)}, records={len(self._records)})"
@@ -167,6 +173,28 @@ class MemoryStore:
             if session is not None and session.status in HANDED_OFF:
                 out.append(HandedOff(session, reason))
         return out
+
+    async def add_version(self, version: str, sources: Mapping[str, str], at: float) -> None:
+        self._check_open()
+        version, text, at = version_row(version, sources, at)
+        for name, (kept, live_at, replaced_at) in list(self._versions.items()):
+            if replaced_at is None and name != version:
+                self._versions[name] = (kept, live_at, at)
+        old = self._versions.get(version)
+        self._versions[version] = (text if old is None else old[0], at, None)
+
+    async def versions(self) -> list[BotVersion]:
+        self._check_open()
+        return to_versions((name, *row) for name, row in self._versions.items())
+
+    async def live_states(self, *, since: float) -> list[LiveState]:
+        self._check_open()
+        counts: Counter[tuple[str, str]] = Counter()
+        for version, data in self._sessions.values():
+            s = decode_session(data, version)
+            if s.conversation > 0 and s.status != Status.CLOSED and s.last_at >= since:
+                counts[s.bot_version, s.state] += 1
+        return to_live_states((*pair, n) for pair, n in counts.items())
 
 
 def _row(record: Record) -> _Row:

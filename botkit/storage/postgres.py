@@ -1,9 +1,9 @@
 """The store for several workers: PostgreSQL through asyncpg.
 
 * **One statement per commit.** The compare-and-set on the session's version and the append of
-  the turn's records are one SQL statement (data-modifying CTEs), so a commit is one round trip
-  and atomic without an explicit transaction. PostgreSQL group-commits the WAL flushes of
-  concurrent connections by itself; no batching is needed here.
+  the turn's records are one SQL statement (data-modifying CTEs, in :mod:`.postgres_sql`), so a
+  commit is one round trip and atomic without an explicit transaction. PostgreSQL
+  group-commits the WAL flushes of concurrent connections by itself; no batching is needed.
 * **One turn of a user at a time across workers.** :meth:`PostgresStore.lock` takes a
   session-level advisory lock on a connection of a second, small pool and holds it for the
   turn. PostgreSQL releases it when that connection ends, so a worker that crashes or loses
@@ -28,9 +28,9 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -40,7 +40,9 @@ from botkit.engine.session import Session
 from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
 from botkit.storage.base import (
+    BotVersion,
     HandedOff,
+    LiveState,
     check_limit,
     check_records,
     decode_session,
@@ -48,8 +50,8 @@ from botkit.storage.base import (
     encode_session,
 )
 from botkit.storage.postgres_schema import MIGRATIONS, SCHEMA_VERSION, migrate
+from botkit.storage.postgres_sql import ADD_EVENTS, CREATE_SESSION, UPDATE_SESSION, add_version
 from botkit.storage.sql import (
-    RECORD_COLUMNS,
     event_rows,
     events_query,
     handoffs_query,
@@ -61,39 +63,22 @@ from botkit.storage.sql import (
     to_records,
     to_report_rows,
 )
+from botkit.storage.versions import (
+    VERSIONS_QUERY,
+    add_version_statements,
+    live_states_query,
+    to_live_states,
+    to_versions,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
 
 COMMAND_TIMEOUT_S = 10.0  # a read or a commit taking longer fails (StorageError)
 
-
-# The records of a commit travel as one array per column: one statement whatever their number.
-_UNNEST = (
-    "SELECT * FROM unnest($5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],"
-    " $10::float8[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],"
-    " $16::text[], $17::text[])"
-)
-_CREATE = f"""
-WITH s AS (
-    INSERT INTO sessions (key, version, data, updated_at) VALUES ($1, $2, $3, $4)
-    ON CONFLICT (key) DO NOTHING RETURNING version
-), r AS (
-    INSERT INTO records ({RECORD_COLUMNS}) {_UNNEST} WHERE EXISTS (SELECT FROM s)
-)
-SELECT count(*) FROM s
-"""
-_UPDATE = f"""
-WITH s AS (
-    UPDATE sessions SET version = $2, data = $3, updated_at = $4
-    WHERE key = $1 AND version = $18 RETURNING version
-), r AS (
-    INSERT INTO records ({RECORD_COLUMNS}) {_UNNEST} WHERE EXISTS (SELECT FROM s)
-)
-SELECT count(*) FROM s
-"""
 
 # What a failing server or network raises through asyncpg. InternalClientError is what asyncpg
 # raises when a server shutting down interrupts a connection mid-operation (seen when
@@ -211,13 +196,18 @@ class PostgresStore:
 
     async def _query(self, what: str, method: str, sql: str, *args: Any) -> Any:
         """``pool.<method>(sql, *args)``, its failures as StorageError saying ``what`` failed."""
+        return await self._use(what, lambda pool: getattr(pool, method)(sql, *args))
+
+    async def _use(self, what: str, work: Callable[[asyncpg.Pool], Awaitable[_T]]) -> _T:
+        """``work(pool)``, its failures as StorageError saying ``what`` failed (close() lets
+        it finish first)."""
         pool = self._pool
         if pool is None or self._idle is None:
             raise StorageError("the store is not open")
         self._running += 1
         self._idle.clear()
         try:
-            return await getattr(pool, method)(sql, *args)
+            return await work(pool)
         except _FAILURES as exc:
             raise StorageError(f"{what} failed: {_say(exc)}") from exc
         finally:
@@ -395,6 +385,18 @@ class PostgresStore:
         sql, params = events_query(_mark, since=since, until=until, user=user)
         return to_events(await self._query("reading business events", "fetch", sql, *params))
 
+    async def versions(self) -> list[BotVersion]:
+        return to_versions(
+            await self._query("reading the bot's versions", "fetch", VERSIONS_QUERY)
+        )
+
+    async def live_states(self, *, since: float) -> list[LiveState]:
+        # ``json``, not ``jsonb``: one session holding a \u0000 would fail the whole query.
+        sql, params = live_states_query(_mark, "(data::json ->> '{}')", since=since)
+        return to_live_states(
+            await self._query("counting sessions per state", "fetch", sql, *params)
+        )
+
     async def ping(self) -> bool:
         if self._pool is None:
             return False
@@ -415,9 +417,9 @@ class PostgresStore:
         rows = [record_row(record) for record in records]
         columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * 13
         args: list[Any] = [session.key, version, data, time.time(), *columns]
-        sql = _CREATE
+        sql = CREATE_SESSION
         if expected_version != 0:
-            sql = _UPDATE
+            sql = UPDATE_SESSION
             args.append(expected_version)
         what = f"commit of session {session.key!r}"
         if await self._query(what, "fetchval", sql, *args) == 1:
@@ -430,18 +432,14 @@ class PostgresStore:
     async def add_events(self, events: Sequence[BusinessEvent]) -> int:
         rows = event_rows(events)
         columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * 6
-        added = await self._query(
-            "storing business events",
-            "fetchval",
-            """WITH added AS (
-                    INSERT INTO events (id, kind, "user", at, amount, data)
-                    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[],
-                                         $5::float8[], $6::text[])
-                    ON CONFLICT (id) DO NOTHING RETURNING 1
-            ) SELECT count(*) FROM added""",
-            *columns,
-        )
+        added = await self._query("storing business events", "fetchval", ADD_EVENTS, *columns)
         return int(added)
+
+    async def add_version(self, version: str, sources: Mapping[str, str], at: float) -> None:
+        statements = add_version_statements(_mark, version, sources, at)
+        await self._use(
+            f"storing bot version {version!r}", lambda pool: add_version(pool, statements)
+        )
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -52,6 +52,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX events_at ON events (at)",
     ),
+    (  # 2: the versions of the bot that went live, each with the flow files it was compiled
+        # from, so that a conversation can finish on the version it started on
+        """CREATE TABLE bot_versions (
+            version text PRIMARY KEY,
+            sources text NOT NULL,
+            live_at double precision NOT NULL,
+            replaced_at double precision
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

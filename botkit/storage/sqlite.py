@@ -6,39 +6,42 @@ connection's thread as ONE transaction, COMMITs once — one fsync for the batch
 answers each caller. No turn is acknowledged before it is durable, and a lone commit never
 waits for company: there is no timer, a batch is whatever queued up during the previous one.
 
-Inside the transaction each commit stands alone: a version conflict fails that commit only
-(versions are checked under the write lock, in batch order, so two commits of one session in
-one batch chain correctly), and when a statement fails (say, a duplicate ``(session, seq)``)
-the batch is redone one commit per SAVEPOINT, so only the commit at fault fails.
+Inside the transaction each commit stands alone: a version conflict or a failing statement
+fails that commit only (:mod:`botkit.storage.sqlite_writes`, what runs on the write thread).
 
 Loads are batched the same way on a second, read-only connection (WAL lets it read while the
 writer commits): the loads waiting at one moment become one query. With ``:memory:`` there is
 only one database per connection, so reads share the write connection.
 
 The schema and its migrations are in :mod:`botkit.storage.sqlite_schema`, the batching in
-:mod:`botkit.storage.batching`, the reads both SQL stores share in :mod:`botkit.storage.sql`.
+:mod:`botkit.storage.batching`, the reads both SQL stores share in :mod:`botkit.storage.sql`,
+the bot versions' statements in :mod:`botkit.storage.versions`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import aiosqlite
 
 from botkit.engine.session import Session
-from botkit.errors import ConflictError, StorageError
+from botkit.errors import StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
-from botkit.storage.base import HandedOff, check_limit, decode_session, encode_session
+from botkit.storage.base import (
+    BotVersion,
+    HandedOff,
+    LiveState,
+    check_limit,
+    decode_session,
+    encode_session,
+)
 from botkit.storage.batching import Batcher
 from botkit.storage.sql import (
-    RECORD_COLUMNS,
     event_rows,
     events_query,
     handoffs_query,
@@ -51,6 +54,14 @@ from botkit.storage.sql import (
     to_report_rows,
 )
 from botkit.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, migrate, must_be_store
+from botkit.storage.sqlite_writes import CHUNK, Commit, failure, in_transaction, write_batch
+from botkit.storage.versions import (
+    VERSIONS_QUERY,
+    add_version_statements,
+    live_states_query,
+    to_live_states,
+    to_versions,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore", "migrate"]
 
@@ -60,37 +71,6 @@ _T = TypeVar("_T")
 
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 BUSY_TIMEOUT_MS = 5000
-_CHUNK = 500  # keys per IN (...) list, well under SQLite's limit on bound parameters
-
-
-_INSERT_RECORD = f"INSERT INTO records ({RECORD_COLUMNS}) VALUES ({', '.join('?' * 13)})"
-_UPSERT_SESSION = (
-    "INSERT INTO sessions (key, version, data, updated_at) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (key) DO UPDATE SET"
-    " version = excluded.version, data = excluded.data, updated_at = excluded.updated_at"
-)
-_INSERT_SESSION = (
-    "INSERT INTO sessions (key, version, data, updated_at) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (key) DO NOTHING"
-)
-_UPDATE_SESSION = (
-    "UPDATE sessions SET version = ?, data = ?, updated_at = ? WHERE key = ? AND version = ?"
-)
-
-
-class _Commit:
-    """One queued ``commit``: everything encoded up front, and the caller's future."""
-
-    __slots__ = ("data", "expected", "future", "key", "rows", "updated_at", "version")
-
-    def __init__(self, key: str, expected: int, data: str, rows: list[tuple[Any, ...]]) -> None:
-        self.key = key
-        self.expected = expected
-        self.version = expected + 1
-        self.data = data
-        self.rows = rows
-        self.updated_at = time.time()
-        self.future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
 
 class _Load:
@@ -124,7 +104,7 @@ class SQLiteStore:
         self.create = create
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._commits: Batcher[_Commit] | None = None
+        self._commits: Batcher[Commit] | None = None
         self._loads: Batcher[_Load] | None = None
 
     def __repr__(self) -> str:
@@ -204,6 +184,15 @@ class SQLiteStore:
             raise StorageError("the store is not open")
         return self._reader
 
+    async def _fetch(self, what: str, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one read on the read connection; its failures as StorageError saying
+        ``what`` failed."""
+        conn = self._read_connection()
+        try:
+            return list(await conn.execute_fetchall(sql, params))
+        except (sqlite3.Error, ValueError) as exc:
+            raise StorageError(f"{what} failed: {exc}") from exc
+
     async def load(self, key: str) -> Session | None:
         if self._loads is None or not self._loads.accepting:
             raise StorageError("the store is not open")
@@ -218,8 +207,8 @@ class SQLiteStore:
         found: dict[str, tuple[int, str]] = {}
         try:
             conn = self._read_connection()
-            for start in range(0, len(keys), _CHUNK):
-                chunk = keys[start : start + _CHUNK]
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
                 rows = await conn.execute_fetchall(
                     "SELECT key, version, data FROM sessions"
                     f" WHERE key IN ({', '.join('?' * len(chunk))})",
@@ -229,7 +218,7 @@ class SQLiteStore:
         except (sqlite3.Error, ValueError, StorageError) as exc:
             for item in batch:
                 if not item.future.done():
-                    item.future.set_exception(_failure("loading the session failed", exc))
+                    item.future.set_exception(failure("loading the session failed", exc))
             return
         for item in batch:
             if not item.future.done():
@@ -245,83 +234,39 @@ class SQLiteStore:
         limit: int | None = None,
     ) -> list[Record]:
         check_limit(limit)
-        conn = self._read_connection()
         sql, params = records_query(
             _mark, session=session, kind=kind, since=since, until=until, limit=limit
         )
-        try:
-            rows = await conn.execute_fetchall(sql, params)
-        except (sqlite3.Error, ValueError) as exc:
-            raise StorageError(f"reading records failed: {exc}") from exc
-        return to_records(rows)
+        return to_records(await self._fetch("reading records", sql, params))
 
     async def handoffs(self, *, since: float) -> list[HandedOff]:
-        conn = self._read_connection()
         # json_extract: SQLite's JSON functions, built in since 3.38 and in Python's own builds
         # before that.
         sql, params = handoffs_query(_mark, "json_extract(s.data, '$.status')", since=since)
-        try:
-            rows = await conn.execute_fetchall(sql, params)
-        except (sqlite3.Error, ValueError) as exc:
-            raise StorageError(f"reading the handoff queue failed: {exc}") from exc
-        return to_handoffs(rows)
+        return to_handoffs(await self._fetch("reading the handoff queue", sql, params))
 
     async def report_rows(
         self, *, since: float | None = None, until: float | None = None
     ) -> list[ReportRow]:
-        conn = self._read_connection()
         sql, params = report_rows_query(_mark, since=since, until=until)
-        try:
-            rows = await conn.execute_fetchall(sql, params)
-        except (sqlite3.Error, ValueError) as exc:
-            raise StorageError(f"reading records failed: {exc}") from exc
-        return to_report_rows(rows)
+        return to_report_rows(await self._fetch("reading records", sql, params))
 
     async def count_records(self) -> int:
-        conn = self._read_connection()
-        try:
-            rows = list(await conn.execute_fetchall("SELECT count(*) FROM records"))
-        except (sqlite3.Error, ValueError) as exc:
-            raise StorageError(f"counting records failed: {exc}") from exc
+        rows = await self._fetch("counting records", "SELECT count(*) FROM records")
         return int(rows[0][0])
-
-    async def add_events(self, events: Sequence[BusinessEvent]) -> int:
-        if self._writer is None or self._commits is None or not self._commits.accepting:
-            raise StorageError("the store is not open")
-        rows = event_rows(events)
-
-        def write(db: sqlite3.Connection) -> int:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                before = db.total_changes
-                db.executemany(
-                    "INSERT INTO events (id, kind, user, at, amount, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                    rows,
-                )
-                added = db.total_changes - before
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            return added
-
-        try:
-            return await _in_thread(self._writer, write)
-        except (sqlite3.Error, ValueError) as exc:
-            raise StorageError(f"storing business events failed: {exc}") from exc
 
     async def events(
         self, *, since: float | None = None, until: float | None = None, user: str | None = None
     ) -> list[BusinessEvent]:
-        conn = self._read_connection()
         sql, params = events_query(_mark, since=since, until=until, user=user)
-        try:
-            rows = await conn.execute_fetchall(sql, params)
-        except (sqlite3.Error, ValueError) as exc:
-            raise StorageError(f"reading business events failed: {exc}") from exc
-        return to_events(rows)
+        return to_events(await self._fetch("reading business events", sql, params))
+
+    async def versions(self) -> list[BotVersion]:
+        return to_versions(await self._fetch("reading the bot's versions", VERSIONS_QUERY))
+
+    async def live_states(self, *, since: float) -> list[LiveState]:
+        sql, params = live_states_query(_mark, "json_extract(data, '$.{}')", since=since)
+        return to_live_states(await self._fetch("counting sessions per state", sql, params))
 
     async def ping(self) -> bool:
         if self._reader is None or self._commits is None or not self._commits.accepting:
@@ -334,12 +279,46 @@ class SQLiteStore:
 
     # --- writes ------------------------------------------------------------------------------
 
+    async def _write_now(self, what: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``work`` in a transaction of its own on the write connection, queued behind the
+        batch under way (writes that are not turns are rare: they are not batched); its
+        failures as StorageError saying ``what`` failed."""
+        if self._writer is None or self._commits is None or not self._commits.accepting:
+            raise StorageError("the store is not open")
+        try:
+            return await _in_thread(self._writer, lambda db: in_transaction(db, work))
+        except (sqlite3.Error, ValueError) as exc:
+            raise StorageError(f"{what} failed: {exc}") from exc
+
+    async def add_events(self, events: Sequence[BusinessEvent]) -> int:
+        rows = event_rows(events)
+
+        def write(db: sqlite3.Connection) -> int:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO events (id, kind, user, at, amount, data)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                rows,
+            )
+            return db.total_changes - before
+
+        return await self._write_now("storing business events", write)
+
+    async def add_version(self, version: str, sources: Mapping[str, str], at: float) -> None:
+        statements = add_version_statements(_mark, version, sources, at)
+
+        def write(db: sqlite3.Connection) -> None:
+            for sql, params in statements:
+                db.execute(sql, params)
+
+        await self._write_now(f"storing bot version {version!r}", write)
+
     async def commit(
         self, session: Session, records: Sequence[Record], *, expected_version: int
     ) -> int:
         if self._commits is None or not self._commits.accepting:
             raise StorageError("the store is not open")
-        item = _Commit(
+        item = Commit(
             session.key,
             expected_version,
             encode_session(session, expected_version + 1),
@@ -348,14 +327,14 @@ class SQLiteStore:
         self._commits.submit(item)
         return await item.future
 
-    async def _write(self, batch: list[_Commit]) -> None:
+    async def _write(self, batch: list[Commit]) -> None:
         """Write the batch in one transaction, then — only then — answer every caller."""
         try:
             if self._writer is None:
                 raise StorageError("the store is not open")
-            results = await _in_thread(self._writer, lambda db: _write_batch(db, batch))
+            results = await _in_thread(self._writer, lambda db: write_batch(db, batch))
         except Exception as exc:  # the connection is gone, or worse: the whole batch failed
-            results = [_failure("writing failed", exc) for _ in batch]
+            results = [failure("writing failed", exc) for _ in batch]
         for item, result in zip(batch, results, strict=True):
             if item.future.done():  # the caller gave up meanwhile; the write stands
                 continue
@@ -363,93 +342,6 @@ class SQLiteStore:
                 item.future.set_result(result)
             else:
                 item.future.set_exception(result)
-
-
-# --- runs on the write connection's thread ---------------------------------------------------
-
-
-def _write_batch(db: sqlite3.Connection, batch: list[_Commit]) -> list[int | StorageError]:
-    """One transaction for the batch. Never raises: a failure is a result per commit."""
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            results = _write_together(db, batch)
-        except sqlite3.Error:
-            # Some statement failed: start over, one SAVEPOINT per commit, so that only the
-            # commit at fault fails. Nothing of this transaction had been committed.
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            db.execute("BEGIN IMMEDIATE")
-            results = []
-            for item in batch:
-                results.append(_write_one(db, item))
-                if not db.in_transaction:  # SQLite rolled everything back (I/O error…)
-                    raise StorageError("SQLite aborted the transaction") from None
-        db.execute("COMMIT")
-    except Exception as exc:
-        if db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-        return [_failure("the batch transaction failed", exc) for _ in batch]
-    return results
-
-
-def _write_together(db: sqlite3.Connection, batch: list[_Commit]) -> list[int | StorageError]:
-    """The common case in three statements: check every version (we hold the write lock, so
-    nobody can change them), upsert the sessions that passed, append all their records."""
-    keys = list(dict.fromkeys(item.key for item in batch))
-    versions: dict[str, int] = {}
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        found = db.execute(
-            f"SELECT key, version FROM sessions WHERE key IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        )
-        versions.update(found.fetchall())
-    results: list[int | StorageError] = []
-    sessions: list[tuple[str, int, str, float]] = []
-    rows: list[tuple[Any, ...]] = []
-    for item in batch:
-        actual = versions.get(item.key, 0)
-        if actual != item.expected:
-            results.append(ConflictError(item.key, item.expected, actual))
-            continue
-        versions[item.key] = item.version  # a later commit of this session in the batch
-        sessions.append((item.key, item.version, item.data, item.updated_at))
-        rows.extend(item.rows)
-        results.append(item.version)
-    db.executemany(_UPSERT_SESSION, sessions)
-    db.executemany(_INSERT_RECORD, rows)
-    return results
-
-
-def _write_one(db: sqlite3.Connection, item: _Commit) -> int | StorageError:
-    """One commit inside its own SAVEPOINT: it either all happens or none of it does."""
-    db.execute("SAVEPOINT item")
-    try:
-        if item.expected == 0:
-            written = db.execute(
-                _INSERT_SESSION, (item.key, item.version, item.data, item.updated_at)
-            ).rowcount
-        else:
-            written = db.execute(
-                _UPDATE_SESSION,
-                (item.version, item.data, item.updated_at, item.key, item.expected),
-            ).rowcount
-        if written != 1:
-            row = db.execute("SELECT version FROM sessions WHERE key = ?", (item.key,)).fetchone()
-            raise ConflictError(item.key, item.expected, row[0] if row else 0)
-        if item.rows:
-            db.executemany(_INSERT_RECORD, item.rows)
-    except (sqlite3.Error, ConflictError) as exc:
-        if db.in_transaction:
-            db.execute("ROLLBACK TO item")
-            db.execute("RELEASE item")
-        if isinstance(exc, ConflictError):
-            return exc
-        return _failure(f"commit of session {item.key!r} failed", exc)
-    db.execute("RELEASE item")
-    return item.version
 
 
 def _set_up_reader(db: sqlite3.Connection) -> None:
@@ -462,13 +354,6 @@ def _set_up_reader(db: sqlite3.Connection) -> None:
 
 def _mark(n: int) -> str:
     return "?"
-
-
-def _failure(what: str, exc: BaseException) -> StorageError:
-    """A new StorageError per caller (one exception object must not be raised in two tasks)."""
-    failure = StorageError(f"{what}: {exc}")
-    failure.__cause__ = exc
-    return failure
 
 
 async def _in_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], _T]) -> _T:

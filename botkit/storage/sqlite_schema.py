@@ -64,6 +64,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX events_at ON events (at)",
     ),
+    (  # 5: the versions of the bot that went live, each with the flow files it was compiled
+        # from, so that a conversation can finish on the version it started on
+        """CREATE TABLE bot_versions (
+            version TEXT PRIMARY KEY,
+            sources TEXT NOT NULL,
+            live_at REAL NOT NULL,
+            replaced_at REAL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -11,7 +11,7 @@ import pytest
 
 from botkit.errors import StorageError
 from botkit.storage import open_store
-from botkit.storage.postgres import SCHEMA_VERSION, PostgresStore
+from botkit.storage.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
 from tests.outage import cuttable_proxy
 from tests.postgres import POSTGRES_MARKS, POSTGRES_URL, postgres_url
 from tests.storage import make_records, make_session
@@ -40,7 +40,8 @@ async def test_open_creates_the_schema_and_records_its_version(postgres_schema: 
         )
     finally:
         await conn.close()
-    assert {t["table_name"] for t in tables} == {"botkit_schema", "sessions", "records", "events"}
+    names = {t["table_name"] for t in tables}
+    assert names == {"botkit_schema", "sessions", "records", "events", "bot_versions"}
     assert [v["version"] for v in versions] == list(range(1, SCHEMA_VERSION + 1))
     # what reports filter on: time, flow and time, session (the unique key)
     assert {"records_at", "records_flow_at"} <= {i["indexname"] for i in indexes}
@@ -74,8 +75,36 @@ async def test_a_schema_from_a_newer_botkit_is_refused_untouched(postgres_schema
         await conn.execute(f'INSERT INTO "{postgres_schema}".botkit_schema VALUES (99)')
     finally:
         await conn.close()
-    with pytest.raises(StorageError, match=r"has version 99; this botkit knows up to 1"):
+    with pytest.raises(
+        StorageError, match=rf"has version 99; this botkit knows up to {SCHEMA_VERSION}"
+    ):
         await PostgresStore(postgres_url(postgres_schema)).open()
+
+
+async def test_a_schema_at_the_previous_version_gets_the_versions_table(
+    postgres_schema: str,
+) -> None:
+    conn = await _server()
+    try:  # what botkit wrote before it kept versions
+        await conn.execute(f'CREATE SCHEMA "{postgres_schema}"')
+        await conn.execute(f'SET search_path = "{postgres_schema}"')
+        await conn.execute("CREATE TABLE botkit_schema (version integer NOT NULL)")
+        for version, migration in enumerate(MIGRATIONS[: SCHEMA_VERSION - 1], start=1):
+            for statement in migration:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO botkit_schema VALUES ($1)", version)
+    finally:
+        await conn.close()
+    store = PostgresStore(postgres_url(postgres_schema))
+    await store.open()
+    try:
+        session = make_session()
+        assert await store.commit(session, [], expected_version=0) == 1
+        await store.add_version("v1", {"주문.yaml": "flow: 주문"}, 1_700_000_000.0)
+        assert [v.version for v in await store.versions()] == ["v1"]
+        assert [s.sessions for s in await store.live_states(since=0)] == [1]
+    finally:
+        await store.close()
 
 
 def test_options_come_out_of_the_url_and_the_rest_goes_to_the_driver() -> None:

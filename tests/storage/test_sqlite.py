@@ -14,6 +14,7 @@ import pytest
 
 from botkit.errors import ConflictError, StorageError
 from botkit.storage import MemoryStore, SQLiteStore, open_store
+from botkit.storage.base import LiveState, encode_session
 from botkit.storage.sqlite import MIGRATIONS, SCHEMA_VERSION
 from tests.storage import make_records, make_session
 
@@ -138,6 +139,39 @@ async def test_an_older_schema_is_migrated_and_keeps_its_data(path: Path) -> Non
         assert loaded is not None
         assert (loaded.version, loaded.state, loaded.slots) == (4, "주문.시작", {"메뉴": "라떼"})
         assert await store.commit(loaded, [], expected_version=4) == 5
+    finally:
+        await store.close()
+
+
+async def test_a_store_at_the_previous_schema_gets_the_versions_table(path: Path) -> None:
+    session = make_session()
+    with closing(sqlite3.connect(path)) as db:  # what botkit wrote before it kept versions
+        for migration in MIGRATIONS[: SCHEMA_VERSION - 1]:
+            for statement in migration:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+        db.execute(
+            "INSERT INTO sessions (key, version, data, updated_at) VALUES (?, 2, ?, 0)",
+            (session.key, encode_session(session, 2)),
+        )
+        db.commit()
+    assert "bot_versions" not in schema(path)[1]
+
+    store = SQLiteStore(str(path))
+    await store.open()
+    try:
+        version, tables, indexes = schema(path)
+        assert (version, indexes) == (SCHEMA_VERSION, INDEXES)
+        assert "bot_versions" in tables
+        assert await store.versions() == []
+        await store.add_version("v1", {"주문.yaml": "flow: 주문"}, 1_700_000_000.0)
+        assert [v.version for v in await store.versions()] == ["v1"]
+        assert await store.live_states(since=0) == [
+            LiveState(session.bot_version, session.state, 1)
+        ]
+        loaded = await store.load(session.key)
+        assert loaded is not None
+        assert loaded.version == 2
     finally:
         await store.close()
 
