@@ -44,8 +44,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 class BotApp:
     """A compiled bot plus the Python code it calls: actions, validators, a classifier."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(
+        self, bot: Bot, *, sources: Mapping[str, str] | None = None, path: Path | None = None
+    ) -> None:
         self.bot = bot
+        # The flow files ``bot`` was compiled from (the store keeps them with each version)
+        # and the folder they came from (what a reload compiles again).
+        self.sources: dict[str, str] = dict(sources or {})
+        self.path = path
         self.functions: dict[str, ActionFunction] = {}
         self.validators: dict[str, Validator] = {}
         self.classifier: Classifier | None = None
@@ -112,6 +118,7 @@ class BotApp:
         await opened.open()
         runtime = self.runtime(opened, clock=clock, http=http, env=env, stubs=stubs)
         try:
+            await runtime.go_live(self.bot, self.sources)  # kept in the store, as serve does
             yield runtime
         finally:
             await runtime.aclose()
@@ -136,7 +143,7 @@ def load(path: str | os.PathLike[str], *, actions: bool = True) -> BotApp:
     result = compile_bot(flow_files(folder))
     if result.bot is None:
         raise FlowError(result.errors or result.problems)
-    app = BotApp(result.bot)
+    app = BotApp(result.bot, sources=result.sources, path=folder)
     setup_file = (folder if folder.is_dir() else folder.parent) / ACTIONS_FILE
     if actions and setup_file.is_file():
         _run_setup(setup_file, app)

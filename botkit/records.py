@@ -8,7 +8,7 @@ and a per-session sequence number (gap-free, unique), the time, and kind-specifi
 Kinds (``data`` keys in brackets):
 
 * ``conversation_start`` [flow, segment: the user's profile then, locale: the language it starts
-  in]; ``conversation_end`` [outcome]
+  in, version: the bot version it runs on]; ``conversation_end`` [outcome]
 * ``locale_changed`` [from, locale, source: ``channel``, ``profile`` or ``user``, a switch the
   user took, which sticks]: the conversation's language changed
 * ``message_in`` [text, payload, masked]; ``message_out`` [texts, says]: everything the bot said
@@ -32,6 +32,10 @@ Kinds (``data`` keys in brackets):
   by the handoff's ``leave:``, a choice that leads elsewhere, or a global transition)
 * ``goal`` [goal]; ``experiment`` [experiment, variant]; ``promotion`` [promotion]
 * ``error`` [reason]
+* ``version_migrated`` [from_version, to_version, from, to, how: ``migrate`` (the new version's
+  ``migrate:`` named the place), ``kept`` (the same state exists) or ``restart`` (neither: the
+  flow's start, or the bot's)]: a conversation moved to a newer version of the bot because its
+  own was retired or is no longer known
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class RecordKind(StrEnum):
     PROMOTION = "promotion"
     ERROR = "error"
     LOCALE_CHANGED = "locale_changed"
+    VERSION_MIGRATED = "version_migrated"
 
 
 class Record(NamedTuple):

@@ -40,34 +40,73 @@ def _bots(paths: tuple[Path, ...]) -> list[list[Path]]:
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="json: one object per problem, for editors and CI",
+    help="json: one object per problem, for editors and CI; with --against, one object "
+    '{"problems": [...], "store", "active_since", "live_sessions", "stranded": [{"state", '
+    '"sessions", "versions", "how", "to", "covered"}, ...]} (stranded: null when not checked)',
 )
-@click.option("--strict", is_flag=True, help="treat warnings as errors (exit 1)")
-def check(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="treat warnings as errors (exit 1); with --against, also live sessions that "
+    "'migrate:' does not cover",
+)
+@click.option(
+    "--against",
+    "against_url",
+    metavar="URL",
+    help="the store of the running bot (sqlite:///botkit.db, postgresql://user@host/db; read "
+    "only): list its live conversations at states this version does not have, and where "
+    "they would go",
+)
+def check(paths: tuple[Path, ...], fmt: str, strict: bool, against_url: str | None) -> None:
     """Check flow files: a folder is one bot, a file is checked on its own.
 
-    Exits 0 when clean, 1 when problems were found, 2 on a usage error.
+    With --against, also the live conversations a deploy of this bot would strand: those at
+    states it no longer has, covered by bot.yaml's migrate: or restarted.
+
+    Exits 0 when clean, 1 when problems were found, 2 on a usage error (a store --against
+    cannot read among them).
     """
     from botkit.flow import compile_bot
     from botkit.problems import Problem, render_json, render_problems
 
-    problems: list[Problem] = []
-    bots = 0
-    for files in _bots(paths):
-        if not files:
-            continue
-        bots += 1
-        problems.extend(compile_bot(files, display_root=Path.cwd()).problems)
-    if bots == 0:
+    bots = [files for files in _bots(paths) if files]
+    if not bots:
         raise click.UsageError("no flow files (*.yaml) in the given folders")
-    failing = [p for p in problems if strict or p.severity == "error"]
-    if fmt == "json":
+    if against_url is not None and len(bots) != 1:
+        raise click.UsageError(f"--against checks one bot, not {len(bots)}: give one bot folder")
+    problems: list[Problem] = []
+    compiled = None
+    for files in bots:
+        compiled = compile_bot(files, display_root=Path.cwd())
+        problems.extend(compiled.problems)
+    failed = any(strict or p.severity == "error" for p in problems)
+    against = None
+    if against_url is not None:
+        import time
+
+        from botkit.cli.against import check_against
+
+        # a store it cannot read: exit 2 (one line on stderr) before anything is printed
+        bot = compiled.bot if compiled is not None else None
+        against = check_against(bot, against_url, now=time.time())
+        failed = failed or (strict and against is not None and bool(against.uncovered))
+    if fmt == "json" and against_url is not None:
+        from botkit.cli.against import against_json
+
+        click.echo(against_json(problems, against, against_url))
+    elif fmt == "json":
         click.echo(render_json(problems))
-    elif problems:
-        click.echo(render_problems(problems), err=False)
     else:
-        click.echo(f"ok: {sum(len(f) for f in _bots(paths))} file(s), no problems")
-    sys.exit(1 if failing else 0)
+        if problems:
+            click.echo(render_problems(problems), err=False)
+        else:
+            click.echo(f"ok: {sum(len(f) for f in bots)} file(s), no problems")
+        if against_url is not None:
+            from botkit.cli.against import render_against
+
+            click.echo(render_against(against, against_url))
+    sys.exit(1 if failed else 0)
 
 
 @cli.command()
@@ -252,7 +291,8 @@ def serve(
     "--by",
     callback=lambda ctx, param, value: _grouping(value),
     help="a column per group: variant, channel, day, locale (the language a conversation "
-    "ended in), or segment:<profile key> (e.g. segment:source for the acquisition source)",
+    "ended in), version (the bot version it started on), or segment:<profile key> (e.g. "
+    "segment:source for the acquisition source)",
 )
 @click.option(
     "--window",
@@ -405,13 +445,13 @@ async def _side_by_side(
 
 
 def _grouping(value: str | None) -> str | None:
-    if value is None or value in ("variant", "channel", "day", "locale"):
+    from botkit.metrics.compute import GROUPING_NAMES, GROUPINGS
+
+    if value is None or value in GROUPINGS:
         return value
     if value.startswith("segment:") and len(value) > len("segment:"):
         return value
-    raise click.BadParameter(
-        f"{value!r}: variant, channel, day, locale or segment:<profile key>", param_hint="--by"
-    )
+    raise click.BadParameter(f"{value!r}: {GROUPING_NAMES}", param_hint="--by")
 
 
 @cli.command("test")

@@ -15,6 +15,7 @@ The engine is a facade over modules that import one way only::
     experiments   which variant a user is in, and what of a state it changes
     handoff       to a person and back (decides and records; returns where to move)
     moving        start, take an edge, enter a state, follow next, ask a slot
+    migrating     a conversation of another version of the bot comes over to this one
     asking        the answer to a slot, and to its confirmation
     hearing       what an inbound event means (matching order: see there)
 
@@ -40,6 +41,7 @@ from botkit.engine._machine import FlowMachine
 from botkit.engine.experiments import force, variant_for
 from botkit.engine.hearing import action_result, agent_release, user_message
 from botkit.engine.matching import Classifier
+from botkit.engine.migrating import adopt, stranded
 from botkit.engine.moving import go, jump, start_conversation
 from botkit.engine.prepared import Prepared, Validator, prepare
 from botkit.engine.session import Session, Status
@@ -84,14 +86,24 @@ class Engine:
         )
 
     def handle(self, session: Session, event: Event) -> Turn:
-        run = Run(self.prepared, session, event.at)
         if isinstance(event, UserMessage):
-            user_message(run, event)
+            run = Run(self.prepared, session, event.at)
+            user_message(run, event)  # brings a session of another version over itself
         elif isinstance(event, ActionResult):
+            run = Run(self.prepared, session, event.at)
             action_result(run, event)
         else:
+            run = self._run(session, event.at)
             agent_release(run, event)
         return run.finish()
+
+    def _run(self, session: Session, at: float) -> Run:
+        """A Run for an operator's step: a session of another version is brought over
+        first, quietly (no one is there to read a message; migrating.py)."""
+        run = Run(self.prepared, session, at)
+        if stranded(session, self.bot.version):
+            adopt(run)
+        return run
 
     def target(self, name: str) -> Target:
         """``flow.state`` (or a state of the start flow by its bare name) as a target."""
@@ -106,7 +118,7 @@ class Engine:
 
     def goto(self, session: Session, target: Target, at: float) -> Turn:
         """Put the session at ``target`` (the simulator's /goto, an operator's decision)."""
-        run = Run(self.prepared, session, at)
+        run = self._run(session, at)
         if session.conversation == 0 or session.status == Status.CLOSED:
             start_conversation(run)
         elif session.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
@@ -119,7 +131,7 @@ class Engine:
 
     def reset(self, session: Session, at: float) -> Turn:
         """End the conversation (outcome ``reset``); the next message starts a new one."""
-        run = Run(self.prepared, session, at)
+        run = self._run(session, at)
         if session.conversation and session.status != Status.CLOSED:
             run.record(RecordKind.CONVERSATION_END, {"outcome": "reset"})
             session.status = Status.CLOSED
@@ -128,7 +140,7 @@ class Engine:
     def expire(self, session: Session, at: float) -> Turn:
         """Move on a handoff that no agent took within its wait_timeout (a sweeper calls this;
         a user's message checks it too). Nothing happens to any other session."""
-        run = Run(self.prepared, session, at)
+        run = self._run(session, at)
         if session.status == Status.HANDOFF_REQUESTED and handoff.waited_too_long(run):
             go(run, handoff.give_up_waiting(run), "no agent in time")
         return run.finish()
@@ -143,19 +155,19 @@ class Engine:
             raise StepRefused(f"the conversation is already with {holder}")
         if session.status != Status.HANDOFF_REQUESTED:
             raise NotWithAgent("the conversation is not handed off to an agent")
-        run = Run(self.prepared, session, at)
+        run = self._run(session, at)
         handoff.claim(run, agent)
         return run.finish()
 
     def agent_message(self, session: Session, text: str, agent: str, at: float) -> Turn:
         """A person writes to the user during a handoff; the first message claims it."""
-        run = Run(self.prepared, session, at)
+        run = self._run(session, at)
         handoff.say_as_agent(run, text, agent)
         return run.finish()
 
     def note(self, session: Session, text: str, agent: str, at: float) -> Turn:
         """An agent's note on the conversation: recorded, never shown to the user."""
-        run = Run(self.prepared, session, at)
+        run = self._run(session, at)
         run.record(RecordKind.AGENT_NOTE, {"agent": agent, "text": text})
         return run.finish()
 

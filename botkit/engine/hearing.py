@@ -32,6 +32,7 @@ from botkit.engine._machine import name_of
 from botkit.engine.experiments import on_screen, pools, transitions_of
 from botkit.engine.locales import changed, hear, switch
 from botkit.engine.matching import THRESHOLD, fuzzy
+from botkit.engine.migrating import adopt, stranded
 from botkit.engine.moving import enter, go, jump, start_conversation
 from botkit.engine.render import render
 from botkit.engine.saving import change_slots, save_answer
@@ -54,11 +55,15 @@ _FALLBACK = RecordKind.FALLBACK
 
 def user_message(run: Run, event: UserMessage) -> None:
     s = run.session
+    expired = s.conversation and run.at - s.last_at > run.bot.inactivity_timeout
+    # A conversation of another version (retired, or unknown here) comes over first: nothing
+    # below may read a state this version does not have. One that this message ends anyway
+    # (the silence was too long) is only put somewhere this version knows, to be closed.
+    arrival = adopt(run, record=not expired) if stranded(s, run.bot.version) else None
     before = hear(run, event.locale)  # the profile's or the channel's language, if not chosen
     # The answer to a sensitive question is masked, even one that comes after the silence
     # that ends the conversation: it is still the phone number the user was asked for.
     secret = _secret_asked(run)
-    expired = s.conversation and run.at - s.last_at > run.bot.inactivity_timeout
     if expired and s.status != Status.CLOSED:
         run.record(RecordKind.CONVERSATION_END, {"outcome": "abandoned"})
         s.status = Status.CLOSED
@@ -93,7 +98,16 @@ def user_message(run: Run, event: UserMessage) -> None:
     if starting:
         # The first message opens the conversation (the greeting is said); it is acted
         # on only if it clearly asks for something the start state offers.
-        _first_message(run, event.text, payload)
+        _first_message(run, event.text, payload, run.bot.start_target)
+        return
+    if arrival is not None and arrival.enter:
+        # What the user answers was asked by a state this version does not have (or asks
+        # differently): they are greeted where they arrived, as a first message would be.
+        if arrival.how == "restart":
+            run.say_migrated()
+        _first_message(
+            run, event.text, payload, arrival.target, arrival.source, trigger="version_migrated"
+        )
         return
     _input(run, event.text, payload)
 
@@ -197,14 +211,24 @@ def _while_handed_off(run: Run, raw: str, payload: str | None, kept: str) -> Non
         handoff.say_waiting(run)
 
 
-def _first_message(run: Run, raw: str, payload: str | None) -> None:
-    target = run.bot.start_target
+def _first_message(
+    run: Run,
+    raw: str,
+    payload: str | None,
+    target: Target,
+    source: str | None = None,
+    *,
+    trigger: str = "start",
+) -> None:
     state = run.bot.state(target)
-    run.record(_TRANSITION, {"from": None, "to": name_of(target), "trigger": "start"})
+    run.record(_TRANSITION, {"from": source, "to": name_of(target), "trigger": trigger})
     text = normalize(raw[:MAX_TEXT])
     hit = _exact_match(run, state, text.replace(" ", ""), text, payload)
     if hit is not None and hit[0].locale is not None:  # "English" first: greeted in English
         switch(run, hit[0].locale)
+    if source is not None and hit is not None and hit[0].target != target:
+        _take(run, *hit)  # brought over from another version, and asking for elsewhere: go
+        return
     enter(run, target)
     # A first message that asks for the greeting itself ("처음으로", 취소) has just had it:
     # taking its transition would say the greeting a second time.

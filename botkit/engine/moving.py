@@ -48,7 +48,7 @@ def start_conversation(run: Run) -> None:
     s.started_at = run.at
     s.bot_version = run.bot.version
     s.state = name_of(run.bot.start_target)
-    data: dict[str, Any] = {"flow": run.bot.start, "locale": s.locale}
+    data: dict[str, Any] = {"flow": run.bot.start, "locale": s.locale, "version": s.bot_version}
     if s.profile:
         # The profile as it was when the conversation began (grade, acquisition source,
         # ...): reports break conversions down by it, whatever the profile becomes later.

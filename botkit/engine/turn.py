@@ -265,6 +265,14 @@ class Run:
         else:
             self.draw(said, recorded, Say(text=recorded, choices=choices, slot=slot))
 
+    def say_migrated(self) -> None:
+        """Tell the user their place is gone in the new version (``messages.migrated``)."""
+        designed = self.bot.messages.get("migrated")
+        if designed:
+            self.say(designed)
+        else:
+            self.say_text(self.prepared.wording_of(self.session.locale).migrated)
+
     def say_error(self) -> None:
         for say in self.prepared.error_effects(self.session.locale):
             self.draw(say, as_text(say))

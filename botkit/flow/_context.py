@@ -63,7 +63,11 @@ class Context:
             return None
         if "." not in value and flow is not None and value in self.declared.states.get(flow, ()):
             return (flow, value)  # the common case, with nothing to report
-        where = node.where(key)
+        return self.resolve(value, node.where(key), flow)
+
+    def resolve(self, value: str, where: Where, flow: str | None) -> Target | None:
+        """The state ``value`` names, written at ``where`` in ``flow`` (None: bot.yaml); a name
+        that is not a state is reported there, and gives None."""
         if "." in value:
             flow_id, state = value.split(".", 1)
             if flow_id not in self.declared.flows:

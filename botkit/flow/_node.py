@@ -20,8 +20,9 @@ __all__ = ["VOCABULARY", "Node"]
 VOCABULARY: dict[str, frozenset[str]] = {
     kind: frozenset(keys.split())
     for kind, keys in {
-        "bot": "bot title start locales default_locale inactivity_timeout fallback messages "
-        "global slots intents actions goals experiments promotions business_hours",
+        "bot": "bot title start locales default_locale inactivity_timeout keep_versions "
+        "migrate fallback messages global slots intents actions goals experiments promotions "
+        "business_hours",
         "flow": "flow title description start slots intents actions goals experiments "
         "promotions global fallback states",
         "state": "title description say collect call handoff end goal promotion experiment "
@@ -49,7 +50,7 @@ VOCABULARY: dict[str, frozenset[str]] = {
         "goal": "title value",
         "promotion": "title cost starts ends",
         "hours": "timezone days holidays",
-        "system_messages": "error please_wait try_again",
+        "system_messages": "error please_wait try_again migrated",
     }.items()
 }
 

@@ -35,7 +35,7 @@ from botkit.flow._node import Node
 from botkit.flow._report import Reporter, Where
 from botkit.flow._states import compile_fallback, compile_flow_states, compile_transitions
 from botkit.flow.durations import seconds
-from botkit.flow.model import Bot, Fallback, Flow, Message, Transition
+from botkit.flow.model import Bot, Fallback, Flow, Message, Target, Transition
 from botkit.problems import Problem, Severity, SourceText
 
 __all__ = ["MAX_BOT_BYTES", "CompileResult", "compile_bot", "compile_texts", "flow_files"]
@@ -56,6 +56,9 @@ class CompileResult:
     bot: Bot | None
     problems: list[Problem]
     keys_read: set[tuple[str, str]] = field(default_factory=set)
+    # What was compiled, file name → YAML text: the store keeps it with each version of the
+    # bot, and compile_texts() over it gives the same bot (the same version) back.
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -199,7 +202,8 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         checks.check_bot(bot, ctx)
         if reporter.has_errors:
             bot = None
-    return CompileResult(bot, _without_follow_ons(reporter, docs), used)
+    sources = {Path(d.source.path).name: d.text for d in docs}
+    return CompileResult(bot, _without_follow_ons(reporter, docs), used, sources)
 
 
 def _without_follow_ons(reporter: Reporter, docs: list[_yaml.Document]) -> list[Problem]:
@@ -319,17 +323,22 @@ def _assemble(
     messages: dict[str, tuple[Message, ...]] = {}
     global_on: tuple[Transition, ...] = ()
     timeout = 30 * 60.0
+    keep = 7 * 86400.0
+    migrate: dict[str, Target] = {}
     if bot_node is not None:
         fb = bot_node.node("fallback", "fallback")
         if fb is not None:
             fallback = compile_fallback(ctx, fb, None) or fallback
         sysmsg = bot_node.node("messages", "system_messages")
         if sysmsg is not None:
-            for key in ("error", "please_wait", "try_again"):
+            for key in ("error", "please_wait", "try_again", "migrated"):
                 messages[key] = compile_messages(ctx, sysmsg, key, None)
         global_on = compile_transitions(ctx, bot_node, "global", None, in_call=None)
         if bot_node.has("inactivity_timeout"):
             timeout = seconds(str(bot_node.get("inactivity_timeout")))
+        if bot_node.has("keep_versions"):
+            keep = seconds(str(bot_node.get("keep_versions")))
+        migrate = _migrate(ctx, bot_node)
     bot_data = bot_node.doc.data if bot_node else None
     versions = sorted(f.version for f in flows.values())
     return Bot(
@@ -351,7 +360,24 @@ def _assemble(
         promotions=MappingProxyType(declared.promotions),
         hours=MappingProxyType(declared.hours),
         flows=MappingProxyType(flows),
+        migrate=MappingProxyType(migrate),
+        keep_versions=keep,
     )
+
+
+def _migrate(ctx: Context, bot_node: Node) -> dict[str, Target]:
+    """``migrate:``: each earlier version's state (any name: it need not exist any more) and
+    the state of this version its conversations move to, which must exist."""
+    moves = bot_node.get("migrate")
+    out: dict[str, Target] = {}
+    if not isinstance(moves, dict):
+        return out
+    for old, new in moves.items():
+        where = bot_node.where_path("migrate", old)
+        target = ctx.resolve(str(new), where, None)
+        if target is not None:
+            out[str(old)] = target
+    return out
 
 
 def _hash(*parts: object) -> str:

@@ -34,6 +34,8 @@ class Wording:
     no_label: str
     fallback: str  # said when nothing matched and no fallback message is designed
     error: str  # said for a failed turn when the bot has no ``messages.error``
+    # said when a new version no longer has the user's place (no ``messages.migrated``)
+    migrated: str
 
 
 KOREAN = Wording(
@@ -45,6 +47,7 @@ KOREAN = Wording(
     no_label="아니요",
     fallback="죄송해요, 잘 이해하지 못했어요. 다시 말씀해 주시겠어요?",
     error="일시적인 오류가 발생했어요. 잠시 후 다시 시도해 주세요.",
+    migrated="안내 내용이 새로 바뀌어서 처음부터 다시 도와드릴게요.",
 )
 
 
@@ -57,6 +60,7 @@ ENGLISH = Wording(
     no_label="No",
     fallback="Sorry, I didn't get that. Could you say it another way?",
     error="Something went wrong on our side. Please try again in a moment.",
+    migrated="We have updated this service, so let's start again from the top.",
 )
 
 WORDINGS = {"ko": KOREAN, "en": ENGLISH}

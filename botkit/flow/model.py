@@ -369,6 +369,11 @@ class Bot:
     # The words botkit supplies where the flows say nothing (botkit.flow.defaults); not part
     # of the version hash, which is the flows' content.
     wording: Wording = KOREAN
+    # Where a conversation goes when a new version no longer has its state: an earlier
+    # version's "flow.state" → a state of this one (bot.yaml's ``migrate:``).
+    migrate: Mapping[str, Target] = field(default_factory=lambda: MappingProxyType({}))
+    # How long an earlier version keeps serving conversations that started on it, in seconds.
+    keep_versions: float = 7 * 86400.0
 
     def state(self, target: Target) -> State:
         return self.flows[target[0]].states[target[1]]

@@ -76,6 +76,7 @@ class Conversation:
     promotions: dict[str, PromotionTrace] = field(default_factory=dict)
     segment: dict[str, Any] = field(default_factory=dict)  # the profile when it began
     locale: str = ""  # the language it was last in ("" when recorded before botkit kept it)
+    version: str = ""  # the bot version it started on ("" when recorded before versions)
 
 
 @dataclass(slots=True)
@@ -117,6 +118,7 @@ def _fold(c: Conversation, r: Record | ReportRow) -> None:
         if isinstance(segment, dict):
             c.segment = segment
         c.locale = str(data.get("locale") or c.locale)
+        c.version = str(data.get("version") or "")
     elif kind == _MESSAGE_IN:
         c.messages += 1
         for trace in c.promotions.values():
@@ -290,8 +292,8 @@ def measure(
     events: Iterable[BusinessEvent] = (),
     window_s: float = DEFAULT_WINDOW_S,
 ) -> Metrics:
-    """The metrics of ``conversations``; with ``by`` (variant, channel, day, locale, segment)
-    also per group.
+    """The metrics of ``conversations``; with ``by`` (one of :data:`GROUPINGS`, or
+    ``segment:<profile key>``) also per group.
     ``events`` (purchases, sign-ups) are attributed to conversations (see :func:`attribute`)."""
     zone = zone or bot.timezone  # days are the bot's days
     metrics = _measure(bot, conversations, flow)
@@ -355,13 +357,18 @@ def _group_names(c: Conversation, by: str, zone: str) -> list[str]:
         return [f"{e}:{v}" for e, v in sorted(c.variants.items())] or ["(no experiment)"]
     if by == "locale":
         return [c.locale or "(unknown)"]
+    if by == "version":
+        return [c.version or "(unknown)"]
     if by.startswith("segment:"):
         key = by[len("segment:") :]
         value = c.segment.get(key)
         return [f"{key}={value}" if value is not None else f"{key}=(none)"]
-    raise ValueError(
-        f"cannot group by {by!r}: variant, channel, day, locale or segment:<profile key>"
-    )
+    raise ValueError(f"cannot group by {by!r}: {GROUPING_NAMES}")
+
+
+GROUPINGS = ("variant", "channel", "day", "locale", "version")
+"""What a report can be cut by, besides ``segment:<profile key>``."""
+GROUPING_NAMES = ", ".join(GROUPINGS) + " or segment:<profile key>"
 
 
 def _share(

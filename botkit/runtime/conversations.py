@@ -31,12 +31,12 @@ class Conversations:
     def __init__(
         self,
         store: Store,
-        engine: Engine,
+        engine: Callable[[], Engine],
         snapshot: Callable[[SessionKey], Awaitable[Session | None]],
         clock: Callable[[], float],
     ) -> None:
         self._store = store
-        self._engine = engine
+        self._engine = engine  # the live version's, read at each call: a reload changes it
         self._snapshot = snapshot
         self._clock = clock
 
@@ -95,4 +95,4 @@ class Conversations:
 
     def masked(self, slots: Mapping[str, Any]) -> Mapping[str, Any]:
         """``slots`` with the values of sensitive slots masked, as agents may see them."""
-        return self._engine.masked(slots)
+        return self._engine().masked(slots)

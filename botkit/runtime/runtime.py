@@ -64,6 +64,7 @@ from botkit.events import (
     Reset,
     Update,
 )
+from botkit.flow import Bot
 from botkit.keys import SessionKey
 from botkit.records import BusinessEvent, Record
 from botkit.runtime.actions import ActionContext, ActionFunction, run_action
@@ -71,6 +72,7 @@ from botkit.runtime.conversations import Conversations
 from botkit.runtime.locks import KeyLocks
 from botkit.runtime.reply import Failure, Reply
 from botkit.runtime.steps import Step, step_for
+from botkit.runtime.versions import Versions
 from botkit.storage import SharedStore, Store
 
 __all__ = ["Runtime"]
@@ -101,7 +103,10 @@ class Runtime:
         cache_size: int = 10_000,
         stubs: Mapping[str, ActionFunction] | None = None,
     ) -> None:
-        self._engine = engine
+        self._versions = Versions(
+            engine,
+            lambda bot: Engine(bot, validators=engine.validators, classifier=engine.classifier),
+        )
         self._store = store
         self.functions = dict(functions or {})
         self.stubs = dict(stubs or {})
@@ -124,11 +129,17 @@ class Runtime:
         # handed-off conversations in a helpdesk this way. Must not block; errors are logged.
         self.observers: list[Callable[[str, str, Reply], None]] = []
         self._cache: OrderedDict[str, Session] = OrderedDict()
-        self.conversations = Conversations(store, engine, self._snapshot, self._now)
+        self.conversations = Conversations(
+            store, lambda: self._versions.live, self._snapshot, self._now
+        )
         """The read side: the handed-off queue, transcripts, sessions."""
+        self._check_functions(engine.bot)
+
+    def _check_functions(self, bot: Bot) -> None:
+        """Every Python function ``bot``'s actions call is registered (or stubbed)."""
         missing = sorted(
             a.function or a.name
-            for a in engine.bot.actions.values()
+            for a in bot.actions.values()
             if a.http is None
             and (a.function or a.name) not in self.functions
             and a.name not in self.stubs
@@ -139,6 +150,40 @@ class Runtime:
                 + ", ".join(f"'{m}'" for m in missing)
                 + " (register them with bot.action(name))"
             )
+
+    # -- versions ------------------------------------------------------------------------------
+
+    @property
+    def bot(self) -> Bot:
+        """The live version of the bot (a reload replaces it)."""
+        return self._versions.live.bot
+
+    async def go_live(self, bot: Bot, sources: Mapping[str, str]) -> bool:
+        """Make ``bot`` (compiled from ``sources``) the live version, here and in the store, from
+        now on: new conversations start on it, running ones finish on theirs. Returns whether
+        it changed anything. Raises ConfigurationError when this process cannot run it (a
+        function or validator it needs is not registered) and StorageError when the store
+        cannot keep it: either way the version live before stays live."""
+        self._check_functions(bot)
+        engine = (
+            self._versions.live
+            if bot.version == self._versions.version
+            else self._versions.build(bot)
+        )
+        now = self._now()
+        kept = await self._store.versions()
+        live = next((v.version for v in kept if v.replaced_at is None), None)
+        if live != bot.version:
+            await self._store.add_version(bot.version, sources, now)
+        changed = bot.version != self._versions.version
+        self._versions.install(engine, now)
+        await self._versions.sync(self._store, now)  # learn when earlier versions were replaced
+        return changed or live != bot.version
+
+    async def sync_versions(self) -> bool:
+        """Take the live version from the store (another worker made it live): True if it
+        changed here."""
+        return await self._versions.sync(self._store, self._now())
 
     # The engine and the store are the runtime's own: changes go through apply(), reads through
     # conversations, and the shop's business events through add_events().
@@ -183,8 +228,9 @@ class Runtime:
         """
         if isinstance(event, Keep) and not any(isinstance(e, Say) for e in event.effects):
             return Reply()  # nothing to keep (only what the effects say is kept)
-        step = step_for(self._engine, event, self._now)
-        return await self._turn(key, step, observe=not isinstance(event, Keep))
+        step = step_for(self._versions.live, event, self._now)
+        message = isinstance(event, ChannelMessage)
+        return await self._turn(key, step, message, observe=not isinstance(event, Keep))
 
     # -- the verbs, each one event through the door ------------------------------------------
 
@@ -275,12 +321,14 @@ class Runtime:
 
     # -- one turn ----------------------------------------------------------------------------
 
-    async def _turn(self, key: SessionKey, step: Step, *, observe: bool = True) -> Reply:
+    async def _turn(
+        self, key: SessionKey, step: Step, message: bool, *, observe: bool = True
+    ) -> Reply:
         started = time.perf_counter()
         name = str(key)  # how the stores, the locks and the cache name the session
         async with self.locks.hold(name):
             if self._shared is None:
-                return await self._locked_turn(key, name, step, started, observe)
+                return await self._locked_turn(key, name, step, message, started, observe)
             # Entered by hand: failing to take the lock means the store is unavailable, while
             # failures inside the turn are the turn's to answer.
             try:
@@ -290,19 +338,24 @@ class Runtime:
                 log.exception("locking session %s failed", name)
                 return self._failed(Failure.UNAVAILABLE)
             try:
-                return await self._locked_turn(key, name, step, started, observe)
+                return await self._locked_turn(key, name, step, message, started, observe)
             finally:
                 await lock.__aexit__(None, None, None)  # never raises (SharedStore.lock)
 
     async def _locked_turn(
-        self, key: SessionKey, name: str, step: Step, started: float, observe: bool
+        self, key: SessionKey, name: str, step: Step, message: bool, started: float, observe: bool
     ) -> Reply:
         try:
             for _ in range(self.retries):
                 session = await self._load(key, name)
                 expected = session.version
+                # The version this turn runs on, chosen once: a reload while it runs changes
+                # the next turn, not this one.
+                engine = await self._versions.engine_for(
+                    session, self._now(), self._store, message
+                )
                 try:
-                    effects, records, called = await self._run(session, step)
+                    effects, records, called = await self._run(engine, session, step)
                 except StepRefused:
                     raise  # the operator's mistake, theirs to show; nothing was committed
                 except Exception:  # a bug must not reach the user as a traceback
@@ -343,7 +396,7 @@ class Runtime:
             except Exception:  # a store's bug must not reach the user as a traceback
                 log.exception("loading session %s failed unexpectedly", name)
                 raise _Failed(Failure.ERROR) from None
-        return loaded or self._engine.new_session(name, key.user, key.channel)
+        return loaded or self._versions.live.new_session(name, key.user, key.channel)
 
     async def _commit(
         self, name: str, session: Session, records: list[Record], expected: int, called: bool
@@ -371,8 +424,10 @@ class Runtime:
             except Exception:  # an observer's bug must not fail a committed turn
                 log.exception("an observer of %s failed", key)
 
-    async def _run(self, session: Session, step: Step) -> tuple[list[Effect], list[Record], bool]:
-        turn: Turn = step(session)
+    async def _run(
+        self, engine: Engine, session: Session, step: Step
+    ) -> tuple[list[Effect], list[Record], bool]:
+        turn: Turn = step(engine, session)
         effects: list[Effect] = []
         records = list(turn.records)
         called = False
@@ -383,7 +438,7 @@ class Runtime:
             if call is None:
                 break
             called = True
-            action = self._engine.bot.actions[call.action]
+            action = engine.bot.actions[call.action]
             ctx = ActionContext(
                 call.action, session.slots, session.profile or {}, session.user, session.channel
             )
@@ -396,7 +451,7 @@ class Runtime:
                 at=self.clock,
                 stubs=self.stubs,
             )
-            more = self._engine.handle(session, result)
+            more = engine.handle(session, result)
             records.extend(more.records)
             pending = list(more.effects)
         return effects, records, called
@@ -413,4 +468,4 @@ class Runtime:
         self._cache.pop(str(key), None)
 
     def _failed(self, failure: Failure = Failure.ERROR) -> Reply:
-        return Reply(list(self._engine.error_effects()), failure=failure)
+        return Reply(list(self._versions.live.error_effects()), failure=failure)

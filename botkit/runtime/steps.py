@@ -32,8 +32,9 @@ from botkit.events import (
 
 __all__ = ["MAX_KEPT", "Step", "kept_bubbles", "merge_profile", "step_for"]
 
-Step = Callable[[Session], Turn]
-"""A turn's work on the loaded session: it may change the session and returns the Turn."""
+Step = Callable[[Engine, Session], Turn]
+"""A turn's work on the loaded session, by the engine of the version the session runs on (the
+runtime chooses it: runtime/versions.py); it may change the session and returns the Turn."""
 
 MAX_KEPT = 10  # bubbles kept for a user's next message (Kakao shows 3 per answer anyway)
 # The profile is stored with the session and read on every turn. Kakao sends about five
@@ -69,38 +70,39 @@ def kept_bubbles(event: Keep) -> list[dict[str, Any]]:
     return [say_to_data(e) for e in event.effects if isinstance(e, Say)]
 
 
-def step_for(engine: Engine, event: Inbound, now: Callable[[], float]) -> Step:
+def step_for(live: Engine, event: Inbound, now: Callable[[], float]) -> Step:
     """The step ``event`` stands for. Raises :class:`~botkit.errors.StepRefused` for a
-    :class:`Goto` or :class:`Release` to a state that does not exist."""
+    :class:`Goto` or :class:`Release` to a state that the ``live`` version does not have."""
     match event:
         case ChannelMessage():
-            return _said(engine, event, now)
+            return _said(event, now)
         case Keep():
             return _keep(kept_bubbles(event))
         case Claim(agent=agent):
-            return lambda s: engine.claim(s, agent, now())
+            return lambda e, s: e.claim(s, agent, now())
         case AgentMessage(text=text, agent=agent):
-            return lambda s: engine.agent_message(s, text, agent, now())
+            return lambda e, s: e.agent_message(s, text, agent, now())
         case Note(text=text, agent=agent):
-            return lambda s: engine.note(s, text, agent, now())
+            return lambda e, s: e.note(s, text, agent, now())
         case Release(target=target, close=close):
             if target is not None:
-                engine.target(target)  # an unknown state is refused before anything runs
-            return lambda s: engine.handle(s, AgentRelease(now(), target, close))
+                live.target(target)  # an unknown state is refused before anything runs
+            return lambda e, s: e.handle(s, AgentRelease(now(), target, close))
         case Expire():
-            return lambda s: engine.expire(s, now())
+            return lambda e, s: e.expire(s, now())
         case Reset():
-            return lambda s: engine.reset(s, now())
+            return lambda e, s: e.reset(s, now())
         case Goto(state=state):
-            where = engine.target(state)
-            return lambda s: engine.goto(s, where, now())
+            live.target(state)
+            # named again by the session's own version, which refuses a state it lacks
+            return lambda e, s: e.goto(s, e.target(state), now())
         case Update():
-            return _update(engine, event)
+            return _update(event)
     assert_never(event)
 
 
-def _said(engine: Engine, message: ChannelMessage, now: Callable[[], float]) -> Step:
-    def step(session: Session) -> Turn:
+def _said(message: ChannelMessage, now: Callable[[], float]) -> Step:
+    def step(engine: Engine, session: Session) -> Turn:
         kept = None
         if message.with_kept:
             kept, session.outbox = session.outbox, None
@@ -116,15 +118,15 @@ def _said(engine: Engine, message: ChannelMessage, now: Callable[[], float]) -> 
 
 
 def _keep(said: list[dict[str, Any]]) -> Step:
-    def step(session: Session) -> Turn:
+    def step(engine: Engine, session: Session) -> Turn:
         session.outbox = [*(session.outbox or ()), *said][-MAX_KEPT:]
         return Turn()
 
     return step
 
 
-def _update(engine: Engine, update: Update) -> Step:
-    def step(session: Session) -> Turn:
+def _update(update: Update) -> Step:
+    def step(engine: Engine, session: Session) -> Turn:
         if update.variant is not None:
             engine.force_variant(session, update.variant)
         if update.profile:

@@ -52,6 +52,7 @@ from botkit.server.guard import EdgeLimits, body_caps
 from botkit.server.helpdesk import Helpdesk
 from botkit.server.lifespan import InFlight, Lifespan, helpdesk_tickets
 from botkit.server.prometheus import LiveMetrics
+from botkit.server.reload import Reloader
 from botkit.server.sweeper import Sweeper
 from botkit.storage import Broadcast, Store, open_store
 
@@ -68,10 +69,12 @@ def create_app(
     stubs: dict[str, ActionFunction] | None = None,
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
+    signals: bool = False,
 ) -> Server:
     """The ASGI app for ``bot``. ``store`` defaults to ``settings.store``; ``stubs`` replace
     actions (fixtures); ``http`` is the client for HTTP actions and Kakao callbacks; ``clock``
-    is the runtime's (the wall clock, unless a fixtures file sets ``clock:``)."""
+    is the runtime's (the wall clock, unless a fixtures file sets ``clock:``); ``signals``:
+    reload the flows on SIGHUP (``botkit serve``; not in a test's process)."""
     opened = store if store is not None else open_store(settings.store)
     in_flight = InFlight()
     client = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
@@ -89,8 +92,12 @@ def create_app(
         lambda: runtime.clock(),  # read at each request: the runtime's clock may be moved
         max_event_bytes=settings.max_event_bytes,
     )
+    reloader = Reloader(
+        runtime, bot.path, bot.sources, token=settings.admin_token, broadcast=broadcast
+    )
     routes = [
         *_health(opened),
+        *reloader.routes(),
         Route("/agent/", WebEndpoint.static("agent.html"), methods=["GET"]),
         Route("/agent/webhook", helpdesk.webhook, methods=["POST"]),
         Route("/events", events.receive, methods=["POST"]),
@@ -104,6 +111,8 @@ def create_app(
         store=opened,
         runtime=runtime,
         channels=channels,
+        reloader=reloader,
+        signals=signals,
         sweeper=Sweeper(runtime, agents, settings.sweep_s),
         in_flight=in_flight,
         grace_s=settings.shutdown_grace_s,

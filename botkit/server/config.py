@@ -96,6 +96,7 @@ class ServerSettings:
     helpdesk: HelpdeskSettings = field(default_factory=HelpdeskSettings)
     sweep_s: float = 30.0  # how often handoffs nobody took are checked against wait_timeout
     events_token: str | None = None  # the shop's bearer token for POST /events; unset = off
+    admin_token: str | None = None  # bearer token for POST /admin/reload; unset = off
     # What a request may carry (botkit.server.guard): the request line and headers together
     # (431 past it; Node.js's default), a body without a cap of its own (the agent API, the
     # helpdesk webhook), the body of POST /events (up to 1,000 events) and each event in it

@@ -22,6 +22,7 @@ from botkit.app import BotApp
 from botkit.records import RecordKind
 from botkit.runtime import Reply, Runtime
 from botkit.server.helpdesk import Helpdesk
+from botkit.server.reload import Reloader
 from botkit.server.sweeper import Sweeper
 from botkit.storage import Store
 
@@ -75,6 +76,8 @@ class Lifespan:
         store: Store,
         runtime: Runtime,
         channels: Channels,
+        reloader: Reloader,
+        signals: bool,
         sweeper: Sweeper,
         in_flight: InFlight,
         grace_s: float,
@@ -84,6 +87,8 @@ class Lifespan:
         self.store = store
         self.runtime = runtime
         self.channels = channels
+        self.reloader = reloader
+        self.signals = signals
         self.sweeper = sweeper
         self.in_flight = in_flight
         self.grace_s = grace_s
@@ -93,11 +98,13 @@ class Lifespan:
     async def __call__(self, app: object) -> AsyncIterator[None]:
         await self.store.open()
         await self.channels.start()
-        log.info("serving", extra={"bot": self.bot.bot.id, "version": self.bot.bot.version})
+        await self.reloader.start(signals=self.signals)  # the version live, in the store too
+        log.info("serving", extra={"bot": self.bot.bot.id, "version": self.runtime.bot.version})
         self.sweeper.start()
         try:
             yield
         finally:
+            self.reloader.stop()
             self.sweeper.stop()
             await self.in_flight.drain(self.grace_s)
             await self.runtime.aclose()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -79,7 +80,7 @@ def worker_app() -> Server:
     setup_logging(settings.log_level, settings)
     bot, stubs, _ = _bot(Path(spec["path"]), settings)
     # The parent's offset, so that every worker's clock reads the same.
-    return create_app(bot, settings, stubs=stubs, clock=_clock(spec["clock_offset"]))
+    return create_app(bot, settings, stubs=stubs, clock=_clock(spec["clock_offset"]), signals=True)
 
 
 def serve(path: Path, settings: ServerSettings) -> None:
@@ -104,7 +105,7 @@ def serve(path: Path, settings: ServerSettings) -> None:
         extra={"host": settings.host, "port": settings.port, "workers": settings.workers},
     )
     if settings.workers == 1:
-        app = create_app(bot, settings, stubs=stubs, clock=_clock(offset))
+        app = create_app(bot, settings, stubs=stubs, clock=_clock(offset), signals=True)
         uvicorn.Server(_uvicorn(app, settings)).run()
         return
     os.environ[_SPEC] = orjson.dumps(
@@ -115,7 +116,19 @@ def serve(path: Path, settings: ServerSettings) -> None:
         }
     ).decode()
     config = _uvicorn("botkit.server.run:worker_app", settings)
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    _Supervisor(config, sockets=[config.bind_socket()]).run()
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, except that SIGHUP reloads the flows in every worker (each
+    reloads on its own SIGHUP: botkit.server.reload) instead of restarting them, which would
+    cut the turns and sockets they hold."""
+
+    def handle_hup(self) -> None:
+        log.info("SIGHUP: the workers reload the flows")
+        for process in self.processes:
+            if process.pid is not None:
+                os.kill(process.pid, signal.SIGHUP)
 
 
 def _uvicorn(app: Server | str, settings: ServerSettings) -> uvicorn.Config:

@@ -27,6 +27,7 @@ ORDER = [
     "experiments",
     "handoff",
     "moving",
+    "migrating",
     "asking",
     "hearing",
     # the facade

@@ -62,6 +62,7 @@ def _bot() -> Bot:
 # slot type, for a default that applies to slots of that type only.
 _COMPILED: dict[tuple[str, str], Callable[[Bot], Any]] = {
     ("bot", "inactivity_timeout"): lambda b: b.inactivity_timeout,
+    ("bot", "keep_versions"): lambda b: b.keep_versions,
     ("fallback", "max_misses"): lambda b: b.fallback.max_misses,
     ("slot", "max_attempts"): lambda b: b.slots["memo"].max_attempts,
     ("slot", "sensitive"): lambda b: b.slots["memo"].sensitive,
