@@ -178,12 +178,15 @@ class Runtime:
         changed = bot.version != self._versions.version
         self._versions.install(engine, now)
         await self._versions.sync(self._store, now)  # learn when earlier versions were replaced
+        self._versions.forget_retired(now)
         return changed or live != bot.version
 
     async def sync_versions(self) -> bool:
         """Take the live version from the store (another worker made it live): True if it
         changed here."""
-        return await self._versions.sync(self._store, self._now())
+        changed = await self._versions.sync(self._store, self._now())
+        self._versions.forget_retired(self._now())
+        return changed
 
     # The engine and the store are the runtime's own: changes go through apply(), reads through
     # conversations, and the shop's business events through add_events().
@@ -350,10 +353,12 @@ class Runtime:
                 session = await self._load(key, name)
                 expected = session.version
                 # The version this turn runs on, chosen once: a reload while it runs changes
-                # the next turn, not this one.
-                engine = await self._versions.engine_for(
-                    session, self._now(), self._store, message
-                )
+                # the next turn, not this one. Nearly every turn is on the live version.
+                engine = self._versions.live
+                if session.bot_version != engine.bot.version:
+                    engine = await self._versions.engine_for(
+                        session, self._now(), self._store, message
+                    )
                 try:
                     effects, records, called = await self._run(engine, session, step)
                 except StepRefused:

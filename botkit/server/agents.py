@@ -56,12 +56,11 @@ MAX_TEXT_CHARS = 2000
 
 
 class AgentApi:
-    def __init__(
-        self, runtime: Runtime, settings: AgentSettings, deliver: Deliver, bot: Bot
-    ) -> None:
+    def __init__(self, runtime: Runtime, settings: AgentSettings, deliver: Deliver) -> None:
         self.runtime = runtime
         self.deliver = deliver
-        self._states = _designed_states(bot)
+        # The live version's states, worked out again after a reload (keyed by the version).
+        self._states: tuple[str, dict[str, Any]] = ("", {})
         self.tokens: dict[str, str] = {}  # token → agent name
         for entry in settings.tokens:
             name, _, token = entry.partition(":")
@@ -133,7 +132,10 @@ class AgentApi:
     async def states(self, request: Request, agent: str) -> Response:
         """The states an agent may hand a conversation back to: the bot's designed states, and
         the one the console offers first (the start of the bot's start flow)."""
-        return json_response(self._states)
+        bot = self.runtime.bot
+        if self._states[0] != bot.version:
+            self._states = (bot.version, _designed_states(bot))
+        return json_response(self._states[1])
 
     async def conversation(self, request: Request, agent: str) -> Response:
         key = self._key(request)

@@ -82,7 +82,7 @@ def create_app(
     broadcast = opened if isinstance(opened, Broadcast) else None
     kakao = KakaoEndpoint(runtime, settings.kakao, callbacks=client, track=in_flight.track)
     channels = Channels(kakao, WebEndpoint(runtime, settings.web, broadcast))
-    agents = AgentApi(runtime, settings.agent, channels.deliver, bot.bot)
+    agents = AgentApi(runtime, settings.agent, channels.deliver)
     helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=channels.deliver)
     if settings.helpdesk.url:
         runtime.observers.append(helpdesk_tickets(helpdesk, in_flight))
@@ -102,7 +102,7 @@ def create_app(
         Route("/agent/webhook", helpdesk.webhook, methods=["POST"]),
         Route("/events", events.receive, methods=["POST"]),
         Route("/metrics", LiveMetrics(runtime).endpoint, methods=["GET"]),
-        Route("/dashboard", Dashboard(bot, opened, runtime, agents).page, methods=["GET"]),
+        Route("/dashboard", Dashboard(opened, runtime, agents).page, methods=["GET"]),
         *agents.routes(),
         *channels.routes(),
     ]

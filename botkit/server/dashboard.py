@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from botkit.adapters.http import json_error
-from botkit.app import BotApp
 from botkit.metrics.html import to_html
 from botkit.metrics.report import day_bounds, load_metrics
 from botkit.runtime import Runtime
@@ -26,8 +25,7 @@ _REFRESH = '<head>\n<meta http-equiv="refresh" content="60">'
 class Dashboard:
     """Today, by the runtime's clock and in the bot's time zone."""
 
-    def __init__(self, bot: BotApp, store: Store, runtime: Runtime, agents: AgentApi) -> None:
-        self.bot = bot
+    def __init__(self, store: Store, runtime: Runtime, agents: AgentApi) -> None:
         self.store = store
         self.runtime = runtime
         self.agents = agents
@@ -35,7 +33,7 @@ class Dashboard:
     async def page(self, request: Request) -> Response:
         if self.agents.agent_for_token(request.query_params.get("token", "")) is None:
             return json_error(401, "bad_token", "add ?token=<agent token>")
-        bot = self.bot.bot
+        bot = self.runtime.bot  # the live version (a reload replaces it)
         today = dt.datetime.fromtimestamp(self.runtime.clock(), ZoneInfo(bot.timezone))
         day = today.date().isoformat()
         since, until = day_bounds(day, day, bot.timezone)

@@ -7,6 +7,7 @@ live as a reload does (``Runtime.go_live``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from botkit.errors import ConfigurationError
 from botkit.flow import Bot, compile_texts
 from botkit.keys import SessionKey
 from botkit.metrics.compute import conversations_of, measure
-from botkit.runtime import Runtime
+from botkit.runtime import ActionContext, Runtime
 from botkit.storage import SQLiteStore
 
 FOLDER = Path(__file__).resolve().parents[1] / "bots" / "versions"
@@ -44,6 +45,25 @@ def version(
 
 def new_thanks(name: str, text: str) -> str:
     return text.replace(SENT_V1, SENT_V2)
+
+
+def calls_python(name: str, text: str) -> str:
+    """A version whose coupon is issued by a Python function, ``issue_coupon``."""
+    if name == "bot.yaml":
+        text += "actions:\n  issue_coupon:\n    function: issue_coupon\n"
+    if name == "coupon.yaml":
+        text = text.replace(
+            "    next: done\n",
+            "    next: issue\n"
+            "  issue:\n"
+            "    call: issue_coupon\n"
+            "    on:\n"
+            "      - result: ok\n"
+            "        to: done\n"
+            "      - result: error\n"
+            "        to: done\n",
+        )
+    return text
 
 
 class Clock:
@@ -226,22 +246,6 @@ async def test_reports_can_be_cut_by_version(tmp_path: Path) -> None:
 
 
 async def test_a_version_that_calls_an_unregistered_function_is_refused(tmp_path: Path) -> None:
-    def calls_python(name: str, text: str) -> str:
-        if name == "bot.yaml":
-            text += "actions:\n  issue_coupon:\n    function: issue_coupon\n"
-        if name == "coupon.yaml":
-            text = text.replace(
-                "    next: done\n",
-                "    next: issue\n"
-                "  issue:\n"
-                "    call: issue_coupon\n"
-                "    on:\n"
-                "      - result: ok\n"
-                "        to: done\n"
-                "      - result: error\n"
-                "        to: done\n",
-            )
-        return text
 
     clock = Clock()
     async with running(tmp_path / "bot.db", clock) as rt:
@@ -250,3 +254,25 @@ async def test_a_version_that_calls_an_unregistered_function_is_refused(tmp_path
             await rt.go_live(*version(calls_python))
         assert rt.bot.version == before
         assert (await texts(rt, "쿠폰"))[-1] == ASK_PHONE
+
+
+async def test_a_turn_running_during_a_reload_finishes_on_its_version(tmp_path: Path) -> None:
+    called, release = asyncio.Event(), asyncio.Event()
+    bot, sources = version(calls_python)
+    app = BotApp(bot, sources=sources)
+
+    @app.action("issue_coupon")
+    async def issue_coupon(ctx: ActionContext) -> dict[str, str]:
+        called.set()
+        await release.wait()
+        return {"code": "WINTER-1234"}
+
+    async with app.run(store=SQLiteStore(str(tmp_path / "bot.db")), clock=Clock()) as rt:
+        assert (await texts(rt, "쿠폰"))[-1] == ASK_PHONE
+        turn = asyncio.create_task(rt.handle("web", "민지", "010-1234-5678"))
+        await called.wait()  # the turn is inside its action
+        assert await rt.go_live(*version(lambda n, t: new_thanks(n, calls_python(n, t))))
+        release.set()
+        assert (await turn).texts == [SENT_V1]
+        assert (await texts(rt, "쿠폰", user="서준"))[-1] == ASK_PHONE
+        assert await texts(rt, "010-9876-5432", user="서준") == [SENT_V2]
