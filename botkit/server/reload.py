@@ -184,8 +184,8 @@ class Reloader:
             log.warning("reload not broadcast", extra={"error": str(exc)})
 
     async def _heard(self, message: dict[str, Any]) -> None:
-        """Another worker (or this one) made a version live: take it from the store."""
-        return
+        """Another worker (or this one) made a version live, or the broadcast reconnected
+        (``{}``: a reload may have been missed): take the live version from the store."""
         if message.get("version") == self.runtime.bot.version:
             return
         async with self._lock:

@@ -176,8 +176,9 @@ class Broadcast(Protocol):
         self, topic: str, receive: Callable[[dict[str, Any]], Awaitable[None]]
     ) -> None:
         """Call ``receive`` with every message published on ``topic`` from now until
-        ``close``. Returns once listening; keeps listening across reconnections (messages
-        published while disconnected are not received)."""
+        ``close``. Returns once listening; keeps listening across reconnections. Messages
+        published while disconnected are not received: after a reconnection ``receive`` is
+        called with ``{}``, so that a subscriber that keeps state can catch up from the store."""
 
 
 # --- the JSON codec every backend uses, so all of them round-trip exactly the same values ---

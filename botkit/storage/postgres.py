@@ -332,6 +332,8 @@ class PostgresStore:
             await conn.add_listener(channel, heard)
             if not listening.done():
                 listening.set_result(None)
+            else:  # listening again: what was published meanwhile is lost (Broadcast says so)
+                heard(conn, 0, channel, "{}")
             await lost
         finally:
             if not conn.is_closed():

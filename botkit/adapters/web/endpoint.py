@@ -154,6 +154,8 @@ class WebEndpoint:
         await self.push(user, effects)
 
     async def _pushed(self, message: dict[str, Any]) -> None:
+        if "sid" not in message:  # the broadcast reconnected: nothing to push
+            return
         says: list[Effect] = [say_from_data(data) for data in message.get("says", ())]
         await self.push(str(message.get("sid", "")), says)
 
