@@ -104,6 +104,20 @@ class Tally:
         self.errors[kind] = self.errors.get(kind, 0) + 1
         self.last_error = f"{kind}: {detail}"[:300]
 
+    def traffic_rows(self) -> list[tuple[str, str]]:
+        """The table's rows of what the users saw: requests, rate, latency, errors, acks."""
+        requests = len(self.latencies)
+        rate = requests / self.seconds if self.seconds > 0 else 0.0
+        errors = sum(self.errors.values())
+        return [
+            ("requests", str(requests)),
+            ("seconds", f"{self.seconds:.2f}"),
+            ("req/s", f"{rate:.0f}"),
+            *Latency.of(self.latencies).rows(),
+            ("errors", f"{errors} {self.errors or ''}".strip()),
+            ("turns acknowledged (HTTP 200)", str(self.acknowledged)),
+        ]
+
 
 class RawClient:
     """One keep-alive HTTP/1.1 connection that POSTs JSON and reads the answer, and no more.
@@ -392,12 +406,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ("store / workers", f"{args.store} / {args.workers}"),
         ("users (keep-alive connections)", f"{args.users} ({args.pool} pool)"),
         ("conversations started / completed", f"{tally.started} / {tally.completed}"),
-        ("requests", str(requests)),
-        ("seconds", f"{tally.seconds:.2f}"),
-        ("req/s", f"{rate:.0f}"),
-        *latency.rows(),
-        ("errors", f"{errors} {tally.errors or ''}".strip()),
-        ("turns acknowledged (HTTP 200)", str(tally.acknowledged)),
+        *tally.traffic_rows(),
         *server_rows(served, tally.client_cpu_s, tally.server_cpu_s, requests, "request"),
     ]
     notes = [f"last error: {tally.last_error}"] if tally.last_error else []

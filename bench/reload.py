@@ -41,7 +41,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import uuid
@@ -51,7 +50,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import uvloop
 
 from bench.calibrate import calibrate
 from bench.http_kakao import (
@@ -67,7 +65,6 @@ from bench.http_kakao import (
 )
 from bench.served import (
     FLOWS,
-    ROOT,
     Latency,
     Served,
     cpu_s,
@@ -75,12 +72,11 @@ from bench.served import (
     free_port,
     print_table,
     process_cpu_s,
+    run_server,
     server_command,
     server_json,
     server_rows,
-    stop_server,
     tail,
-    wait_ready,
 )
 from botkit.storage.postgres import PostgresStore
 
@@ -396,22 +392,13 @@ def serve_and_load(args: argparse.Namespace) -> tuple[Run, Served, ReadBack]:
             str(folder) if part == str(FLOWS) else part
             for part in server_command(port, store_url, args.workers)
         ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "BOTKIT_ADMIN_TOKEN": token}
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                ready_s = wait_ready(server, f"http://127.0.0.1:{port}", log)
-                with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                    run = runner.run(load(port, server.pid, token, folder, args))
-            finally:
-                exit_code, stop_s, killed = stop_server(server)
+        run, ready_s, (exit_code, stop_s, killed) = run_server(
+            command,
+            port,
+            log,
+            {"BOTKIT_ADMIN_TOKEN": token},
+            lambda pid: load(port, pid, token, folder, args),
+        )
         back = asyncio.run(read_back(store_url))
         clean = not killed and exit_code in (0, -signal.SIGTERM)
         log_text = log.read_text("utf-8", errors="replace")
@@ -524,12 +511,7 @@ def main() -> None:
             "versions the store keeps",
             f"{len(back.kept)}, live: {labels.get(next(iter(back.kept), ''), '?')}",
         ),
-        ("requests", str(requests)),
-        ("seconds", f"{tally.seconds:.2f}"),
-        ("req/s", f"{rate:.0f}"),
-        *latency.rows(),
-        ("errors", f"{errors} {tally.errors or ''}".strip()),
-        ("turns acknowledged (HTTP 200)", str(tally.acknowledged)),
+        *tally.traffic_rows(),
         *server_rows(served, tally.client_cpu_s, tally.server_cpu_s, requests, "request"),
     ]
     notes = [f"last error: {tally.last_error}"] if tally.last_error else []

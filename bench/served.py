@@ -94,22 +94,9 @@ def serve_and_load(
             joiner = "&" if "?" in postgres else "?"
             store_url = f"{postgres}{joiner}schema=bench_{uuid.uuid4().hex[:12]}"
         command = server_command(port, store_url, workers)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                ready_s = wait_ready(server, f"http://127.0.0.1:{port}", log)
-                with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                    result = runner.run(load(port, server.pid))
-            finally:
-                exit_code, stop_s, killed = stop_server(server)
+        result, ready_s, (exit_code, stop_s, killed) = run_server(
+            command, port, log, {}, lambda pid: load(port, pid)
+        )
         records, message_in = asyncio.run(read_back(store_url, drop=postgres is not None))
         clean = not killed and exit_code in (0, -signal.SIGTERM)
         served = Served(
@@ -117,6 +104,35 @@ def serve_and_load(
             "" if clean else tail(log, 5),
         )  # fmt: skip
     return result, served
+
+
+def run_server(
+    command: list[str],
+    port: int,
+    log: Path,
+    env: dict[str, str],
+    load: Callable[[int], Coroutine[Any, Any, T]],
+) -> tuple[T, float, tuple[int | None, float, bool]]:
+    """Start ``command`` (a `botkit serve`, its output to ``log``, ``env`` added to this
+    process's), wait until it is ready, run ``load(server_pid)`` on uvloop, then stop it.
+    Returns what ``load`` returned, the seconds to ready, and how it stopped
+    (:func:`stop_server`)."""
+    with log.open("wb") as log_file:
+        server = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            ready_s = wait_ready(server, f"http://127.0.0.1:{port}", log)
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                result = runner.run(load(server.pid))
+        finally:
+            stopped = stop_server(server)
+    return result, ready_s, stopped
 
 
 def free_port() -> int:

@@ -90,7 +90,8 @@ async def texts(rt: Runtime, text: str, user: str = "민지") -> list[str]:
 
 async def migrations(rt: Runtime, user: str = "민지") -> list[tuple[str, str, str]]:
     found = await rt.conversations.records(SessionKey("web", user), kind="version_migrated")
-    return [(r.data["from"], r.data["to"], r.data["how"]) for r in found]
+    data = [r.data or {} for r in found]
+    return [(d["from"], d["to"], d["how"]) for d in data]
 
 
 async def test_a_conversation_finishes_on_the_version_it_started_on(tmp_path: Path) -> None:
