@@ -92,9 +92,7 @@ def create_app(
         lambda: runtime.clock(),  # read at each request: the runtime's clock may be moved
         max_event_bytes=settings.max_event_bytes,
     )
-    reloader = Reloader(
-        runtime, bot.path, bot.sources, token=settings.admin_token, broadcast=broadcast
-    )
+    reloader = Reloader(runtime, bot, settings.admin_token, broadcast, signals=signals)
     routes = [
         *_health(opened),
         *reloader.routes(),
@@ -107,12 +105,10 @@ def create_app(
         *channels.routes(),
     ]
     lifespan = Lifespan(
-        bot,
         store=opened,
         runtime=runtime,
         channels=channels,
         reloader=reloader,
-        signals=signals,
         sweeper=Sweeper(runtime, agents, settings.sweep_s),
         in_flight=in_flight,
         grace_s=settings.shutdown_grace_s,

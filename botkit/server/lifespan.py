@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 
 from botkit.adapters.channel import Channels
-from botkit.app import BotApp
 from botkit.records import RecordKind
 from botkit.runtime import Reply, Runtime
 from botkit.server.helpdesk import Helpdesk
@@ -71,24 +70,20 @@ class Lifespan:
 
     def __init__(
         self,
-        bot: BotApp,
         *,
         store: Store,
         runtime: Runtime,
         channels: Channels,
         reloader: Reloader,
-        signals: bool,
         sweeper: Sweeper,
         in_flight: InFlight,
         grace_s: float,
         own_client: httpx.AsyncClient | None,
     ) -> None:
-        self.bot = bot
         self.store = store
         self.runtime = runtime
         self.channels = channels
         self.reloader = reloader
-        self.signals = signals
         self.sweeper = sweeper
         self.in_flight = in_flight
         self.grace_s = grace_s
@@ -98,8 +93,9 @@ class Lifespan:
     async def __call__(self, app: object) -> AsyncIterator[None]:
         await self.store.open()
         await self.channels.start()
-        await self.reloader.start(signals=self.signals)  # the version live, in the store too
-        log.info("serving", extra={"bot": self.bot.bot.id, "version": self.runtime.bot.version})
+        await self.reloader.start()  # the version live, in the store too
+        bot = self.runtime.bot
+        log.info("serving", extra={"bot": bot.id, "version": bot.version})
         self.sweeper.start()
         try:
             yield

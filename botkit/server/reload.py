@@ -38,6 +38,7 @@ from botkit.adapters.http import (
     json_response,
     same_secret,
 )
+from botkit.app import BotApp
 from botkit.errors import ConfigurationError
 from botkit.flow import CompileResult, compile_bot, flow_files
 from botkit.problems import Problem, render_problem
@@ -88,22 +89,24 @@ class Outcome:
 
 
 class Reloader:
-    """Reloads ``folder`` into ``runtime``; ``token`` guards the HTTP door (None: it is off)."""
+    """Reloads the folder ``bot`` was loaded from into ``runtime``; ``token`` guards the HTTP
+    door (None: it is off); ``signals``: SIGHUP reloads too (``botkit serve``, not a test)."""
 
     def __init__(
         self,
         runtime: Runtime,
-        folder: Path | None,
-        sources: dict[str, str],
-        *,
+        bot: BotApp,
         token: str | None,
         broadcast: Broadcast | None,
+        *,
+        signals: bool = False,
     ) -> None:
         self.runtime = runtime
-        self.folder = folder
-        self.sources = sources
+        self.folder = bot.path
+        self.sources = bot.sources
         self.token = token
         self.broadcast = broadcast
+        self.signals = signals
         self._lock = asyncio.Lock()  # one reload at a time in this process
         self._signals = False
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -114,13 +117,13 @@ class Reloader:
             Route("/admin/version", self.version_endpoint, methods=["GET"]),
         ]
 
-    async def start(self, *, signals: bool) -> None:
+    async def start(self) -> None:
         """Make the bot this process started with live (the store must be open), hear the
         other workers' reloads, and, with ``signals``, reload on SIGHUP."""
         await self.runtime.go_live(self.runtime.bot, self.sources)
         if self.broadcast is not None:
             await self.broadcast.subscribe(VERSIONS, self._heard)
-        if signals:
+        if self.signals:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGHUP, self._on_hup)
             self._signals = True
