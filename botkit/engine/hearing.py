@@ -56,14 +56,15 @@ _FALLBACK = RecordKind.FALLBACK
 def user_message(run: Run, event: UserMessage) -> None:
     s = run.session
     expired = s.conversation and run.at - s.last_at > run.bot.inactivity_timeout
+    # The answer to a sensitive question is masked, even one that comes after the silence
+    # that ends the conversation, or after a deploy that removed the question: it is still
+    # the phone number the user was asked for.
+    secret = _secret_asked(run)
     # A conversation of another version (retired, or unknown here) comes over first: nothing
     # below may read a state this version does not have. One that this message ends anyway
     # (the silence was too long) is only put somewhere this version knows, to be closed.
     arrival = adopt(run, record=not expired) if stranded(s, run.bot.version) else None
     before = hear(run, event.locale)  # the profile's or the channel's language, if not chosen
-    # The answer to a sensitive question is masked, even one that comes after the silence
-    # that ends the conversation: it is still the phone number the user was asked for.
-    secret = _secret_asked(run)
     if expired and s.status != Status.CLOSED:
         run.record(RecordKind.CONVERSATION_END, {"outcome": "abandoned"})
         s.status = Status.CLOSED

@@ -158,6 +158,9 @@ async def test_without_migrate_the_user_starts_the_flow_again_and_is_told(tmp_pa
         assert await texts(rt, "010-1234-5678") == [MIGRATED, ASK_PHONE]
         assert await migrations(rt) == [("coupon.ask_phone", "coupon.phone_number", "restart")]
         assert await texts(rt, "010-1234-5678") == [SENT_V1]
+        # the number answered the question of a state that is gone: still masked in records
+        said = await rt.conversations.records(SessionKey("web", "민지"), kind="message_in")
+        assert [(r.data or {}).get("text") for r in said][-2:] == ["***", "***"]
         assert await texts(rt, "처음으로") != [ERROR]
 
 
