@@ -280,3 +280,21 @@ async def test_a_turn_running_during_a_reload_finishes_on_its_version(tmp_path: 
         assert (await turn).texts == [SENT_V1]
         assert (await texts(rt, "쿠폰", user="서준"))[-1] == ASK_PHONE
         assert await texts(rt, "010-9876-5432", user="서준") == [SENT_V2]
+
+
+async def test_another_workers_reload_is_taken_from_the_store(tmp_path: Path) -> None:
+    """Two processes on one store: one reloads, the other hears of it (a NOTIFY, or ``{}``
+    after its LISTEN came back) and takes the live version from the store."""
+    clock = Clock()
+    async with (
+        running(tmp_path / "bot.db", clock) as first,
+        running(tmp_path / "bot.db", clock) as second,
+    ):
+        v1 = second.bot.version
+        assert await first.go_live(*version(new_thanks))
+        assert second.bot.version == v1  # not told yet
+        assert await second.sync_versions()
+        assert second.bot.version == first.bot.version != v1
+        assert (await texts(second, "쿠폰", user="서준"))[-1] == ASK_PHONE
+        assert await texts(second, "010-9876-5432", user="서준") == [SENT_V2]
+        assert not await second.sync_versions()  # nothing new
