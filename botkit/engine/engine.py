@@ -107,12 +107,10 @@ class Engine:
 
     def target(self, name: str) -> Target:
         """``flow.state`` (or a state of the start flow by its bare name) as a target."""
-        flow, dot, state = name.partition(".")
-        if not dot:
-            flow, state = self.bot.start, name
-        if flow in self.bot.flows and state in self.bot.flows[flow].states:
-            return (flow, state)
-        raise StepRefused(f"there is no state '{name}' (write it as flow.state)")
+        found = self.prepared.target_named(name if "." in name else f"{self.bot.start}.{name}")
+        if found is None:
+            raise StepRefused(f"there is no state '{name}' (write it as flow.state)")
+        return found
 
     # -- operator steps ------------------------------------------------------------------
 
@@ -122,9 +120,7 @@ class Engine:
         if session.conversation == 0 or session.status == Status.CLOSED:
             start_conversation(run)
         elif session.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
-            session.status = Status.BOT
-            session.held = None
-            session.agent = None
+            handoff.back_to_bot(run)
         session.last_at = at  # a jump is activity: the next message is not after a silence
         jump(run, target, "goto")
         return run.finish()

@@ -14,7 +14,7 @@ from botkit.engine.prepared import Pools
 from botkit.engine.session import Session
 from botkit.engine.turn import Run
 from botkit.errors import StepRefused
-from botkit.flow.model import Bot, Message, State, Transition
+from botkit.flow.model import Bot, Message, State, Transition, Variant
 from botkit.records import RecordKind
 
 __all__ = ["assign", "force", "on_screen", "pools", "transitions_of", "variant_for"]
@@ -73,12 +73,8 @@ def force(bot: Bot, session: Session, variant: str) -> list[str]:
 
 def transitions_of(run: Run, state: State) -> tuple[Transition, ...]:
     """The state's transitions, as the user's variant of it has them."""
-    if state.variants and state.experiment:
-        variant = (run.session.variants or {}).get(state.experiment)
-        chosen = state.variants.get(variant or "")
-        if chosen is not None and chosen.on is not None:
-            return chosen.on
-    return state.on
+    chosen = _chosen(run, state)
+    return chosen.on if chosen is not None and chosen.on is not None else state.on
 
 
 def pools(run: Run, state: State) -> Pools:
@@ -92,11 +88,15 @@ def pools(run: Run, state: State) -> Pools:
 
 def on_screen(run: Run, state: State) -> tuple[Message, ...]:
     """What the state said to this user, as their variant of it says it."""
-    if state.variants and state.experiment:
-        chosen = state.variants.get((run.session.variants or {}).get(state.experiment, ""))
-        if chosen is not None and chosen.say is not None:
-            return chosen.say
-    return state.say
+    chosen = _chosen(run, state)
+    return chosen.say if chosen is not None and chosen.say is not None else state.say
+
+
+def _chosen(run: Run, state: State) -> Variant | None:
+    """The user's variant of the state, when it runs an experiment with one for them."""
+    if not (state.variants and state.experiment):
+        return None
+    return state.variants.get((run.session.variants or {}).get(state.experiment, ""))
 
 
 def _variant_text(variants: dict[str, str] | None) -> str:

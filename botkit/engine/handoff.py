@@ -21,6 +21,7 @@ from botkit.flow.model import HandoffSpec, Target
 from botkit.records import RecordKind
 
 __all__ = [
+    "back_to_bot",
     "claim",
     "closed_now",
     "give_up_waiting",
@@ -96,7 +97,7 @@ def leave(run: Run, target: Target, trigger: str) -> None:
         "waited_s": round(run.at - s.since),
     }
     run.record(RecordKind.HANDOFF_LEFT, data)
-    _back_to_bot(run)
+    back_to_bot(run)
 
 
 def give_up_waiting(run: Run) -> Target:
@@ -107,7 +108,7 @@ def give_up_waiting(run: Run) -> Target:
     assert handoff is not None  # waited_too_long() said so
     assert handoff.on_timeout is not None  # the compiler requires it with wait_timeout
     run.record(RecordKind.HANDOFF_TIMEOUT, {"waited_s": round(run.at - s.since)})
-    _back_to_bot(run)
+    back_to_bot(run)
     return handoff.on_timeout
 
 
@@ -127,7 +128,7 @@ def release(run: Run, event: AgentRelease) -> Target | None:
         s.agent = None
         run.turn.effects.append(effects.End("handed_off"))
         return None
-    _back_to_bot(run)
+    back_to_bot(run)
     target: Target = state.handoff.resume if state.handoff else run.bot.start_target
     if event.target:
         target = run.prepared.target_named(event.target) or target
@@ -157,7 +158,8 @@ def say_as_agent(run: Run, text: str, agent: str) -> None:
     run.turn.effects.append(Say(text=text, agent=agent))
 
 
-def _back_to_bot(run: Run) -> None:
+def back_to_bot(run: Run) -> None:
+    """The bot has the user again: no longer queued or with an agent, nothing kept for one."""
     s = run.session
     s.status = Status.BOT
     s.held = None

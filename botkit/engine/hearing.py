@@ -34,6 +34,7 @@ from botkit.engine.locales import changed, hear, switch
 from botkit.engine.matching import THRESHOLD, fuzzy
 from botkit.engine.migrating import adopt, stranded
 from botkit.engine.moving import enter, go, jump, start_conversation
+from botkit.engine.prepared import Pools
 from botkit.engine.render import render
 from botkit.engine.saving import change_slots, save_answer
 from botkit.engine.session import Status
@@ -224,7 +225,9 @@ def _first_message(
     state = run.bot.state(target)
     run.record(_TRANSITION, {"from": source, "to": name_of(target), "trigger": trigger})
     text = normalize(raw[:MAX_TEXT])
-    hit = _exact_match(run, state, text.replace(" ", ""), text, payload)
+    hit = pools(run, state).exact.first(
+        text.replace(" ", ""), text, payload, run.holds, run.session.locale
+    )
     if hit is not None and hit[0].locale is not None:  # "English" first: greeted in English
         switch(run, hit[0].locale)
     if source is not None and hit is not None and hit[0].target != target:
@@ -261,13 +264,14 @@ def _input(run: Run, raw: str, payload: str | None) -> None:
             return
         rejected = slot
     # 3–4. exact triggers, in the state and then globally
-    hit = _exact_match(run, state, said, text, payload)
+    found = pools(run, state)
+    hit = found.exact.first(said, text, payload, run.holds, s.locale)
     if hit is not None:
         _take(run, *hit)
         return
     # 5. example phrases
     if said:
-        similar = _fuzzy_match(run, state, said, text)
+        similar = _fuzzy_match(run, found, said, text)
         if similar is not None:
             _take(run, similar, {})
             return
@@ -300,14 +304,9 @@ def _typed_choice(run: Run, said: str) -> str | None:
     return None
 
 
-def _exact_match(
-    run: Run, state: State, said: str, text: str, payload: str | None
-) -> tuple[Transition, dict[str, str]] | None:
-    return pools(run, state).exact.first(said, text, payload, run.holds, run.session.locale)
-
-
-def _fuzzy_match(run: Run, state: State, said: str, text: str) -> Transition | None:
-    found = pools(run, state)
+def _fuzzy_match(run: Run, found: Pools, said: str, text: str) -> Transition | None:
+    """The transition whose example phrases ``said`` is most like (the state's first, then
+    the globals'), if one is like enough."""
     if not found.own_examples and not found.global_examples:
         return None
     scores = None

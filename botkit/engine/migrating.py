@@ -20,7 +20,8 @@ to answer every message with the error bubble after a deploy.
 from __future__ import annotations
 
 from botkit.engine._machine import name_of
-from botkit.engine.session import INPUT, Awaiting, Session, Status
+from botkit.engine.handoff import back_to_bot
+from botkit.engine.session import INPUT, Session, Status
 from botkit.engine.turn import Run
 from botkit.flow.model import Bot, StateKind, Target
 from botkit.records import RecordKind
@@ -84,7 +85,7 @@ def adopt(run: Run, *, record: bool = True) -> Arrival:
         s.pending = None
         s.attempts = 0
         if s.status != Status.BOT:  # the handoff it waited at is gone: the bot has it again
-            s.status, s.held, s.agent = Status.BOT, None, None
+            back_to_bot(run)
     if not record:
         return Arrival(how, target, old_state, enter)
     run.record(
@@ -109,13 +110,14 @@ def _resume(run: Run, target: Target) -> bool:
     if s.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
         return state.kind is StateKind.HANDOFF  # waiting for a person, still at a handoff
     if state.kind is StateKind.COLLECT:
-        asked = awaiting is not None and awaiting.kind in ("slot", "confirm")
-        if not asked or awaiting is None or awaiting.name not in state.collect:
+        if awaiting is None or awaiting.name not in state.collect:
             return False
         if awaiting.kind == "slot":
             s.awaiting = run.prepared.asking[awaiting.name]
+        elif awaiting.kind == "confirm":
+            s.awaiting = run.prepared.confirming[awaiting.name]
         else:
-            s.awaiting = Awaiting("confirm", awaiting.name)
+            return False
         return True
     if state.kind is StateKind.MESSAGE and not state.next:
         s.awaiting = INPUT

@@ -83,10 +83,9 @@ class Run:
         self.bot_id = prepared.bot.id
         self.fresh: set[str] = set()  # slots filled during this turn
         self.said: list[str] = []  # what the bot said this turn: one message_out record
-        # The bubbles of `said` as data (masked as the texts are) where they are more than
-        # text (cards, lists, quick replies), None where not; made with the first of them, and
-        # shorter than `said` while only plain text follows it.
-        self.says: list[dict[str, Any] | None] | None = None
+        # Beside each of `said`, the bubble as data (masked as the texts are) where it is more
+        # than text (cards, lists, quick replies), None where it is plain text.
+        self.says: list[dict[str, Any] | None] = []
         self.hops = 0  # next steps followed this turn (a loop in a flow stops at MAX_HOPS)
         self.reason: str | None = None  # why botkit moved the user on its own, if it did
         # Payloads of what the bot drew this turn, each once. A turn that draws one bubble with
@@ -102,12 +101,10 @@ class Run:
         """Close the turn: everything the bot said goes into one message_out record, and what
         it drew becomes the screen whose presses the next message may carry."""
         if self.said:
-            says = self.says
-            if says is None:
-                self.record(_MESSAGE_OUT, {"texts": self.said})
+            if any(self.says):
+                self.record(_MESSAGE_OUT, {"texts": self.said, "says": self.says})
             else:
-                says.extend([None] * (len(self.said) - len(says)))
-                self.record(_MESSAGE_OUT, {"texts": self.said, "says": says})
+                self.record(_MESSAGE_OUT, {"texts": self.said})
         if self.new_screen:
             self.session.offered = self.drawn
         elif self.drawn:  # the same question again (a fallback, a reprompt): still on screen
@@ -124,18 +121,16 @@ class Run:
         if not self.chosen:
             return
         effects_ = self.turn.effects
-        says = self.says or []
+        says = self.says
         for i, j in self.chosen:
             said = effects_[i]
             if isinstance(said, Say):
                 effects_[i] = replace(said, choices=())
-            form = says[j] if j < len(says) else None
+            form = says[j]
             if form is not None:  # the record of the bubble loses them too
                 rest = {k: v for k, v in form.items() if k != "choices"}
                 # plain text now: its text says it all
                 says[j] = None if rest.keys() <= {"text", "slot"} else rest
-        if not any(says):
-            self.says = None
         self.chosen = []
         self.drawn = distinct(p for e in effects_ if isinstance(e, Say) for p in pressable(e))
 
@@ -205,10 +200,9 @@ class Run:
                         prepared.dynamic.add(id(message))
             if cached[0].choices:
                 self.chosen.append((len(self.turn.effects), len(self.said)))
-            if cached[3] is not None:
-                self.keep_form(cached[3])
             self.turn.effects.append(cached[0])
             self.said.append(cached[1])
+            self.says.append(cached[3])
             if cached[2]:
                 self.add_drawn(cached[2])
 
@@ -227,25 +221,19 @@ class Run:
         masked = self.prepared.masked(values)
         return render(message, s.locale, masked, s.profile or {})
 
-    def keep_form(self, form: dict[str, Any]) -> None:
-        """Record the bubble said next as ``form`` beside its text (see :meth:`finish`)."""
-        says = self.says
-        if says is None:
-            self.says = [None] * len(self.said) + [form]
-        else:
-            says.extend([None] * (len(self.said) - len(says)))
-            says.append(form)
-
     def draw(self, rendered: Say, text: str, recorded: Say | None = None) -> None:
         """Show a bubble made here (not from a cached message); ``text`` is what is recorded,
         and ``recorded`` the bubble the records keep when it is not ``rendered`` (masked)."""
         if rendered.choices:
             self.chosen.append((len(self.turn.effects), len(self.said)))
+        form = None
         if not is_plain(rendered):
             form = say_to_data(rendered if recorded is None else recorded)
-            self.keep_form(_scrubbed(form, self.secrets()) if self.prepared.sensitive else form)
+            if self.prepared.sensitive:
+                form = _scrubbed(form, self.secrets())
         self.turn.effects.append(rendered)
         self.said.append(text)
+        self.says.append(form)
         self.add_drawn(distinct(pressable(rendered)))
 
     def add_drawn(self, payloads: tuple[str, ...]) -> None:

@@ -53,11 +53,7 @@ def compile_intent(ctx: Context, name: str, node: Node) -> Intent:
     """An intent, its examples and keywords per locale (each list missing a locale: BK417)."""
     subject = f" of intent '{name}'"
     examples, other_examples = compile_phrases(ctx, node, "examples", subject, check=True)
-    keywords, other_keywords = (
-        compile_phrases(ctx, node, "keywords", subject, check=True)
-        if node.has("keywords")
-        else ((), NO_WORDS)
-    )
+    keywords, other_keywords = compile_phrases(ctx, node, "keywords", subject, check=True)
     return Intent(
         name,
         str(node.get("title") or name),
