@@ -173,18 +173,19 @@ class Runtime:
         now = self._now()
         kept = await self._store.versions()
         live = next((v.version for v in kept if v.replaced_at is None), None)
+        changed = live != bot.version or bot.version != self._versions.version
         if live != bot.version:
             await self._store.add_version(bot.version, sources, now)
-        changed = bot.version != self._versions.version
+            kept = await self._store.versions()  # as written: the one live before is replaced
         self._versions.install(engine, now)
-        await self._versions.sync(self._store, now)  # learn when earlier versions were replaced
+        await self._versions.sync(self._store, kept)  # learn when earlier versions were replaced
         self._versions.forget_retired(now)
-        return changed or live != bot.version
+        return changed
 
     async def sync_versions(self) -> bool:
         """Take the live version from the store (another worker made it live): True if it
         changed here."""
-        changed = await self._versions.sync(self._store, self._now())
+        changed = await self._versions.sync(self._store)
         self._versions.forget_retired(self._now())
         return changed
 
@@ -352,14 +353,14 @@ class Runtime:
             for _ in range(self.retries):
                 session = await self._load(key, name)
                 expected = session.version
-                # The version this turn runs on, chosen once: a reload while it runs changes
-                # the next turn, not this one. Nearly every turn is on the live version.
-                engine = self._versions.live
-                if session.bot_version != engine.bot.version:
-                    engine = await self._versions.engine_for(
-                        session, self._now(), self._store, message
-                    )
                 try:
+                    # The version this turn runs on, chosen once: a reload while it runs
+                    # changes the next turn, not this one. Nearly every turn is on the live one.
+                    engine = self._versions.live
+                    if session.bot_version != engine.bot.version:
+                        engine = await self._versions.engine_for(
+                            session, self._now(), self._store, message
+                        )
                     effects, records, called = await self._run(engine, session, step)
                 except StepRefused:
                     raise  # the operator's mistake, theirs to show; nothing was committed

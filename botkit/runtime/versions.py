@@ -11,6 +11,9 @@ The store keeps every version that went live, with its flow files (:class:`BotVe
 worker that restarts, or another worker, compiles an earlier version from there the first time
 one of its conversations comes back, and keeps the engine. A reload elsewhere reaches this
 process as a call of :meth:`Versions.sync`, which reads the store again.
+
+An earlier version is compiled once however many of its conversations come back together
+(after a restart, all of them may): the turns that need it meanwhile wait for that one compile.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class Versions:
         self._replaced: dict[str, float] = {}  # version → when another went live after it
         self._kept: dict[str, BotVersion] = {}  # what the store keeps, as last read
         self._unusable: set[str] = set()  # versions that cannot be compiled here
+        # One compile per version at a time: a big bot takes a second or two, in a thread.
+        self._compiling: dict[str, asyncio.Task[Engine | None]] = {}
 
     @property
     def version(self) -> str:
@@ -81,10 +86,12 @@ class Versions:
             return self.live
         return engine
 
-    async def sync(self, store: Store, at: float) -> bool:
-        """Read the versions the store keeps; when another is live there (another worker
-        reloaded), compile it and make it live here. Returns whether the live one changed."""
-        kept = await store.versions()
+    async def sync(self, store: Store, kept: list[BotVersion] | None = None) -> bool:
+        """Read the versions the store keeps (``kept``: the caller has just read them); when
+        another is live there (another worker reloaded), compile it and make it live here.
+        Returns whether the live one changed."""
+        if kept is None:
+            kept = await store.versions()
         self._kept = {v.version: v for v in kept}
         for v in kept:
             if v.replaced_at is not None:
@@ -95,8 +102,7 @@ class Versions:
         engine = self._engines.get(live.version) or await self._compile(live.version, store)
         if engine is None:
             return False
-        self.install(engine, live.live_at)
-        self._replaced.pop(live.version, None)
+        self.install(engine, live.live_at)  # which takes live.version out of _replaced
         return True
 
     def forget_retired(self, now: float) -> None:
@@ -105,10 +111,20 @@ class Versions:
             del self._engines[version]
 
     async def _compile(self, version: str, store: Store) -> Engine | None:
-        """The engine of an earlier ``version``, compiled from the flow files the store keeps
-        (once; a version that cannot be had is remembered as such)."""
+        """The engine of an earlier ``version``, compiled from the flow files the store keeps,
+        once: turns that need it while it compiles wait for the same compile, and a version
+        that cannot be had is remembered as such."""
         if version in self._unusable or not version:
             return None
+        task = self._compiling.get(version)
+        if task is None:
+            task = asyncio.create_task(self._compile_once(version, store))
+            self._compiling[version] = task
+            task.add_done_callback(lambda _: self._compiling.pop(version, None))
+        # shielded: a turn that gives up waiting must not cancel the compile others wait for
+        return await asyncio.shield(task)
+
+    async def _compile_once(self, version: str, store: Store) -> Engine | None:
         kept = self._kept.get(version)
         if kept is None:
             try:
@@ -118,13 +134,13 @@ class Versions:
                 return None
             kept = self._kept.get(version)
         engine = await self._engine_of(kept.sources) if kept is not None else None
-        if engine is None or engine.bot.version != version:
+        if kept is None or engine is None or engine.bot.version != version:
             log.warning(
                 "version not available; its conversations move on", extra={"version": version}
             )
             self._unusable.add(version)
             return None
-        if kept is not None and kept.replaced_at is not None:
+        if kept.replaced_at is not None:
             self._replaced.setdefault(version, kept.replaced_at)
         self._engines[version] = engine
         return engine

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from botkit.errors import ConfigurationError
 from botkit.flow import Bot, compile_texts
 from botkit.keys import SessionKey
 from botkit.metrics.compute import conversations_of, measure
-from botkit.runtime import ActionContext, Runtime
+from botkit.runtime import ActionContext, Failure, Runtime, versions as versions_module
 from botkit.storage import SQLiteStore
 
 FOLDER = Path(__file__).resolve().parents[1] / "bots" / "versions"
@@ -298,3 +299,46 @@ async def test_another_workers_reload_is_taken_from_the_store(tmp_path: Path) ->
         assert (await texts(second, "쿠폰", user="서준"))[-1] == ASK_PHONE
         assert await texts(second, "010-9876-5432", user="서준") == [SENT_V2]
         assert not await second.sync_versions()  # nothing new
+
+
+async def test_conversations_of_an_earlier_version_coming_back_together_compile_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart, every conversation still on version 1 needs its engine at once: the
+    first turn compiles it, the others wait for that compile rather than start their own."""
+    users = ["민지", "서준", "하은", "도윤"]
+    clock = Clock()
+    async with running(tmp_path / "bot.db", clock) as rt:
+        for user in users:
+            assert (await texts(rt, "쿠폰", user=user))[-1] == ASK_PHONE
+    compiled: list[int] = []
+    real = compile_texts  # what botkit.runtime.versions calls
+
+    def counting(pairs: Any) -> Any:
+        compiled.append(1)
+        return real(pairs)
+
+    monkeypatch.setattr(versions_module, "compile_texts", counting)
+    async with running(tmp_path / "bot.db", clock, version(new_thanks)) as rt:
+        answers = await asyncio.gather(*(texts(rt, "010-1234-5678", user=u) for u in users))
+    assert answers == [[SENT_V1]] * len(users)
+    assert len(compiled) == 1
+
+
+async def test_a_failure_choosing_the_version_is_the_turns_error_reply_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    async with running(tmp_path / "bot.db", clock) as rt:
+        assert (await texts(rt, "쿠폰"))[-1] == ASK_PHONE
+
+    def broken(pairs: Any) -> Any:
+        raise RuntimeError("a bug while compiling version 1 again")
+
+    monkeypatch.setattr(versions_module, "compile_texts", broken)
+    async with running(tmp_path / "bot.db", clock, version(new_thanks)) as rt:
+        reply = await rt.handle("web", "민지", "010-1234-5678")
+        assert reply.failure is Failure.ERROR
+        assert reply.texts == [ERROR]
+        monkeypatch.undo()  # the next turn tries again: nothing was kept, the version is not lost
+        assert await texts(rt, "010-1234-5678") == [SENT_V1]
