@@ -23,6 +23,8 @@ __all__ = [
     "UNAVAILABLE",
     "UNAVAILABLE_ERROR",
     "bad_id_response",
+    "bad_token",
+    "bearer_refusal",
     "bearer_token",
     "error_body",
     "head_too_large_error",
@@ -90,3 +92,21 @@ def bearer_token(request: Request) -> str:
 def same_secret(given: str, expected: str) -> bool:
     """Whether two secrets are equal, in a time that does not tell how much of them is."""
     return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def bad_token() -> Response:
+    """401 ``bad_token``: the request's bearer token is missing or wrong."""
+    return json_error(401, "bad_token", "a valid 'Authorization: Bearer <token>' is needed")
+
+
+def bearer_refusal(
+    request: Request, token: str | None, unset_code: str, unset_message: str
+) -> Response | None:
+    """Why a request to a door guarded by one bearer ``token`` is refused: 503 ``unset_code``
+    while no token is set (the door is off), 401 ``bad_token`` without the right one; None when
+    it may come in."""
+    if not token:
+        return json_error(503, unset_code, unset_message)
+    if not same_secret(bearer_token(request), token):
+        return bad_token()
+    return None

@@ -390,6 +390,7 @@ def _measure(bot: Bot, conversations: list[Conversation], flow: str | None) -> M
     messages = sum(c.messages for c in conversations)
     turns = [float(c.messages) for c in conversations]
     durations = [c.last_at - c.started_at for c in conversations]
+    experiments = _experiments(bot, conversations)
     return Metrics(
         conversations=n,
         completion_rate=_share(conversations, lambda c: c.outcome == "resolved"),
@@ -410,8 +411,8 @@ def _measure(bot: Bot, conversations: list[Conversation], flow: str | None) -> M
         if n
         else {},
         funnels=[_funnel(bot, f, conversations) for f in bot.flows if flow is None or f == flow],
-        experiments=_experiments(bot, conversations),
-        unmeasured=_unmeasured(bot, conversations),
+        experiments=experiments,
+        unmeasured=_unmeasured(bot, experiments),
     )
 
 
@@ -435,15 +436,15 @@ def _experiments(bot: Bot, conversations: list[Conversation]) -> dict[str, Exper
     return out
 
 
-def _unmeasured(bot: Bot, conversations: list[Conversation]) -> dict[str, str]:
-    """The experiments without a result, and why: no goal to convert to, or nobody in them."""
-    seen = {name for c in conversations for name in c.variants}
+def _unmeasured(bot: Bot, measured: dict[str, ExperimentResult]) -> dict[str, str]:
+    """The experiments :func:`_experiments` has no result for, and why: no goal to convert to,
+    or nobody in them."""
     return {
         name: "it has no goal (add 'goal:' to the experiment)"
         if experiment.goal is None
         else "no conversation was in it yet"
         for name, experiment in bot.experiments.items()
-        if experiment.goal is None or name not in seen
+        if name not in measured
     }
 
 

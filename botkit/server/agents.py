@@ -33,6 +33,7 @@ from starlette.routing import Route
 from botkit.adapters.checks import MAX_ID_CHARS, MAX_USER_CHARS, check_id, clean_text
 from botkit.adapters.http import (
     bad_id_response,
+    bad_token,
     bearer_token,
     json_error,
     json_response,
@@ -59,8 +60,6 @@ class AgentApi:
     def __init__(self, runtime: Runtime, settings: AgentSettings, deliver: Deliver) -> None:
         self.runtime = runtime
         self.deliver = deliver
-        # The live version's states, worked out again after a reload (keyed by the version).
-        self._states: tuple[str, dict[str, Any]] = ("", {})
         self.tokens: dict[str, str] = {}  # token → agent name
         for entry in settings.tokens:
             name, _, token = entry.partition(":")
@@ -99,9 +98,7 @@ class AgentApi:
                 )
             agent = self.agent_for_token(bearer_token(request))
             if agent is None:
-                return json_error(
-                    401, "bad_token", "a valid 'Authorization: Bearer <token>' is needed"
-                )
+                return bad_token()
             try:
                 for name, value in request.path_params.items():
                     check_id(name, value, MAX_USER_CHARS if name == "user" else MAX_ID_CHARS)
@@ -131,11 +128,9 @@ class AgentApi:
 
     async def states(self, request: Request, agent: str) -> Response:
         """The states an agent may hand a conversation back to: the bot's designed states, and
-        the one the console offers first (the start of the bot's start flow)."""
-        bot = self.runtime.bot
-        if self._states[0] != bot.version:
-            self._states = (bot.version, _designed_states(bot))
-        return json_response(self._states[1])
+        the one the console offers first (the start of the bot's start flow). Read from the
+        live version at each call: a reload changes them, and a console asks once."""
+        return json_response(_designed_states(self.runtime.bot))
 
     async def conversation(self, request: Request, agent: str) -> Response:
         key = self._key(request)
@@ -233,7 +228,8 @@ def _designed_states(bot: Bot) -> dict[str, Any]:
         for flow in bot.flows.values()
         for state in flow.states.values()
     ]
-    return {"states": states, "default": f"{bot.start}.{bot.flows[bot.start].start}"}
+    flow, state = bot.start_target
+    return {"states": states, "default": f"{flow}.{state}"}
 
 
 def _summary(

@@ -23,13 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from botkit.adapters.checks import MAX_USER_CHARS, check_id
-from botkit.adapters.http import (
-    bad_id_response,
-    bearer_token,
-    json_error,
-    json_response,
-    same_secret,
-)
+from botkit.adapters.http import bad_id_response, bearer_refusal, json_error, json_response
 from botkit.errors import BadId, BadPayload, StorageError
 from botkit.records import BusinessEvent
 from botkit.storage import Store
@@ -64,12 +58,11 @@ class EventsEndpoint:
         self.max_event_bytes = max_event_bytes
 
     async def receive(self, request: Request) -> Response:
-        if not self.token:
-            return json_error(503, "no_events_token", "set an events token (BOTKIT_EVENTS_TOKEN)")
-        if not same_secret(bearer_token(request), self.token):
-            return json_error(
-                401, "bad_token", "a valid 'Authorization: Bearer <token>' is needed"
-            )
+        refused = bearer_refusal(
+            request, self.token, "no_events_token", "set an events token (BOTKIT_EVENTS_TOKEN)"
+        )
+        if refused is not None:
+            return refused
         try:
             body = orjson.loads(await request.body())
         except orjson.JSONDecodeError:

@@ -26,7 +26,7 @@ def body_caps(settings: ServerSettings) -> Callable[[str], int]:
     """The body cap of each path: ``kakao.max_body_bytes`` for the skill (and its secret path),
     ``web.max_frame_bytes`` for ``POST /web/messages``, ``max_events_body_bytes`` for
     ``POST /events``, ``max_body_bytes`` for the rest."""
-    skill = "/" + settings.kakao.path.strip("/")
+    skill = settings.kakao.route
     caps = {
         "/web/messages": settings.web.max_frame_bytes,
         "/events": settings.max_events_body_bytes,

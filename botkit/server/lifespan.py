@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -65,29 +66,18 @@ def helpdesk_tickets(helpdesk: Helpdesk, in_flight: InFlight) -> Callable[[str, 
     return open_in_helpdesk
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Lifespan:
     """Starlette's lifespan for one server: ``Starlette(lifespan=Lifespan(...))``."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        runtime: Runtime,
-        channels: Channels,
-        reloader: Reloader,
-        sweeper: Sweeper,
-        in_flight: InFlight,
-        grace_s: float,
-        own_client: httpx.AsyncClient | None,
-    ) -> None:
-        self.store = store
-        self.runtime = runtime
-        self.channels = channels
-        self.reloader = reloader
-        self.sweeper = sweeper
-        self.in_flight = in_flight
-        self.grace_s = grace_s
-        self.own_client = own_client  # closed at shutdown: the server made it
+    store: Store
+    runtime: Runtime
+    channels: Channels
+    reloader: Reloader
+    sweeper: Sweeper
+    in_flight: InFlight
+    grace_s: float
+    own_client: httpx.AsyncClient | None  # closed at shutdown: the server made it
 
     @contextlib.asynccontextmanager
     async def __call__(self, app: object) -> AsyncIterator[None]:

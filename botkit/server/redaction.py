@@ -6,9 +6,9 @@ header a library echoes at debug level, an exception's text. Rather than trustin
 site (ours, uvicorn's, the libraries'), the log formatter passes every string it writes through
 :class:`Redactor`, which replaces with ``***``:
 
-- every configured secret: the Kakao secret, the agent tokens, the events token, the helpdesk's
-  token and webhook secret, the store's password; also percent-encoded, JSON-escaped or as the
-  repr of its bytes, the ways a secret is spelled on its way through HTTP and Python;
+- every configured secret: the Kakao secret, the agent tokens, the events and admin tokens, the
+  helpdesk's token and webhook secret, the store's password; also percent-encoded, JSON-escaped
+  or as the repr of its bytes, the ways a secret is spelled on its way through HTTP and Python;
 - whatever comes after the Kakao skill path (a wrong secret is often a near miss of the right
   one, or last month's), bearer and basic credentials, the value of a secret header, token-like
   query parameters (the widget's ``sid`` opens a user's history, so it counts) and the password
@@ -79,6 +79,7 @@ class Redactor:
         secrets = [
             settings.kakao.secret or "",
             settings.events_token or "",
+            settings.admin_token or "",
             settings.helpdesk.api_token,
             settings.helpdesk.webhook_secret,
             _password(settings.store),

@@ -24,6 +24,7 @@ import asyncio
 import logging
 import os
 import signal
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from botkit.adapters.http import (
-    bearer_token,
-    error_body,
-    json_error,
-    json_response,
-    same_secret,
-)
+from botkit.adapters.http import bearer_refusal, error_body, json_response
 from botkit.app import BotApp
 from botkit.errors import ConfigurationError
 from botkit.flow import CompileResult, compile_bot, flow_files
@@ -51,23 +46,15 @@ log = logging.getLogger("botkit.server")
 VERSIONS = "botkit_versions"  # the broadcast topic: a version went live
 
 
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What a reload did: the live ``version`` after it, the one before, and, when it was
     refused, why (``problems`` of the flows, or a ``refusal`` such as a missing function)."""
 
-    __slots__ = ("previous", "problems", "refusal", "version")
-
-    def __init__(
-        self,
-        version: str,
-        previous: str,
-        problems: list[Problem] | None = None,
-        refusal: str | None = None,
-    ) -> None:
-        self.version = version
-        self.previous = previous
-        self.problems = problems or []
-        self.refusal = refusal
+    version: str
+    previous: str
+    problems: list[Problem] = field(default_factory=list)
+    refusal: str | None = None
 
     @property
     def refused(self) -> bool:
@@ -140,7 +127,7 @@ class Reloader:
             if self.folder is None:
                 return Outcome(previous, previous, refusal="this bot was not loaded from a folder")
             result = await asyncio.to_thread(_compile, self.folder)
-            errors = [p for p in result.problems if p.severity == "error"]
+            errors = result.errors
             if result.bot is None or errors:
                 for problem in errors:
                     log.error("reload refused: %s", render_problem(problem))
@@ -170,13 +157,9 @@ class Reloader:
         return json_response({"version": self.runtime.bot.version, "pid": os.getpid()})
 
     def _refuse(self, request: Request) -> Response | None:
-        if not self.token:
-            return json_error(503, "no_admin_token", "set an admin token (BOTKIT_ADMIN_TOKEN)")
-        if not same_secret(bearer_token(request), self.token):
-            return json_error(
-                401, "bad_token", "a valid 'Authorization: Bearer <token>' is needed"
-            )
-        return None
+        return bearer_refusal(
+            request, self.token, "no_admin_token", "set an admin token (BOTKIT_ADMIN_TOKEN)"
+        )
 
     async def _tell_others(self, version: str) -> None:
         if self.broadcast is None:

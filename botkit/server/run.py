@@ -61,7 +61,7 @@ def _bot(path: Path, settings: ServerSettings) -> tuple[BotApp, _Stubs, float | 
     """The bot, its fixtures' stubs and clock: everything that can be wrong with what was given."""
     try:
         bot = load(path)
-    except (FlowError, ConfigurationError) as exc:
+    except FlowError as exc:  # a ConfigurationError (actions.py) is one already
         raise ConfigurationError(str(exc)) from exc
     return (bot, *_fixtures(bot, settings.fixtures))
 

@@ -89,6 +89,23 @@ def test_funnel_and_drop_off_equal_a_recount_of_the_raw_records(seed: int, users
             assert (funnel.reached[state], funnel.dropped[state]) == recount(records, state)
 
 
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), users=st.integers(0, 12))
+def test_an_experiment_without_a_result_says_why(seed: int, users: int) -> None:
+    conversations = conversations_of(traffic(seed, users))
+    metrics = measure(APP.bot, conversations)
+    seen = {name for c in conversations for name in c.variants}
+    for name, experiment in APP.bot.experiments.items():
+        if experiment.goal is None:
+            assert metrics.unmeasured[name] == "it has no goal (add 'goal:' to the experiment)"
+        elif name in seen:
+            assert name in metrics.experiments
+            assert name not in metrics.unmeasured
+        else:
+            assert metrics.unmeasured[name] == "no conversation was in it yet"
+            assert name not in metrics.experiments
+
+
 def test_rates_of_a_known_set_of_conversations(tmp_path: Path) -> None:
     # Wednesday 2026-11-25 10:00 KST and on, 5 s a turn: the CS team is in when 다 asks for one.
     ticks = iter(WEDNESDAY_10AM + i * 5 for i in range(1000))

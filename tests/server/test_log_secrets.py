@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -338,3 +339,12 @@ def test_a_logger_with_a_handler_of_its_own_writes_through_the_redaction_too(
         json.loads(logs.getvalue())["message"]
         == f'127.0.0.1:5000 - "POST {SKILL}/*** HTTP/1.1" 401'
     )
+
+
+def test_the_admin_token_is_a_secret_like_the_others(tmp_path: Path) -> None:
+    admin = "reload-admin-token-0006"
+    settings = dataclasses.replace(server_settings(tmp_path), admin_token=admin)
+    with captured_logs(settings) as logs:
+        logging.getLogger("botkit.test").debug("the reload door's token is %s", admin)
+    assert admin not in logs.getvalue()
+    assert json.loads(logs.getvalue())["message"] == "the reload door's token is ***"

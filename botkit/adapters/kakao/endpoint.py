@@ -109,7 +109,7 @@ class KakaoEndpoint:
 
     @property
     def path(self) -> str:
-        return "/" + self.settings.path.strip("/")
+        return self.settings.route
 
     def routes(self) -> list[BaseRoute]:
         # Plain ASGI apps: Starlette passes the request straight through.

@@ -36,3 +36,8 @@ class KakaoSettings:
     deliver_late_replies: bool = True  # a reply that missed its budget comes with the next one
     max_body_bytes: int = 64 * 1024
     max_utterance_chars: int = 1000
+
+    @property
+    def route(self) -> str:
+        """``path`` as the skill's route: one leading slash, no trailing one."""
+        return "/" + self.path.strip("/")

@@ -154,10 +154,13 @@ class WebEndpoint:
         await self.push(user, effects)
 
     async def _pushed(self, message: dict[str, Any]) -> None:
-        if "sid" not in message:  # the broadcast reconnected: nothing to push
+        # Every worker hears every push: only one that holds a socket of the user reads it. A
+        # message without a sid is the broadcast saying it reconnected: nothing to push.
+        sid = message.get("sid")
+        if not isinstance(sid, str) or sid not in self.by_sid:
             return
         says: list[Effect] = [say_from_data(data) for data in message.get("says", ())]
-        await self.push(str(message.get("sid", "")), says)
+        await self.push(sid, says)
 
     async def _drop_sockets(self, request: Request) -> Response:
         return json_response({"dropped": await self.drop_all()})
@@ -294,12 +297,13 @@ class WebEndpoint:
         sent live to every open tab of the session; how many got them. A tab that is closed
         sees them in the history when it opens again."""
         said = [e for e in effects if isinstance(e, Say)]
-        if not said:
+        sockets = list(self.by_sid.get(sid, ()))
+        if not said or not sockets:
             return 0
         kind = "agent" if all(e.agent for e in said) else "bot"  # the bot speaks after a release
         frame = {"type": kind, "messages": render_web(said)}
         sent = 0
-        for socket in list(self.by_sid.get(sid, ())):
+        for socket in sockets:
             with contextlib.suppress(RuntimeError, OSError):
                 await self._send(socket, frame)
                 sent += 1
