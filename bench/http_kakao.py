@@ -46,7 +46,7 @@ import os
 import ssl
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,34 @@ async def turn(
     return data
 
 
+async def conversation(
+    client: RawClient | HttpxClient,
+    url: str,
+    user: str,
+    tally: Tally,
+    going: Callable[[], bool],
+    greeted: Callable[[dict[str, Any]], None] = lambda answer: None,
+) -> bool:
+    """The reference conversation (SCRIPT) as the Kakao user ``user``, a turn at a time while
+    ``going()``; ``greeted`` sees the answer to the first turn. True if every turn was answered
+    as expected."""
+    extra: dict[str, Any] | None = None
+    for step, text in enumerate(SCRIPT):
+        if not going():
+            return False
+        answer = await turn(client, url, skill_payload(user, text, extra), tally)
+        if answer is None:
+            return False  # the conversation cannot go on from an unknown state
+        extra = None
+        if step == 0:
+            greeted(answer)
+            extra = _pressed_extra(answer, PRESS)
+            if extra is None:
+                tally.error("unexpected_answer", f"no '{PRESS}' quick reply: {answer}")
+                return False
+    return True
+
+
 async def user_loop(
     worker: int,
     client: RawClient | HttpxClient,
@@ -264,25 +292,16 @@ async def user_loop(
     deadline: float,
 ) -> None:
     """One simulated user: conversation after conversation, each as a new Kakao user."""
+
+    def going() -> bool:
+        return time.perf_counter() < deadline
+
     n = 0
-    while tally.started < conversations and time.perf_counter() < deadline:
+    while tally.started < conversations and going():
         tally.started += 1
         user = f"bench-{worker}-{n}"
         n += 1
-        extra: dict[str, Any] | None = None
-        for step, text in enumerate(SCRIPT):
-            if time.perf_counter() >= deadline:
-                return
-            answer = await turn(client, url, skill_payload(user, text, extra), tally)
-            if answer is None:
-                break  # the conversation cannot go on from an unknown state
-            extra = None
-            if step == 0:
-                extra = _pressed_extra(answer, PRESS)
-                if extra is None:
-                    tally.error("unexpected_answer", f"no '{PRESS}' quick reply: {answer}")
-                    break
-        else:
+        if await conversation(client, url, user, tally, going):
             tally.completed += 1
 
 

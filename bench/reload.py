@@ -52,17 +52,7 @@ from typing import Any
 import orjson
 
 from bench.calibrate import calibrate
-from bench.http_kakao import (
-    LOCAL_POSTGRES,
-    PRESS,
-    SCRIPT,
-    SKILL_PATH,
-    RawClient,
-    Tally,
-    _pressed_extra,
-    skill_payload,
-    turn,
-)
+from bench.http_kakao import LOCAL_POSTGRES, SKILL_PATH, RawClient, Tally, conversation
 from bench.served import (
     FLOWS,
     Latency,
@@ -225,28 +215,20 @@ def greeting_label(answer: dict[str, Any]) -> str | None:
 async def user_loop(number: int, client: RawClient, run: Run) -> None:
     """One simulated user (as bench.http_kakao's), conversation after conversation, each as a
     new Kakao user, until the run stops."""
-    tally = run.tally
+
+    def going() -> bool:
+        return not run.stopping
+
+    def greeted(answer: dict[str, Any]) -> None:
+        run.greetings[greeting_label(answer) or "C"] += 1  # variant C greets otherwise
+
     n = 0
-    while not run.stopping:
-        tally.started += 1
+    while going():
+        run.tally.started += 1
         user = f"reload-{number}-{n}"
         n += 1
-        extra: dict[str, Any] | None = None
-        for step, text in enumerate(SCRIPT):
-            if run.stopping:
-                return
-            answer = await turn(client, SKILL_PATH, skill_payload(user, text, extra), tally)
-            if answer is None:
-                break
-            extra = None
-            if step == 0:
-                run.greetings[greeting_label(answer) or "C"] += 1  # variant C greets otherwise
-                extra = _pressed_extra(answer, PRESS)
-                if extra is None:
-                    tally.error("unexpected_answer", f"no '{PRESS}' quick reply: {answer}")
-                    break
-        else:
-            tally.completed += 1
+        if await conversation(client, SKILL_PATH, user, run.tally, going, greeted):
+            run.tally.completed += 1
 
 
 def edit_greeting(main_yaml: Path, label: str) -> None:

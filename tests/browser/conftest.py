@@ -83,21 +83,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(served.url, served.db)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Chromium for one test module. Not for the session: Playwright's sync API keeps its event
-    loop running in this thread until it stops, and the async tests after these need it gone."""
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless and quiet; the test skips, saying why, without it."""
     reason = _missing()
     if reason:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
+        launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
-        yield chromium
-        chromium.close()
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps its event
+    loop running in this thread until it stops, and the async tests after these need it gone."""
+    with chromium() as launched:
+        yield launched
 
 
 @contextlib.contextmanager

@@ -58,9 +58,14 @@ WAITING = """
 """
 
 
-def _engine(waiting: str = WAITING) -> Engine:
+def _compiled(waiting: str = WAITING) -> CompileResult:
+    """bot.yaml and main.yaml, with ``waiting`` (YAML of the handoff, or nothing) in ``agent``."""
     files = [("bot.yaml", BOT), ("main.yaml", MAIN.format(waiting=waiting.rstrip("\n")))]
-    result = compile_texts([(n, textwrap.dedent(t).lstrip("\n")) for n, t in files])
+    return compile_texts([(n, textwrap.dedent(t).lstrip("\n")) for n, t in files])
+
+
+def _engine(waiting: str = WAITING) -> Engine:
+    result = _compiled(waiting)
     assert result.bot is not None, [p.message for p in result.problems]
     return Engine(result.bot)
 
@@ -149,8 +154,7 @@ def test_with_an_agent_every_message_is_the_agents() -> None:
 
 def test_leave_takes_only_what_the_user_says_or_presses() -> None:
     leave_any = "\n      leave:\n        - any: true\n          to: start\n"
-    files = [("bot.yaml", BOT), ("main.yaml", MAIN.format(waiting=leave_any.rstrip("\n")))]
-    result = compile_texts([(n, textwrap.dedent(t).lstrip("\n")) for n, t in files])
+    result = _compiled(leave_any)
     (problem,) = [p for p in result.problems if p.code == "BK208"]
     assert (problem.path, problem.line, problem.column) == ("main.yaml", 19, 11)
     assert problem.message == (
@@ -164,8 +168,7 @@ def test_leave_takes_only_what_the_user_says_or_presses() -> None:
 
 def test_a_way_out_of_the_queue_to_a_missing_state_is_reported() -> None:
     bad = "\n      leave:\n        - keywords: [그만]\n          to: nowhere\n"
-    files = [("bot.yaml", BOT), ("main.yaml", MAIN.format(waiting=bad.rstrip("\n")))]
-    result = compile_texts([(n, textwrap.dedent(t).lstrip("\n")) for n, t in files])
+    result = _compiled(bad)
     assert [p.code for p in result.problems] == ["BK301"]
 
 
@@ -206,15 +209,9 @@ def test_a_waiting_quick_reply_that_no_way_out_handles_is_reported() -> None:
         "\n      while_waiting:\n        text: 기다려 주세요.\n        quick_replies:\n"
         "          - label: 대기 취소\n            payload: stop_waiting\n"
     )
-    files = [("bot.yaml", BOT), ("main.yaml", MAIN.format(waiting=unhandled.rstrip("\n")))]
-    result = compile_texts([(n, textwrap.dedent(t).lstrip("\n")) for n, t in files])
+    result = _compiled(unhandled)
     assert [p.message for p in result.problems if p.code == "BK411"] == [
         "state 'agent' offers a quick reply with payload 'stop_waiting' but no transition "
         "handles it"
     ]
-    assert [p.code for p in _compiled_with_leave().problems] == []
-
-
-def _compiled_with_leave() -> CompileResult:
-    files = [("bot.yaml", BOT), ("main.yaml", MAIN.format(waiting=WAITING.rstrip("\n")))]
-    return compile_texts([(n, textwrap.dedent(t).lstrip("\n")) for n, t in files])
+    assert [p.code for p in _compiled(WAITING).problems] == []  # with leave: for it

@@ -4,13 +4,17 @@ phone widths. Experiments that cannot be measured say why instead of "no data"."
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from botkit.metrics.compute import Metrics
 from botkit.metrics.html import to_html
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _missing
+from tests.browser.conftest import chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.browser
 
@@ -60,20 +64,9 @@ def metrics(**changes: Any) -> Metrics:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Any:
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -34,6 +34,7 @@ from botkit.storage import MemoryStore
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).with_name("skill-response.schema.json")
+MULTILINGUAL = REPO / "tests" / "bots" / "multilingual"
 
 SKILL_PATH = "/kakao/skill"
 SHOP_BOT_ID = "shop"
@@ -185,6 +186,20 @@ async def on_loopback(app: ASGIApp) -> AsyncIterator[int]:
     finally:
         server.should_exit = True
         await serving
+
+
+@contextlib.asynccontextmanager
+async def multilingual(store: MemoryStore | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for the small bot in Korean and English (``tests/bots/multilingual``), served by
+    the real ASGI app in the test's own event loop, its lifespan run."""
+    store = MemoryStore() if store is None else store
+    app = create_app(botkit.load(MULTILINGUAL), ServerSettings(), store=store)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client,
+    ):
+        yield client
 
 
 @pytest.fixture

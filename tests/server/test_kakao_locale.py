@@ -8,18 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
-import httpx
-
-import botkit
 from botkit.records import RecordKind
-from botkit.server import ServerSettings, create_app
 from botkit.storage import MemoryStore
-from tests.server.conftest import SKILL_PATH, session_key, skill_payload, texts
-
-BOT_DIR = Path(__file__).resolve().parents[1] / "bots" / "multilingual"
+from tests.server.conftest import SKILL_PATH, multilingual, session_key, skill_payload, texts
 
 Say = Callable[..., Coroutine[Any, Any, list[str]]]
 
@@ -27,12 +20,7 @@ Say = Callable[..., Coroutine[Any, Any, list[str]]]
 @contextlib.asynccontextmanager
 async def kakao() -> AsyncIterator[tuple[Say, MemoryStore]]:
     store = MemoryStore()
-    app = create_app(botkit.load(BOT_DIR), ServerSettings(), store=store)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client,
-    ):
+    async with multilingual(store) as client:
 
         async def say(text: str, lang: str | None = "ko") -> list[str]:
             body = skill_payload(text)

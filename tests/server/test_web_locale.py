@@ -10,13 +10,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 import botkit
-from botkit.server import ServerSettings, create_app
-from botkit.storage import MemoryStore
+from tests.server.conftest import multilingual
 
-BOT_DIR = Path(__file__).resolve().parents[1] / "bots" / "multilingual"
 SID = "웹언어테스트".encode().hex()  # a valid session id
 WIDGET = Path(botkit.__file__).parent / "adapters" / "web" / "static" / "widget.js"
 
@@ -25,12 +21,7 @@ Say = Callable[..., Coroutine[Any, Any, list[str]]]
 
 @contextlib.asynccontextmanager
 async def widget() -> AsyncIterator[Say]:
-    app = create_app(botkit.load(BOT_DIR), ServerSettings(), store=MemoryStore())
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client,
-    ):
+    async with multilingual() as client:
         sent = 0
 
         async def say(text: str, locale: str | None, payload: str | None = None) -> list[str]:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
 import shlex
-import sys
 from pathlib import Path
 
 import pexpect
@@ -23,7 +21,7 @@ from botkit.simulator.recording import read_fixtures
 from botkit.simulator.runner import run_file
 from botkit.simulator.shell import ShellOptions, run_shell
 from botkit.simulator.testfile import load_test_file
-from tests.simulator.test_shell import shown
+from tests.simulator.terminal import run_piped, shown, spawn_botkit
 
 REPO = Path(__file__).resolve().parents[2]
 FLOWS = REPO / "flows"
@@ -40,16 +38,8 @@ def demo_arguments() -> list[str]:
 
 def piped(lines: list[str], options: ShellOptions | None = None) -> str:
     """What the shell prints for these lines on piped input (the demo's fixtures by default)."""
-    stdin, stdout = sys.stdin, sys.stdout
-    sys.stdin, sys.stdout = io.StringIO("\n".join(lines) + "\n"), io.StringIO()
-    try:
-        options = options or ShellOptions(FLOWS, fixtures=DEMO_FIXTURES)
-        status = run_shell(options, interactive=False)
-        printed = sys.stdout.getvalue()
-    finally:
-        sys.stdin, sys.stdout = stdin, stdout
-    assert status == 0, printed
-    return printed
+    options = options or ShellOptions(FLOWS, fixtures=DEMO_FIXTURES)
+    return run_piped(options, "\n".join(lines) + "\n")
 
 
 # --- acceptance: make demo in a terminal --------------------------------------------------------
@@ -73,26 +63,8 @@ def test_make_demo_greets_and_both_lookups_succeed_on_the_variant_it_pins(
     arguments = demo_arguments()
     assert arguments[:2] == ["shell", "flows/"]
     assert "--fixtures" in arguments
-    env = {
-        **os.environ,
-        "TERM": "xterm",
-        "COLUMNS": "100",
-        "LINES": "40",
-        "HOME": str(tmp_path),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "NO_COLOR": "1",
-        "PROMPT_TOOLKIT_NO_CPR": "1",  # pexpect does not answer cursor-position requests
-    }
     log = io.StringIO()
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "botkit.cli.main", *arguments],
-        cwd=str(REPO),
-        env=env,
-        encoding="utf-8",
-        timeout=20,
-        dimensions=(40, 100),
-    )
+    child = spawn_botkit(arguments, home=tmp_path)
     child.logfile_read = log
     try:
         child.expect(shown("5. 상담원 연결"))  # the full menu: the experiment is pinned to A

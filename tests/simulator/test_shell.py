@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
-import sys
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from botkit.simulator.runner import run_file
 from botkit.simulator.shell import Shell, ShellOptions, run_shell
 from botkit.simulator.testfile import Fixtures, load_test_file
 from botkit.storage import MemoryStore
+from tests.simulator.terminal import ANSI, run_piped, shown, spawn_botkit
 
 REPO = Path(__file__).resolve().parents[2]
 FLOWS = REPO / "flows"
@@ -50,37 +49,12 @@ def fixture_file(tmp_path: Path) -> Path:
 
 # --- acceptance: the real program in a pseudo-terminal ---------------------------------------
 
-ANSI = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"  # colours and cursor moves may sit between characters
-
-
-def shown(text: str) -> str:
-    """A pattern for ``text`` as a terminal receives it."""
-    return ANSI.join(re.escape(char) for char in text)
-
 
 def test_shell_in_a_terminal_numbers_quick_replies_and_fills_the_order_slot(
     tmp_path: Path, fixture_file: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "TERM": "xterm",
-        "COLUMNS": "100",
-        "LINES": "40",
-        "HOME": str(tmp_path),  # the history file goes here, not into the real home
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "NO_COLOR": "1",
-        "PROMPT_TOOLKIT_NO_CPR": "1",  # pexpect does not answer cursor-position requests
-    }
-    command = ["-m", "botkit.cli.main", "shell", "flows/", "--store", "memory://"]
-    child = pexpect.spawn(
-        sys.executable,
-        [*command, "--fixtures", str(fixture_file)],
-        cwd=str(REPO),
-        env=env,
-        encoding="utf-8",
-        timeout=20,
-        dimensions=(40, 100),
-    )
+    command = ["shell", "flows/", "--store", "memory://", "--fixtures", str(fixture_file)]
+    child = spawn_botkit(command, home=tmp_path)
     try:
         child.expect(shown("1. 배송 조회"))  # the greeting's quick replies, numbered
         child.expect(shown("> "))
@@ -350,17 +324,8 @@ async def test_save_writes_the_transcript_as_plain_text(
 
 def _run_piped(arguments: list[str], lines: str) -> str:
     """Run the program as a script would (input from a pipe) and return what it printed."""
-    stdin, stdout = sys.stdin, sys.stdout
-    sys.stdin, sys.stdout = io.StringIO(lines), io.StringIO()
-    try:
-        *flags, path = arguments
-        options = _options(Path(path), flags)
-        status = run_shell(options, interactive=False)
-        printed = sys.stdout.getvalue()
-    finally:
-        sys.stdin, sys.stdout = stdin, stdout
-    assert status == 0, printed
-    return printed
+    *flags, path = arguments
+    return run_piped(_options(Path(path), flags), lines)
 
 
 def _options(path: Path, flags: list[str]) -> ShellOptions:
