@@ -61,8 +61,11 @@ class FlowError(BotkitError):
     """The flow files have errors; ``problems`` lists them, ``str()`` shows them."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__(render_problems(list(problems)))
         self.problems = list(problems)
+        super().__init__(render_problems(self.problems))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable with its problems, as ConflictError
+        return (type(self), (self.problems,))
 
 
 class ExpressionError(BotkitError):
@@ -140,6 +143,10 @@ class BadId(BadPayload):
     def __init__(self, path: str, problem: str) -> None:
         super().__init__(f"{path} {problem}")
         self.path = path
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.problem))
 
 
 class BodyTooLarge(BadPayload):
@@ -148,3 +155,6 @@ class BodyTooLarge(BadPayload):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the body is larger than {limit} bytes")
         self.limit = limit
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.limit,))

@@ -18,7 +18,16 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Problem", "Severity", "SourceText", "render_json", "render_problem", "render_problems"]
+__all__ = [
+    "Problem",
+    "Severity",
+    "SourceText",
+    "cells",
+    "plural",
+    "render_json",
+    "render_problem",
+    "render_problems",
+]
 
 
 class Severity(enum.StrEnum):
@@ -80,7 +89,7 @@ class Problem:
 _CLIP = 100  # characters of a source line shown around a problem
 
 
-def _cells(text: str) -> int:
+def cells(text: str) -> int:
     """Terminal cells that ``text`` takes: two for wide East Asian characters, one otherwise."""
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
@@ -102,10 +111,10 @@ def render_problem(problem: Problem) -> str:
             column = column - left + (1 if left else 0)
         before = excerpt[: column - 1]
         marked = excerpt[column - 1 : column - 1 + max(problem.width, 1)]
-        carets = "^" * max(_cells(marked), 1)
+        carets = "^" * max(cells(marked), 1)
         out.append(f"{gutter} |")
         out.append(f"{problem.line} | {excerpt}")
-        out.append(f"{gutter} | {' ' * _cells(before)}{carets}")
+        out.append(f"{gutter} | {' ' * cells(before)}{carets}")
     for label, value in (
         ("expected", problem.expected),
         ("found", problem.found),
@@ -123,7 +132,7 @@ def render_problems(problems: Sequence[Problem], *, limit: int = 50) -> str:
         shown.append(f"… and {len(problems) - limit} more")
     errors = sum(1 for p in problems if p.severity is Severity.ERROR)
     warnings = len(problems) - errors
-    shown.append(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}")
+    shown.append(f"{plural(errors, 'error')}, {plural(warnings, 'warning')}")
     return "\n\n".join(shown)
 
 
@@ -131,5 +140,5 @@ def render_json(problems: Iterable[Problem]) -> str:
     return json.dumps([p.to_json() for p in problems], ensure_ascii=False, indent=2)
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"

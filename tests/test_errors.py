@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import pickle
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,21 @@ def test_load_raises_exported_errors(
     with pytest.raises(botkit.FlowError) as caught:
         botkit.load(tmp_path)
     assert "main.yaml:" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.ConflictError("web:민지", 1, 2),
+        errors.BadId("user.id", "is empty"),
+        errors.BodyTooLarge(65_536),
+        errors.FlowError([]),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_errors_with_fields_survive_pickling(error: errors.BotkitError) -> None:
+    """What crosses a process boundary (a worker, a test runner) keeps its message and fields."""
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is type(error)
+    assert str(again) == str(error)
+    assert vars(again) == vars(error)

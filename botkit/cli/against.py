@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ import click
 
 from botkit.errors import StorageError
 from botkit.masking import hide_passwords
+from botkit.problems import cells
 
 if TYPE_CHECKING:
     from botkit.flow.model import Bot
@@ -177,10 +177,10 @@ def render_against(against: Against | None, url: str) -> str:
             f"{_count(against.checked)} checked ({where})"
         )
     lines = [f"live conversations at states this version does not have ({where}):"]
-    width = max(_cells(s.state) for s in against.stranded)
+    width = max(cells(s.state) for s in against.stranded)
     digits = max(len(str(s.sessions)) for s in against.stranded)
     for s in against.stranded:
-        pad = " " * (width - _cells(s.state))
+        pad = " " * (width - cells(s.state))
         head = f"  {s.state}{pad}  {s.sessions:>{digits}} {_noun(s.sessions)} → {s.to}"
         if s.covered:
             lines.append(f"{head} (migrate:)")
@@ -219,10 +219,6 @@ def _count(sessions: int) -> str:
     return f"{sessions} live {_noun(sessions)}"
 
 
-def _noun(sessions: int) -> str:
-    return "session" if sessions == 1 else "sessions"
-
-
 def _span(seconds: float) -> str:
     """``1800`` → ``30 minutes``: the largest unit that divides it."""
     for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
@@ -232,6 +228,5 @@ def _span(seconds: float) -> str:
     return f"{seconds:g} seconds"
 
 
-def _cells(text: str) -> int:
-    """Terminal cells: Hangul takes two, so columns after a Korean state name still line up."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+def _noun(sessions: int) -> str:
+    return "session" if sessions == 1 else "sessions"
