@@ -3,6 +3,7 @@ experiments, promotions and business hours. Ids are bot-wide whichever file decl
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
@@ -114,16 +115,54 @@ def _compile_owner(ctx: Context, owner: Node, out: Declarations) -> None:
     for name, node in owner.members("experiments", "experiment"):
         out.experiments[name] = _experiment(ctx, name, node)
     for name, node in owner.members("promotions", "promotion"):
-        out.promotions[name] = Promotion(
-            name,
-            str(node.get("title")),
-            node.get("cost"),
-            node.get("starts"),
-            node.get("ends"),
-        )
+        out.promotions[name] = _promotion(ctx, name, node, flow)
     if owner.kind == "bot":
         for name, node in owner.members("business_hours", "hours"):
             out.hours[name] = _hours(name, node)
+
+
+def _promotion(ctx: Context, name: str, node: Node, flow: str | None) -> Promotion:
+    """A promotion: its dates must be days of the calendar, the last not before the first;
+    the states its ``offer`` names must exist (a bare name there is a payload)."""
+    days: dict[str, dt.date] = {}
+    for key in ("starts", "ends"):
+        value = node.get(key)
+        if isinstance(value, str):
+            try:
+                days[key] = dt.date.fromisoformat(value)
+            except ValueError:
+                ctx.reporter.add(
+                    "BK316",
+                    node.where(key),
+                    f"promotion '{name}' {key} on '{value}', which is not a day of the calendar",
+                    expected="a date as YYYY-MM-DD",
+                    found=f"'{value}'",
+                    hint="check the month and the day",
+                )
+    if "starts" in days and "ends" in days and days["ends"] < days["starts"]:
+        ctx.reporter.add(
+            "BK316",
+            node.where("ends"),
+            f"promotion '{name}' ends on {days['ends']}, before it starts ({days['starts']})",
+            expected=f"a last day on or after {days['starts']}",
+            found=str(days["ends"]),
+            hint="'ends' is the last day the promotion runs, inclusive",
+        )
+    offer: list[str] = []
+    entries = node.get("offer")
+    for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+        entry = str(entry)
+        if "." in entry and ctx.resolve(entry, node.where_path("offer", i), flow) is None:
+            continue
+        offer.append(entry)
+    return Promotion(
+        name,
+        str(node.get("title")),
+        node.get("cost"),
+        node.get("starts"),
+        node.get("ends"),
+        tuple(offer),
+    )
 
 
 def _duplicate(ctx: Context, kind: str, name: str, where: Where, first: Where) -> None:

@@ -21,8 +21,8 @@ VOCABULARY: dict[str, frozenset[str]] = {
     kind: frozenset(keys.split())
     for kind, keys in {
         "bot": "bot title start locales default_locale inactivity_timeout keep_versions "
-        "migrate fallback messages global slots intents actions goals experiments promotions "
-        "business_hours",
+        "migrate business_events fallback messages global slots intents actions goals "
+        "experiments promotions business_hours",
         "flow": "flow title description start slots intents actions goals experiments "
         "promotions global fallback states",
         "state": "title description say collect call handoff end goal promotion experiment "
@@ -48,9 +48,10 @@ VOCABULARY: dict[str, frozenset[str]] = {
         "variant": "say on next",
         "experiment": "title variants goal min_effect",
         "goal": "title value",
-        "promotion": "title cost starts ends",
+        "promotion": "title cost starts ends offer",
+        "business_event": "revenue conversion",
         "hours": "timezone days holidays",
-        "system_messages": "error please_wait try_again migrated",
+        "system_messages": "error please_wait try_again migrated no_agent",
     }.items()
 }
 

@@ -86,6 +86,7 @@ CODES: dict[str, Code] = {
         Code("BK313", "unknown-locale", _E, "a text in a language the bot does not declare"),
         Code("BK314", "unknown-result", _E, "a route for a result the action never returns"),
         Code("BK315", "require-unsaved", _E, "a required slot that 'save:' does not fill"),
+        Code("BK316", "promotion-dates", _E, "a promotion whose dates are not days or end first"),
         Code("BK401", "unreachable-state", _W, "no path leads to this state"),
         Code("BK402", "dead-end-state", _E, "a state that is not an end but has no way out"),
         Code("BK403", "handoff-no-way-back", _E, "a handoff state that never returns to the bot"),

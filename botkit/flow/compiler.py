@@ -35,7 +35,16 @@ from botkit.flow._node import Node
 from botkit.flow._report import Reporter, Where
 from botkit.flow._states import compile_fallback, compile_flow_states, compile_transitions
 from botkit.flow.durations import seconds
-from botkit.flow.model import Bot, Fallback, Flow, Message, Target, Transition
+from botkit.flow.model import (
+    DEFAULT_EVENT_MEANINGS,
+    Bot,
+    EventMeaning,
+    Fallback,
+    Flow,
+    Message,
+    Target,
+    Transition,
+)
 from botkit.problems import Problem, Severity, SourceText
 
 __all__ = ["MAX_BOT_BYTES", "CompileResult", "compile_bot", "compile_texts", "flow_files"]
@@ -325,13 +334,14 @@ def _assemble(
     timeout = 30 * 60.0
     keep = 7 * 86400.0
     migrate: dict[str, Target] = {}
+    meanings = dict(DEFAULT_EVENT_MEANINGS)
     if bot_node is not None:
         fb = bot_node.node("fallback", "fallback")
         if fb is not None:
             fallback = compile_fallback(ctx, fb, None) or fallback
         sysmsg = bot_node.node("messages", "system_messages")
         if sysmsg is not None:
-            for key in ("error", "please_wait", "try_again", "migrated"):
+            for key in ("error", "please_wait", "try_again", "migrated", "no_agent"):
                 messages[key] = compile_messages(ctx, sysmsg, key, None)
         global_on = compile_transitions(ctx, bot_node, "global", None, in_call=None)
         if bot_node.has("inactivity_timeout"):
@@ -339,6 +349,7 @@ def _assemble(
         if bot_node.has("keep_versions"):
             keep = seconds(str(bot_node.get("keep_versions")))
         migrate = _migrate(ctx, bot_node)
+        meanings = _business_events(bot_node)
     bot_data = bot_node.doc.data if bot_node else None
     versions = sorted(f.version for f in flows.values())
     return Bot(
@@ -362,6 +373,7 @@ def _assemble(
         flows=MappingProxyType(flows),
         migrate=MappingProxyType(migrate),
         keep_versions=keep,
+        business_events=MappingProxyType(meanings),
     )
 
 
@@ -377,6 +389,22 @@ def _migrate(ctx: Context, bot_node: Node) -> dict[str, Target]:
         target = ctx.resolve(str(new), where, None)
         if target is not None:
             out[str(old)] = target
+    return out
+
+
+def _business_events(bot_node: Node) -> dict[str, EventMeaning]:
+    """``business_events:`` over the defaults: what each kind's amount does to revenue, and
+    whether it is a conversion (the schema has checked the words)."""
+    out = dict(DEFAULT_EVENT_MEANINGS)
+    for kind, node in bot_node.members("business_events", "business_event"):
+        default = out.get(kind)
+        revenue = node.get("revenue")
+        conversion = node.get("conversion")
+        out[kind] = EventMeaning(
+            kind,
+            str(revenue) if revenue is not None else (default.revenue if default else "none"),
+            bool(conversion) if conversion is not None else bool(default and default.conversion),
+        )
     return out
 
 

@@ -36,6 +36,8 @@ class Wording:
     error: str  # said for a failed turn when the bot has no ``messages.error``
     # said when a new version no longer has the user's place (no ``messages.migrated``)
     migrated: str
+    # said when nobody took a handoff within its wait_timeout (no ``messages.no_agent``)
+    no_agent: str
 
 
 KOREAN = Wording(
@@ -48,6 +50,7 @@ KOREAN = Wording(
     fallback="죄송해요, 잘 이해하지 못했어요. 다시 말씀해 주시겠어요?",
     error="일시적인 오류가 발생했어요. 잠시 후 다시 시도해 주세요.",
     migrated="안내 내용이 새로 바뀌어서 처음부터 다시 도와드릴게요.",
+    no_agent="기다려 주셔서 감사해요. 지금은 연결할 수 있는 상담원이 없어서 제가 도와드릴게요.",
 )
 
 
@@ -61,6 +64,7 @@ ENGLISH = Wording(
     fallback="Sorry, I didn't get that. Could you say it another way?",
     error="Something went wrong on our side. Please try again in a moment.",
     migrated="We have updated this service, so let's start again from the top.",
+    no_agent="Thank you for waiting. No agent is free right now, so I'll carry on helping you.",
 )
 
 WORDINGS = {"ko": KOREAN, "en": ENGLISH}

@@ -25,12 +25,14 @@ from botkit.flow.patterns import SafePattern
 from botkit.flow.templates import Template
 
 __all__ = [
+    "DEFAULT_EVENT_MEANINGS",
     "NO_WORDS",
     "Action",
     "Bot",
     "Branch",
     "ButtonSpec",
     "CardSpec",
+    "EventMeaning",
     "Experiment",
     "Fallback",
     "Flow",
@@ -319,8 +321,32 @@ class Promotion:
     name: str
     title: str
     cost: float | None
-    starts: str | None
-    ends: str | None
+    starts: str | None  # "YYYY-MM-DD" in the bot's time zone: shown and counted from then on
+    ends: str | None  # inclusive: through the whole of that day
+    # What taking the offer is: payloads ("get_coupon") and states ("promotion.book_visit") whose
+    # press on the promotion's state counts as a click. Empty: clicks (and the conversions that
+    # follow one) are not measured, because any other press there (a menu choice, "다음에요")
+    # is not the offer.
+    offer: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventMeaning:
+    """What a kind of business event means for the reports (bot.yaml ``business_events:``)."""
+
+    kind: str
+    revenue: str  # "add": its amount is revenue; "subtract": refunded money; "none"
+    conversion: bool  # whether it counts as a conversion (a purchase does, a refund does not)
+
+
+DEFAULT_EVENT_MEANINGS: Mapping[str, EventMeaning] = MappingProxyType(
+    {
+        "purchase": EventMeaning("purchase", "add", True),
+        "refund": EventMeaning("refund", "subtract", False),
+    }
+)
+"""What ``purchase`` and ``refund`` mean when bot.yaml does not say; any other kind is counted
+but adds no money and is no conversion until ``business_events:`` says otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +400,15 @@ class Bot:
     migrate: Mapping[str, Target] = field(default_factory=lambda: MappingProxyType({}))
     # How long an earlier version keeps serving conversations that started on it, in seconds.
     keep_versions: float = 7 * 86400.0
+    # What each kind of business event means (bot.yaml ``business_events:``, over the defaults).
+    business_events: Mapping[str, EventMeaning] = field(
+        default_factory=lambda: DEFAULT_EVENT_MEANINGS
+    )
+
+    def meaning(self, kind: str) -> EventMeaning:
+        """What a business event of ``kind`` means: declared, a default, or nothing."""
+        found = self.business_events.get(kind)
+        return found if found is not None else EventMeaning(kind, "none", False)
 
     def state(self, target: Target) -> State:
         return self.flows[target[0]].states[target[1]]
