@@ -8,7 +8,11 @@ and a per-session sequence number (gap-free, unique), the time, and kind-specifi
 Kinds (``data`` keys in brackets):
 
 * ``conversation_start`` [flow, segment: the user's profile then, locale: the language it starts
-  in, version: the bot version it runs on]; ``conversation_end`` [outcome]
+  in, version: the bot version it runs on]; ``conversation_end`` [outcome]: ``abandoned``
+  when the silence after its last activity outlasted ``inactivity_timeout``, written when botkit
+  learns it (the user's next message) but dated at that last activity (the user's message, the
+  bot's answer to an action, an agent's claim, message or release, the bot moving on by itself);
+  a conversation an agent holds never ends by silence
 * ``locale_changed`` [from, locale, source: ``channel``, ``profile`` or ``user``, a switch the
   user took, which sticks]: the conversation's language changed
 * ``message_in`` [text, payload, masked]; ``message_out`` [texts, says]: everything the bot said
@@ -18,19 +22,37 @@ Kinds (``data`` keys in brackets):
   ``null`` for a plain one. The answer to a ``sensitive`` slot is recorded as :data:`MASK`
   (``masked`` names the slot), and so is its value wherever a bubble shows it: only the session
   keeps it.
+* ``link_clicked`` [url, state: where the user was]: the user opened a link the bot showed
+  them (a ``url`` button, or a list item's), through botkit's redirect (``server/links.py``);
+  recorded in the conversation that showed it while it is the session's current one, even
+  ended; it is not activity (the inactivity timeout does not restart)
 * ``payload_rejected`` [payload]: a press of something that was not on the user's screen (a
   forged or replayed payload, cut to 100 characters); the message was read as text
-* ``transition`` [from, to, trigger]
+* ``transition`` [from, to, trigger]; trigger ``no agent in time`` from a handoff the sweeper
+  found nobody took: the user is placed at the ``on_timeout`` state and enters it (its messages,
+  its first question) only with their next message, which is never read as its answer
 * ``slot_filled`` [slot, attempt]; ``slot_rejected`` [slot, attempt]
 * ``action`` [action, result, latency_ms, detail, missing: the ``require``d slots an ``ok``
   answer lacked, which made the result ``error``]
 * ``fallback`` [miss]
-* ``handoff_requested`` [reason, queue, open]; ``handoff_queued`` [queue];
-  ``handoff_claimed`` [agent, waited_s]; ``agent_message`` [agent, text]; ``agent_note``
-  [agent, text]; ``handoff_released`` [to]; ``handoff_closed``; ``handoff_timeout`` [waited_s];
+* ``handoff_requested`` [reason: the state's declared one, or botkit's when it gave up
+  (``repeated_fallback``, ``slot_exhausted``), queue, open: false when outside business hours,
+  cause, trigger, from]; ``cause`` says what set off the moves that ended there, read from the
+  turn's first move: ``user_request`` (the user's words or press: keywords, intent, examples, a
+  payload, a choice, a global transition), ``action_result`` (trigger ``"lookup_order:
+  error"``), ``condition`` (a conditional next; trigger ``"score == 1"``), ``repeated_fallback``,
+  ``slot_exhausted`` (trigger: the slot), ``operator`` (goto, an agent's release) or ``flow`` (an
+  unconditional next, a handoff nobody took); ``trigger`` the transition's label or the result
+  (null when nothing moved in the turn), ``from`` the state it was taken from;
+  ``handoff_queued`` [queue]; ``handoff_claimed`` [agent, waited_s]; ``agent_message`` [agent,
+  text]; ``agent_note`` [agent, text]; ``handoff_released`` [to]; ``handoff_closed``;
+  ``handoff_timeout`` [waited_s] (followed by ``messages.no_agent``, said to the user: pushed,
+  or kept for their next message on Kakao);
   ``handoff_left`` [queue, to, trigger, waited_s] (the user left the queue before an agent came:
   by the handoff's ``leave:``, a choice that leads elsewhere, or a global transition)
-* ``goal`` [goal]; ``experiment`` [experiment, variant]; ``promotion`` [promotion]
+* ``goal`` [goal]; ``experiment`` [experiment, variant]; ``promotion`` [promotion]: its state
+  was entered while the promotion runs (from ``starts`` to the end of ``ends``, in the bot's time
+  zone); outside its dates the state says what it says, and nothing is recorded
 * ``error`` [reason]
 * ``version_migrated`` [from_version, to_version, from, to, how: ``migrate`` (the new version's
   ``migrate:`` named the place), ``kept`` (the same state exists) or ``restart`` (neither: the
@@ -80,6 +102,7 @@ class RecordKind(StrEnum):
     ERROR = "error"
     LOCALE_CHANGED = "locale_changed"
     VERSION_MIGRATED = "version_migrated"
+    LINK_CLICKED = "link_clicked"
 
 
 class Record(NamedTuple):

@@ -101,7 +101,13 @@ def reject(run: Run, slot: Slot) -> None:
     s.attempts += 1
     run.record(_SLOT_REJECTED, {"slot": slot.name, "attempt": s.attempts})
     if s.attempts >= slot.max_attempts and slot.on_exhausted is not None:
-        go(run, slot.on_exhausted, f"{slot.name} attempts exhausted", reason="slot_exhausted")
+        go(
+            run,
+            slot.on_exhausted,
+            f"{slot.name} attempts exhausted",
+            reason="slot_exhausted",
+            why=slot.name,
+        )
         return
     if s.attempts >= slot.max_attempts:
         s.attempts = 0

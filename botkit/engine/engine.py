@@ -42,7 +42,7 @@ from botkit.engine.experiments import force, variant_for
 from botkit.engine.hearing import action_result, agent_release, user_message
 from botkit.engine.matching import Classifier
 from botkit.engine.migrating import adopt, stranded
-from botkit.engine.moving import go, jump, start_conversation
+from botkit.engine.moving import jump, place, start_conversation
 from botkit.engine.prepared import Prepared, Validator, prepare
 from botkit.engine.session import Session, Status
 from botkit.engine.turn import Run, Turn
@@ -135,10 +135,16 @@ class Engine:
 
     def expire(self, session: Session, at: float) -> Turn:
         """Move on a handoff that no agent took within its wait_timeout (a sweeper calls this;
-        a user's message checks it too). Nothing happens to any other session."""
+        a user's message checks it too). Nothing happens to any other session.
+
+        Nobody is there to read it: the user is told nobody came (``messages.no_agent``; the
+        caller delivers it, pushed or kept for their next message) and put at the handoff's
+        ``on_timeout`` state without entering it. Their next message enters it, as a first
+        message would: what it asks is asked then, and their words are never its answer."""
         run = self._run(session, at)
         if session.status == Status.HANDOFF_REQUESTED and handoff.waited_too_long(run):
-            go(run, handoff.give_up_waiting(run), "no agent in time")
+            place(run, handoff.give_up_waiting(run), "no agent in time")
+            session.last_at = at  # the bot spoke: the conversation's last activity
         return run.finish()
 
     def claim(self, session: Session, agent: str, at: float) -> Turn:
@@ -165,6 +171,18 @@ class Engine:
         """An agent's note on the conversation: recorded, never shown to the user."""
         run = self._run(session, at)
         run.record(RecordKind.AGENT_NOTE, {"agent": agent, "text": text})
+        return run.finish()
+
+    def click(self, session: Session, url: str, conversation: int, at: float) -> Turn:
+        """The user opened a link the bot showed in ``conversation`` (botkit's redirect):
+        recorded as ``link_clicked`` while that conversation is the session's current one,
+        ended or not; nothing is said, nobody moves, and the inactivity timeout does not
+        restart (a look at a web page is not a word to the bot). A click on an earlier
+        conversation's link is refused (StepRefused), so nothing is written."""
+        if conversation <= 0 or session.conversation != conversation:
+            raise StepRefused(f"conversation {conversation} is not the user's current one")
+        run = self._run(session, at)
+        run.record(RecordKind.LINK_CLICKED, {"url": url, "state": session.state})
         return run.finish()
 
     def force_variant(self, session: Session, variant: str) -> list[str]:

@@ -5,9 +5,18 @@ agent hands the user back, nobody came in time, nobody is there at this hour, th
 the queue) they return or take the target and the caller moves (``moving``), so this module
 needs nothing but the primitives and ``moving`` can use it when a state being entered is a
 handoff.
+
+A ``handoff_requested`` record says why the user is handed over: ``reason`` (the state's declared
+one, or botkit's when it gave up), and ``cause`` with ``trigger`` and ``from``, read from the
+first move of the turn (see :data:`CAUSES`), so a handoff reached through a few ``next`` steps
+names what led into them. An agent's claim, message and release are the conversation's activity
+(``last_at``), as the user's messages are: a user answering an agent late is still in the same
+conversation.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from botkit import effects
 from botkit.effects import Say
@@ -21,6 +30,7 @@ from botkit.flow.model import HandoffSpec, Target
 from botkit.records import RecordKind
 
 __all__ = [
+    "CAUSES",
     "back_to_bot",
     "claim",
     "closed_now",
@@ -33,6 +43,17 @@ __all__ = [
     "say_waiting",
     "waited_too_long",
 ]
+
+CAUSES = (
+    "user_request",  # the user's words or press: keywords, intent, examples, a payload, a choice
+    "action_result",  # an action's result (trigger "lookup_order: error")
+    "condition",  # a conditional next (trigger "score == 1")
+    "repeated_fallback",  # the bot did not understand max_misses times in a row
+    "slot_exhausted",  # a slot's attempts were used up (trigger: the slot)
+    "operator",  # a person moved the user (goto, an agent's release)
+    "flow",  # the flow went on by itself (an unconditional next, a handoff nobody took)
+)
+"""What can cause a handoff (``handoff_requested`` ``cause``); moving.go writes them."""
 
 
 def closed_now(run: Run, handoff: HandoffSpec) -> bool:
@@ -47,10 +68,7 @@ def closed_now(run: Run, handoff: HandoffSpec) -> bool:
 def request_closed(run: Run, handoff: HandoffSpec) -> None:
     """Record a handoff asked for when nobody is there to queue it for: counted apart from
     handoffs that reached the agents, so the handoff rate can be read both ways."""
-    reason = run.reason or handoff.reason
-    run.record(
-        RecordKind.HANDOFF_REQUESTED, {"reason": reason, "queue": handoff.queue, "open": False}
-    )
+    run.record(RecordKind.HANDOFF_REQUESTED, _requested(run, handoff, open_=False))
 
 
 def request(run: Run, handoff: HandoffSpec, target: Target) -> None:
@@ -59,14 +77,26 @@ def request(run: Run, handoff: HandoffSpec, target: Target) -> None:
     run.say(handoff.message)
     s.status = Status.HANDOFF_REQUESTED
     s.since = run.at
-    # A handoff entered because botkit gave up (too many misunderstandings, slot attempts
-    # used up) records that reason instead of its own, so handoffs are counted by cause.
-    reason = run.reason or handoff.reason
-    run.record(
-        RecordKind.HANDOFF_REQUESTED, {"reason": reason, "queue": handoff.queue, "open": True}
-    )
+    requested = _requested(run, handoff, open_=True)
+    run.record(RecordKind.HANDOFF_REQUESTED, requested)
     run.record(RecordKind.HANDOFF_QUEUED, {"queue": handoff.queue})
-    run.turn.effects.append(effects.HandOff(reason, handoff.queue, name_of(target)))
+    run.turn.effects.append(effects.HandOff(requested["reason"], handoff.queue, name_of(target)))
+
+
+def _requested(run: Run, handoff: HandoffSpec, *, open_: bool) -> dict[str, Any]:
+    """The data of a ``handoff_requested`` record. ``reason`` is the state's own, or botkit's
+    when botkit gave up (too many misunderstandings, slot attempts used up), as it always was;
+    ``cause``, ``trigger`` and ``from`` say what set off the turn's moves that ended here (the
+    first of them: a handoff after a few ``next`` steps is caused by what led into them)."""
+    cause, trigger, source = run.first or ("flow", None, None)
+    return {
+        "reason": run.reason or handoff.reason,
+        "queue": handoff.queue,
+        "open": open_,
+        "cause": cause,
+        "trigger": trigger,
+        "from": source,
+    }
 
 
 def waited_too_long(run: Run) -> bool:
@@ -101,14 +131,21 @@ def leave(run: Run, target: Target, trigger: str) -> None:
 
 
 def give_up_waiting(run: Run) -> Target:
-    """No agent came within the handoff's wait_timeout: back to the bot. Returns the flow's
-    way on (on_timeout), for the caller to take."""
+    """No agent came within the handoff's wait_timeout: back to the bot, which tells the user
+    so (``messages.no_agent``, or botkit's words). Returns the flow's way on (on_timeout), for
+    the caller to take: with the user there (their message found the wait over), or to put
+    them at while they are away (the sweeper; ``moving.place``)."""
     s = run.session
     handoff = run.prepared.state_of(s).handoff
     assert handoff is not None  # waited_too_long() said so
     assert handoff.on_timeout is not None  # the compiler requires it with wait_timeout
     run.record(RecordKind.HANDOFF_TIMEOUT, {"waited_s": round(run.at - s.since)})
     back_to_bot(run)
+    designed = run.bot.messages.get("no_agent")
+    if designed:
+        run.say(designed)
+    else:
+        run.say_text(run.prepared.wording_of(s.locale).no_agent)
     return handoff.on_timeout
 
 
@@ -121,6 +158,7 @@ def release(run: Run, event: AgentRelease) -> Target | None:
         # a conversation the bot holds, is the operator's mistake and changes nothing.
         raise NotWithAgent("the conversation is not handed off to an agent")
     state = run.prepared.state_of(s)
+    s.last_at = run.at  # the agent's last word: activity, like their messages
     if event.close:
         run.record(RecordKind.HANDOFF_CLOSED)
         run.record(RecordKind.CONVERSATION_END, {"outcome": "handed_off"})
@@ -143,6 +181,7 @@ def claim(run: Run, agent: str) -> None:
     s.status = Status.WITH_AGENT
     s.agent = agent
     s.since = run.at
+    s.last_at = run.at  # activity: the conversation is alive while an agent works on it
 
 
 def say_as_agent(run: Run, text: str, agent: str) -> None:
@@ -156,6 +195,7 @@ def say_as_agent(run: Run, text: str, agent: str) -> None:
         claim(run, agent)
     run.record(RecordKind.AGENT_MESSAGE, {"agent": agent, "text": text})
     run.turn.effects.append(Say(text=text, agent=agent))
+    s.last_at = run.at  # the user answers the agent: not after a silence
 
 
 def back_to_bot(run: Run) -> None:

@@ -20,6 +20,13 @@ While the user waits for an agent, only the ways out of the queue are tried (the
 ``leave:``, a choice leading elsewhere, then the global transitions that do not lead back to
 the handoff); anything else is kept for the agent and answered with ``while_waiting``. With an
 agent, every message is the agent's.
+
+A message that comes after a silence longer than ``inactivity_timeout`` (none ends a conversation
+an agent holds) closes the conversation at its last activity and starts the next one. A first
+message, and the first message at a state botkit put the user in while they were away (another
+version's place, a handoff nobody took in time: ``Awaiting("arrive")``), enters that state and is
+acted on only if it clearly asks for something (an exact trigger), never as an answer to the
+question the state asks.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from botkit.engine.moving import enter, go, jump, start_conversation
 from botkit.engine.prepared import Pools
 from botkit.engine.render import render
 from botkit.engine.saving import change_slots, save_answer
-from botkit.engine.session import Status
+from botkit.engine.session import Status, ended_by_silence
 from botkit.engine.slots import extract
 from botkit.engine.turn import MAX_PAYLOAD, MAX_TEXT, Run
 from botkit.events import ActionResult, AgentRelease, UserMessage
@@ -56,7 +63,7 @@ _FALLBACK = RecordKind.FALLBACK
 
 def user_message(run: Run, event: UserMessage) -> None:
     s = run.session
-    expired = s.conversation and run.at - s.last_at > run.bot.inactivity_timeout
+    expired = ended_by_silence(s, run.at, run.bot.inactivity_timeout)
     # The answer to a sensitive question is masked, even one that comes after the silence
     # that ends the conversation, or after a deploy that removed the question: it is still
     # the phone number the user was asked for.
@@ -67,7 +74,10 @@ def user_message(run: Run, event: UserMessage) -> None:
     arrival = adopt(run, record=not expired) if stranded(s, run.bot.version) else None
     before = hear(run, event.locale)  # the profile's or the channel's language, if not chosen
     if expired and s.status != Status.CLOSED:
-        run.record(RecordKind.CONVERSATION_END, {"outcome": "abandoned"})
+        # It ended at its last activity, not now that botkit learns it ended: its length,
+        # and the days a purchase is credited to it, are measured from there.
+        ended = s.last_at if s.last_at else None
+        run.record(RecordKind.CONVERSATION_END, {"outcome": "abandoned"}, ended)
         s.status = Status.CLOSED
     starting = s.conversation == 0 or s.status == Status.CLOSED
     if starting:
@@ -92,7 +102,8 @@ def user_message(run: Run, event: UserMessage) -> None:
         run.record(RecordKind.PAYLOAD_REJECTED, {"payload": payload[:MAX_PAYLOAD]})
         payload = None
     if s.status == Status.HANDOFF_REQUESTED and handoff.waited_too_long(run):
-        go(run, handoff.give_up_waiting(run), "no agent in time")
+        # The user is here: told that nobody came, then taken on at once.
+        go(run, handoff.give_up_waiting(run), "no agent in time", cause="flow")
         return
     if s.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
         _while_handed_off(run, event.text, payload, heard["text"])
@@ -100,16 +111,23 @@ def user_message(run: Run, event: UserMessage) -> None:
     if starting:
         # The first message opens the conversation (the greeting is said); it is acted
         # on only if it clearly asks for something the start state offers.
-        _first_message(run, event.text, payload, run.bot.start_target)
+        target = run.bot.start_target
+        run.record(_TRANSITION, {"from": None, "to": name_of(target), "trigger": "start"})
+        _first_message(run, event.text, payload, target, placed=False)
         return
     if arrival is not None and arrival.enter:
         # What the user answers was asked by a state this version does not have (or asks
         # differently): they are greeted where they arrived, as a first message would be.
         if arrival.how == "restart":
             run.say_migrated()
-        _first_message(
-            run, event.text, payload, arrival.target, arrival.source, trigger="version_migrated"
-        )
+        transition = {"from": arrival.source, "to": name_of(arrival.target)}
+        run.record(_TRANSITION, {**transition, "trigger": "version_migrated"})
+        _first_message(run, event.text, payload, arrival.target, placed=True)
+        return
+    if s.awaiting is not None and s.awaiting.kind == "arrive":
+        # Botkit put the user here while they were away (nobody took their handoff): they
+        # have not seen this state, so their words are a first message here, not an answer.
+        _first_message(run, event.text, payload, run.prepared.state_of(s).target, placed=True)
         return
     _input(run, event.text, payload)
 
@@ -129,6 +147,7 @@ def offered(run: Run, payload: str) -> bool:
 
 def action_result(run: Run, event: ActionResult) -> None:
     s = run.session
+    s.last_at = max(s.last_at, run.at)  # the bot's answer is the conversation's activity
     awaiting = s.awaiting
     if awaiting is None or awaiting.kind != "result" or awaiting.name != event.action:
         run.record(
@@ -145,6 +164,8 @@ def action_result(run: Run, event: ActionResult) -> None:
     if missing:
         done["missing"] = missing
     run.record(_ACTION, done)
+    # What happened is the action's result: a handoff it leads to names it as its cause.
+    run.first = ("action_result", f"{event.action}: {event.result}", s.state)
     routes = transitions_of(run, run.prepared.state_of(s))
     for wanted in (event.result, "error" if event.result == "timeout" else None):
         if wanted is None:
@@ -214,24 +235,22 @@ def _while_handed_off(run: Run, raw: str, payload: str | None, kept: str) -> Non
 
 
 def _first_message(
-    run: Run,
-    raw: str,
-    payload: str | None,
-    target: Target,
-    source: str | None = None,
-    *,
-    trigger: str = "start",
+    run: Run, raw: str, payload: str | None, target: Target, *, placed: bool
 ) -> None:
+    """The user's first words at ``target``, a state they have not seen: the start of a
+    conversation, or one botkit ``placed`` them at (another version's place, a handoff nobody
+    took). The state is entered (the caller recorded how they came); the words are acted on
+    only if they clearly ask for something (an exact trigger), never read as the answer to a
+    question the state asks. Placed, a user who asks for somewhere else goes straight there."""
     state = run.bot.state(target)
-    run.record(_TRANSITION, {"from": source, "to": name_of(target), "trigger": trigger})
     text = normalize(raw[:MAX_TEXT])
     hit = pools(run, state).exact.first(
         text.replace(" ", ""), text, payload, run.holds, run.session.locale
     )
     if hit is not None and hit[0].locale is not None:  # "English" first: greeted in English
         switch(run, hit[0].locale)
-    if source is not None and hit is not None and hit[0].target != target:
-        _take(run, *hit)  # brought over from another version, and asking for elsewhere: go
+    if placed and hit is not None and hit[0].target != target:
+        _take(run, *hit)
         return
     enter(run, target)
     # A first message that asks for the greeting itself ("처음으로", 취소) has just had it:

@@ -1,4 +1,5 @@
-"""Moving: starting a conversation, taking an edge, entering a state, following ``next``.
+"""Moving: starting a conversation, taking an edge, entering a state, following ``next``, or
+placing the user at a state they will enter when they next write (:func:`place`).
 
 Entering a state says its messages and then, by kind: waits (message), asks for the first
 missing slot (collect), emits a ``Call`` and waits for its ``ActionResult`` (call), hands over
@@ -8,6 +9,10 @@ missing slot (collect), emits a ``Call`` and waits for its ``ActionResult`` (cal
 Asking lives here, not in ``asking``: entering a collect state *is* asking its first missing
 slot, and the answers (``asking``) move on through :func:`continue_collect`, so the import runs
 one way only.
+
+A ``promotion`` record is written on entering a promotion's state only while the promotion runs
+(``Prepared.runs``: its dates, read once as timestamps). The first move of a turn is kept
+(``Run.first``): a handoff at the end of the turn's chain records it as its cause.
 """
 
 from __future__ import annotations
@@ -19,12 +24,21 @@ from botkit.engine import handoff
 from botkit.engine._machine import name_of
 from botkit.engine.experiments import assign
 from botkit.engine.saving import change_slots
-from botkit.engine.session import INPUT, Status
+from botkit.engine.session import ARRIVE, INPUT, Status
 from botkit.engine.turn import MAX_HOPS, Run
 from botkit.flow.model import Branch, Slot, State, StateKind, Target
 from botkit.records import RecordKind
 
-__all__ = ["ask", "continue_collect", "enter", "follow_next", "go", "jump", "start_conversation"]
+__all__ = [
+    "ask",
+    "continue_collect",
+    "enter",
+    "follow_next",
+    "go",
+    "jump",
+    "place",
+    "start_conversation",
+]
 
 # Bound once, as turn.py explains: a RecordKind member is slow to read on Python 3.11.
 _CONVERSATION_START = RecordKind.CONVERSATION_START
@@ -56,17 +70,34 @@ def start_conversation(run: Run) -> None:
     run.record(_CONVERSATION_START, data)
 
 
-def go(run: Run, target: Target, trigger: str, *, reason: str | None = None) -> None:
+def go(
+    run: Run,
+    target: Target,
+    trigger: str,
+    *,
+    reason: str | None = None,
+    cause: str = "user_request",
+    why: str | None = None,
+) -> None:
     """Move from the current state to ``target`` (an edge the engine chose), then enter it.
 
     ``reason`` says why, when botkit itself decided (too many misunderstandings, slot
     attempts used up): a handoff state entered this way records that reason instead of its
     own, so handoffs can be counted by what really caused them.
+
+    The first move of a turn is what set off the moves after it (``next`` steps, a state
+    entered on the way): its ``cause`` (the user's words or press unless the caller says
+    otherwise: handoff.CAUSES) and ``why`` (what was said or happened; the trigger when not
+    given) are what a handoff at the end of the chain records. A move botkit decided
+    (``reason``) is its own cause.
     """
-    if reason is not None:
-        run.reason = reason
     s = run.session
     source = s.state
+    if reason is not None:
+        run.reason = reason
+        run.first = (reason, why or trigger, source)
+    elif run.first is None:
+        run.first = (cause, why or trigger, source)
     run.prepared.machine.move(s, target)  # _machine.py says why a move is never refused
     run.record(_TRANSITION, {"from": source, "to": s.state, "trigger": trigger})
     enter(run, target)
@@ -76,9 +107,28 @@ def jump(run: Run, target: Target, trigger: str) -> None:
     """Put the user at ``target`` without an edge (an agent's release, an error, /goto)."""
     s = run.session
     source = s.state
+    if run.first is None:  # a person decided, or an action failed with no way on
+        cause = "action_result" if trigger == "error" else "operator"
+        run.first = (cause, trigger, source or None)
     run.prepared.machine.jump(s, target)
     run.record(_TRANSITION, {"from": source or None, "to": s.state, "trigger": trigger})
     enter(run, target)
+
+
+def place(run: Run, target: Target, trigger: str) -> None:
+    """Put the user at ``target`` without entering it: botkit moved on while they were away
+    (nobody took their handoff in time), so they have not seen the state. It is entered when
+    they next write (hearing), as a first message enters the greeting: its messages said, its
+    first slot asked, and their words never read as the answer to a question they never saw."""
+    s = run.session
+    source = s.state
+    run.prepared.machine.move(s, target)
+    run.record(_TRANSITION, {"from": source, "to": s.state, "trigger": trigger})
+    run.new_screen = True  # their screen is what was said in this turn (no_agent), only
+    s.misses = 0
+    s.attempts = 0
+    s.pending = None
+    s.awaiting = ARRIVE
 
 
 def enter(run: Run, target: Target) -> None:
@@ -92,7 +142,7 @@ def enter(run: Run, target: Target) -> None:
         variant = assign(run, state.experiment)
     for goal in state.goals:
         run.record(_GOAL, {"goal": goal})
-    if state.promotion:
+    if state.promotion and run.prepared.runs(state.promotion, run.at):
         run.record(_PROMOTION, {"promotion": state.promotion})
     chosen = state.variants.get(variant or "") if state.variants else None
     say = chosen.say if chosen is not None and chosen.say is not None else state.say
@@ -102,7 +152,7 @@ def enter(run: Run, target: Target) -> None:
         assert h.outside_hours is not None  # closed_now() said so
         handoff.request_closed(run, h)
         run.say(say)
-        go(run, h.outside_hours, "outside business hours")
+        go(run, h.outside_hours, "outside business hours", cause="flow")
         return
     run.say(say)
     if kind is StateKind.MESSAGE:
@@ -140,8 +190,11 @@ def follow_next(run: Run, state: State, override: tuple[Branch, ...] | None = No
         if run.holds(branch):
             change_slots(run, branch.update)
             run.say(branch.say)
-            label = f"next if {branch.condition_source}" if branch.condition_source else "next"
-            go(run, branch.target, label)
+            condition = branch.condition_source
+            if condition:  # the first move of a turn: the condition is what happened
+                go(run, branch.target, f"next if {condition}", cause="condition", why=condition)
+            else:  # the flow went on by itself
+                go(run, branch.target, "next", cause="flow")
             return
     run.session.awaiting = INPUT
 

@@ -3,9 +3,10 @@
 :func:`prepare` reads a compiled :class:`~botkit.flow.model.Bot` into a :class:`Prepared`: the
 states by ``flow.state`` name, the labels a user may type instead of pressing a choice, what
 to try in which order in each state (and each variant of it), the designed global entries, the
-sensitive slots, the one ``transitions`` machine, and the :class:`Awaiting` values sessions
-point at. Every attribute is public and none is rebound after :func:`prepare`; the rule modules
-of the engine read them directly.
+sensitive slots, the one ``transitions`` machine, the :class:`Awaiting` values sessions
+point at, and when each promotion runs (its dates as timestamps in the bot's time zone, so that
+entering a state compares two numbers). Every attribute is public and none is rebound after
+:func:`prepare`; the rule modules of the engine read them directly.
 
 Four tables are memos, not plans, and fill in as a bot talks: ``static`` (renders of messages in
 which no template names a value), ``dynamic`` (messages known not to be static), ``parts``
@@ -17,9 +18,12 @@ prepared once and then shared by every session, which is what makes them pay off
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from botkit.effects import Say, pressable
 from botkit.engine._machine import FlowMachine, name_of
@@ -28,11 +32,20 @@ from botkit.engine.render import render
 from botkit.engine.session import Awaiting, Session
 from botkit.errors import ConfigurationError
 from botkit.flow.defaults import WORDINGS, Wording
-from botkit.flow.model import Bot, Message, State, Target, Text, Transition
+from botkit.flow.model import Bot, Message, Promotion, State, Target, Text, Transition
 from botkit.records import MASK
 from botkit.text import squash
 
-__all__ = ["MAX_OFFERED", "Pools", "Prepared", "Validator", "distinct", "is_static", "prepare"]
+__all__ = [
+    "MAX_OFFERED",
+    "Pools",
+    "Prepared",
+    "Validator",
+    "distinct",
+    "is_static",
+    "prepare",
+    "promotion_window",
+]
 
 MAX_OFFERED = 64  # payloads kept on a screen (Kakao draws at most 10 cards of 3 buttons, ...)
 
@@ -88,6 +101,8 @@ class Prepared:
     parts: dict[tuple[int, str], Any]
     facts: dict[int, tuple[tuple[str, ...], bool]]
     legacy: dict[tuple[str, Awaiting | None], frozenset[str]]  # see legacy_screen
+    # promotion → [first instant, end) it runs, as timestamps (promotion_window)
+    promotion_windows: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
     def state_of(self, session: Session) -> State:
         return self.states[session.state]
@@ -150,6 +165,11 @@ class Prepared:
                 screen |= {"yes", "no"}
             self.legacy[key] = screen
         return screen
+
+    def runs(self, promotion: str, at: float) -> bool:
+        """Whether ``promotion`` runs at ``at`` (between its ``starts`` and ``ends``)."""
+        window = self.promotion_windows.get(promotion)
+        return window is None or window[0] <= at < window[1]
 
     def wording_of(self, locale: str) -> Wording:
         return self.wordings.get(locale, self.wording)
@@ -221,7 +241,28 @@ def prepare(
         parts={},
         facts={},
         legacy={},
+        promotion_windows={
+            name: promotion_window(p, bot.timezone) for name, p in bot.promotions.items()
+        },
     )
+
+
+def promotion_window(promotion: Promotion, timezone: str) -> tuple[float, float]:
+    """When ``promotion`` runs, as [start, end) timestamps: from the first moment of its
+    ``starts`` day to the end of its ``ends`` day (inclusive: the whole day), both read in the
+    bot's time zone; a missing date leaves that side open."""
+    zone = ZoneInfo(timezone)
+    start = -math.inf
+    end = math.inf
+    if promotion.starts:
+        start = _midnight(dt.date.fromisoformat(promotion.starts), zone)
+    if promotion.ends:
+        end = _midnight(dt.date.fromisoformat(promotion.ends) + dt.timedelta(days=1), zone)
+    return start, end
+
+
+def _midnight(day: dt.date, zone: ZoneInfo) -> float:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
 
 
 def _wording(locale: str, bot: Bot) -> Wording:

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
-__all__ = ["INPUT", "Awaiting", "AwaitingKind", "Session", "Status"]
+__all__ = ["ARRIVE", "INPUT", "Awaiting", "AwaitingKind", "Session", "Status", "ended_by_silence"]
 
 
 class Status(enum.StrEnum):
@@ -22,9 +22,11 @@ class Status(enum.StrEnum):
     CLOSED = "closed"  # the conversation ended; the next message starts a new one
 
 
-AwaitingKind = Literal["input", "slot", "confirm", "result"]
+AwaitingKind = Literal["input", "slot", "confirm", "result", "arrive"]
 """What the bot is waiting for: ``input`` (anything: a message state with no ``next``), the
-answer to a ``slot``, a yes/no to ``confirm`` a slot's value, or the ``result`` of an action.
+answer to a ``slot``, a yes/no to ``confirm`` a slot's value, the ``result`` of an action, or
+the user's arrival at a state botkit put them in while they were away (``arrive``: nobody came
+for their handoff in time; the state is entered, and said, when they next write).
 A Literal, not an enum: the engine compares kinds on every message, and a plain string compare
 is the cheapest there is."""
 
@@ -68,10 +70,13 @@ class Awaiting:
             raise ValueError(f"cannot read what a session awaits from {value!r}")
         if kind == "input" and not name:
             return INPUT
+        if kind == "arrive" and not name:
+            return ARRIVE
         return cls(cast(AwaitingKind, kind), name)
 
 
 INPUT = Awaiting("input")  # a message state waits for whatever the user says next
+ARRIVE = Awaiting("arrive")  # placed at a state the user has not seen yet: entered on arrival
 
 
 @dataclass(slots=True)
@@ -87,6 +92,9 @@ class Session:
     seq: int = 0  # last record sequence number used
     version: int = 0  # store compare-and-set counter
     started_at: float = 0.0
+    # The conversation's last activity: the user's message, the bot's answer to it (an
+    # action's result), an agent's claim or message, the bot moving on by itself. The
+    # inactivity timeout runs from here, and a conversation it ends ends here.
     last_at: float = 0.0
     locale: str = ""
     locale_source: str = ""  # who chose ``locale``: channel, profile or user (engine.locales)
@@ -146,3 +154,15 @@ class Session:
         elif known.get("state"):  # kept by a botkit that did not record the screen
             known["offered"] = None
         return cls(**known)  # __post_init__ reads ``awaiting`` (stored as an object or a string)
+
+
+def ended_by_silence(session: Session, now: float, timeout: float) -> bool:
+    """Whether the session's conversation ended in the silence before ``now``: nothing
+    happened in it for longer than ``timeout`` (the bot's ``inactivity_timeout``). A
+    conversation an agent holds never does: the agent ends it (a release or a close), and
+    the user may take their time to answer them."""
+    return (
+        session.conversation > 0
+        and session.status != Status.WITH_AGENT
+        and now - session.last_at > timeout
+    )

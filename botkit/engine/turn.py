@@ -58,6 +58,7 @@ class Run:
         "bot_id",
         "chosen",
         "drawn",
+        "first",
         "flow_of",
         "fresh",
         "hops",
@@ -88,6 +89,9 @@ class Run:
         self.says: list[dict[str, Any] | None] = []
         self.hops = 0  # next steps followed this turn (a loop in a flow stops at MAX_HOPS)
         self.reason: str | None = None  # why botkit moved the user on its own, if it did
+        # The first move of the turn, (cause, trigger, from): what set off the chain of moves
+        # the turn took, which a handoff at its end records as its cause (moving.go).
+        self.first: tuple[str, str | None, str | None] | None = None
         # Payloads of what the bot drew this turn, each once. A turn that draws one bubble with
         # choices (most do) keeps the tuple cached for that message: sessions on the same
         # screen share one tuple, and a turn allocates nothing for it.
@@ -136,7 +140,12 @@ class Run:
 
     # -- records ------------------------------------------------------------------------
 
-    def record(self, kind: RecordKind, data: dict[str, Any] | None = None) -> None:
+    def record(
+        self, kind: RecordKind, data: dict[str, Any] | None = None, at: float | None = None
+    ) -> None:
+        """Write a record of this turn, at the turn's time unless ``at`` says when it happened
+        (a conversation ended by silence ended at its last activity, not when botkit learnt
+        of it)."""
         s = self.session
         s.seq += 1
         flow, version = self.flow_of[s.state]
@@ -151,7 +160,7 @@ class Run:
                     s.conversation,
                     s.seq,
                     s.turn,
-                    self.at,
+                    self.at if at is None else at,
                     self.bot_id,
                     flow,
                     version,

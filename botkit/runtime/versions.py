@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from botkit.engine import Engine, Session
-from botkit.engine.session import Status
+from botkit.engine.session import Status, ended_by_silence
 from botkit.errors import BotkitError, StorageError
 from botkit.flow import Bot, compile_texts
 from botkit.storage import Store
@@ -51,6 +51,12 @@ class Versions:
     @property
     def version(self) -> str:
         return self.live.bot.version
+
+    @property
+    def bots(self) -> list[Bot]:
+        """The compiled versions held here: the live one first, then the earlier ones still
+        serving their conversations (compiled when one of them came back)."""
+        return [self.live.bot, *(e.bot for v, e in self._engines.items() if v != self.version)]
 
     def retired(self, version: str, now: float) -> bool:
         replaced = self._replaced.get(version)
@@ -82,7 +88,7 @@ class Versions:
         engine = self._engines.get(own) or await self._compile(own, store)
         if engine is None:
             return self.live
-        if message and now - session.last_at > engine.bot.inactivity_timeout:
+        if message and ended_by_silence(session, now, engine.bot.inactivity_timeout):
             return self.live
         return engine
 

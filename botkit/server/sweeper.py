@@ -1,5 +1,9 @@
 """The handoff sweeper: handoffs nobody took within their ``wait_timeout`` move on (to the
-flow's timeout target), even when the user says nothing more to trigger it."""
+flow's timeout target), even when the user says nothing more to trigger it.
+
+The user is told: what the move says (``messages.no_agent``) is delivered as an agent's words
+are (``AgentApi.deliver``): pushed to the widget's open sockets, kept in the session for the
+answer to the next message on Kakao, which can only answer."""
 
 from __future__ import annotations
 
@@ -36,6 +40,13 @@ class Sweeper:
             await asyncio.sleep(self.every_s)
             try:
                 for channel, user in await self.agents.waiting():
-                    await self.runtime.expire(channel, user)
+                    await self.sweep(channel, user)
             except Exception:  # a failed sweep is retried at the next one
                 log.exception("sweeping handoffs failed")
+
+    async def sweep(self, channel: str, user: str) -> None:
+        """Move on the user's handoff if nobody took it in time, and tell them. A turn that
+        failed (its effects are the error message) told nobody anything: nothing is sent."""
+        reply = await self.runtime.expire(channel, user)
+        if reply.ok and reply.effects:
+            await self.agents.deliver(channel, user, list(reply.effects))

@@ -411,7 +411,10 @@ async def test_a_sweeper_moves_on_a_handoff_nobody_took_in_time() -> None:
         assert (await bot.expire("web", "유나")).records == []  # not yet: nothing happens
         clock.at += 10 * 60
         reply = await bot.expire("web", "유나")
-        assert reply.state == "support.leave_contact"
+        # Placed at the timeout state, not entered: the user is away, and only told.
+        assert reply.state == "support.no_agent"
         assert reply.status == "bot"
         assert [r.kind for r in reply.records][:2] == ["handoff_timeout", "transition"]
-        assert reply.texts[0].startswith("지금은 상담원이 모두 상담 중이에요.")
+        assert reply.texts == [
+            "기다려 주셔서 감사해요. 지금은 연결할 수 있는 상담원이 없어서 제가 도와드릴게요."
+        ]
