@@ -6,10 +6,10 @@ Two families, one per floor:
   result, an agent handing the user back. Time comes in with every event: the engine has no
   clock.
 * :data:`Inbound` is what comes through the runtime's one door (``Runtime.apply(key, event)``):
-  a user's message as a channel delivers it, and every step an operator (an agent, a helpdesk,
-  the sweeper, QA in the shell) takes on a conversation. These carry no time: the runtime reads
-  its clock when the turn runs, under the session's lock, so a step that waited for another
-  turn of the same user is never dated before it.
+  a user's message as a channel delivers it, a link they opened, and every step an operator
+  (an agent, a helpdesk, the sweeper, QA in the shell) takes on a conversation. These carry no
+  time: the runtime reads its clock when the turn runs, under the session's lock, so a step
+  that waited for another turn of the same user is never dated before it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = [
     "Goto",
     "Inbound",
     "Keep",
+    "LinkClick",
     "Note",
     "OperatorStep",
     "Release",
@@ -91,6 +92,16 @@ class ChannelMessage:
     profile: Mapping[str, Any] | None = None
     locale: str | None = None
     with_kept: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClick:
+    """The user opened a link the bot showed them in ``conversation``, through botkit's
+    redirect (``botkit.server.links``), which knows it as ``url``: recorded in that
+    conversation, nothing said, nobody moved."""
+
+    url: str
+    conversation: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,4 +171,4 @@ class Update:
 
 
 OperatorStep = Claim | AgentMessage | Note | Release | Expire | Reset | Goto | Update
-Inbound = ChannelMessage | Keep | OperatorStep
+Inbound = ChannelMessage | LinkClick | Keep | OperatorStep

@@ -158,6 +158,12 @@ class Runtime:
         """The live version of the bot (a reload replaces it)."""
         return self._versions.live.bot
 
+    @property
+    def bots(self) -> list[Bot]:
+        """Every version this process serves conversations on: the live one first, then the
+        earlier ones it holds (what a link the bot showed may come from: server/links.py)."""
+        return self._versions.bots
+
     async def go_live(self, bot: Bot, sources: Mapping[str, str]) -> bool:
         """Make ``bot`` (compiled from ``sources``) the live version, here and in the store, from
         now on: new conversations start on it, running ones finish on theirs. Returns whether

@@ -23,6 +23,7 @@ from botkit.events import (
     Goto,
     Inbound,
     Keep,
+    LinkClick,
     Note,
     Release,
     Reset,
@@ -78,6 +79,8 @@ def step_for(live: Engine, event: Inbound, now: Callable[[], float]) -> Step:
             return _said(event, now)
         case Keep():
             return _keep(kept_bubbles(event))
+        case LinkClick(url=url, conversation=conversation):
+            return lambda e, s: e.click(s, url, conversation, now())
         case Claim(agent=agent):
             return lambda e, s: e.claim(s, agent, now())
         case AgentMessage(text=text, agent=agent):

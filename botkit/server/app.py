@@ -4,9 +4,10 @@ Routes: each channel's own (Kakao: ``POST /kakao/skill``, path configurable; the
 ``GET /`` a demo shop page with it, ``/widget.js``, ``/widget.css``, the socket ``/web/ws``,
 ``POST /web/messages`` where sockets are blocked, ``GET /web/history``); the agent console
 (``/agent/``), its API and the helpdesk's webhook; ``POST /events``; ``GET /metrics``;
-``GET /dashboard``; ``GET /healthz`` (the process answers) and ``GET /readyz`` (the store
-answers too). Unknown paths and methods get a JSON 404/405, and an unexpected error a JSON 500
-without a traceback (it is logged).
+``GET /dashboard``; ``GET /link/{id}`` (a link the bot showed: the click is recorded, then
+302 to it; :mod:`botkit.server.links`); ``GET /healthz`` (the process answers) and ``GET
+/readyz`` (the store answers too). Unknown paths and methods get a JSON 404/405, and an
+unexpected error a JSON 500 without a traceback (it is logged).
 
 A request meets, in order: the edge's size limits (:class:`~botkit.server.guard.EdgeLimits`,
 431 and 413), the Kakao fast path (:class:`~botkit.server.fast_path.KakaoFastPath`), then
@@ -51,6 +52,7 @@ from botkit.server.fast_path import CRASHED, KakaoFastPath
 from botkit.server.guard import EdgeLimits, body_caps
 from botkit.server.helpdesk import Helpdesk
 from botkit.server.lifespan import InFlight, Lifespan, helpdesk_tickets
+from botkit.server.links import Links
 from botkit.server.prometheus import LiveMetrics
 from botkit.server.reload import Reloader
 from botkit.server.sweeper import Sweeper
@@ -80,8 +82,21 @@ def create_app(
     client = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
     runtime = bot.runtime(opened, clock=clock, http=client, stubs=stubs)
     broadcast = opened if isinstance(opened, Broadcast) else None
-    kakao = KakaoEndpoint(runtime, settings.kakao, callbacks=client, track=in_flight.track)
-    channels = Channels(kakao, WebEndpoint(runtime, settings.web, broadcast))
+    links = Links(
+        runtime,
+        secret=settings.link_secret,
+        public_url=settings.public_url,
+        track=in_flight.track,
+    )
+    kakao = KakaoEndpoint(
+        runtime,
+        settings.kakao,
+        callbacks=client,
+        track=in_flight.track,
+        links=links.rewriter(absolute=True),
+    )
+    web = WebEndpoint(runtime, settings.web, broadcast, links.rewriter(absolute=False))
+    channels = Channels(kakao, web)
     agents = AgentApi(runtime, settings.agent, channels.deliver)
     helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=channels.deliver)
     if settings.helpdesk.url:
@@ -102,6 +117,7 @@ def create_app(
         Route("/metrics", LiveMetrics(runtime).endpoint, methods=["GET"]),
         Route("/dashboard", Dashboard(opened, runtime, agents).page, methods=["GET"]),
         *agents.routes(),
+        *links.routes(),
         *channels.routes(),
     ]
     lifespan = Lifespan(

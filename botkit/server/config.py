@@ -97,6 +97,14 @@ class ServerSettings:
     sweep_s: float = 30.0  # how often handoffs nobody took are checked against wait_timeout
     events_token: str | None = None  # the shop's bearer token for POST /events; unset = off
     admin_token: str | None = None  # bearer token for POST /admin/reload; unset = off
+    # Signs the addresses that stand for the flows' links, so a click is recorded for the
+    # user who was shown the link (server/links.py; 16+ characters, the same on every worker).
+    # Unset = links go straight to the shop and clicks are not measured.
+    link_secret: str | None = None
+    # Where users reach this server, e.g. "https://bot.shop.example.com": KakaoTalk opens only
+    # absolute links, so without it Kakao's links go straight to the shop (the widget's use a
+    # path relative to the server).
+    public_url: str | None = None
     # What a request may carry (botkit.server.guard): the request line and headers together
     # (431 past it; Node.js's default), a body without a cap of its own (the agent API, the
     # helpdesk webhook), the body of POST /events (up to 1,000 events) and each event in it

@@ -7,8 +7,9 @@ site (ours, uvicorn's, the libraries'), the log formatter passes every string it
 :class:`Redactor`, which replaces with ``***``:
 
 - every configured secret: the Kakao secret, the agent tokens, the events and admin tokens, the
-  helpdesk's token and webhook secret, the store's password; also percent-encoded, JSON-escaped
-  or as the repr of its bytes, the ways a secret is spelled on its way through HTTP and Python;
+  link secret, the helpdesk's token and webhook secret, the store's password; also
+  percent-encoded, JSON-escaped or as the repr of its bytes, the ways a secret is spelled on
+  its way through HTTP and Python;
 - whatever comes after the Kakao skill path (a wrong secret is often a near miss of the right
   one, or last month's), bearer and basic credentials, the value of a secret header, token-like
   query parameters (the widget's ``sid`` opens a user's history, so it counts) and the password
@@ -80,6 +81,7 @@ class Redactor:
             settings.kakao.secret or "",
             settings.events_token or "",
             settings.admin_token or "",
+            settings.link_secret or "",
             settings.helpdesk.api_token,
             settings.helpdesk.webhook_secret,
             _password(settings.store),

@@ -79,11 +79,15 @@ class KakaoEndpoint:
         *,
         callbacks: httpx.AsyncClient,
         track: Callable[[asyncio.Task[Any]], None],
+        links: Callable[[Reply], list[Effect]] | None = None,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.callbacks = callbacks  # the client that POSTs late answers to Kakao
         self.track = track  # the server waits for tracked tasks before it stops
+        # A reply's effects with their links as the server's click-counting addresses
+        # (server/links.py); None: links go out as the flows wrote them.
+        self.links = links
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -232,7 +236,7 @@ class KakaoEndpoint:
         return json_response(render([Say(text=self.settings.retry_text)]).response)
 
     def _rendered(self, reply: Reply) -> dict[str, Any]:
-        effects = list(reply.effects)
+        effects = list(reply.effects) if self.links is None else self.links(reply)
         if not any(isinstance(e, Say) for e in effects):  # Kakao needs something to show
             effects.append(Say(text=self.settings.holding_text))
         return render(effects).response

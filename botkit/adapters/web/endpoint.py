@@ -107,11 +107,18 @@ class WebEndpoint:
     name = CHANNEL
 
     def __init__(
-        self, runtime: Runtime, settings: WebSettings, broadcast: Broadcast | None = None
+        self,
+        runtime: Runtime,
+        settings: WebSettings,
+        broadcast: Broadcast | None = None,
+        links: Callable[[Reply], list[Effect]] | None = None,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.broadcast = broadcast
+        # A reply's effects with their links as the server's click-counting addresses
+        # (server/links.py); None: links go out as the flows wrote them.
+        self.links = links
         # sid → client id → the reply frame (or a future while the turn runs)
         self._replies: OrderedDict[str, OrderedDict[str, asyncio.Future[dict[str, Any]]]] = (
             OrderedDict()
@@ -201,7 +208,8 @@ class WebEndpoint:
             future.set_exception(refused)
             future.exception()
             raise refused
-        frame = {"type": "reply", "reply_to": message_id, "messages": render_web(reply.effects)}
+        said = reply.effects if self.links is None else self.links(reply)
+        frame = {"type": "reply", "reply_to": message_id, "messages": render_web(said)}
         future.set_result(frame)
         return frame
 
