@@ -123,10 +123,15 @@ def promotion_chart(name: str, promotion: PromotionResult) -> str:
         ("clicked · 클릭", promotion.clicked),
         ("converted · 구매", promotion.converted),
     ]
-    bars = [_Bar(label, label, n, f"{n:,}") for label, n in stages]
+    # A stage it cannot measure (no offer declared: no clicks, no conversions) is left out,
+    # not drawn as zero; the notes say why.
+    bars = [_Bar(label, label, n, f"{n:,}") for label, n in stages if n is not None]
     roi = "—" if promotion.roi is None else f"{promotion.roi:+.0%}"
     cost = "—" if promotion.cost is None else f"{promotion.cost:,.0f}"
-    money = f"revenue · 매출 {promotion.revenue:,.0f}, cost · 비용 {cost}, ROI {roi}"
+    revenue = "—" if promotion.revenue is None else f"{promotion.revenue:,.0f}"
+    money = f"revenue · 매출 {revenue}, cost · 비용 {cost}, ROI {roi}"
+    if promotion.notes:
+        money += ". " + " ".join(promotion.notes)
     return draw.figure(
         series,
         f"Promotion: {name} · 프로모션 퍼널",

@@ -15,17 +15,24 @@ from zoneinfo import ZoneInfo
 
 from botkit.flow.model import Bot
 from botkit.metrics.ab import ExperimentResult
+from botkit.metrics.calendar import Period
+from botkit.metrics.conversion import Conversion
 from botkit.metrics.definitions import percentile, rate
+from botkit.metrics.ends import completed, dropped, place, place_name, status, unserved_why
+from botkit.metrics.engagement import Engagement
 from botkit.metrics.experiments import experiment_json, experiments as run_experiments, unmeasured
 from botkit.metrics.feedback import Feedback
 from botkit.metrics.fold import Conversation, PromotionTrace, conversations_of
 from botkit.metrics.money import (
     DEFAULT_WINDOW_S,
     Attribution,
+    Money,
     PromotionResult,
     attribute,
     business,
+    business_by_group,
 )
+from botkit.metrics.retention import DEFAULT_RETENTION_DAYS, Retention, retention
 from botkit.records import BusinessEvent
 
 __all__ = [
@@ -46,12 +53,17 @@ class Funnel:
     flow: str
     states: list[str]  # "flow.state" in file order
     reached: dict[str, int]
-    dropped: dict[str, int]
+    dropped: dict[str, int]  # per state: conversations that dropped off there
+    # Per place: the state, or for a state that collects slots the prompt it was asking
+    # ("order_status.ask_order · order_no"); adds up to ``dropped`` state by state.
+    places: dict[str, int] = field(default_factory=dict)
 
     def ranking(self) -> list[tuple[str, int]]:
-        """States by how many conversations were lost there, most first."""
+        """Places (states, and prompts of states that ask for slots) by how many conversations
+        were lost there, most first."""
+        counts = self.places or self.dropped
         return sorted(
-            ((s, n) for s, n in self.dropped.items() if n), key=lambda item: (-item[1], item[0])
+            ((s, n) for s, n in counts.items() if n), key=lambda item: (-item[1], item[0])
         )
 
 
@@ -61,7 +73,7 @@ class Metrics:
     completion_rate: float | None
     containment_rate: float | None
     handoff_rate: float | None
-    handoff_by_reason: dict[str, float]
+    handoff_by_reason: dict[str, float]  # as records kept before issue 18 say it
     fallback_rate: float | None
     turns_median: float | None
     turns_p90: float | None
@@ -77,6 +89,21 @@ class Metrics:
     promotions: dict[str, PromotionResult] = field(default_factory=dict)
     feedback: Feedback | None = None  # with --csat / --comments
     groups: dict[str, Metrics] = field(default_factory=dict)  # --by: one per group
+    served_rate: float | None = None  # an agent took it (handoff_claimed) ÷ conversations
+    unserved_rate: float | None = None  # asked for a person, never taken ÷ conversations
+    unserved_by_why: dict[str, float] = field(default_factory=dict)  # ends.unserved_why
+    handoff_by_cause: dict[str, float] = field(default_factory=dict)  # share per cause
+    handoff_by_trigger: dict[str, float] = field(default_factory=dict)  # "cause · trigger"
+    drop_off_rate: float | None = None  # over without completing ÷ conversations
+    drop_off: dict[str, int] = field(default_factory=dict)  # per place, most first
+    open_conversations: int = 0  # still going at the report's now
+    abandoned_conversations: int = 0  # silent past the inactivity timeout, or ended so
+    money: Money = field(default_factory=Money)  # net revenue and conversions (money.py)
+    conversion: Conversion | None = None  # conversion rates (conversion.py)
+    retention: Retention | None = None  # repurchase by cohort, the whole report's (retention.py)
+    # link click-through, response rate, conversations per day: read from the records a store
+    # gives (periods.load_metrics), not from conversations (engagement.py)
+    engagement: Engagement | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -89,12 +116,21 @@ class Metrics:
             "turns_p90": self.turns_p90,
             "duration_median_s": self.duration_median_s,
             "duration_p90_s": self.duration_p90_s,
+            "served_rate": self.served_rate,
+            "unserved_rate": self.unserved_rate,
+            "drop_off_rate": self.drop_off_rate,
+            "open_conversations": self.open_conversations,
+            "abandoned_conversations": self.abandoned_conversations,
         }
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.summary(),
             "handoff_by_reason": self.handoff_by_reason,
+            "handoff_by_cause": self.handoff_by_cause,
+            "handoff_by_trigger": self.handoff_by_trigger,
+            "unserved_by_why": self.unserved_by_why,
+            "drop_off": self.drop_off,
             "slot_failure_rate": self.slot_failure_rate,
             "goal_conversion": self.goal_conversion,
             "funnels": [
@@ -104,7 +140,7 @@ class Metrics:
                         {"state": s, "reached": f.reached[s], "dropped": f.dropped[s]}
                         for s in f.states
                     ],
-                    "drop_off_ranking": [{"state": s, "dropped": n} for s, n in f.ranking()],
+                    "drop_off_ranking": [{"place": s, "dropped": n} for s, n in f.ranking()],
                 }
                 for f in self.funnels
             ],
@@ -113,18 +149,11 @@ class Metrics:
             },
             "business": self.business,
             "revenue_by_variant": self.revenue_by_variant,
-            "promotions": {
-                name: {
-                    "exposed": p.exposed,
-                    "engaged": p.engaged,
-                    "clicked": p.clicked,
-                    "converted": p.converted,
-                    "revenue": p.revenue,
-                    "cost": p.cost,
-                    "roi": p.roi,
-                }
-                for name, p in self.promotions.items()
-            },
+            "promotions": {name: dataclasses.asdict(p) for name, p in self.promotions.items()},
+            "money": dataclasses.asdict(self.money),
+            "conversion": None if self.conversion is None else dataclasses.asdict(self.conversion),
+            "retention": None if self.retention is None else dataclasses.asdict(self.retention),
+            "engagement": None if self.engagement is None else self.engagement.to_json(),
             "feedback": None if self.feedback is None else dataclasses.asdict(self.feedback),
             "groups": {name: m.to_json() for name, m in self.groups.items()},
         }
@@ -139,21 +168,53 @@ def measure(
     zone: str | None = None,
     events: Iterable[BusinessEvent] = (),
     window_s: float = DEFAULT_WINDOW_S,
+    now: float | None = None,
+    earlier: Iterable[Conversation] = (),
+    experiment_window_s: float = DEFAULT_WINDOW_S,
+    since: float | None = None,
+    until: float | None = None,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> Metrics:
     """The metrics of ``conversations``; with ``by`` (one of :data:`GROUPINGS`, or
     ``segment:<profile key>``) also per group.
-    ``events`` (purchases, sign-ups) are attributed to conversations (see :func:`attribute`)."""
+
+    ``events`` (purchases, sign-ups) are attributed to conversations (see :func:`attribute`):
+    to these, or to ``earlier`` ones of the same users (a purchase of the period made after a
+    conversation of the one before). ``now`` is when the report is read (see
+    :mod:`botkit.metrics.ends`: what is still open); ``experiment_window_s`` how long after
+    their first exposure a user's conversion counts for an experiment. ``since`` and ``until``
+    are the period, ``[since, until)`` (None: open): its business events are its money, and
+    each promotion is charged its days in it; ``retention_days`` is the N of repurchase."""
     zone = zone or bot.timezone  # days are the bot's days
-    metrics = _measure(bot, conversations, flow)
-    business(bot, metrics, attribute(conversations, events, window_s), conversations)
+    metrics = _measure(bot, conversations, flow, now, experiment_window_s)
+    touched = [*conversations, *earlier]
+    events = list(events)
+    period = Period(since, until)  # money: a purchase belongs to the period it happened in
+    attributed = attribute(touched, events, window_s)
+    business(bot, metrics, attributed, conversations, period)
+    metrics.retention = retention(
+        bot, touched, events, days=retention_days, period=period, zone=zone
+    )
     if by is not None:
         grouped: dict[str, list[Conversation]] = {}
         for c in conversations:
             for name in _group_names(c, by, zone):
                 grouped.setdefault(name, []).append(c)
         metrics.groups = {
-            name: _measure(bot, members, flow) for name, members in sorted(grouped.items())
+            name: _measure(bot, members, flow, now, experiment_window_s)
+            for name, members in sorted(grouped.items())
         }
+        business_by_group(
+            bot,
+            metrics,
+            attributed,
+            grouped,
+            by=by,
+            zone=zone,
+            period=period,
+            names=lambda c: _group_names(c, by, zone),
+            blank=lambda: _measure(bot, [], flow, now, experiment_window_s),
+        )
     return metrics
 
 
@@ -187,11 +248,28 @@ def _share(
     return rate(sum(1 for c in conversations if test(c)), len(conversations))
 
 
-def _measure(bot: Bot, conversations: list[Conversation], flow: str | None) -> Metrics:
+def _measure(
+    bot: Bot,
+    conversations: list[Conversation],
+    flow: str | None,
+    now: float | None,
+    experiment_window_s: float,
+) -> Metrics:
     n = len(conversations)
+    timeout = bot.inactivity_timeout
     reasons: Counter[str] = Counter()
+    causes: Counter[str] = Counter()
+    triggers: Counter[str] = Counter()
+    unserved: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
     for c in conversations:
         reasons.update(set(c.handoff_reasons))
+        causes.update({cause or "unrecorded" for cause, _ in c.handoff_causes})
+        triggers.update({_cause_trigger(cause, trigger) for cause, trigger in c.handoff_causes})
+        why = unserved_why(c)
+        if why is not None:
+            unserved[why] += 1
+        statuses[status(c, now, timeout)] += 1
     filled: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     for c in conversations:
@@ -200,13 +278,14 @@ def _measure(bot: Bot, conversations: list[Conversation], flow: str | None) -> M
     messages = sum(c.messages for c in conversations)
     turns = [float(c.messages) for c in conversations]
     durations = [c.last_at - c.started_at for c in conversations]
-    experiments = run_experiments(bot, conversations)
+    lost = [c for c in conversations if dropped(c, now, timeout)]
+    experiments = run_experiments(bot, conversations, window_s=experiment_window_s)
     return Metrics(
         conversations=n,
-        completion_rate=_share(conversations, lambda c: c.outcome == "resolved"),
-        containment_rate=_share(conversations, lambda c: not c.queued),
+        completion_rate=_share(conversations, completed),
+        containment_rate=_share(conversations, lambda c: not c.handoff_reasons),
         handoff_rate=_share(conversations, lambda c: bool(c.handoff_reasons)),
-        handoff_by_reason={r: k / n for r, k in sorted(reasons.items())} if n else {},
+        handoff_by_reason=_shares(reasons, n),
         fallback_rate=rate(sum(c.fallbacks for c in conversations), messages),
         turns_median=percentile(turns, 50),
         turns_p90=percentile(turns, 90),
@@ -215,26 +294,61 @@ def _measure(bot: Bot, conversations: list[Conversation], flow: str | None) -> M
         slot_failure_rate={
             s: rejected[s] / (filled[s] + rejected[s]) for s in sorted(filled | rejected)
         },
-        goal_conversion={
-            g: k / n for g, k in sorted(Counter(g for c in conversations for g in c.goals).items())
-        }
-        if n
-        else {},
-        funnels=[_funnel(bot, f, conversations) for f in bot.flows if flow is None or f == flow],
+        goal_conversion=_shares(Counter(g for c in conversations for g in c.goals), n),
+        funnels=[
+            _funnel(bot, f, conversations, lost) for f in bot.flows if flow is None or f == flow
+        ],
         experiments=experiments,
         unmeasured=unmeasured(bot, experiments),
+        served_rate=_share(conversations, lambda c: c.claimed),
+        unserved_rate=rate(sum(unserved.values()), n),
+        unserved_by_why=_shares(unserved, n),
+        handoff_by_cause=_shares(causes, n),
+        handoff_by_trigger=_shares(triggers, n),
+        drop_off_rate=rate(len(lost), n),
+        drop_off=_places(bot, lost),
+        open_conversations=statuses["open"],
+        abandoned_conversations=statuses["abandoned"],
     )
 
 
-def _funnel(bot: Bot, flow: str, conversations: list[Conversation]) -> Funnel:
+def _shares(counts: Counter[str], n: int) -> dict[str, float]:
+    """Each count ÷ ``n`` conversations, by name; nothing when there are no conversations."""
+    return {name: k / n for name, k in sorted(counts.items())} if n else {}
+
+
+def _cause_trigger(cause: str, trigger: str) -> str:
+    """``action_result · lookup_order: error``; the cause alone when nothing set it off by
+    name (the flow went on by itself), ``unrecorded`` for records kept before causes."""
+    cause = cause or "unrecorded"
+    return f"{cause} · {trigger}" if trigger else cause
+
+
+def _places(bot: Bot, lost: list[Conversation]) -> dict[str, int]:
+    """Drop-off per place, most first (then by name)."""
+    counts: Counter[str] = Counter()
+    for c in lost:
+        where = place(bot, c)
+        if where is not None:
+            counts[place_name(*where)] += 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _funnel(
+    bot: Bot, flow: str, conversations: list[Conversation], lost: list[Conversation]
+) -> Funnel:
     states = [f"{flow}.{s}" for s in bot.flows[flow].states]
     reached = dict.fromkeys(states, 0)
-    dropped = dict.fromkeys(states, 0)
+    dropped_at = dict.fromkeys(states, 0)
+    places: dict[str, int] = {}
     for c in conversations:
         for state in set(c.states):
             if state in reached:
                 reached[state] += 1
-        last = c.states[-1] if c.states else None
-        if last in dropped and c.outcome != "resolved":
-            dropped[last] += 1
-    return Funnel(flow, states, reached, dropped)
+    for c in lost:
+        where = place(bot, c)
+        if where is not None and where[0] in dropped_at:
+            dropped_at[where[0]] += 1
+            name = place_name(*where)
+            places[name] = places.get(name, 0) + 1
+    return Funnel(flow, states, reached, dropped_at, places)

@@ -1,53 +1,186 @@
-"""What botkit measures, each metric defined once, from the records alone.
+"""What botkit measures, each figure defined once, in the words of the people who read it.
 
-A *conversation* is the records of one session between a ``conversation_start`` and the next
-one (records carry the conversation's number). Every rate below has conversations (or user
-messages) as its denominator, so numbers from different periods and bots compare.
+Every figure of ``botkit report``, the dashboard and the JSON/CSV/HTML comes from the records
+alone (botkit/records.py) and the business events the shop sends (``POST /events``). The
+definitions below are the contract: docs/metrics.md shows them to marketers word for word
+(tests/metrics/test_definitions_doc.py checks it), and each has a test on hand-built records
+(marked ``@pytest.mark.defines("<name>")``; the same test file checks that every definition has
+one). The code that applies them lives in fold.py (records → conversations), ends.py,
+compute.py, money.py, conversion.py, retention.py, experiments.py, engagement.py and
+sentiment.py; it names these definitions and does not restate them.
 
-* **conversations**: the number of ``conversation_start`` records.
-* **completion rate**: conversations that end with a ``conversation_end`` of outcome
-  ``resolved``, ÷ conversations.
-* **containment rate**: conversations without a ``handoff_queued`` record (no person took
-  part), ÷ conversations.
-* **handoff rate**: conversations with a ``handoff_requested`` record, ÷ conversations; per
-  reason too (``user_request``, ``repeated_fallback``, ``slot_exhausted``, ...).
-* **fallback rate**: ``fallback`` records ÷ ``message_in`` records (user messages the bot did
-  not understand).
-* **turns**: ``message_in`` records per conversation: median and 90th percentile.
-* **duration**: seconds from a conversation's first record to its last: median, 90th percentile.
-* **slot failure rate**: per slot, ``slot_rejected`` ÷ (``slot_filled`` + ``slot_rejected``).
-* **goal conversion**: per goal, conversations with a ``goal`` record for it ÷ conversations.
-* **funnel**: per flow, for each state in file order, the conversations that entered it (a
-  ``transition`` record to it).
-* **drop-off**: per state, the conversations whose last state it was and that did not end
-  ``resolved``; the ranking lists the states that lose the most conversations first.
-
-* **feedback** (``--csat SLOT``, ``--comments SLOT``): the last score per conversation of the
-  score slot: average, distribution, positive share (≥ 4) and negative share (≤ 2); the words
-  of the comment slot, counted (all comments, and those of positive and negative scorers
-  apart). ``slot_filled`` records carry the value of every slot not marked ``sensitive``.
-
-Business events (purchases, sign-ups; ``POST /events`` or ``Store.add_events``) are
-**attributed** by last touch: an event goes to the user's latest conversation that started at
-or before it and whose last record is at most the window (7 days by default) before it;
-otherwise to none. An attributed purchase counts for that conversation's variants and
-promotions.
-
-* **promotion funnel**: per promotion, *exposed* = conversations with a ``promotion`` record
-  for it; *engaged* = of those, the ones where the user wrote after seeing it; *clicked* = the
-  ones where the user pressed a choice or button of the state that showed it; *converted* =
-  attributed purchases of exposed conversations; *revenue* = their amounts; *ROI* =
-  (revenue − the promotion's ``cost``) ÷ cost.
-
-Percentiles are nearest-rank: the smallest value with at least p% of the values at or below it.
+Rates have conversations (or users, where said) as their denominator, so periods and bots
+compare. A rate of nothing is unknown ("—"), not zero. Percentiles are nearest-rank: the
+smallest value with at least p% of the values at or below it. Intervals are 95% Wilson score
+intervals.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-__all__ = ["METRICS", "percentile", "rate"]
+__all__ = ["DEFINITIONS", "METRICS", "Definition", "percentile", "rate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """One figure: its name in reports, what people call it, and what it means."""
+
+    name: str
+    title: str
+    words: str
+
+
+DEFINITIONS: tuple[Definition, ...] = (
+    Definition(
+        "conversation",
+        "Conversation · 대화",
+        "A conversation is one user's talk with the bot from its first message until it ends: "
+        "at an end state, when an agent closes it, or when the user has been silent for the "
+        "bot's inactivity timeout (30 minutes by default). A conversation belongs to the period "
+        "in which it started, whole, even when it goes on after the period ends; a report of "
+        "December counts the conversations that started in December.",
+    ),
+    Definition(
+        "conversation_end",
+        "End and duration · 종료와 대화 시간",
+        "A conversation ends at its last activity: the last message of the user, the bot or an "
+        "agent. A conversation nobody ended and whose last activity is longer ago than the "
+        "inactivity timeout counts as abandoned at that last activity, whether or not the user "
+        "ever comes back; one still inside the timeout is open. Duration is the time from its "
+        "first message to its last activity.",
+    ),
+    Definition(
+        "completion",
+        "Completion · 완료율",
+        "Completed conversations ÷ conversations. A conversation is completed when it reached "
+        "one of the bot's goals, reached an end state marked resolved, or an agent closed it "
+        "as done. Leaving after the goal without reading the thank-you still counts as "
+        "completed.",
+    ),
+    Definition(
+        "drop_off",
+        "Drop-off · 이탈",
+        "Conversations that ended without being completed (the user left, or it was reset), "
+        "counted at the place the user was left: the state, and for a state that asks several "
+        "questions, the question being asked (for example 'order_status.ask_order · order_no'). "
+        "Open conversations are not drop-offs yet. The ranking lists the places that lose the "
+        "most conversations first.",
+    ),
+    Definition(
+        "containment",
+        "Containment · 자동 처리율",
+        "Conversations in which nobody asked for a person ÷ conversations. A request for a "
+        "person counts against containment however it ended: taken by an agent, asked outside "
+        "business hours, left waiting until the timeout, or given up by the user. Next to it: "
+        "served by an agent (an agent took the conversation) and asked but not served (a person "
+        "was asked for and none took it), each ÷ conversations.",
+    ),
+    Definition(
+        "handoff_cause",
+        "Handoff cause · 상담원 연결 원인",
+        "Why a conversation went to a person, as it happened: the user asked (their words or a "
+        "button), an action failed or answered so (for example the courier lookup answered "
+        "error), a rule of the flow (for example a satisfaction score of 1), the bot did not "
+        "understand several times in a row, a question's attempts ran out, or an operator. "
+        "Shown as the share of conversations per cause, and per cause and trigger.",
+    ),
+    Definition(
+        "fallback_rate",
+        "Fallback · 이해 실패율",
+        "Messages the bot did not understand ÷ messages users sent.",
+    ),
+    Definition(
+        "goal_conversion",
+        "Goal conversion · 목표 달성률",
+        "Per goal, the conversations that reached it ÷ conversations.",
+    ),
+    Definition(
+        "revenue",
+        "Revenue · 매출",
+        "Money from business events, as bot.yaml's business_events says each kind counts: the "
+        "amounts of kinds that add revenue (purchase) minus the amounts of kinds that give "
+        "money back (refund). Events that are neither are counted, but carry no money. An "
+        "event belongs to the period in which it happened.",
+    ),
+    Definition(
+        "attribution",
+        "Attribution · 기여 대화",
+        "A business event is credited to the user's latest conversation that started before it "
+        "and whose last activity was at most 7 days before it (last touch). An event 7 days "
+        "and 1 second after the last activity is credited to no conversation, whether or not "
+        "the user came back later. Revenue per variant, segment, channel or promotion is the "
+        "revenue of the events credited to its conversations; per day, of the events that "
+        "happened that day.",
+    ),
+    Definition(
+        "conversion_rate",
+        "Purchase conversion · 구매 전환율",
+        "Per conversation: conversations credited with at least one conversion event (a "
+        "purchase, or a kind bot.yaml marks as a conversion) ÷ conversations. Per user: users "
+        "with at least one credited conversion ÷ users who had a conversation. Both with their "
+        "95% interval, overall and for every breakdown (source, channel, variant, day).",
+    ),
+    Definition(
+        "promotion",
+        "Promotion funnel · 프로모션 성과",
+        "A promotion counts only between its starts and ends days (both whole days, in the "
+        "bot's time zone); showings outside them are left out and reported as outside its "
+        "dates. Exposed: conversations that showed it. Engaged: of those, the ones where the "
+        "user wrote afterwards. Clicked: the ones where the user pressed the promotion's own "
+        "offer (its offer: list, such as 쿠폰 받기); '다음에요' or a menu button on the same "
+        "screen is no click. Converted: the conversions credited to conversations that "
+        "clicked, and revenue their net revenue. ROI: (revenue − cost) ÷ cost, where the cost "
+        "is spread evenly over the promotion's days and a report is charged the days that fall "
+        "in its period. A promotion that names no offer shows no clicks, conversions, revenue "
+        "or ROI, and the report says why.",
+    ),
+    Definition(
+        "experiment",
+        "A/B experiment · A/B 실험",
+        "The unit is the user, as assigned: a user stays in one variant, and counts once however "
+        "many conversations they have. Exposed: users who had a conversation in the variant. "
+        "Converted: exposed users who reached the experiment's goal within 7 days of their "
+        "first exposure. Each variant's rate comes with its 95% interval, and each difference "
+        "from the control with its interval and a p-value (Holm-corrected across variants).",
+    ),
+    Definition(
+        "retention",
+        "Repurchase · 재구매율",
+        "Of the customers whose first purchase is at least N days (30 by default) before the end "
+        "of the report, the share who bought again within N days of it, with its 95% interval. "
+        "By cohort: the week of their first conversation, their acquisition source (the "
+        "profile's source), each variant they were in, and the promotion whose offer they "
+        "pressed before their first purchase ('none' if none). Customers whose N days are not "
+        "over yet are not counted; the report says how many are waiting.",
+    ),
+    Definition(
+        "engagement",
+        "Engagement · 참여",
+        "Link click-through: per web link the bot shows, the conversations in which the user "
+        "opened it (through botkit's redirect) ÷ the conversations in which it was shown, with "
+        "its 95% interval. Response rate: the bot's turns (everything it says between two "
+        "messages of the user) after which the user wrote again or pressed a choice in the same "
+        "conversation ÷ the bot's turns, leaving out turns that ended the conversation and "
+        "turns so recent the user may still answer. Conversations per day, on the day each "
+        "started in the bot's time zone, with the trend: the least-squares slope per day, and "
+        "the last 7 days against the 7 before.",
+    ),
+    Definition(
+        "sentiment",
+        "Sentiment · 감정",
+        "Each free-text comment of a feedback question is read as positive, neutral or "
+        "negative from the words in it: Korean and English word lists, with negation ('안 "
+        "좋아요', 'not bad') and contrast ('빠르긴 한데 불친절해요': the part after '-는데' or "
+        "'but' weighs more). Shown as counts and shares, overall and for low (1–2) and high "
+        "(4–5) scorers, next to the scores and keywords; never the comments themselves. On "
+        "228 hand-labelled comments kept aside for the purpose it is right 92.5% of the time "
+        "(always answering the commonest label: 39.0%).",
+    ),
+)
+"""Every figure, once (docs/metrics.md shows them)."""
 
 METRICS = (
     "conversations",

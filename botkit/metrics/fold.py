@@ -1,6 +1,14 @@
 """Records in, conversations out: the one pass over a period's records that every figure
 starts from. What each conversation did is gathered here; what it means is counted elsewhere
-(:mod:`botkit.metrics.compute`, :mod:`botkit.metrics.money`)."""
+(:mod:`botkit.metrics.ends`, :mod:`botkit.metrics.compute`, :mod:`botkit.metrics.money`).
+
+A conversation's ``last_at`` is its last *activity*: the time of its last record, except the
+records that say nothing happened in it then. An ``abandoned`` end is written when botkit
+learns the conversation ended; records kept before issue 18 carry the time the user came back
+(days later, maybe), newer ones the last activity, so it never moves ``last_at`` either way.
+A ``link_clicked`` is a look at a web page, and an ``agent_note`` is never seen by the user:
+neither keeps a conversation alive (the engine's inactivity timeout does not restart on them).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +40,12 @@ _SLOT_FILLED = RecordKind.SLOT_FILLED.value
 _SLOT_REJECTED = RecordKind.SLOT_REJECTED.value
 _CONVERSATION_END = RecordKind.CONVERSATION_END.value
 _LOCALE_CHANGED = RecordKind.LOCALE_CHANGED.value
+_HANDOFF_CLAIMED = RecordKind.HANDOFF_CLAIMED.value
+_HANDOFF_RELEASED = RecordKind.HANDOFF_RELEASED.value
+_HANDOFF_CLOSED = RecordKind.HANDOFF_CLOSED.value
+_HANDOFF_TIMEOUT = RecordKind.HANDOFF_TIMEOUT.value
+_HANDOFF_LEFT = RecordKind.HANDOFF_LEFT.value
+_NOT_ACTIVITY = frozenset({RecordKind.LINK_CLICKED.value, RecordKind.AGENT_NOTE.value})
 
 
 @dataclass(slots=True)
@@ -59,6 +73,20 @@ class Conversation:
     segment: dict[str, Any] = field(default_factory=dict)  # the profile when it began
     locale: str = ""  # the language it was last in ("" when recorded before botkit kept it)
     version: str = ""  # the bot version it started on ("" when recorded before versions)
+    has_start: bool = False  # its conversation_start is among the records read
+    # Each request for a person: (cause, trigger), as handoff_requested records them; "" for
+    # what records kept before issue 18 do not say.
+    handoff_causes: list[tuple[str, str]] = field(default_factory=list)
+    after_hours: bool = False  # a person was asked for when nobody was there (open: false)
+    claimed: bool = False  # an agent took it (handoff_claimed)
+    with_agent: bool = False  # an agent holds it now (claimed, not released or closed since)
+    agent_closed: bool = False  # an agent closed it (handoff_closed)
+    timed_out: bool = False  # nobody took a handoff in time (handoff_timeout)
+    left_queue: bool = False  # the user left the queue before an agent came (handoff_left)
+    exposed_at: dict[str, float] = field(default_factory=dict)  # experiment → first record
+    goal_at: dict[str, float] = field(default_factory=dict)  # goal → when first reached
+    entered_at: float = 0.0  # when it entered its last state (its last transition)
+    filled_at: dict[str, float] = field(default_factory=dict)  # slot → when last filled
 
 
 @dataclass(slots=True)
@@ -66,8 +94,12 @@ class PromotionTrace:
     """One conversation's dealings with one promotion (see definitions: promotion funnel)."""
 
     state: str | None  # the state that showed it
+    at: float = 0.0  # when it was first shown in the conversation
     engaged: bool = False  # the user wrote after seeing it
-    clicked: bool = False  # the user pressed one of its choices or buttons
+    # What the user pressed on the state that showed it, each as the payload ("get_coupon") or
+    # the state a choice leads to ("promotion.book_visit"): money.py counts a click only when
+    # one of them is the promotion's declared offer.
+    presses: list[str] = field(default_factory=list)
 
 
 def conversations_of(records: Iterable[Record | ReportRow]) -> list[Conversation]:
@@ -83,11 +115,19 @@ def conversations_of(records: Iterable[Record | ReportRow]) -> list[Conversation
         first = own[0]
         c = Conversation(session, number, first.channel, first.user, first.at, first.at)
         for r in own:
-            if r.at > c.last_at:
+            if r.at > c.last_at and _is_activity(r):
                 c.last_at = r.at
             _fold(c, r)
         out.append(c)
     return out
+
+
+def _is_activity(r: Record | ReportRow) -> bool:
+    """Whether ``r`` says something happened in the conversation at its time (the module's
+    docstring says which records do not)."""
+    if r.kind in _NOT_ACTIVITY:
+        return False
+    return not (r.kind == _CONVERSATION_END and (r.data or {}).get("outcome") == "abandoned")
 
 
 def _fold(c: Conversation, r: Record | ReportRow) -> None:
@@ -96,6 +136,7 @@ def _fold(c: Conversation, r: Record | ReportRow) -> None:
     if kind == _CONVERSATION_START:
         c.start_flow = str(data.get("flow", r.flow))
         c.started_at = r.at
+        c.has_start = True
         segment = data.get("segment")
         if isinstance(segment, dict):
             c.segment = segment
@@ -107,25 +148,49 @@ def _fold(c: Conversation, r: Record | ReportRow) -> None:
             trace.engaged = True
     elif kind == _TRANSITION:
         trigger = str(data.get("trigger", ""))
-        for trace in c.promotions.values():
-            if data.get("from") == trace.state and trigger.startswith(("choice:", "payload:")):
-                trace.clicked = True
+        if c.promotions and trigger.startswith(("choice: ", "payload: ")):
+            pressed = trigger.partition(": ")[2]
+            for trace in c.promotions.values():
+                if data.get("from") == trace.state:
+                    trace.presses.append(pressed)
         c.states.append(str(data.get("to")))
+        c.entered_at = r.at
     elif kind == _PROMOTION:
         name = str(data.get("promotion"))
-        c.promotions.setdefault(name, PromotionTrace(c.states[-1] if c.states else None))
+        if name not in c.promotions:
+            c.promotions[name] = PromotionTrace(c.states[-1] if c.states else None, r.at)
     elif kind == _FALLBACK:
         c.fallbacks += 1
     elif kind == _HANDOFF_REQUESTED:
         c.handoff_reasons.append(str(data.get("reason", "")))
+        c.handoff_causes.append((str(data.get("cause") or ""), str(data.get("trigger") or "")))
+        if data.get("open") is False:
+            c.after_hours = True
     elif kind == _HANDOFF_QUEUED:
         c.queued = True
+    elif kind == _HANDOFF_CLAIMED:
+        c.claimed = c.with_agent = True
+    elif kind == _HANDOFF_RELEASED:
+        c.with_agent = False
+    elif kind == _HANDOFF_CLOSED:
+        c.agent_closed = True
+        c.with_agent = False
+    elif kind == _HANDOFF_TIMEOUT:
+        c.timed_out = True
+    elif kind == _HANDOFF_LEFT:
+        c.left_queue = True
     elif kind == _GOAL:
-        c.goals.add(str(data.get("goal")))
+        goal = str(data.get("goal"))
+        c.goals.add(goal)
+        c.goal_at.setdefault(goal, r.at)
     elif kind == _EXPERIMENT:
-        c.variants[str(data.get("experiment"))] = str(data.get("variant"))
+        experiment = str(data.get("experiment"))
+        c.variants[experiment] = str(data.get("variant"))
+        c.exposed_at.setdefault(experiment, r.at)
     elif kind == _SLOT_FILLED:
-        c.slots_filled[str(data.get("slot"))] += 1
+        slot = str(data.get("slot"))
+        c.slots_filled[slot] += 1
+        c.filled_at[slot] = r.at
     elif kind == _SLOT_REJECTED:
         c.slots_rejected[str(data.get("slot"))] += 1
     elif kind == _CONVERSATION_END:

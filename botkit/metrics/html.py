@@ -28,6 +28,7 @@ from botkit.metrics._charts import (
     ranking_chart,
 )
 from botkit.metrics.compute import Funnel, Metrics
+from botkit.metrics.figures import SECTION_TITLES, label as figure_label, sections, shown
 
 __all__ = ["to_html"]
 
@@ -94,6 +95,7 @@ def to_html(metrics: Metrics, *, title: str = "botkit report", period: str = "")
             [promotion_chart(name, p) for name, p in metrics.promotions.items() if p.exposed],
         ),
         _rates_table(metrics),
+        _figures_table(metrics),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="ko">\n<head>\n<meta charset="utf-8">\n'
@@ -173,15 +175,65 @@ def _rates_table(m: Metrics) -> str:
 
 
 def _groups_table(m: Metrics) -> str:
+    """The groups side by side: conversations, completion, handoffs and their money."""
+    money = sections(m.to_json()).get("money")
+    names = money[0] if money else []
+    by = money[2] if money else {}
+    head = "".join(f"<th>{escape(n.partition(':')[2])}</th>" for n in names)
     body = "".join(
         f'<tr><td>{escape(name)}</td><td class="num">{g.conversations:,}</td>'
         f'<td class="num">{escape(draw.pct(g.completion_rate))}</td>'
-        f'<td class="num">{escape(draw.pct(g.handoff_rate))}</td></tr>'
+        f'<td class="num">{escape(draw.pct(g.handoff_rate))}</td>'
+        + "".join(
+            f'<td class="num">{escape(shown(n, by[(name, n)].value))}</td>'
+            if (name, n) in by
+            else '<td class="num">—</td>'
+            for n in names
+        )
+        + "</tr>"
         for name, g in m.groups.items()
     )
     return (
         "<section>\n<h2>Groups · 그룹별</h2>\n<table><tr><th>group</th><th>conversations</th>"
-        f"<th>completion</th><th>handoff</th></tr>{body}</table>\n</section>"
+        f"<th>completion</th><th>handoff</th>{head}</tr>{body}</table>\n</section>"
+    )
+
+
+def _figures_table(m: Metrics) -> str:
+    """Every figure of the report, as the CSV has them (figures.py): one table per section,
+    a column per group. Each cell carries its group, figure and raw value as data, so the page
+    can be checked against the CSV and read back by scripts."""
+    tables = []
+    for section, (names, groups, by) in sections(m.to_json()).items():
+        head = "".join(f"<th>{escape(g)}</th>" for g in groups)
+        rows = []
+        for name in names:
+            cells = []
+            for group in groups:
+                figure = by.get((group, name))
+                if figure is None:
+                    cells.append('<td class="num empty">—</td>')
+                    continue
+                raw = "" if figure.value is None else str(figure.value)
+                attrs = {
+                    "class": "num",
+                    "data-group": group,
+                    "data-figure": name,
+                    "data-value": raw,
+                }
+                cells.append(draw.el("td", attrs, escape(shown(name, figure.value))))
+            label = figure_label(section, name)
+            rows.append(f"<tr><td>{escape(label)}</td>{''.join(cells)}</tr>")
+        title = SECTION_TITLES.get(section, section)
+        tables.append(
+            f"<h3>{escape(title)}</h3>\n<table><tr><th>figure</th>{head}</tr>{''.join(rows)}"
+            "</table>"
+        )
+    return (
+        '<section class="figures">\n<h2>All figures · 모든 수치</h2>\n<details>'
+        "<summary>every figure of this report, as in the CSV · CSV와 같은 모든 수치</summary>\n"
+        + "\n".join(tables)
+        + "\n</details>\n</section>"
     )
 
 

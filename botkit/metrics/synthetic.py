@@ -33,8 +33,9 @@ concurrent users interleave. Variants are the engine's (sticky, by user id); use
 the seed, so two runs with different seeds into one store are different users.
 
 Purchases: with ``Behaviour.purchase`` a user may buy after their conversation (probability per
-variant, amount drawn from a range); the purchases are stored as business events, the way a
-shop reports them, so reports attribute them as they would real ones.
+variant, amount drawn from a range), and may have the purchase refunded later (``refund``); both
+are stored as business events (``purchase``, ``refund``), the way a shop reports them, so
+reports attribute them as they would real ones.
 """
 
 from __future__ import annotations
@@ -109,16 +110,20 @@ class Lift:
 class Purchase:
     """After their conversation, a simulated user buys with ``probability`` (per variant of
     ``experiment`` in ``by_variant``, if given) an amount drawn uniformly from ``amount``,
-    ``after_s`` seconds after their last message; the shop reports it as a business event."""
+    ``after_s`` seconds after their last message; the shop reports it as a business event.
+    A purchase is refunded in full with probability ``refund``, ``refund_after_s`` after it."""
 
     probability: float
     amount: tuple[float, float] = (10_000.0, 50_000.0)
     experiment: str | None = None
     by_variant: Mapping[str, float] = field(default_factory=dict)
     after_s: float = 3600.0
+    refund: float = 0.0
+    refund_after_s: float = 86_400.0
 
     def __post_init__(self) -> None:
         _probability("the purchase probability", self.probability)
+        _probability("the refund probability", self.refund)
         for variant, p in self.by_variant.items():
             _probability(f"the purchase probability of {variant!r}", p)
         low, high = self.amount
@@ -129,7 +134,7 @@ class Purchase:
         p = self.probability
         if self.experiment is not None and self.experiment in variants:
             p = self.by_variant.get(variants[self.experiment], p)
-        return round(rng.uniform(*self.amount)) if rng.random() < p else None
+        return float(round(rng.uniform(*self.amount))) if rng.random() < p else None
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,7 @@ class Path:
     end: str
     state: str
     bought: float | None = None  # the amount of the purchase after it, if any
+    refunded: float | None = None  # the amount refunded of that purchase, if any
 
 
 @dataclass(frozen=True)
@@ -329,9 +335,10 @@ class _Crowd:
             end = self._end(reply, sent)
             text = None if end is not None else behaviour.decide(state, variants, rng)
             if text is None:
-                bought = self._buy(user, variants, rng, at)
+                bought, refunded = self._buy(user, variants, rng, at)
                 frozen = MappingProxyType(variants)
-                return Path(user, frozen, tuple(said), end or "dropped", state, bought)
+                path = Path(user, frozen, tuple(said), end or "dropped", state, bought, refunded)
+                return path
             said.append((state, text))
             at += step_s
             _NOW.set(at)
@@ -350,19 +357,21 @@ class _Crowd:
 
     def _buy(
         self, user: str, variants: Mapping[str, str], rng: random.Random, at: float
-    ) -> float | None:
-        """What the user buys after the conversation, if anything. Drawn after the
-        conversation's own draws: adding purchases to a behaviour does not change what its
-        users say."""
+    ) -> tuple[float | None, float | None]:
+        """What the user buys after the conversation, if anything, and what is refunded of it.
+        Drawn after the conversation's own draws: adding purchases to a behaviour does not
+        change what its users say."""
         purchase = self.behaviour.purchase
         bought = purchase.draw(variants, rng) if purchase else None
-        if bought is not None and purchase is not None:
-            self.purchases.append(
-                BusinessEvent(
-                    f"{user}-purchase", "purchase", user, at + purchase.after_s, float(bought)
-                )
-            )
-        return bought
+        if bought is None or purchase is None:
+            return None, None
+        paid = at + purchase.after_s
+        self.purchases.append(BusinessEvent(f"{user}-purchase", "purchase", user, paid, bought))
+        if not purchase.refund or rng.random() >= purchase.refund:
+            return bought, None
+        back = paid + purchase.refund_after_s
+        self.purchases.append(BusinessEvent(f"{user}-refund", "refund", user, back, bought))
+        return bought, bought
 
 
 def _payload_of(effects: Sequence[Effect], label: str) -> str | None:

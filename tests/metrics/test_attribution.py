@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from botkit.flow.model import Promotion
 from botkit.metrics.compute import Conversation, PromotionTrace, attribute
+from botkit.metrics.promotions import clicked
 from botkit.records import BusinessEvent
 
 DAY = 86_400.0
@@ -42,7 +44,20 @@ def test_a_shorter_window_drops_what_a_longer_one_keeps() -> None:
     assert attribute([talk], [purchase], window_s=2 * DAY)[0].conversation is None
 
 
-def test_promotion_traces_are_part_of_the_conversation() -> None:
-    talk = conversation("민지", 1, 0.0, 100.0)
-    talk.promotions["winter_sale"] = PromotionTrace("promotion.offer", engaged=True)
-    assert talk.promotions["winter_sale"].clicked is False
+def test_a_click_is_a_press_on_the_promotions_own_offer() -> None:
+    sale = Promotion(
+        "winter_sale",
+        "겨울 세일",
+        500_000.0,
+        None,
+        None,
+        offer=("get_coupon", "promotion.book_visit"),
+    )
+    trace = PromotionTrace(
+        "promotion.offer", engaged=True, presses=["promotion.survey"]
+    )  # 다음에요
+    assert clicked(sale, trace) is False
+    trace.presses.append("get_coupon")
+    assert clicked(sale, trace) is True
+    welcome = Promotion("new_member", "웰컴 쿠폰", 120_000.0, None, None)  # names no offer
+    assert clicked(welcome, trace) is None
