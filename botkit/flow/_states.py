@@ -371,10 +371,14 @@ def _condition(ctx: Context, node: Node) -> tuple[Condition | None, str | None]:
                 "BK302",
                 node.where_in("if", name.offset, len(name.name)),
                 f"the condition reads '{name.name}', which is not a slot",
-                expected="a slot, profile.<field>, channel or locale",
+                expected="a slot, profile.<field>, promotion.<name>, channel or locale",
                 found=f"'{name.name}'",
                 hint=did_you_mean(name.name, ctx.declared.slots),
             )
+        elif name.scope == "promotion":  # pointed at after "promotion."
+            at = name.offset + len("promotion.")
+            where = partial(node.where_in, "if", at, len(name.name))
+            ctx.reference("promotions", name.name, where, "BK311")
     return condition, text
 
 

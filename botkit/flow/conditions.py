@@ -1,8 +1,10 @@
 """Conditions: ``if: "score <= 2"``, ``if: "profile.tier == 'gold' and not coupon_used"``.
 
 A small language parsed here into a tree and evaluated by walking it; nothing is ever handed to
-``eval``. Names are slots (``score``), profile fields (``profile.tier``), ``channel`` or
-``locale``. Operators: ``== != < <= > >=``, ``in [..]``, ``and``, ``or``, ``not``, parentheses.
+``eval``. Names are slots (``score``), profile fields (``profile.tier``), ``channel``,
+``locale``, or whether a promotion runs at the turn's time (``promotion.winter_sale``: true
+between its ``starts`` and ``ends``, so that a state shows an offer only while it runs).
+Operators: ``== != < <= > >=``, ``in [..]``, ``and``, ``or``, ``not``, parentheses.
 A name that has no value compares as ``null``; ordering against a missing value is false.
 """
 
@@ -31,11 +33,12 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
 _CONTEXT = {"channel", "locale"}
+_DOTTED = {"profile", "promotion"}  # the scopes a name may reach into with a '.'
 
 
 @dataclass(frozen=True, slots=True)
 class Name:
-    scope: str  # "slot", "profile" or "context"
+    scope: str  # "slot", "profile", "promotion" or "context"
     name: str
     offset: int
 
@@ -191,13 +194,14 @@ class _Parser:
         if kind == "name":
             if "." in value:
                 scope, name = value.split(".", 1)
-                if scope != "profile":
+                if scope not in _DOTTED:
                     raise ConditionError(
-                        f"'{value}' reaches into '{scope}'; only profile fields have a '.'",
+                        f"'{value}' reaches into '{scope}'; only profile.<field> and "
+                        "promotion.<name> have a '.'",
                         start,
                         len(value),
                     )
-                return Name("profile", name, start)
+                return Name(scope, name, start)
             if value in _CONTEXT:
                 return Name("context", value, start)
             return Name("slot", value, start)
@@ -233,11 +237,16 @@ def _value(operand: Operand, slots: Mapping[str, Any], env: Mapping[str, Any]) -
     if operand.scope == "profile":
         profile = env.get("profile")
         return profile.get(operand.name) if isinstance(profile, Mapping) else None
+    if operand.scope == "promotion":
+        # a function, asked only when a condition names a promotion: no cost to the others
+        runs = env.get("promotion")
+        return bool(runs(operand.name)) if callable(runs) else False
     return env.get(operand.name)
 
 
 def evaluate(condition: Condition, slots: Mapping[str, Any], env: Mapping[str, Any]) -> bool:
-    """Evaluate against slot values and ``env`` (``profile``, ``channel``, ``locale``)."""
+    """Evaluate against slot values and ``env`` (``profile``, ``channel``, ``locale``, and
+    ``promotion``: a function telling whether the promotion it is given runs now)."""
     if isinstance(condition, All):
         return all(evaluate(c, slots, env) for c in condition.items)
     if isinstance(condition, AnyOf):

@@ -152,9 +152,9 @@ def test_every_press_the_bot_drew_is_taken(place: str) -> None:
             }
 
 
-def greeted(user: str = "민지") -> Conversation:
+def greeted(user: str = "민지", at: float = WEDNESDAY_10AM) -> Conversation:
     """A user in the A copy of every experiment (the full menu), greeted."""
-    c = Conversation(engine(), user=user)
+    c = Conversation(engine(), user=user, at=at)
     c.engine.force_variant(c.session, "A")
     return c.say("안녕하세요")
 
@@ -171,7 +171,7 @@ def test_forged_submit_posts_no_refund_and_reaches_no_goal() -> None:
 
 
 def test_a_press_from_an_earlier_screen_is_rejected() -> None:
-    c = greeted().press("이벤트")
+    c = greeted(at=WEDNESDAY_10AM + 7 * 86_400).press("이벤트")  # December: the sale runs
     assert c.state == "promotion.offer"
     visit = "@promotion.book_visit"  # the card button "방문 예약" on this screen
     c.press("다음에요")

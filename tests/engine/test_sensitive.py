@@ -10,11 +10,12 @@ from typing import Any
 from botkit.effects import Say
 from botkit.engine import Awaiting, Engine
 from botkit.records import MASK, Record, transcript
-from tests.engine.conftest import Conversation
+from tests.engine.conftest import WEDNESDAY_10AM, Conversation
 
 Build = Callable[..., Engine]
 PHONE = "010-2345-6789"
 EMAIL = "minji.kim@example.com"
+DECEMBER = WEDNESDAY_10AM + 7 * 86_400  # 2026-12-02 10:00 KST: the winter sale's offer is shown
 
 
 def leaks(records: list[Record], *secrets: str) -> list[Record]:
@@ -24,7 +25,7 @@ def leaks(records: list[Record], *secrets: str) -> list[Record]:
 
 
 def booked_visit(talk: Callable[..., Conversation]) -> Conversation:
-    c = talk()
+    c = talk(at=DECEMBER)
     c.engine.force_variant(c.session, "A")  # the full menu, with 이벤트
     c.say("안녕하세요").press("이벤트")
     cards = [card for e in c.effects if isinstance(e, Say) for card in e.cards]
@@ -66,7 +67,7 @@ def test_a_phone_number_is_kept_for_the_bot_and_masked_in_the_records(
 def test_an_email_for_the_coupon_is_masked_where_the_bot_repeats_it(
     talk: Callable[..., Conversation],
 ) -> None:
-    c = talk(actions={"issue_coupon": ("ok", {"code": "WINTER20"})})
+    c = talk(actions={"issue_coupon": ("ok", {"code": "WINTER20"})}, at=DECEMBER)
     c.engine.force_variant(c.session, "A")
     c.say("안녕하세요").press("이벤트").press("쿠폰 받기")
     c.say("AB123456")
