@@ -146,7 +146,12 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class Expire:
-    """Move on a handoff that no agent took within its wait timeout (the sweeper's step)."""
+    """Move on a handoff that no agent took within its wait timeout (the sweeper's step).
+    ``keep``: the channel can only answer (Kakao), so what the bot says about it is kept in
+    the session for the user's next message, in the same turn: never a second turn that a
+    message could come between, or that could fail after the first was committed."""
+
+    keep: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,12 @@ class Channel(Protocol):
         """The HTTP and WebSocket routes on which its users' requests come in."""
         ...
 
+    @property
+    def keeps(self) -> bool:
+        """Whether it can only answer (Kakao): words said outside a request wait in the
+        session for the user's next message, instead of being pushed."""
+        ...
+
     async def start(self) -> None:
         """Called once the store is open, before the first request (a no-op for most)."""
 
@@ -55,6 +61,11 @@ class Channels:
     async def start(self) -> None:
         for channel in self:
             await channel.start()
+
+    def keeps(self, channel: str) -> bool:
+        """Whether ``channel`` keeps words for the user's next message (Channel.keeps)."""
+        found = self._by_name.get(channel)
+        return found is not None and found.keeps
 
     async def deliver(self, channel: str, user: str, effects: Sequence[Effect]) -> None:
         """Hand ``effects`` to ``channel`` for ``user``; a channel this server does not have

@@ -289,9 +289,10 @@ class Runtime:
         """An agent's note on the conversation (recorded, not shown to the user)."""
         return await self.apply(SessionKey(channel, user), Note(text, agent))
 
-    async def expire(self, channel: str, user: str) -> Reply:
-        """Move on a handoff that no agent took in time (for a sweeper; see Engine.expire)."""
-        return await self.apply(SessionKey(channel, user), Expire())
+    async def expire(self, channel: str, user: str, *, keep: bool = False) -> Reply:
+        """Move on a handoff that no agent took in time (for a sweeper; see Engine.expire);
+        ``keep``: keep what is said for the user's next message (events.Expire)."""
+        return await self.apply(SessionKey(channel, user), Expire(keep))
 
     async def goto(self, channel: str, user: str, state: str) -> Reply:
         """Put the user at ``state`` ("flow.state") and run it, as if a transition led there.

@@ -91,8 +91,8 @@ def step_for(live: Engine, event: Inbound, now: Callable[[], float]) -> Step:
             if target is not None:
                 live.target(target)  # an unknown state is refused before anything runs
             return lambda e, s: e.handle(s, AgentRelease(now(), target, close))
-        case Expire():
-            return lambda e, s: e.expire(s, now())
+        case Expire(keep=keep):
+            return _expire(keep, now)
         case Reset():
             return lambda e, s: e.reset(s, now())
         case Goto(state=state):
@@ -115,6 +115,18 @@ def _said(message: ChannelMessage, now: Callable[[], float]) -> Step:
         turn = engine.handle(session, said)  # the engine reads the locale and the profile's
         if kept:
             turn.effects[:0] = [say_from_data(data) for data in kept]
+        return turn
+
+    return step
+
+
+def _expire(keep: bool, now: Callable[[], float]) -> Step:
+    def step(engine: Engine, session: Session) -> Turn:
+        turn = engine.expire(session, now())
+        if keep:  # said with the answer to the user's next message (events.Expire)
+            said = [say_to_data(e) for e in turn.effects if isinstance(e, Say)]
+            if said:
+                session.outbox = [*(session.outbox or ()), *said][-MAX_KEPT:]
         return turn
 
     return step

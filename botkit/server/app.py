@@ -125,7 +125,7 @@ def create_app(
         runtime=runtime,
         channels=channels,
         reloader=reloader,
-        sweeper=Sweeper(runtime, agents, settings.sweep_s),
+        sweeper=Sweeper(runtime, agents, channels, settings.sweep_s),
         in_flight=in_flight,
         grace_s=settings.shutdown_grace_s,
         own_client=client if http is None else None,

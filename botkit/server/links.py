@@ -3,7 +3,7 @@
 When a bubble is delivered, each link in it that the flows wrote (a ``url`` button on a bubble,
 a card or a list; a list item's ``url``) is replaced by an address of this server::
 
-    {public_url}/link/{id}?token={who}.{signature}
+    {public_url}/link/{id}?token={sealed}
 
 ``id`` names the URL: the first 12 hex digits of its SHA-256, the same in every version and on
 every worker. ``GET /link/{id}`` answers 302 to the URL and records ``link_clicked`` in the
@@ -15,11 +15,12 @@ user's conversation (through the runtime's one door: :class:`~botkit.events.Link
   unknown id is answered 404 in JSON, never redirected. A URL with a template in it
   (``{{...}}``) is not rewritten: what it opens is known only per user and cannot be checked
   against the flows, so it goes straight to where it points, and its clicks are not counted.
-* **Nobody records clicks for others.** ``who`` is the user's session key and the
-  conversation's number, base64url-encoded (not in clear: it is a channel's user id), and
-  ``signature`` an HMAC-SHA256 of the id and ``who`` with ``link_secret``. A missing or wrong
-  signature still redirects (the user must get their page) but records nothing. The token is
-  a ``token=`` parameter, which the logs hide (``server/redaction.py``).
+* **Nobody reads or records clicks for others.** ``sealed`` is the user's session key and the
+  conversation's number encrypted and authenticated with ``link_secret`` (:class:`Signer`):
+  a widget's session key opens its user's history, so it must not be readable in an address
+  users copy and share. A missing, forged or another link's token still redirects (the user
+  must get their page) but records nothing. The token is a ``token=`` parameter, which the
+  logs hide (``server/redaction.py``).
 * **No secret, no measuring.** Without ``link_secret`` links are left as the flows wrote them:
   users go straight to the shop, as before, and click-through is not measured (borrowing
   another secret, such as the admin token, would mix two purposes; a secret made up at start
@@ -44,13 +45,15 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import hmac
 import logging
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -79,7 +82,7 @@ log = logging.getLogger("botkit.server")
 LINK_PATH = "/link/"
 ID_CHARS = 12  # 48 bits: two of a bot's few hundred URLs sharing an id is a one-in-a-billion
 MIN_SECRET_CHARS = 16
-SIGNATURE_BYTES = 16  # of the HMAC-SHA256: 128 bits cannot be guessed
+NONCE_BYTES = 12  # AES-GCM's nonce, random per token
 CLICK_WAIT_S = 0.5  # the redirect waits this long for the click's record, then goes anyway
 # Robots that fetch a link to preview it, not people opening it (User-Agent, lowercased).
 _ROBOTS = (
@@ -171,31 +174,31 @@ class LinkTable:
 
 
 class Signer:
-    """Tokens that name a user's conversation for one link, signed with the server's secret."""
+    """Tokens that name a user's conversation for one link, sealed with the server's secret.
+
+    The token is AES-GCM (the ``cryptography`` package) of "conversation:session key" under a
+    key derived from ``link_secret``, with the link's id as associated data: nobody can read
+    the user in it (a widget's session key opens that user's history) or make one, and a token
+    is good for its own link only. A fresh 96-bit nonce per token."""
 
     def __init__(self, secret: str) -> None:
-        self._key = secret.encode("utf-8")
+        self._aead = AESGCM(hashlib.sha256(b"botkit link token\0" + secret.encode()).digest())
 
     def token(self, link: str, session: str, conversation: int) -> str:
-        who = _b64(f"{conversation}:{session}".encode())
-        return f"{who}.{self._signature(link, who)}"
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, f"{conversation}:{session}".encode(), link.encode())
+        return _b64(nonce + sealed)
 
     def read(self, link: str, token: str) -> tuple[str, int] | None:
-        """The session and conversation ``token`` names for ``link``, if botkit signed it."""
-        who, dot, signature = token.partition(".")
-        expected = self._signature(link, who).encode()
-        if not dot or not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
-            return None
+        """The session and conversation ``token`` names for ``link``, if botkit sealed it."""
         try:
-            number, colon, session = _unb64(who).decode("utf-8").partition(":")
+            raw = _unb64(token)
+            plain = self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], link.encode())
+            number, colon, session = plain.decode("utf-8").partition(":")
             SessionKey.parse(session)  # the form every session key has
-            return (session, int(number)) if colon and number.isdigit() else None
-        except (ValueError, binascii.Error):  # signed by us, so only after a change of format
+        except (ValueError, binascii.Error, InvalidTag):
             return None
-
-    def _signature(self, link: str, who: str) -> str:
-        signed = hmac.new(self._key, f"{link}.{who}".encode(), hashlib.sha256)
-        return _b64(signed.digest()[:SIGNATURE_BYTES])
+        return (session, int(number)) if colon and number.isdigit() else None
 
 
 def _b64(data: bytes) -> str:

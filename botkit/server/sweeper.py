@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from botkit.adapters.channel import Channels
 from botkit.runtime import Runtime
 from botkit.server.agents import AgentApi
 
@@ -22,9 +23,12 @@ class Sweeper:
     """Every ``every_s`` seconds, the handoffs waiting for an agent are offered to the runtime's
     ``expire``, which moves on those past their wait and leaves the others."""
 
-    def __init__(self, runtime: Runtime, agents: AgentApi, every_s: float) -> None:
+    def __init__(
+        self, runtime: Runtime, agents: AgentApi, channels: Channels, every_s: float
+    ) -> None:
         self.runtime = runtime
         self.agents = agents
+        self.channels = channels
         self.every_s = every_s
         self._task: asyncio.Task[None] | None = None
 
@@ -39,14 +43,22 @@ class Sweeper:
         while True:
             await asyncio.sleep(self.every_s)
             try:
-                for channel, user in await self.agents.waiting():
-                    await self.sweep(channel, user)
+                waiting = await self.agents.waiting()
             except Exception:  # a failed sweep is retried at the next one
                 log.exception("sweeping handoffs failed")
+                continue
+            for channel, user in waiting:
+                try:
+                    await self.sweep(channel, user)
+                except Exception:  # one user's failure leaves the others to be swept
+                    log.exception("sweeping a handoff failed")
 
     async def sweep(self, channel: str, user: str) -> None:
-        """Move on the user's handoff if nobody took it in time, and tell them. A turn that
-        failed (its effects are the error message) told nobody anything: nothing is sent."""
-        reply = await self.runtime.expire(channel, user)
-        if reply.ok and reply.effects:
-            await self.agents.deliver(channel, user, list(reply.effects))
+        """Move on the user's handoff if nobody took it in time, and tell them: a channel that
+        can only answer keeps the words in the same turn (events.Expire), the others get them
+        pushed once it is committed. A turn that failed (its effects are the error message)
+        told nobody anything: nothing is sent."""
+        keep = self.channels.keeps(channel)
+        reply = await self.runtime.expire(channel, user, keep=keep)
+        if reply.ok and reply.effects and not keep:
+            await self.channels.deliver(channel, user, list(reply.effects))

@@ -71,6 +71,7 @@ class KakaoEndpoint:
     """
 
     name = CHANNEL
+    keeps = True  # a skill can only answer
 
     def __init__(
         self,

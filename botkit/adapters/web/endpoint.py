@@ -105,6 +105,7 @@ class WebEndpoint:
     holds every socket there is)."""
 
     name = CHANNEL
+    keeps = False  # it pushes over the user's sockets
 
     def __init__(
         self,
