@@ -141,11 +141,7 @@ def give_up_waiting(run: Run) -> Target:
     assert handoff.on_timeout is not None  # the compiler requires it with wait_timeout
     run.record(RecordKind.HANDOFF_TIMEOUT, {"waited_s": round(run.at - s.since)})
     back_to_bot(run)
-    designed = run.bot.messages.get("no_agent")
-    if designed:
-        run.say(designed)
-    else:
-        run.say_text(run.prepared.wording_of(s.locale).no_agent)
+    run.say_system("no_agent")
     return handoff.on_timeout
 
 

@@ -44,7 +44,7 @@ from botkit.engine.moving import enter, go, jump, start_conversation
 from botkit.engine.prepared import Pools
 from botkit.engine.render import render
 from botkit.engine.saving import change_slots, save_answer
-from botkit.engine.session import Status, ended_by_silence
+from botkit.engine.session import Status
 from botkit.engine.slots import extract
 from botkit.engine.turn import MAX_PAYLOAD, MAX_TEXT, Run
 from botkit.events import ActionResult, AgentRelease, UserMessage
@@ -63,7 +63,13 @@ _FALLBACK = RecordKind.FALLBACK
 
 def user_message(run: Run, event: UserMessage) -> None:
     s = run.session
-    expired = ended_by_silence(s, run.at, run.bot.inactivity_timeout)
+    # session.ended_by_silence, inline: this runs for every message, and nearly every time the
+    # first comparison settles it
+    expired = (
+        run.at - s.last_at > run.bot.inactivity_timeout
+        and s.conversation > 0
+        and s.status != Status.WITH_AGENT
+    )
     # The answer to a sensitive question is masked, even one that comes after the silence
     # that ends the conversation, or after a deploy that removed the question: it is still
     # the phone number the user was asked for.
@@ -76,8 +82,10 @@ def user_message(run: Run, event: UserMessage) -> None:
     if expired and s.status != Status.CLOSED:
         # It ended at its last activity, not now that botkit learns it ended: its length,
         # and the days a purchase is credited to it, are measured from there.
-        ended = s.last_at if s.last_at else None
-        run.record(RecordKind.CONVERSATION_END, {"outcome": "abandoned"}, ended)
+        # (never before it started: a clock that went back between workers)
+        run.record(RecordKind.CONVERSATION_END, {"outcome": "abandoned"})
+        ended = max(s.last_at, s.started_at)
+        run.records[-1] = run.records[-1]._replace(at=ended)
         s.status = Status.CLOSED
     starting = s.conversation == 0 or s.status == Status.CLOSED
     if starting:
@@ -119,7 +127,7 @@ def user_message(run: Run, event: UserMessage) -> None:
         # What the user answers was asked by a state this version does not have (or asks
         # differently): they are greeted where they arrived, as a first message would be.
         if arrival.how == "restart":
-            run.say_migrated()
+            run.say_system("migrated")
         transition = {"from": arrival.source, "to": name_of(arrival.target)}
         run.record(_TRANSITION, {**transition, "trigger": "version_migrated"})
         _first_message(run, event.text, payload, arrival.target, placed=True)

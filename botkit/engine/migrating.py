@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from botkit.engine._machine import name_of
 from botkit.engine.handoff import back_to_bot
-from botkit.engine.session import INPUT, Session, Status
+from botkit.engine.session import ARRIVE, INPUT, Session, Status
 from botkit.engine.turn import Run
 from botkit.flow.model import Bot, StateKind, Target
 from botkit.records import RecordKind
@@ -81,7 +81,9 @@ def adopt(run: Run, *, record: bool = True) -> Arrival:
     run.prepared.machine.jump(s, target)
     enter = how == "restart" or not _resume(run, target)
     if enter:
-        s.awaiting = None
+        # Not yet entered: the user's next message enters it as a first message would (the
+        # arrival a user message brings over is entered at once, hearing.user_message)
+        s.awaiting = ARRIVE
         s.pending = None
         s.attempts = 0
         if s.status != Status.BOT:  # the handoff it waited at is gone: the bot has it again

@@ -107,9 +107,8 @@ def jump(run: Run, target: Target, trigger: str) -> None:
     """Put the user at ``target`` without an edge (an agent's release, an error, /goto)."""
     s = run.session
     source = s.state
-    if run.first is None:  # a person decided, or an action failed with no way on
-        cause = "action_result" if trigger == "error" else "operator"
-        run.first = (cause, trigger, source or None)
+    if run.first is None:  # a person decided (an action's error has set the cause already)
+        run.first = ("operator", trigger, source or None)
     run.prepared.machine.jump(s, target)
     run.record(_TRANSITION, {"from": source or None, "to": s.state, "trigger": trigger})
     enter(run, target)

@@ -18,12 +18,9 @@ prepared once and then shared by every session, which is what makes them pay off
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from botkit.effects import Say, pressable
 from botkit.engine._machine import FlowMachine, name_of
@@ -32,7 +29,7 @@ from botkit.engine.render import render
 from botkit.engine.session import Awaiting, Session
 from botkit.errors import ConfigurationError
 from botkit.flow.defaults import WORDINGS, Wording
-from botkit.flow.model import Bot, Message, Promotion, State, Target, Text, Transition
+from botkit.flow.model import Bot, Message, State, Target, Text, Transition
 from botkit.records import MASK
 from botkit.text import squash
 
@@ -44,7 +41,6 @@ __all__ = [
     "distinct",
     "is_static",
     "prepare",
-    "promotion_window",
 ]
 
 MAX_OFFERED = 64  # payloads kept on a screen (Kakao draws at most 10 cards of 3 buttons, ...)
@@ -101,7 +97,7 @@ class Prepared:
     parts: dict[tuple[int, str], Any]
     facts: dict[int, tuple[tuple[str, ...], bool]]
     legacy: dict[tuple[str, Awaiting | None], frozenset[str]]  # see legacy_screen
-    # promotion → [first instant, end) it runs, as timestamps (promotion_window)
+    # promotion → [first instant, end) it runs, as timestamps (Promotion.window); dated only
     promotion_windows: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
 
     def state_of(self, session: Session) -> State:
@@ -242,27 +238,11 @@ def prepare(
         facts={},
         legacy={},
         promotion_windows={
-            name: promotion_window(p, bot.timezone) for name, p in bot.promotions.items()
+            name: p.window(bot.timezone)
+            for name, p in bot.promotions.items()
+            if p.starts or p.ends  # one without dates always runs: nothing to look up
         },
     )
-
-
-def promotion_window(promotion: Promotion, timezone: str) -> tuple[float, float]:
-    """When ``promotion`` runs, as [start, end) timestamps: from the first moment of its
-    ``starts`` day to the end of its ``ends`` day (inclusive: the whole day), both read in the
-    bot's time zone; a missing date leaves that side open."""
-    zone = ZoneInfo(timezone)
-    start = -math.inf
-    end = math.inf
-    if promotion.starts:
-        start = _midnight(dt.date.fromisoformat(promotion.starts), zone)
-    if promotion.ends:
-        end = _midnight(dt.date.fromisoformat(promotion.ends) + dt.timedelta(days=1), zone)
-    return start, end
-
-
-def _midnight(day: dt.date, zone: ZoneInfo) -> float:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
 
 
 def _wording(locale: str, bot: Bot) -> Wording:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from botkit import effects
 from botkit.effects import Effect, Say, as_text, is_plain, pressable, say_to_data
@@ -140,12 +140,8 @@ class Run:
 
     # -- records ------------------------------------------------------------------------
 
-    def record(
-        self, kind: RecordKind, data: dict[str, Any] | None = None, at: float | None = None
-    ) -> None:
-        """Write a record of this turn, at the turn's time unless ``at`` says when it happened
-        (a conversation ended by silence ended at its last activity, not when botkit learnt
-        of it)."""
+    def record(self, kind: RecordKind, data: dict[str, Any] | None = None) -> None:
+        """Write a record of this turn, at the turn's time."""
         s = self.session
         s.seq += 1
         flow, version = self.flow_of[s.state]
@@ -160,7 +156,7 @@ class Run:
                     s.conversation,
                     s.seq,
                     s.turn,
-                    self.at if at is None else at,
+                    self.at,
                     self.bot_id,
                     flow,
                     version,
@@ -262,13 +258,15 @@ class Run:
         else:
             self.draw(said, recorded, Say(text=recorded, choices=choices, slot=slot))
 
-    def say_migrated(self) -> None:
-        """Tell the user their place is gone in the new version (``messages.migrated``)."""
-        designed = self.bot.messages.get("migrated")
+    def say_system(self, key: Literal["migrated", "no_agent"]) -> None:
+        """Say one of the bot's system messages (bot.yaml ``messages.<key>``), or botkit's own
+        words for it when the bot has none: ``migrated``, the user's place is gone in the new
+        version; ``no_agent``, nobody took their handoff in time."""
+        designed = self.bot.messages.get(key)
         if designed:
             self.say(designed)
         else:
-            self.say_text(self.prepared.wording_of(self.session.locale).migrated)
+            self.say_text(getattr(self.prepared.wording_of(self.session.locale), key))
 
     def say_error(self) -> None:
         for say in self.prepared.error_effects(self.session.locale):
@@ -296,7 +294,16 @@ class Run:
 
     def env(self) -> dict[str, Any]:
         s = self.session
-        return {"profile": s.profile or {}, "channel": s.channel, "locale": s.locale}
+        return {
+            "profile": s.profile or {},
+            "channel": s.channel,
+            "locale": s.locale,
+            "promotion": self.runs,  # asked only by a condition that names a promotion
+        }
+
+    def runs(self, promotion: str) -> bool:
+        """Whether ``promotion`` runs at this turn's time (``promotion.<name>`` in a condition)."""
+        return self.prepared.runs(promotion, self.at)
 
     def holds(self, t: Transition | Branch) -> bool:
         return t.condition is None or evaluate(t.condition, self.session.slots, self.env())

@@ -14,10 +14,13 @@ engine renders it into the effect of the same short name (:class:`botkit.effects
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 from botkit.flow.conditions import Condition
 from botkit.flow.defaults import KOREAN, Wording
@@ -328,6 +331,21 @@ class Promotion:
     # follow one) are not measured, because any other press there (a menu choice, "다음에요")
     # is not the offer.
     offer: tuple[str, ...] = ()
+
+    def window(self, timezone: str) -> tuple[float, float]:
+        """When it runs, as [start, end) timestamps: from the first moment of its ``starts``
+        day to the end of its ``ends`` day (the whole day), read in ``timezone`` (the bot's);
+        a missing date leaves that side open (-inf, inf). The engine records it as shown, and
+        reports count it and charge its cost, within this window only."""
+        zone = ZoneInfo(timezone)
+
+        def midnight(day: dt.date) -> float:
+            return dt.datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
+
+        start = midnight(dt.date.fromisoformat(self.starts)) if self.starts else -math.inf
+        last = dt.date.fromisoformat(self.ends) if self.ends else None
+        end = midnight(last + dt.timedelta(days=1)) if last is not None else math.inf
+        return start, end
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ Three rules keep a promotion's figures honest when it shares a screen with other
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -122,15 +123,9 @@ def _took_offer(name: str, promotion: Promotion, dates: Period, a: Attribution) 
 
 
 def _dates(bot: Bot, promotion: Promotion) -> Period:
-    """The promotion's dates as a period: from the midnight that starts ``starts`` to the one
-    that ends ``ends``, in the bot's time zone."""
-    zone = bot.timezone
-    starts = _day(promotion.starts)
-    ends = _day(promotion.ends)
-    return Period(
-        None if starts is None else midnight(starts, zone),
-        None if ends is None else midnight(ends + dt.timedelta(days=1), zone),
-    )
+    """The promotion's dates as a period (Promotion.window, in the bot's time zone)."""
+    start, end = promotion.window(bot.timezone)
+    return Period(None if start == -math.inf else start, None if end == math.inf else end)
 
 
 def _charged(bot: Bot, name: str, promotion: Promotion, period: Period, notes: list[str]) -> float:

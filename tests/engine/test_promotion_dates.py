@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from botkit.engine import Engine
-from botkit.engine.prepared import promotion_window
 from botkit.flow.model import Promotion
 from tests.engine.conftest import Conversation
 
@@ -91,12 +90,12 @@ def test_a_promotion_without_dates_always_runs(sale: Engine) -> None:
 
 def test_the_dates_are_days_of_the_bots_time_zone() -> None:
     sale = Promotion("winter_sale", "겨울 세일", None, "2026-12-01", "2026-12-31")
-    start, end = promotion_window(sale, "America/New_York")
+    start, end = sale.window("America/New_York")
     new_york = ZoneInfo("America/New_York")
     assert start == datetime(2026, 12, 1, tzinfo=new_york).timestamp()
     assert end == datetime(2027, 1, 1, tzinfo=new_york).timestamp()
-    assert promotion_window(sale, "Asia/Seoul") == (seoul(2026, 12, 1), seoul(2027, 1, 1))
-    assert promotion_window(Promotion("always", "상시", None, None, None), "Asia/Seoul") == (
+    assert sale.window("Asia/Seoul") == (seoul(2026, 12, 1), seoul(2027, 1, 1))
+    assert Promotion("always", "상시", None, None, None).window("Asia/Seoul") == (
         float("-inf"),
         float("inf"),
     )
