@@ -98,6 +98,7 @@ def report(
     the purchases made in it; a conversation silent for less than the bot's inactivity
     timeout is still open (not a drop-off)."""
     import asyncio
+    import dataclasses
     import time
 
     from botkit.app import load
@@ -125,9 +126,10 @@ def report(
         try:
             feedback = {"csat": csat, "comments": comments}
             metrics = await _measure(store, bot, flow_id, (since, until), by, feedback, windows)
-            if other is not None:
-                this = (period or "this period", since, until)
-                metrics.groups = await _side_by_side(store, bot, flow_id, windows, this, other)
+            if other is not None:  # this period's column is the report itself, read once
+                this = dataclasses.replace(metrics, groups={})
+                others = await _side_by_side(store, bot, flow_id, windows, other)
+                metrics.groups = {period or "this period": this, **others}
         finally:
             await store.close()
         return render(metrics, fmt, title=f"{bot.title or bot.id} — botkit report", period=period)

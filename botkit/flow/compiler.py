@@ -15,11 +15,9 @@ does not make every reference to it look broken too.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -27,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from botkit._gc import no_cyclic_gc
 from botkit.flow import _schema, _yaml, checks
 from botkit.flow._context import Context, Spot
 from botkit.flow._declarations import compile_declarations
@@ -96,7 +95,7 @@ def _is_test_name(path: Path) -> bool:
 
 def compile_bot(paths: Sequence[Path], *, display_root: Path | None = None) -> CompileResult:
     """Compile the bot made of ``paths`` (files; see :func:`flow_files` for folders)."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         reporter = Reporter()
         if _too_large(paths, reporter, display_root):
             return CompileResult(None, reporter.sorted())
@@ -109,24 +108,10 @@ def compile_bot(paths: Sequence[Path], *, display_root: Path | None = None) -> C
 
 def compile_texts(texts: Iterable[tuple[str, str]]) -> CompileResult:
     """Compile a bot from ``(name, yaml text)`` pairs; for tests and embedding."""
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         reporter = Reporter()
         docs = [_yaml.read_text(text, name, reporter) for name, text in texts]
         return _compile(docs, reporter)
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Compilation allocates a large, acyclic tree in one go; the cyclic collector would walk
-    it again and again as it grows (about 15% of the time for a 1,000-state flow) and find
-    nothing to free. Reference counting still frees everything; the collector resumes after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _too_large(paths: Sequence[Path], reporter: Reporter, root: Path | None) -> bool:

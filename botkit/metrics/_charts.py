@@ -100,17 +100,17 @@ def ranking_chart(funnels: Iterable[Funnel]) -> str:
     )
 
 
-def handoff_chart(by_reason: Mapping[str, float]) -> str:
-    caption = "Handoff by reason · 사유별 상담원 연결률"
-    if not by_reason:
+def handoff_chart(by_cause: Mapping[str, float]) -> str:
+    caption = "Handoff by cause · 원인별 상담원 연결률"
+    if not by_cause:
         return draw.empty("handoff", caption, "no handoffs · 연결 없음")
-    bars = [_Bar(r, r, v, draw.pct(v)) for r, v in by_reason.items()]
+    bars = [_Bar(r, r, v, draw.pct(v)) for r, v in by_cause.items()]
     return draw.figure(
         "handoff",
         caption,
-        "Share of conversations with a handoff request, per reason.",
+        "Share of conversations with a request for a person, per cause (what led to it).",
         TOP * 2 + ROW * len(bars),
-        _hbars("handoff", bars, max(by_reason.values()) or 1.0),
+        _hbars("handoff", bars, max(by_cause.values()) or 1.0),
     )
 
 

@@ -18,9 +18,14 @@ from botkit.metrics.ab import ExperimentResult
 from botkit.metrics.calendar import Period
 from botkit.metrics.conversion import Conversion
 from botkit.metrics.definitions import percentile, rate
-from botkit.metrics.ends import completed, dropped, place, place_name, status, unserved_why
+from botkit.metrics.ends import completed, place, place_name, status, unserved_why
 from botkit.metrics.engagement import Engagement
-from botkit.metrics.experiments import experiment_json, experiments as run_experiments, unmeasured
+from botkit.metrics.experiments import (
+    DEFAULT_WINDOW_S as EXPERIMENT_WINDOW_S,
+    experiment_json,
+    experiments as run_experiments,
+    unmeasured,
+)
 from botkit.metrics.feedback import Feedback
 from botkit.metrics.fold import Conversation, PromotionTrace, conversations_of
 from botkit.metrics.money import (
@@ -170,7 +175,7 @@ def measure(
     window_s: float = DEFAULT_WINDOW_S,
     now: float | None = None,
     earlier: Iterable[Conversation] = (),
-    experiment_window_s: float = DEFAULT_WINDOW_S,
+    experiment_window_s: float = EXPERIMENT_WINDOW_S,
     since: float | None = None,
     until: float | None = None,
     retention_days: int = DEFAULT_RETENTION_DAYS,
@@ -190,7 +195,8 @@ def measure(
     touched = [*conversations, *earlier]
     events = list(events)
     period = Period(since, until)  # money: a purchase belongs to the period it happened in
-    attributed = attribute(touched, events, window_s)
+    # only the period's own events are its money (retention reads them all, below)
+    attributed = attribute(touched, [e for e in events if period.holds(e.at)], window_s)
     business(bot, metrics, attributed, conversations, period)
     metrics.retention = retention(
         bot, touched, events, days=retention_days, period=period, zone=zone
@@ -262,23 +268,33 @@ def _measure(
     triggers: Counter[str] = Counter()
     unserved: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
-    for c in conversations:
-        reasons.update(set(c.handoff_reasons))
-        causes.update({cause or "unrecorded" for cause, _ in c.handoff_causes})
-        triggers.update({_cause_trigger(cause, trigger) for cause, trigger in c.handoff_causes})
-        why = unserved_why(c)
-        if why is not None:
-            unserved[why] += 1
-        statuses[status(c, now, timeout)] += 1
     filled: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
+    entered: Counter[str] = Counter()
+    lost: list[Conversation] = []
+    # One pass; a Counter is updated only when there is something to add (its update checks
+    # for a Mapping through the ABC machinery: ~1 µs a call, 47,000 conversations a month).
     for c in conversations:
-        filled.update(c.slots_filled)
-        rejected.update(c.slots_rejected)
+        if c.handoff_reasons:
+            reasons.update(set(c.handoff_reasons))
+            causes.update({cause or "unrecorded" for cause, _ in c.handoff_causes})
+            triggers.update({_cause_trigger(cause, why) for cause, why in c.handoff_causes})
+        outcome = status(c, now, timeout)
+        why = unserved_why(c, still_open=outcome == "open")
+        if why is not None:
+            unserved[why] += 1
+        statuses[outcome] += 1
+        if outcome != "open" and not completed(c):  # ends.dropped, with the status at hand
+            lost.append(c)
+        if c.slots_filled:
+            filled.update(c.slots_filled)
+        if c.slots_rejected:
+            rejected.update(c.slots_rejected)
+        entered.update(set(c.states))
     messages = sum(c.messages for c in conversations)
     turns = [float(c.messages) for c in conversations]
     durations = [c.last_at - c.started_at for c in conversations]
-    lost = [c for c in conversations if dropped(c, now, timeout)]
+    lost_at = [where for c in lost if (where := place(bot, c)) is not None]
     experiments = run_experiments(bot, conversations, window_s=experiment_window_s)
     return Metrics(
         conversations=n,
@@ -296,7 +312,7 @@ def _measure(
         },
         goal_conversion=_shares(Counter(g for c in conversations for g in c.goals), n),
         funnels=[
-            _funnel(bot, f, conversations, lost) for f in bot.flows if flow is None or f == flow
+            _funnel(bot, f, entered, lost_at) for f in bot.flows if flow is None or f == flow
         ],
         experiments=experiments,
         unmeasured=unmeasured(bot, experiments),
@@ -306,7 +322,7 @@ def _measure(
         handoff_by_cause=_shares(causes, n),
         handoff_by_trigger=_shares(triggers, n),
         drop_off_rate=rate(len(lost), n),
-        drop_off=_places(bot, lost),
+        drop_off=_places(lost_at),
         open_conversations=statuses["open"],
         abandoned_conversations=statuses["abandoned"],
     )
@@ -324,30 +340,24 @@ def _cause_trigger(cause: str, trigger: str) -> str:
     return f"{cause} · {trigger}" if trigger else cause
 
 
-def _places(bot: Bot, lost: list[Conversation]) -> dict[str, int]:
+Place = tuple[str, str | None]  # (state, the slot being asked there), ends.place
+
+
+def _places(lost_at: list[Place]) -> dict[str, int]:
     """Drop-off per place, most first (then by name)."""
-    counts: Counter[str] = Counter()
-    for c in lost:
-        where = place(bot, c)
-        if where is not None:
-            counts[place_name(*where)] += 1
+    counts = Counter(place_name(*where) for where in lost_at)
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _funnel(
-    bot: Bot, flow: str, conversations: list[Conversation], lost: list[Conversation]
-) -> Funnel:
+def _funnel(bot: Bot, flow: str, entered: Counter[str], lost_at: list[Place]) -> Funnel:
+    """One flow's funnel from the conversations per state entered and the places lost, each
+    worked out once for all flows (ends.place reads the bot per conversation)."""
     states = [f"{flow}.{s}" for s in bot.flows[flow].states]
-    reached = dict.fromkeys(states, 0)
+    reached = {state: entered[state] for state in states}
     dropped_at = dict.fromkeys(states, 0)
     places: dict[str, int] = {}
-    for c in conversations:
-        for state in set(c.states):
-            if state in reached:
-                reached[state] += 1
-    for c in lost:
-        where = place(bot, c)
-        if where is not None and where[0] in dropped_at:
+    for where in lost_at:
+        if where[0] in dropped_at:
             dropped_at[where[0]] += 1
             name = place_name(*where)
             places[name] = places.get(name, 0) + 1

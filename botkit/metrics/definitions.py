@@ -57,8 +57,8 @@ DEFINITIONS: tuple[Definition, ...] = (
         "Completion · 완료율",
         "Completed conversations ÷ conversations. A conversation is completed when it reached "
         "one of the bot's goals, reached an end state marked resolved, or an agent closed it "
-        "as done. Leaving after the goal without reading the thank-you still counts as "
-        "completed.",
+        "(botkit cannot tell how the agent's talk went; the helpdesk can). Leaving after the "
+        "goal without reading the thank-you still counts as completed.",
     ),
     Definition(
         "drop_off",
@@ -76,7 +76,8 @@ DEFINITIONS: tuple[Definition, ...] = (
         "person counts against containment however it ended: taken by an agent, asked outside "
         "business hours, left waiting until the timeout, or given up by the user. Next to it: "
         "served by an agent (an agent took the conversation) and asked but not served (a person "
-        "was asked for and none took it), each ÷ conversations.",
+        "was asked for and none took it: outside business hours, nobody in time, the user left "
+        "the queue, or still waiting when the report is read), each ÷ conversations.",
     ),
     Definition(
         "handoff_cause",
@@ -140,8 +141,9 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         "experiment",
         "A/B experiment · A/B 실험",
-        "The unit is the user, as assigned: a user stays in one variant, and counts once however "
-        "many conversations they have. Exposed: users who had a conversation in the variant. "
+        "The unit is the user, as assigned: one KakaoTalk user or one widget visitor stays in "
+        "one variant, and counts once however many conversations they have. Exposed: users "
+        "who had a conversation in the variant. "
         "Converted: exposed users who reached the experiment's goal within 7 days of their "
         "first exposure. Each variant's rate comes with its 95% interval, and each difference "
         "from the control with its interval and a p-value (Holm-corrected across variants).",
@@ -154,7 +156,9 @@ DEFINITIONS: tuple[Definition, ...] = (
         "By cohort: the week of their first conversation, their acquisition source (the "
         "profile's source), each variant they were in, and the promotion whose offer they "
         "pressed before their first purchase ('none' if none). Customers whose N days are not "
-        "over yet are not counted; the report says how many are waiting.",
+        "over yet are not counted; the report says how many are waiting. A report of a period "
+        "reads the customer's conversations from the week before it: for cohorts by first "
+        "week over the whole history, report without --from.",
     ),
     Definition(
         "engagement",

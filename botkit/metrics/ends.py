@@ -17,7 +17,7 @@ from typing import Literal
 from botkit.flow.model import Bot, StateKind
 from botkit.metrics.fold import Conversation
 
-__all__ = ["AFTER_HOURS", "LEFT_QUEUE", "NO_ANSWER", "TIMED_OUT", "Status"]
+__all__ = ["AFTER_HOURS", "LEFT_QUEUE", "NO_ANSWER", "TIMED_OUT", "WAITING", "Status"]
 __all__ += ["completed", "dropped", "place", "place_name", "status", "unserved_why"]
 
 Status = Literal["ended", "abandoned", "open"]
@@ -27,6 +27,7 @@ AFTER_HOURS = "after_hours"  # asked when nobody was there (handoff_requested op
 TIMED_OUT = "timed_out"  # queued, and nobody took it within the wait (handoff_timeout)
 LEFT_QUEUE = "left_queue"  # the user went elsewhere before an agent came (handoff_left)
 NO_ANSWER = "no_answer"  # queued, and nobody took it or closed it: the user gave up waiting
+WAITING = "waiting"  # queued, and the conversation is still open at the report's now
 
 
 def status(c: Conversation, now: float | None, timeout: float) -> Status:
@@ -75,10 +76,11 @@ def place_name(state: str, slot: str | None) -> str:
     return state if slot is None else f"{state} · {slot}"
 
 
-def unserved_why(c: Conversation) -> str | None:
+def unserved_why(c: Conversation, still_open: bool = False) -> str | None:
     """For a conversation that asked for a person and was never taken by one, why (one of
-    :data:`AFTER_HOURS`, :data:`TIMED_OUT`, :data:`LEFT_QUEUE`, :data:`NO_ANSWER`); ``None`` for
-    one that did not ask, or was served."""
+    :data:`AFTER_HOURS`, :data:`TIMED_OUT`, :data:`LEFT_QUEUE`, :data:`WAITING` when it is
+    ``still_open`` in the queue, :data:`NO_ANSWER`); ``None`` for one that did not ask, or was
+    served."""
     if not c.handoff_reasons or c.claimed:
         return None
     if c.after_hours and not c.queued:
@@ -89,4 +91,4 @@ def unserved_why(c: Conversation) -> str | None:
         return LEFT_QUEUE
     if c.after_hours:
         return AFTER_HOURS
-    return NO_ANSWER
+    return WAITING if still_open else NO_ANSWER

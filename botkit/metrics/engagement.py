@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,6 +46,7 @@ __all__ = [
     "click_through",
     "conversations_per_day",
     "engagement",
+    "engagement_of",
     "response_rate",
 ]
 
@@ -81,13 +82,10 @@ class Rate:
         return cls(part, whole, part / whole, low, high)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "part": self.part,
-            "whole": self.whole,
-            "rate": self.value,
-            "low": self.low,
-            "high": self.high,
-        }
+        # The JSON shape of every share in a report (conversion.Share): figures.py names the
+        # interval's ends after the interval, so the table shows them as percentages too.
+        interval = None if self.low is None or self.high is None else [self.low, self.high]
+        return {"count": self.part, "of": self.whole, "rate": self.value, "interval": interval}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +170,29 @@ def engagement(
     default the first and last day a conversation started); ``still_open_after``: see
     :func:`response_rate`."""
     starts: list[Row] = []
-    conversations = _conversations(records, starts)
+    tally = _tally(_conversations(records, starts), still_open_after)
     return Engagement(
-        _click_through(conversations),
-        _response_rate(conversations, still_open_after),
+        tally.links(),
+        tally.responses(),
+        conversations_per_day(starts, zone, first=first, last=last),
+    )
+
+
+def engagement_of(
+    conversations: Sequence[Sequence[Row]],
+    zone: str,
+    *,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    still_open_after: float | None = None,
+) -> Engagement:
+    """:func:`engagement` of records already grouped by conversation, each in the order they
+    happened (``fold.by_conversation``: a report groups its records once)."""
+    starts = [rows[0] for rows in conversations if rows and rows[0].kind == _START]
+    tally = _tally(conversations, still_open_after)
+    return Engagement(
+        tally.links(),
+        tally.responses(),
         conversations_per_day(starts, zone, first=first, last=last),
     )
 
@@ -185,31 +202,7 @@ def engagement(
 
 def click_through(records: Iterable[Row]) -> list[LinkClickThrough]:
     """Per link the bot showed: its click-through, most shown first."""
-    return _click_through(_conversations(records))
-
-
-def _click_through(conversations: Iterable[list[Row]]) -> list[LinkClickThrough]:
-    shown: Counter[str] = Counter()
-    clicked: Counter[str] = Counter()
-    clicks: Counter[str] = Counter()
-    for rows in conversations:
-        seen: set[str] = set()
-        opened: set[str] = set()
-        for r in rows:
-            data = r.data or {}
-            if r.kind == _OUT:
-                for say in data.get("says") or ():
-                    if isinstance(say, dict):
-                        seen.update(shown_links(say))
-            elif r.kind == _CLICKED and isinstance(data.get("url"), str):
-                clicks[data["url"]] += 1
-                opened.add(data["url"])
-        shown.update(seen)
-        clicked.update(seen & opened)
-    out = [
-        LinkClickThrough(url, Rate.of(clicked[url], n), clicks[url]) for url, n in shown.items()
-    ]
-    return sorted(out, key=lambda x: (-x.shown, x.url))
+    return _tally(_conversations(records), None).links()
 
 
 def shown_links(say: dict[str, Any]) -> Iterator[str]:
@@ -241,46 +234,79 @@ def response_rate(
     """The share of the bot's turns the user answered (the module's docstring defines it).
     ``still_open_after``: a time (seconds since the epoch), usually the period's end less the
     bot's inactivity timeout; an unanswered turn at or after it is not counted."""
-    return _response_rate(_conversations(records), still_open_after)
+    return _tally(_conversations(records), still_open_after).responses()
 
 
-def _response_rate(
-    conversations: Iterable[list[Row]], still_open_after: float | None
-) -> ResponseRate:
-    answered: Counter[str] = Counter()
-    counted: Counter[str] = Counter()
+@dataclass(slots=True)
+class _Tally:
+    """Link click-through and response rate, counted in one pass over each conversation."""
+
+    shown: Counter[str] = field(default_factory=Counter)  # link → conversations that showed it
+    clicked: Counter[str] = field(default_factory=Counter)  # … and of those, opened it
+    clicks: Counter[str] = field(default_factory=Counter)  # link → every opening
+    counted: Counter[str] = field(default_factory=Counter)  # flow → bot turns counted
+    answered: Counter[str] = field(default_factory=Counter)  # flow → … that the user answered
+
+    def links(self) -> list[LinkClickThrough]:
+        out = [
+            LinkClickThrough(url, Rate.of(self.clicked[url], n), self.clicks[url])
+            for url, n in self.shown.items()
+        ]
+        return sorted(out, key=lambda x: (-x.shown, x.url))
+
+    def responses(self) -> ResponseRate:
+        answered, counted = self.answered, self.counted
+        by_flow = {flow: Rate.of(answered[flow], counted[flow]) for flow in sorted(counted)}
+        return ResponseRate(Rate.of(sum(answered.values()), sum(counted.values())), by_flow)
+
+
+def _tally(conversations: Iterable[Sequence[Row]], still_open_after: float | None) -> _Tally:
+    """Each conversation's records once, in order. A bot turn is what the bot said between two
+    messages of the user (its last ``message_out`` stands for it); it is answered when the user
+    writes next, not counted when the conversation ended in it (not by the user's silence), and
+    a trailing unanswered one at or after ``still_open_after`` may yet be answered."""
+    tally = _Tally()
     for rows in conversations:
-        for flow, reply in _bot_turns(rows, still_open_after):
-            counted[flow] += 1
-            answered[flow] += reply
-    by_flow = {flow: Rate.of(answered[flow], counted[flow]) for flow in sorted(counted)}
-    overall = Rate.of(sum(answered.values()), sum(counted.values()))
-    return ResponseRate(overall, by_flow)
-
-
-def _bot_turns(rows: list[Row], still_open_after: float | None) -> Iterator[tuple[str, bool]]:
-    """(the flow it ended in, answered) for each counted bot turn of one conversation."""
-    turn: Row | None = None  # the bot turn's last message_out, while it waits for the user
-    ended = False  # the conversation ended in the turn (not by the user's silence)
-    for r in rows:
-        if r.kind == _OUT:
-            turn = r
-        elif r.kind == _END:
-            if (r.data or {}).get("outcome") != _SILENCE:
-                ended = True
-        elif r.kind == _IN and _wrote(r):
-            if turn is not None and not ended:
-                yield turn.flow, True
-            turn, ended = None, False
-    if turn is None or ended:
-        return
-    if still_open_after is None or turn.at < still_open_after:  # else: it may yet be answered
-        yield turn.flow, False
+        seen: set[str] = set()
+        opened: set[str] = set()
+        turn: Row | None = None  # the bot turn's last message_out, while it waits for the user
+        ended = False  # the conversation ended in the turn
+        for r in rows:
+            kind = r.kind
+            if kind == _OUT:
+                turn = r
+                if r.data is not None:  # a store blanks the bubbles that show no link
+                    for say in r.data.get("says") or ():
+                        if isinstance(say, dict):
+                            seen.update(shown_links(say))
+            elif kind == _IN:
+                if _wrote(r):
+                    if turn is not None and not ended:
+                        tally.counted[turn.flow] += 1
+                        tally.answered[turn.flow] += 1
+                    turn, ended = None, False
+            elif kind == _END:
+                if (r.data or {}).get("outcome") != _SILENCE:
+                    ended = True
+            elif kind == _CLICKED:
+                url = (r.data or {}).get("url")
+                if isinstance(url, str):
+                    tally.clicks[url] += 1
+                    opened.add(url)
+        if turn is not None and not ended:
+            recent = still_open_after is not None and turn.at >= still_open_after
+            if not recent:  # a recent one may yet be answered
+                tally.counted[turn.flow] += 1
+        if seen:
+            tally.shown.update(seen)
+            tally.clicked.update(seen & opened)
+    return tally
 
 
 def _wrote(r: Row) -> bool:
-    data = r.data or {}
-    return bool(data.get("text") or data.get("payload"))
+    if r.data is None:  # a store's report row: the words are not read (storage REPORT_BLANKS),
+        return True  # and the widget's empty opening comes before the bot says anything
+    return bool(r.data.get("text") or r.data.get("payload"))
 
 
 # -- conversations per day ---------------------------------------------------------------------

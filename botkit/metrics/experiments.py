@@ -48,9 +48,10 @@ def exposures(
     """Per user (session), their first exposure to ``experiment`` among ``conversations`` and
     whether they reached ``goal`` within ``window_s`` of it."""
     first: dict[str, Exposure] = {}
-    by_user: dict[str, list[Conversation]] = {}
+    reached: dict[str, list[float]] = {}  # user → when they reached the goal (few users do)
     for c in conversations:
-        by_user.setdefault(c.session, []).append(c)
+        if goal in c.goals:
+            reached.setdefault(c.session, []).append(c.goal_at.get(goal, c.started_at))
         variant = c.variants.get(experiment)
         if variant is None:
             continue
@@ -58,13 +59,10 @@ def exposures(
         seen = first.get(c.session)
         if seen is None or at < seen.at:
             first[c.session] = Exposure(variant, at)
-    for user, exposure in first.items():
-        for c in by_user[user]:
-            if goal in c.goals:
-                reached = c.goal_at.get(goal, c.started_at)
-                if exposure.at <= reached <= exposure.at + window_s:
-                    exposure.converted = True
-                    break
+    for user, times in reached.items():
+        exposure = first.get(user)
+        if exposure is not None:
+            exposure.converted = any(exposure.at <= t <= exposure.at + window_s for t in times)
     return first
 
 

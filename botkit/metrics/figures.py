@@ -22,6 +22,7 @@ from typing import Any
 __all__ = [
     "SECTION_TITLES",
     "Figure",
+    "Section",
     "figures",
     "flatten",
     "kind_of",
@@ -33,11 +34,11 @@ __all__ = [
 Value = int | float | str | bool | None
 
 # In a list of objects, the field that names each one (in this order of preference).
-_NAMES = ("flow", "state", "variant", "name", "url", "cohort", "cause", "day", "slot")
+_NAMES = ("flow", "state", "variant", "name", "url", "cohort", "cause", "day", "date", "slot")
 
 # How a figure's name says what it is: the words of its last part (see kind_of), or the
 # section it is in, for sections whose figures are named by what they are of.
-_SHARE_WORDS = frozenset({"rate", "share", "roi", "difference", "ctr", "interval"})
+_SHARE_WORDS = frozenset({"rate", "share", "roi", "difference", "ctr", "interval", "change"})
 _MONEY_WORDS = frozenset({"revenue", "amount", "cost", "value", "spent"})
 _SHARE_SECTIONS = frozenset(
     {

@@ -28,7 +28,13 @@ from botkit.metrics._charts import (
     ranking_chart,
 )
 from botkit.metrics.compute import Funnel, Metrics
-from botkit.metrics.figures import SECTION_TITLES, label as figure_label, sections, shown
+from botkit.metrics.figures import (
+    SECTION_TITLES,
+    Section,
+    label as figure_label,
+    sections as figure_sections,
+    shown,
+)
 
 __all__ = ["to_html"]
 
@@ -77,11 +83,12 @@ td.num { text-align: right; }
 def to_html(metrics: Metrics, *, title: str = "botkit report", period: str = "") -> str:
     """The whole report as one HTML document (a string, UTF-8 when written)."""
     days = _daily_groups(metrics)
+    parts = figure_sections(metrics.to_json())  # every figure, once (figures.py)
     shown_period = period or _span(days) or "all records · 전체 기록"
     sections = [
         _summary_cards(metrics),
         draw.section("Daily · 일별", [daily_chart(days)] if days else []),
-        _groups_table(metrics) if metrics.groups and not days else "",
+        _groups_table(metrics, parts) if metrics.groups and not days else "",
         draw.section("Funnels · 퍼널", [funnel_chart(f) for f in metrics.funnels if _used(f)]),
         draw.section("Drop-off · 이탈", [ranking_chart(metrics.funnels)]),
         draw.section(
@@ -89,13 +96,13 @@ def to_html(metrics: Metrics, *, title: str = "botkit report", period: str = "")
             [ab_chart(name, result) for name, result in metrics.experiments.items()],
             _unmeasured(metrics),
         ),
-        draw.section("Handoffs · 상담원 연결", [handoff_chart(metrics.handoff_by_reason)]),
+        draw.section("Handoffs · 상담원 연결", [handoff_chart(metrics.handoff_by_cause)]),
         draw.section(
             "Promotions · 프로모션",
             [promotion_chart(name, p) for name, p in metrics.promotions.items() if p.exposed],
         ),
         _rates_table(metrics),
-        _figures_table(metrics),
+        _figures_table(parts),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="ko">\n<head>\n<meta charset="utf-8">\n'
@@ -174,9 +181,9 @@ def _rates_table(m: Metrics) -> str:
     )
 
 
-def _groups_table(m: Metrics) -> str:
+def _groups_table(m: Metrics, parts: Mapping[str, Section]) -> str:
     """The groups side by side: conversations, completion, handoffs and their money."""
-    money = sections(m.to_json()).get("money")
+    money = parts.get("money")
     names = money[0] if money else []
     by = money[2] if money else {}
     head = "".join(f"<th>{escape(n.partition(':')[2])}</th>" for n in names)
@@ -199,12 +206,12 @@ def _groups_table(m: Metrics) -> str:
     )
 
 
-def _figures_table(m: Metrics) -> str:
+def _figures_table(parts: Mapping[str, Section]) -> str:
     """Every figure of the report, as the CSV has them (figures.py): one table per section,
     a column per group. Each cell carries its group, figure and raw value as data, so the page
     can be checked against the CSV and read back by scripts."""
     tables = []
-    for section, (names, groups, by) in sections(m.to_json()).items():
+    for section, (names, groups, by) in parts.items():
         head = "".join(f"<th>{escape(g)}</th>" for g in groups)
         rows = []
         for name in names:

@@ -20,15 +20,14 @@ period's figures.
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
+from botkit._gc import no_cyclic_gc
 from botkit.flow.model import Bot
+from botkit.metrics.calendar import day_of, day_period
 from botkit.metrics.compute import Metrics, measure
-from botkit.metrics.engagement import engagement
+from botkit.metrics.engagement import engagement_of
 from botkit.metrics.experiments import DEFAULT_WINDOW_S as EXPERIMENT_WINDOW_S
 from botkit.metrics.feedback import feedback
-from botkit.metrics.fold import Conversation, conversations_of
+from botkit.metrics.fold import Conversation, by_conversation, fold_groups
 from botkit.metrics.money import DEFAULT_WINDOW_S
 from botkit.storage import Store
 
@@ -41,13 +40,9 @@ TAIL_S = 86_400.0  # how long after the period a conversation that started in it
 def day_bounds(start: str | None, end: str | None, zone: str) -> tuple[float | None, float | None]:
     """``--from 2026-11-01 --to 2026-11-30`` as timestamps: from the first day's midnight to the
     end of the last day, in the bot's time zone."""
-    tz = ZoneInfo(zone)
-
-    def midnight(day: str) -> float:
-        return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tz).timestamp()
-
-    since = midnight(start) if start else None
-    until = midnight(end) + 86_400 if end else None
+    # day_period: a day is midnight to midnight, 23 or 25 hours where the clocks change
+    since = day_period(start, zone).since if start else None
+    until = day_period(end, zone).until if end else None
     return since, until
 
 
@@ -78,49 +73,46 @@ async def load_metrics(
     """The metrics of the conversations that started in ``[since, until)`` and of the business
     events in it, read at ``now`` (the caller's clock; see :mod:`botkit.metrics.ends`);
     ``csat`` and ``comments`` name the feedback slots, if any."""
-    # Every event up to the period's end: the period's own are its money (measure leaves the
-    # others out), the earlier ones tell a repeat purchase from a first (retention).
-    events = await store.events(until=until)
-    first = since
-    if since is not None and any(e.at >= since for e in events):
-        first = since - window_s - MARGIN_S
-    last = None if until is None else until + TAIL_S
-    records = await store.report_rows(since=first, until=last)
-    members: list[Conversation] = []
-    earlier: list[Conversation] = []
-    for c in conversations_of(records):
-        (members if in_period(c, since, until) else earlier).append(c)
-    if flow is not None:
-        members = [c for c in members if any(s.startswith(flow + ".") for s in c.states)]
-    metrics = measure(
-        bot,
-        members,
-        flow=flow,
-        by=by,
-        zone=zone,
-        events=events,
-        window_s=window_s,
-        now=now,
-        earlier=earlier,
-        experiment_window_s=experiment_window_s,
-        since=since,
-        until=until,
-    )
-    keys = {(c.session, c.number) for c in members}
-    own = [r for r in records if (r.session, r.conversation) in keys]
-    zone = zone or bot.timezone
-    metrics.engagement = engagement(
-        own,
-        zone,
-        first=_day(since, zone),
-        last=_day(None if until is None else until - 1, zone),
-        still_open_after=None if now is None else now - bot.inactivity_timeout,
-    )
-    if csat is not None or comments is not None:
-        metrics.feedback = feedback(own, score=csat, comment=comments)
-    return metrics
-
-
-def _day(at: float | None, zone: str) -> dt.date | None:
-    """The bot's day ``at`` falls on (None: the period is open on that side)."""
-    return None if at is None else dt.datetime.fromtimestamp(at, ZoneInfo(zone)).date()
+    # A month's report allocates millions of rows and counters: botkit/_gc.py says why.
+    with no_cyclic_gc():
+        # Every event up to the period's end: the period's own are its money (measure leaves the
+        # others out), the earlier ones tell a repeat purchase from a first (retention).
+        events = await store.events(until=until)
+        first = since
+        if since is not None and any(e.at >= since for e in events):
+            first = since - window_s - MARGIN_S
+        last = None if until is None else until + TAIL_S
+        grouped = by_conversation(await store.report_rows(since=first, until=last))
+        members: list[Conversation] = []
+        earlier: list[Conversation] = []
+        for c in fold_groups(grouped):
+            (members if in_period(c, since, until) else earlier).append(c)
+        if flow is not None:
+            members = [c for c in members if any(s.startswith(flow + ".") for s in c.states)]
+        metrics = measure(
+            bot,
+            members,
+            flow=flow,
+            by=by,
+            zone=zone,
+            events=events,
+            window_s=window_s,
+            now=now,
+            earlier=earlier,
+            experiment_window_s=experiment_window_s,
+            since=since,
+            until=until,
+        )
+        own = [grouped[(c.session, c.number)] for c in members]
+        zone = zone or bot.timezone
+        metrics.engagement = engagement_of(
+            own,
+            zone,
+            first=None if since is None else day_of(since, zone),
+            last=None if until is None else day_of(until - 1, zone),
+            still_open_after=None if now is None else now - bot.inactivity_timeout,
+        )
+        if csat is not None or comments is not None:
+            said = [r for rows in own for r in rows]
+            metrics.feedback = feedback(said, score=csat, comment=comments)
+        return metrics

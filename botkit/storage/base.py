@@ -275,12 +275,22 @@ def check_events(events: Sequence[BusinessEvent]) -> list[BusinessEvent]:
     return out
 
 
-REPORT_SKIPS = frozenset({"message_out"})  # records no metric reads
 REPORT_BLANKS = frozenset({"message_in"})  # records counted, whose data no metric reads
+# What the bot said is read only for the web links it showed (link click-through); its words
+# are not. A store keeps a ``message_out``'s data in a report row when its JSON (as dump_json
+# writes it) holds a link button or a list (whose items may link), and blanks it otherwise (SQL:
+# ``data LIKE '%<mark>%'``), so a month's report does not decode every bubble the bot said.
+# Images carry a "url" too, hence marks more precise than that key.
+REPORT_SAID = "message_out"
+LINK_MARKS = ('"kind":"url"', '"items":')
 
 
 def report_row(record: Record) -> ReportRow:
-    data = None if record.kind in REPORT_BLANKS else record.data
+    data = record.data
+    if record.kind in REPORT_BLANKS or (
+        record.kind == REPORT_SAID and not (data and shows_link(dump_json(data)))
+    ):
+        data = None
     return ReportRow(
         record.kind, record.session, record.conversation, record.seq, record.at, record.user,
         record.channel, record.flow, data,
@@ -296,3 +306,8 @@ def handoff_reason(data: dict[str, Any] | None) -> str | None:
 def check_limit(limit: int | None) -> None:
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, not {limit}")
+
+
+def shows_link(data_json: str) -> bool:
+    """Whether a ``message_out``'s data, as stored, may show a web link (see LINK_MARKS)."""
+    return any(mark in data_json for mark in LINK_MARKS)

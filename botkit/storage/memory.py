@@ -17,7 +17,6 @@ from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, RecordKind, ReportRow
 from botkit.storage.base import (
     HANDED_OFF,
-    REPORT_SKIPS,
     BotVersion,
     HandedOff,
     LiveState,
@@ -132,11 +131,7 @@ class MemoryStore:
     async def report_rows(
         self, *, since: float | None = None, until: float | None = None
     ) -> list[ReportRow]:
-        return [
-            report_row(r)
-            for r in await self.records(since=since, until=until)
-            if r.kind not in REPORT_SKIPS
-        ]
+        return [report_row(r) for r in await self.records(since=since, until=until)]
 
     async def add_events(self, events: Sequence[BusinessEvent]) -> int:
         self._check_open()

@@ -61,3 +61,75 @@ def test_a_click_is_a_press_on_the_promotions_own_offer() -> None:
     assert clicked(sale, trace) is True
     welcome = Promotion("new_member", "웰컴 쿠폰", 120_000.0, None, None)  # names no offer
     assert clicked(welcome, trace) is None
+
+
+SALE_FLOW = """\
+flow: sale
+start: offer
+promotions:
+  winter_sale: {title: 겨울 세일, offer: [get_coupon, sale.visit]}
+global:
+  - payload: get_coupon
+    to: coupon
+states:
+  offer:
+    promotion: winter_sale
+    say:
+      text: "겨울 세일 쿠폰을 받아 가세요."
+      quick_replies:
+        - {label: 쿠폰 받기, payload: get_coupon}
+        - {label: 방문 예약, to: visit}
+    on:
+      - payload: get_coupon
+        if: "profile.is_member == true"
+        to: coupon
+  coupon:
+    say: "쿠폰을 보냈어요."
+    end: resolved
+  visit:
+    say: "방문 예약을 도와드릴게요."
+    end: resolved
+"""
+
+
+def test_a_press_counts_for_the_promotion_whatever_the_label_adds_to_it() -> None:
+    """Transition labels carry "global " before and " if <condition>" after a press (as the
+    compiler writes them): the offer is still found in them, so the click is counted."""
+    from botkit.flow import compile_texts
+    from botkit.metrics.fold import conversations_of
+    from botkit.records import Record
+
+    bot = compile_texts([("sale.yaml", SALE_FLOW)]).bot
+    assert bot is not None
+    offer = bot.flows["sale"].states["offer"]
+    labels = [offer.on[0].label, bot.flows["sale"].global_on[0].label, "choice: sale.visit"]
+    assert " if " in labels[0]
+    assert labels[1].startswith("global ")
+
+    def talk(n: int, trigger: str) -> list[Record]:
+        base = Record(
+            "conversation_start", f"web:{n}", 1, 1, 1, 0.0, "b", "sale", "v", "", str(n), "web"
+        )
+        return [
+            base._replace(data={"flow": "sale"}),
+            base._replace(kind="transition", seq=2, data={"from": None, "to": "sale.offer"}),
+            base._replace(kind="promotion", seq=3, data={"promotion": "winter_sale"}),
+            base._replace(kind="message_in", seq=4, turn=2, at=5.0, data=None),
+            base._replace(
+                kind="transition",
+                seq=5,
+                turn=2,
+                at=5.0,
+                data={"from": "sale.offer", "to": "sale.coupon", "trigger": trigger},
+            ),
+        ]
+
+    records = [r for n, label in enumerate(labels) for r in talk(n, label)]
+    promotion = bot.promotions["winter_sale"]
+    assert [
+        clicked(promotion, c.promotions["winter_sale"]) for c in conversations_of(records)
+    ] == [
+        True,
+        True,
+        True,
+    ]

@@ -89,6 +89,10 @@ def test_asked_and_not_served_says_why() -> None:
     m = measured(SHOP, left, waiting)  # 예준 waited, and nobody took it or closed it
     assert m.unserved_by_why == {"left_queue": 0.5, "no_answer": 0.5}
     assert m.served_rate == 0.0
+    # Read while 예준 is still in the queue (the dashboard, ten minutes later): waiting, not
+    # given up.
+    live = measured(SHOP, left, waiting, now=T0 + 10 * MINUTE)
+    assert live.unserved_by_why == {"left_queue": 0.5, "waiting": 0.5}
 
 
 @pytest.mark.defines("completion")

@@ -234,11 +234,10 @@ def test_one_pass_gives_the_three_figures_as_each_function_does() -> None:
     as_json = figures.to_json()
     assert as_json["links"][0] == {
         "url": SALE,
-        "part": 1,
-        "whole": 2,
+        "count": 1,
+        "of": 2,
         "rate": 0.5,
-        "low": proportion_interval(1, 2)[0],
-        "high": proportion_interval(1, 2)[1],
+        "interval": list(proportion_interval(1, 2)),
         "clicks": 1,
     }
     assert as_json["conversations_per_day"]["days"][0] == {

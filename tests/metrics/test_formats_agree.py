@@ -166,6 +166,13 @@ def test_every_group_carries_its_money(metrics: Metrics) -> None:
             cuts[cut] = cuts.get(cut, 0.0) + float(value)
     for cut, total in cuts.items():
         assert total <= float(revenue["all"]) + 1e-6, cut
+    # And none of it is lost: the days split the whole's money (a purchase belongs to the day it
+    # happened), the channels split the money credited to conversations.
+    whole = {f.name: f.value for f in all_figures if f.group == "all"}
+    if set(groups) <= {"kakao", "web"}:
+        assert cuts["one cut"] == pytest.approx(float(whole["money:attributed_revenue"] or 0))
+    elif all(len(g) == 10 and g[4] == "-" for g in groups):  # days
+        assert cuts["one cut"] == pytest.approx(float(revenue["all"]))
 
 
 def _number(text: str) -> float | int | str | bool:

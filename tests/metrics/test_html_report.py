@@ -169,7 +169,7 @@ def check_charts(page: Any, as_json: dict[str, Any]) -> None:
     assert "warning:" in notes  # a handful of users: far too few for the designed effect
 
     handoff = data_points(page, "handoff")
-    assert {p["label"]: float(p["value"]) for p in handoff} == as_json["handoff_by_reason"]
+    assert {p["label"]: float(p["value"]) for p in handoff} == as_json["handoff_by_cause"]
 
     figures = page.eval_on_selector_all(
         "figure",
@@ -193,6 +193,7 @@ def test_every_text_is_escaped() -> None:
         containment_rate=1.0,
         handoff_rate=1.0,
         handoff_by_reason={"<script>alert(1)</script>": 1.0},
+        handoff_by_cause={"<script>alert(1)</script>": 1.0},
         fallback_rate=None,
         turns_median=1.0,
         turns_p90=1.0,

@@ -484,11 +484,22 @@ async def test_report_rows_are_the_records_reports_read(store: Store) -> None:
     moved = records[0]._replace(kind="transition", data={"from": None, "to": "주문.시작"})
     said = records[1]._replace(kind="message_in", data={"text": "안녕하세요"})
     out = records[2]._replace(kind="message_out", data={"texts": ["반가워요"]})
-    await store.commit(session, [moved, said, out], expected_version=0)
+    link = {"text": "세일", "buttons": [{"label": "보기", "kind": "url", "value": "https://a.kr"}]}
+    picture = {"image": {"url": "https://a.kr/sale.png", "alt": "세일"}}  # a picture, no link
+    shown = make_records(session.key, range(4, 5))[0]._replace(
+        kind="message_out", data={"texts": ["세일"], "says": [link]}
+    )
+    pictured = make_records(session.key, range(5, 6))[0]._replace(
+        kind="message_out", data={"texts": ["세일"], "says": [picture]}
+    )
+    await store.commit(session, [moved, said, out, shown, pictured], expected_version=0)
     rows = sorted(await store.report_rows(), key=lambda r: r.seq)
     assert [(r.kind, r.seq, r.data) for r in rows] == [
         ("transition", 1, {"from": None, "to": "주문.시작"}),
         ("message_in", 2, None),  # counted; what was said is not read
+        ("message_out", 3, None),  # a bot turn; its words are not read
+        ("message_out", 4, {"texts": ["세일"], "says": [link]}),  # a link shown: kept
+        ("message_out", 5, None),  # a picture is no link
     ]
     assert rows[0].session == session.key
     assert await store.report_rows(since=records[0].at + 1000) == []
