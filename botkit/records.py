@@ -26,6 +26,9 @@ Kinds (``data`` keys in brackets):
   them (a ``url`` button, or a list item's), through botkit's redirect (``server/links.py``);
   recorded in the conversation that showed it while it is the session's current one, even
   ended; it is not activity (the inactivity timeout does not restart)
+* ``consent_withdrawn`` [marketing, night: both false]: the user said one of the bot's opt-out
+  words (bot.yaml ``opt_out:``), from any state; the runtime withdraws the consent of the
+  member they are (the customer they are linked to, else the user) in the audience store
 * ``payload_rejected`` [payload]: a press of something that was not on the user's screen (a
   forged or replayed payload, cut to 100 characters); the message was read as text
 * ``transition`` [from, to, trigger]; trigger ``no agent in time`` from a handoff the sweeper
@@ -103,6 +106,7 @@ class RecordKind(StrEnum):
     LOCALE_CHANGED = "locale_changed"
     VERSION_MIGRATED = "version_migrated"
     LINK_CLICKED = "link_clicked"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 class Record(NamedTuple):
@@ -135,7 +139,8 @@ class BusinessEvent(NamedTuple):
 
     ``id`` is the sender's own id for it: the same event sent twice is kept once. ``user`` is
     the user as the bot knows them (``Record.user``), so reports can attribute the event to the
-    user's conversations.
+    user's conversations. A shop that knows only its own customer id names it in ``customer``
+    instead (``user`` is then ``""``): attribution follows that customer's channel links.
     """
 
     id: str
@@ -144,6 +149,7 @@ class BusinessEvent(NamedTuple):
     at: float
     amount: float | None = None  # money, for purchases
     data: dict[str, Any] | None = None
+    customer: str | None = None  # the shop's customer id, when it names the customer
 
 
 class ReportRow(NamedTuple):

@@ -263,8 +263,10 @@ def check_events(events: Sequence[BusinessEvent]) -> list[BusinessEvent]:
     """Events as they will be stored; the first problem found raises StorageError."""
     out = []
     for event in events:
-        if not event.id or not event.kind or not event.user:
-            raise StorageError("a business event needs an id, a kind and a user")
+        if not event.id or not event.kind or not (event.user or event.customer):
+            raise StorageError("a business event needs an id, a kind and a user or a customer")
+        if not isinstance(event.user, str) or not isinstance(event.customer, str | None):
+            raise StorageError(f"event {event.id!r}: user and customer must be text")
         if not math.isfinite(event.at) or (
             event.amount is not None and not math.isfinite(event.amount)
         ):

@@ -15,6 +15,7 @@ import orjson
 from botkit.engine.session import Session, Status
 from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, RecordKind, ReportRow
+from botkit.storage.audience_memory import MemoryAudience
 from botkit.storage.base import (
     HANDED_OFF,
     BotVersion,
@@ -37,11 +38,13 @@ __all__ = ["MemoryStore"]
 _Row = tuple[str, str, int, int, int, float, str, str, str, str, str, str, str | None]
 
 
-class MemoryStore:
+class MemoryStore(MemoryAudience):
     """Sessions and records in dicts and a list. Every method runs without awaiting anything
-    in between, so each commit is atomic with respect to the others on the event loop."""
+    in between, so each commit is atomic with respect to the others on the event loop. The
+    audience (customers, links, consent) is :class:`~.audience_memory.MemoryAudience`'s."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._open = False
         self._sessions: dict[str, tuple[int, str]] = {}  # key -> (version, JSON)
         self._records: list[_Row] = []

@@ -39,6 +39,7 @@ import orjson
 from botkit.engine.session import Session
 from botkit.errors import ConflictError, StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
+from botkit.storage.audience_postgres import PostgresAudience
 from botkit.storage.base import (
     BotVersion,
     HandedOff,
@@ -92,8 +93,9 @@ _FAILURES = (
 )
 
 
-class PostgresStore:
-    """Sessions and records in PostgreSQL, shared by every worker that opens the same URL.
+class PostgresStore(PostgresAudience):
+    """Sessions and records in PostgreSQL, shared by every worker that opens the same URL (the
+    audience: customers, links, consent, in :class:`~.audience_postgres.PostgresAudience`).
 
     ``url`` is a libpq URL (``postgresql://user@host:5432/db``). botkit's own query parameters
     are taken out of it: ``schema`` (default ``botkit``), ``pool`` (connections for reads and
@@ -433,7 +435,7 @@ class PostgresStore:
 
     async def add_events(self, events: Sequence[BusinessEvent]) -> int:
         rows = event_rows(events)
-        columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * 6
+        columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * 7
         added = await self._query("storing business events", "fetchval", ADD_EVENTS, *columns)
         return int(added)
 

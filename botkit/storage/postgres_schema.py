@@ -61,6 +61,51 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             replaced_at double precision
         )""",
     ),
+    (  # 3: the audience (botkit.audience): customers the shop names and their profiles (JSON
+        # text), the channel users linked to them, consent per member, the log of links and
+        # consent, one-time link codes and identity nonces; business events naming a customer
+        """CREATE TABLE customers (
+            id text PRIMARY KEY,
+            profile text NOT NULL,
+            updated_at double precision NOT NULL
+        )""",
+        """CREATE TABLE identities (
+            "user" text PRIMARY KEY,
+            customer text NOT NULL,
+            linked_at double precision NOT NULL,
+            source text NOT NULL
+        )""",
+        "CREATE INDEX identities_customer ON identities (customer)",
+        """CREATE TABLE consents (
+            member text PRIMARY KEY,
+            marketing boolean,
+            marketing_at double precision,
+            marketing_source text,
+            night boolean,
+            night_at double precision,
+            night_source text
+        )""",
+        """CREATE TABLE audience_log (
+            id bigserial PRIMARY KEY,
+            at double precision NOT NULL,
+            kind text NOT NULL,
+            member text NOT NULL,
+            "user" text,
+            source text,
+            data text
+        )""",
+        "CREATE INDEX audience_log_at ON audience_log (at)",
+        """CREATE TABLE one_time (
+            code text PRIMARY KEY,
+            purpose text NOT NULL,
+            "user" text,
+            expires_at double precision NOT NULL,
+            used_at double precision
+        )""",
+        "ALTER TABLE events ADD COLUMN customer text",
+        'CREATE INDEX events_user ON events ("user")',
+        "CREATE INDEX events_customer ON events (customer)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from botkit.storage.sql import RECORD_COLUMNS
+from botkit.storage.sql import EVENT_COLUMNS, RECORD_COLUMNS
 
 __all__ = ["ADD_EVENTS", "CREATE_SESSION", "UPDATE_SESSION", "add_version"]
 
@@ -40,11 +40,11 @@ WITH s AS (
 SELECT count(*) FROM s
 """
 # Business events as one array per column; the count of those that were new.
-ADD_EVENTS = """
+ADD_EVENTS = f"""
 WITH added AS (
-    INSERT INTO events (id, kind, "user", at, amount, data)
+    INSERT INTO events ({EVENT_COLUMNS})
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[],
-                         $6::text[])
+                         $6::text[], $7::text[])
     ON CONFLICT (id) DO NOTHING RETURNING 1
 ) SELECT count(*) FROM added
 """

@@ -26,6 +26,7 @@ from botkit.storage.base import (
 )
 
 __all__ = [
+    "EVENT_COLUMNS",
     "RECORD_COLUMNS",
     "Mark",
     "event_rows",
@@ -47,6 +48,8 @@ RECORD_COLUMNS = (
     'kind, session, conversation, seq, turn, at, bot, flow, flow_version, variant, "user", '
     "channel, data"
 )
+# BusinessEvent's field order, so a row is an event.
+EVENT_COLUMNS = 'id, kind, "user", at, amount, data, customer'
 _REPORT_COLUMNS = (
     'kind, session, conversation, seq, at, "user", channel, flow,'
     f" CASE WHEN kind IN ({', '.join(repr(k) for k in sorted(REPORT_BLANKS))}) THEN NULL"
@@ -105,7 +108,7 @@ def events_query(
 ) -> tuple[str, list[Any]]:
     filters = [("at", ">=", since), ("at", "<", until), ('"user"', "=", user)]
     where, params = _where(mark, filters)
-    return f'SELECT id, kind, "user", at, amount, data FROM events{where} ORDER BY at, id', params
+    return f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY at, id", params
 
 
 def handoffs_query(mark: Mark, status_of: str, *, since: float) -> tuple[str, list[Any]]:
@@ -134,11 +137,14 @@ def record_row(record: Record) -> tuple[Any, ...]:
 
 def event_rows(events: Sequence[BusinessEvent]) -> list[tuple[Any, ...]]:
     """``events``, checked (:func:`~botkit.storage.base.check_events`), as rows of
-    ``(id, kind, user, at, amount, data)`` (data as JSON text)."""
+    :data:`EVENT_COLUMNS` (data as JSON text)."""
     return [
-        (e.id, e.kind, e.user, e.at, e.amount, None if e.data is None else dump_json(e.data))
+        (
+            e.id, e.kind, e.user, e.at, e.amount,
+            None if e.data is None else dump_json(e.data), e.customer,
+        )
         for e in check_events(events)
-    ]
+    ]  # fmt: skip
 
 
 def to_handoffs(rows: Iterable[Sequence[Any]]) -> list[HandedOff]:
@@ -171,6 +177,6 @@ def to_report_rows(rows: Iterable[Sequence[Any]]) -> list[ReportRow]:
 def to_events(rows: Iterable[Sequence[Any]]) -> list[BusinessEvent]:
     loads = orjson.loads
     return [
-        BusinessEvent(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else loads(r[5]))
+        BusinessEvent(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else loads(r[5]), r[6])
         for r in rows
     ]

@@ -32,6 +32,7 @@ import aiosqlite
 from botkit.engine.session import Session
 from botkit.errors import StorageError
 from botkit.records import BusinessEvent, Record, ReportRow
+from botkit.storage.audience_sqlite import SQLiteAudience
 from botkit.storage.base import (
     BotVersion,
     HandedOff,
@@ -42,6 +43,7 @@ from botkit.storage.base import (
 )
 from botkit.storage.batching import Batcher
 from botkit.storage.sql import (
+    EVENT_COLUMNS,
     event_rows,
     events_query,
     handoffs_query,
@@ -85,8 +87,9 @@ class _Load:
         )
 
 
-class SQLiteStore:
-    """Sessions and records in one SQLite database (a file path, or ``":memory:"``).
+class SQLiteStore(SQLiteAudience):
+    """Sessions and records in one SQLite database (a file path, or ``":memory:"``); the
+    audience (customers, links, consent) as :class:`~.audience_sqlite.SQLiteAudience` keeps it.
 
     ``synchronous`` is SQLite's pragma: ``FULL`` (default) makes every acknowledged commit
     survive power loss; ``NORMAL`` survives a crash of the process but may lose the last
@@ -296,8 +299,8 @@ class SQLiteStore:
         def write(db: sqlite3.Connection) -> int:
             before = db.total_changes
             db.executemany(
-                "INSERT INTO events (id, kind, user, at, amount, data)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                f"INSERT INTO events ({EVENT_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 rows,
             )
             return db.total_changes - before

@@ -73,6 +73,51 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             replaced_at REAL
         )""",
     ),
+    (  # 6: the audience (botkit.audience): customers the shop names and their profiles (JSON),
+        # the channel users linked to them, consent per member, the log of links and consent,
+        # one-time link codes and identity nonces; business events that name a customer
+        """CREATE TABLE customers (
+            id TEXT PRIMARY KEY,
+            profile TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE identities (
+            user TEXT PRIMARY KEY,
+            customer TEXT NOT NULL,
+            linked_at REAL NOT NULL,
+            source TEXT NOT NULL
+        )""",
+        "CREATE INDEX identities_customer ON identities (customer)",
+        """CREATE TABLE consents (
+            member TEXT PRIMARY KEY,
+            marketing INTEGER,
+            marketing_at REAL,
+            marketing_source TEXT,
+            night INTEGER,
+            night_at REAL,
+            night_source TEXT
+        )""",
+        """CREATE TABLE audience_log (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            member TEXT NOT NULL,
+            user TEXT,
+            source TEXT,
+            data TEXT
+        )""",
+        "CREATE INDEX audience_log_at ON audience_log (at)",
+        """CREATE TABLE one_time (
+            code TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL,
+            user TEXT,
+            expires_at REAL NOT NULL,
+            used_at REAL
+        )""",
+        "ALTER TABLE events ADD COLUMN customer TEXT",
+        "CREATE INDEX events_user ON events (user)",
+        "CREATE INDEX events_customer ON events (customer)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

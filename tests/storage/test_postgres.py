@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from botkit.errors import StorageError
+from botkit.records import BusinessEvent
 from botkit.storage import open_store
 from botkit.storage.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
 from tests.outage import cuttable_proxy
@@ -17,6 +18,9 @@ from tests.postgres import POSTGRES_MARKS, POSTGRES_URL, postgres_url
 from tests.storage import make_records, make_session
 
 pytestmark = POSTGRES_MARKS
+
+BEFORE_VERSIONS = 1  # the schema version before migration 2 added bot_versions
+BEFORE_AUDIENCE = 2  # the schema version before migration 3 added customers, links, consent
 
 
 async def _server() -> asyncpg.Connection:
@@ -41,7 +45,10 @@ async def test_open_creates_the_schema_and_records_its_version(postgres_schema: 
     finally:
         await conn.close()
     names = {t["table_name"] for t in tables}
-    assert names == {"botkit_schema", "sessions", "records", "events", "bot_versions"}
+    assert names == {
+        "botkit_schema", "sessions", "records", "events", "bot_versions",
+        "customers", "identities", "consents", "audience_log", "one_time",
+    }  # fmt: skip
     assert [v["version"] for v in versions] == list(range(1, SCHEMA_VERSION + 1))
     # what reports filter on: time, flow and time, session (the unique key)
     assert {"records_at", "records_flow_at"} <= {i["indexname"] for i in indexes}
@@ -89,7 +96,7 @@ async def test_a_schema_at_the_previous_version_gets_the_versions_table(
         await conn.execute(f'CREATE SCHEMA "{postgres_schema}"')
         await conn.execute(f'SET search_path = "{postgres_schema}"')
         await conn.execute("CREATE TABLE botkit_schema (version integer NOT NULL)")
-        for version, migration in enumerate(MIGRATIONS[: SCHEMA_VERSION - 1], start=1):
+        for version, migration in enumerate(MIGRATIONS[:BEFORE_VERSIONS], start=1):
             for statement in migration:
                 await conn.execute(statement)
             await conn.execute("INSERT INTO botkit_schema VALUES ($1)", version)
@@ -103,6 +110,36 @@ async def test_a_schema_at_the_previous_version_gets_the_versions_table(
         await store.add_version("v1", {"주문.yaml": "flow: 주문"}, 1_700_000_000.0)
         assert [v.version for v in await store.versions()] == ["v1"]
         assert [s.sessions for s in await store.live_states(since=0)] == [1]
+    finally:
+        await store.close()
+
+
+async def test_events_kept_before_the_audience_survive_its_migration(
+    postgres_schema: str,
+) -> None:
+    conn = await _server()
+    try:  # what botkit wrote before it kept customers
+        await conn.execute(f'CREATE SCHEMA "{postgres_schema}"')
+        await conn.execute(f'SET search_path = "{postgres_schema}"')
+        await conn.execute("CREATE TABLE botkit_schema (version integer NOT NULL)")
+        for version, migration in enumerate(MIGRATIONS[:BEFORE_AUDIENCE], start=1):
+            for statement in migration:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO botkit_schema VALUES ($1)", version)
+        await conn.execute(
+            'INSERT INTO events (id, kind, "user", at, amount, data)'
+            " VALUES ('order-1', 'purchase', '민지', 10.0, 39000.0, NULL)"
+        )
+    finally:
+        await conn.close()
+    store = PostgresStore(postgres_url(postgres_schema))
+    await store.open()
+    try:
+        assert await store.events(user="민지") == [
+            BusinessEvent("order-1", "purchase", "민지", 10.0, 39_000.0)
+        ]
+        assert await store.link("민지", "C-1", 20.0, "api")
+        assert await store.customer_of("민지") == "C-1"
     finally:
         await store.close()
 

@@ -13,12 +13,22 @@ from typing import Any
 import pytest
 
 from botkit.errors import ConflictError, StorageError
+from botkit.records import BusinessEvent
 from botkit.storage import MemoryStore, SQLiteStore, open_store
 from botkit.storage.base import LiveState, encode_session
 from botkit.storage.sqlite import MIGRATIONS, SCHEMA_VERSION
 from tests.storage import make_records, make_session
 
-INDEXES = {"records_at", "events_at"}
+INDEXES = {
+    "records_at",
+    "events_at",
+    "events_user",
+    "events_customer",
+    "identities_customer",
+    "audience_log_at",
+}
+BEFORE_VERSIONS = 4  # the schema version before migration 5 added bot_versions
+BEFORE_AUDIENCE = 5  # the schema version before migration 6 added customers, links, consent
 
 
 @pytest.fixture
@@ -146,10 +156,10 @@ async def test_an_older_schema_is_migrated_and_keeps_its_data(path: Path) -> Non
 async def test_a_store_at_the_previous_schema_gets_the_versions_table(path: Path) -> None:
     session = make_session()
     with closing(sqlite3.connect(path)) as db:  # what botkit wrote before it kept versions
-        for migration in MIGRATIONS[: SCHEMA_VERSION - 1]:
+        for migration in MIGRATIONS[:BEFORE_VERSIONS]:
             for statement in migration:
                 db.execute(statement)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+        db.execute(f"PRAGMA user_version = {BEFORE_VERSIONS}")
         db.execute(
             "INSERT INTO sessions (key, version, data, updated_at) VALUES (?, 2, ?, 0)",
             (session.key, encode_session(session, 2)),
@@ -174,6 +184,30 @@ async def test_a_store_at_the_previous_schema_gets_the_versions_table(path: Path
         assert loaded.version == 2
     finally:
         await store.close()
+
+
+async def test_events_kept_before_the_audience_survive_its_migration(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as db:  # what botkit wrote before it kept customers
+        for migration in MIGRATIONS[:BEFORE_AUDIENCE]:
+            for statement in migration:
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {BEFORE_AUDIENCE}")
+        db.execute(
+            "INSERT INTO events (id, kind, user, at, amount, data)"
+            " VALUES ('order-1', 'purchase', '민지', 10.0, 39000.0, NULL)"
+        )
+        db.commit()
+    store = SQLiteStore(str(path))
+    await store.open()
+    try:
+        assert await store.events(user="민지") == [
+            BusinessEvent("order-1", "purchase", "민지", 10.0, 39_000.0)
+        ]
+        assert await store.link("민지", "C-1", 20.0, "api")
+        assert await store.customer_of("민지") == "C-1"
+    finally:
+        await store.close()
+    assert schema(path)[0] == SCHEMA_VERSION
 
 
 async def test_a_newer_schema_is_refused_untouched(path: Path) -> None:
