@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from botkit.cli.customers import customers
 from botkit.cli.report import report
+from botkit.cli.segments import segments
 from botkit.errors import ConfigurationError
 
 if TYPE_CHECKING:  # at run time each command imports what it needs (see above)
@@ -300,6 +302,8 @@ def test_command(path: Path, show_coverage: bool, bot_path: Path | None) -> None
 
 
 cli.add_command(report)
+cli.add_command(segments)
+cli.add_command(customers)
 
 if __name__ == "__main__":  # pragma: no cover
     cli()

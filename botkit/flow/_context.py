@@ -13,7 +13,14 @@ from botkit.flow._yaml import Document, JSONPath
 from botkit.flow.model import Target
 from botkit.flow.templates import Template, parse_template
 
-__all__ = ["Context", "Declared", "Spot"]
+__all__ = ["CHANNEL_FIELDS", "Context", "Declared", "Spot"]
+
+# What a channel puts in the session's profile by itself (Kakao's user properties, under the
+# names botkit.adapters.kakao.payload gives them): readable whatever bot.yaml's profile declares,
+# which types the shop's own attributes.
+CHANNEL_FIELDS = frozenset(
+    {"plusfriendUserKey", "appUserId", "appUserStatus", "botUserKey", "isFriend"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,9 @@ class Context:
     action_results: dict[str, frozenset[str]] = field(default_factory=dict)
     # (where, target) pairs that must be handoff states; checked once all states are known
     agent_targets: list[tuple[Where, Target]] = field(default_factory=list)
+    # bot.yaml's ``profile:`` (attribute → its spot); None: no profile declared, so conditions
+    # and templates may read any profile.<attribute>
+    profile: dict[str, Spot] | None = None
 
     def target(self, node: Node, key: str, flow: str | None) -> Target | None:
         """Resolve the state reference under ``key``, written in ``flow`` (None: bot.yaml)."""
@@ -152,7 +162,33 @@ class Context:
                     hint=did_you_mean(ref.name, self.declared.slots)
                     or "declare the slot under 'slots:', or use {{ profile.<field> }}",
                 )
+            elif ref.scope == "profile" and self.profile is not None:
+
+                def where(name: str = ref.name) -> Where:
+                    pattern = r"\{\{\s*profile\s*\.\s*(" + re.escape(name) + r")\s*\}\}"
+                    named = re.search(pattern, text)
+                    return node.where_in(key, named.start(1) if named else 0, len(name), *more)
+
+                self.read_profile(ref.name, where)
         return template
+
+    def read_profile(self, name: str, where: Callable[[], Where]) -> None:
+        """A condition or template reads ``profile.<name>``: once bot.yaml declares a profile,
+        it must be one of its attributes or a field the channel sends (BK317 at ``where()``,
+        called only then)."""
+        declared = self.profile
+        if declared is None or name in declared or name in CHANNEL_FIELDS:
+            return
+        names = sorted(declared)
+        self.reporter.add(
+            "BK317",
+            where(),
+            f"profile attribute '{name}' is not declared",
+            expected=_known("profile attribute", declared),
+            found=f"'{name}'",
+            hint=did_you_mean(name, names)
+            or f"declare it under 'profile:' in bot.yaml, e.g. {name}: {{type: text}}",
+        )
 
 
 def _declare_hint(kind: str, name: str) -> str:

@@ -15,6 +15,7 @@ from botkit.flow._context import Context, Spot
 from botkit.flow._locales import compile_intent
 from botkit.flow._messages import compile_message_list, compile_messages, compile_text
 from botkit.flow._node import Node
+from botkit.flow._profile import compile_profile
 from botkit.flow._report import Where
 from botkit.flow._slot_updates import compile_require
 from botkit.flow.durations import seconds
@@ -25,6 +26,7 @@ from botkit.flow.model import (
     Hours,
     HttpCall,
     Intent,
+    ProfileAttribute,
     Promotion,
     Slot,
 )
@@ -49,6 +51,7 @@ class Declarations:
     experiments: dict[str, Experiment] = field(default_factory=dict)
     promotions: dict[str, Promotion] = field(default_factory=dict)
     hours: dict[str, Hours] = field(default_factory=dict)
+    profile: dict[str, ProfileAttribute] | None = None  # None: bot.yaml declares none
 
 
 def compile_declarations(
@@ -61,6 +64,8 @@ def compile_declarations(
     _declare_ids(ctx, owners, broken)
     _note_what_states_check(ctx, owners)
     out = Declarations()
+    if bot is not None:  # before any template or condition, which are checked against it
+        out.profile = compile_profile(ctx, bot)
     for owner in owners:
         _compile_owner(ctx, owner, out)
     return out

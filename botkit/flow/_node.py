@@ -21,8 +21,8 @@ VOCABULARY: dict[str, frozenset[str]] = {
     kind: frozenset(keys.split())
     for kind, keys in {
         "bot": "bot title start locales default_locale inactivity_timeout keep_versions "
-        "migrate business_events fallback messages global slots intents actions goals "
-        "experiments promotions business_hours",
+        "migrate business_events profile opt_out fallback messages global slots intents actions "
+        "goals experiments promotions business_hours segments",
         "flow": "flow title description start slots intents actions goals experiments "
         "promotions global fallback states",
         "state": "title description say collect call handoff end goal promotion experiment "
@@ -50,8 +50,10 @@ VOCABULARY: dict[str, frozenset[str]] = {
         "goal": "title value",
         "promotion": "title cost starts ends offer",
         "business_event": "revenue conversion",
+        "segment": "title when",
+        "profile_attribute": "type values title sensitive",
         "hours": "timezone days holidays",
-        "system_messages": "error please_wait try_again migrated no_agent",
+        "system_messages": "error please_wait try_again migrated no_agent opt_out",
     }.items()
 }
 

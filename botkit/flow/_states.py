@@ -379,6 +379,9 @@ def _condition(ctx: Context, node: Node) -> tuple[Condition | None, str | None]:
             at = name.offset + len("promotion.")
             where = partial(node.where_in, "if", at, len(name.name))
             ctx.reference("promotions", name.name, where, "BK311")
+        elif name.scope == "profile":  # pointed at after "profile."
+            at = name.offset + len("profile.")
+            ctx.read_profile(name.name, partial(node.where_in, "if", at, len(name.name)))
     return condition, text
 
 

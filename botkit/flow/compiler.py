@@ -32,10 +32,12 @@ from botkit.flow._declarations import compile_declarations
 from botkit.flow._messages import compile_messages
 from botkit.flow._node import Node
 from botkit.flow._report import Reporter, Where
+from botkit.flow._segments import compile_segments
 from botkit.flow._states import compile_fallback, compile_flow_states, compile_transitions
 from botkit.flow.durations import seconds
 from botkit.flow.model import (
     DEFAULT_EVENT_MEANINGS,
+    DEFAULT_OPT_OUT,
     Bot,
     EventMeaning,
     Fallback,
@@ -45,6 +47,8 @@ from botkit.flow.model import (
     Transition,
 )
 from botkit.problems import Problem, Severity, SourceText
+from botkit.segments.model import Segment
+from botkit.text import squash
 
 __all__ = ["MAX_BOT_BYTES", "CompileResult", "compile_bot", "compile_texts", "flow_files"]
 
@@ -178,6 +182,11 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         [n for n in flow_nodes if n.doc in clean],
         [d for d in usable if d not in clean],
     )
+    segments = (  # after the declarations: segments name goals, experiments, attributes
+        compile_segments(ctx, bot_node, _business_events(bot_node), declared.profile or {})
+        if bot_node is not None and bot_doc in clean
+        else {}
+    )
     flows = _flows(ctx, [n for n in flow_nodes if n.doc in clean], bot_doc)
     if not flow_docs and usable:
         reporter.add(
@@ -192,7 +201,7 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         ctx.reference("flows", start, lambda: bot_node.where("start"), "BK305")
     if not reporter.has_errors and flows:
         # The graph checks need every reference resolved, so they run on a bot without errors.
-        bot = _assemble(ctx, bot_node, flows, declared)
+        bot = _assemble(ctx, bot_node, flows, declared, segments)
         checks.check_bot(bot, ctx)
         if reporter.has_errors:
             bot = None
@@ -311,6 +320,7 @@ def _assemble(
     bot_node: Node | None,
     flows: dict[str, Flow],
     declared: Any,
+    segments: dict[str, Segment],
 ) -> Bot:
     start = str(bot_node.get("start")) if bot_node else sorted(flows)[0]
     fallback = _DEFAULT_FALLBACK
@@ -320,13 +330,14 @@ def _assemble(
     keep = 7 * 86400.0
     migrate: dict[str, Target] = {}
     meanings = dict(DEFAULT_EVENT_MEANINGS)
+    opt_out = DEFAULT_OPT_OUT
     if bot_node is not None:
         fb = bot_node.node("fallback", "fallback")
         if fb is not None:
             fallback = compile_fallback(ctx, fb, None) or fallback
         sysmsg = bot_node.node("messages", "system_messages")
         if sysmsg is not None:
-            for key in ("error", "please_wait", "try_again", "migrated", "no_agent"):
+            for key in ("error", "please_wait", "try_again", "migrated", "no_agent", "opt_out"):
                 messages[key] = compile_messages(ctx, sysmsg, key, None)
         global_on = compile_transitions(ctx, bot_node, "global", None, in_call=None)
         if bot_node.has("inactivity_timeout"):
@@ -335,6 +346,9 @@ def _assemble(
             keep = seconds(str(bot_node.get("keep_versions")))
         migrate = _migrate(ctx, bot_node)
         meanings = _business_events(bot_node)
+        words = bot_node.get("opt_out")
+        if isinstance(words, list) and words:
+            opt_out = frozenset(squash(str(w)) for w in words)
     bot_data = bot_node.doc.data if bot_node else None
     versions = sorted(f.version for f in flows.values())
     return Bot(
@@ -359,6 +373,9 @@ def _assemble(
         migrate=MappingProxyType(migrate),
         keep_versions=keep,
         business_events=MappingProxyType(meanings),
+        segments=MappingProxyType(segments),
+        opt_out=opt_out,
+        profile=MappingProxyType(declared.profile or {}),
     )
 
 

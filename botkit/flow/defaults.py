@@ -38,6 +38,8 @@ class Wording:
     migrated: str
     # said when nobody took a handoff within its wait_timeout (no ``messages.no_agent``)
     no_agent: str
+    # said when the user's opt-out words withdrew their consent to advertising
+    opt_out: str
 
 
 KOREAN = Wording(
@@ -51,6 +53,7 @@ KOREAN = Wording(
     error="일시적인 오류가 발생했어요. 잠시 후 다시 시도해 주세요.",
     migrated="안내 내용이 새로 바뀌어서 처음부터 다시 도와드릴게요.",
     no_agent="기다려 주셔서 감사해요. 지금은 연결할 수 있는 상담원이 없어서 제가 도와드릴게요.",
+    opt_out="광고 메시지 수신을 거부하셨어요. 앞으로 광고는 보내지 않을게요.",
 )
 
 
@@ -65,6 +68,7 @@ ENGLISH = Wording(
     error="Something went wrong on our side. Please try again in a moment.",
     migrated="We have updated this service, so let's start again from the top.",
     no_agent="Thank you for waiting. No agent is free right now, so I'll carry on helping you.",
+    opt_out="You have opted out of advertising messages. We won't send you any more.",
 )
 
 WORDINGS = {"ko": KOREAN, "en": ENGLISH}

@@ -26,10 +26,13 @@ from botkit.flow.conditions import Condition
 from botkit.flow.defaults import KOREAN, Wording
 from botkit.flow.patterns import SafePattern
 from botkit.flow.templates import Template
+from botkit.segments.model import Segment
 
 __all__ = [
     "DEFAULT_EVENT_MEANINGS",
+    "DEFAULT_OPT_OUT",
     "NO_WORDS",
+    "PROFILE_TYPES",
     "Action",
     "Bot",
     "Branch",
@@ -48,6 +51,7 @@ __all__ = [
     "ListItemSpec",
     "ListView",
     "Message",
+    "ProfileAttribute",
     "Promotion",
     "QuickReply",
     "Slot",
@@ -357,6 +361,10 @@ class EventMeaning:
     conversion: bool  # whether it counts as a conversion (a purchase does, a refund does not)
 
 
+DEFAULT_OPT_OUT = frozenset({"수신거부", "광고그만", "unsubscribe"})
+"""The opt-out words when bot.yaml names none: "수신거부" and "광고 그만" (the words Korean
+advertising messages print), squashed; "unsubscribe" for English speakers."""
+
 DEFAULT_EVENT_MEANINGS: Mapping[str, EventMeaning] = MappingProxyType(
     {
         "purchase": EventMeaning("purchase", "add", True),
@@ -365,6 +373,24 @@ DEFAULT_EVENT_MEANINGS: Mapping[str, EventMeaning] = MappingProxyType(
 )
 """What ``purchase`` and ``refund`` mean when bot.yaml does not say; any other kind is counted
 but adds no money and is no conversion until ``business_events:`` says otherwise."""
+
+
+PROFILE_TYPES = ("text", "number", "date", "enum", "list", "boolean")
+"""The types of a profile attribute: text, a number, a day (``"2026-11-03"``), one of
+``values``, a list of texts or numbers, and yes/no (a CRM's flags: ``is_member``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileAttribute:
+    """One attribute of the customer profile bot.yaml declares under ``profile:``: what the
+    shop's CRM sends (``PUT /customers``, ``botkit customers import``) is checked against it,
+    and flows may read only declared attributes once there is a schema."""
+
+    name: str
+    type: str  # one of PROFILE_TYPES
+    values: tuple[str, ...] = ()  # an enum's allowed values
+    title: str = ""
+    sensitive: bool = False  # never shown in records, reports or the agent console
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +448,14 @@ class Bot:
     business_events: Mapping[str, EventMeaning] = field(
         default_factory=lambda: DEFAULT_EVENT_MEANINGS
     )
+    # bot.yaml's ``segments:``, each with the segments it uses resolved into it.
+    segments: Mapping[str, Segment] = field(default_factory=lambda: MappingProxyType({}))
+    # The customer profile's schema (bot.yaml ``profile:``); empty: none declared, and any
+    # attribute is accepted.
+    profile: Mapping[str, ProfileAttribute] = field(default_factory=lambda: MappingProxyType({}))
+    # The words that withdraw a user's consent to advertising from any state (bot.yaml
+    # ``opt_out:``), squashed (botkit.text.squash) as the user's words are compared.
+    opt_out: frozenset[str] = DEFAULT_OPT_OUT
 
     def meaning(self, kind: str) -> EventMeaning:
         """What a business event of ``kind`` means: declared, a default, or nothing."""
