@@ -25,9 +25,11 @@ LAYER_OF = {
     "botkit._gc": 0,  # pausing the cyclic collector: no botkit import, no I/O
     "botkit.flow": 1,
     "botkit.engine": 1,
+    "botkit.segments": 1,  # the segment language and its evaluation over given data: no I/O
     "botkit.storage": 2,
     "botkit.runtime": 2,
     "botkit.metrics": 2,
+    "botkit.audience": 1,  # customers, links, consent: values, checks, a port; no I/O
     "botkit.app": 2,
     "botkit.adapters": 3,
     "botkit.simulator": 3,
