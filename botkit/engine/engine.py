@@ -206,6 +206,11 @@ class Engine:
         console): the value of a ``sensitive`` slot is replaced by the mask."""
         return self.prepared.masked(slots)
 
+    def masked_profile(self, profile: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The profile as it may be shown outside the conversation (the agent console): the
+        value of an attribute bot.yaml's ``profile:`` marks ``sensitive`` is masked."""
+        return self.prepared.masked_profile(profile)
+
     def shows_secret(self, message: Message) -> bool:
         """Whether a template of ``message`` names a sensitive slot."""
         return self.prepared.shows_secret(message)

@@ -50,7 +50,7 @@ from botkit.engine.turn import MAX_PAYLOAD, MAX_TEXT, Run
 from botkit.events import ActionResult, AgentRelease, UserMessage
 from botkit.flow.model import Fallback, Slot, State, Target, Transition
 from botkit.records import MASK, RecordKind
-from botkit.text import normalize
+from botkit.text import normalize, squash
 
 __all__ = ["action_result", "agent_release", "offered", "user_message"]
 
@@ -109,19 +109,29 @@ def user_message(run: Run, event: UserMessage) -> None:
         # earlier screen. It takes nothing; what the message says is read as text.
         run.record(RecordKind.PAYLOAD_REJECTED, {"payload": payload[:MAX_PAYLOAD]})
         payload = None
+    if payload is None and event.text and squash(event.text) in run.bot.opt_out:
+        # The opt-out words work from anywhere, even mid-question or with an agent: the law
+        # wants withdrawing as easy as agreeing. The user stays where they were.
+        run.record(RecordKind.CONSENT_WITHDRAWN, {"marketing": False, "night": False})
+        run.say_system("opt_out")
+        if not starting:
+            return
+        text, payload = "", None  # a first message: greeted next, the words not read
+    else:
+        text = event.text
     if s.status == Status.HANDOFF_REQUESTED and handoff.waited_too_long(run):
         # The user is here: told that nobody came, then taken on at once.
         go(run, handoff.give_up_waiting(run), "no agent in time", cause="flow")
         return
     if s.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
-        _while_handed_off(run, event.text, payload, heard["text"])
+        _while_handed_off(run, text, payload, heard["text"])
         return
     if starting:
         # The first message opens the conversation (the greeting is said); it is acted
         # on only if it clearly asks for something the start state offers.
         target = run.bot.start_target
         run.record(_TRANSITION, {"from": None, "to": name_of(target), "trigger": "start"})
-        _first_message(run, event.text, payload, target, placed=False)
+        _first_message(run, text, payload, target, placed=False)
         return
     if arrival is not None and arrival.enter:
         # What the user answers was asked by a state this version does not have (or asks
@@ -130,14 +140,14 @@ def user_message(run: Run, event: UserMessage) -> None:
             run.say_system("migrated")
         transition = {"from": arrival.source, "to": name_of(arrival.target)}
         run.record(_TRANSITION, {**transition, "trigger": "version_migrated"})
-        _first_message(run, event.text, payload, arrival.target, placed=True)
+        _first_message(run, text, payload, arrival.target, placed=True)
         return
     if s.awaiting is not None and s.awaiting.kind == "arrive":
         # Botkit put the user here while they were away (nobody took their handoff): they
         # have not seen this state, so their words are a first message here, not an answer.
-        _first_message(run, event.text, payload, run.prepared.state_of(s).target, placed=True)
+        _first_message(run, text, payload, run.prepared.state_of(s).target, placed=True)
         return
-    _input(run, event.text, payload)
+    _input(run, text, payload)
 
 
 def offered(run: Run, payload: str) -> bool:

@@ -66,7 +66,7 @@ def start_conversation(run: Run) -> None:
     if s.profile:
         # The profile as it was when the conversation began (grade, acquisition source,
         # ...): reports break conversions down by it, whatever the profile becomes later.
-        data["segment"] = _segment(s.profile)
+        data["segment"] = _segment(s.profile, run.prepared.sensitive_profile)
     run.record(_CONVERSATION_START, data)
 
 
@@ -216,10 +216,13 @@ def continue_collect(run: Run, state: State) -> None:
     follow_next(run, state)
 
 
-def _segment(profile: dict[str, Any]) -> dict[str, Any]:
-    """Profile values a report can group by: text (cut to 100 characters), numbers, yes/no."""
+def _segment(profile: dict[str, Any], sensitive: frozenset[str]) -> dict[str, Any]:
+    """Profile values a report can group by: text (cut to 100 characters), numbers, yes/no;
+    never those of a sensitive attribute (a phone number is no group, and personal data)."""
     out: dict[str, Any] = {}
     for key, value in list(profile.items())[:20]:
+        if key in sensitive:
+            continue
         if isinstance(value, str):
             out[key] = value[:100]
         elif isinstance(value, bool | int | float):

@@ -99,6 +99,8 @@ class Prepared:
     legacy: dict[tuple[str, Awaiting | None], frozenset[str]]  # see legacy_screen
     # promotion → [first instant, end) it runs, as timestamps (Promotion.window); dated only
     promotion_windows: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    # profile attributes bot.yaml's ``profile:`` marks sensitive: records never hold their values
+    sensitive_profile: frozenset[str] = frozenset()
 
     def state_of(self, session: Session) -> State:
         return self.states[session.state]
@@ -127,14 +129,25 @@ class Prepared:
             return slots
         return {name: MASK if name in self.sensitive else v for name, v in slots.items()}
 
+    def masked_profile(self, profile: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The profile as it may be shown outside the conversation: the value of a
+        ``sensitive`` attribute (bot.yaml ``profile:``) replaced by the mask."""
+        hidden = self.sensitive_profile
+        if not hidden or not any(name in profile for name in hidden):
+            return profile
+        return {name: MASK if name in hidden else v for name, v in profile.items()}
+
     def shows_secret(self, message: Message) -> bool:
-        """Whether a template of ``message`` names a sensitive slot."""
-        return bool(self.sensitive) and any(
-            ref.scope == "slot" and ref.name in self.sensitive
+        """Whether a template of ``message`` names a sensitive slot or profile attribute."""
+        if not self.sensitive and not self.sensitive_profile:
+            return False
+        return any(
+            ref.name in (self.sensitive if ref.scope == "slot" else self.sensitive_profile)
             for text in _texts(message)
             if text is not None
             for template in text.by_locale.values()
             for ref in template.refs
+            if ref.scope in ("slot", "profile")
         )
 
     def facts_of(self, message: Message, rendered: Say) -> tuple[tuple[str, ...], bool]:
@@ -242,6 +255,7 @@ def prepare(
             for name, p in bot.promotions.items()
             if p.starts or p.ends  # one without dates always runs: nothing to look up
         },
+        sensitive_profile=frozenset(n for n, a in bot.profile.items() if a.sensitive),
     )
 
 

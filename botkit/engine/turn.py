@@ -221,10 +221,12 @@ class Run:
         return as_text(rendered)
 
     def masked_say(self, message: Message, values: Mapping[str, Any]) -> Say:
-        """``message`` rendered as records keep it: sensitive slots' values masked."""
+        """``message`` rendered as records keep it: the values of sensitive slots and profile
+        attributes masked."""
         s = self.session
-        masked = self.prepared.masked(values)
-        return render(message, s.locale, masked, s.profile or {})
+        prepared = self.prepared
+        profile = prepared.masked_profile(s.profile or {})
+        return render(message, s.locale, prepared.masked(values), profile)
 
     def draw(self, rendered: Say, text: str, recorded: Say | None = None) -> None:
         """Show a bubble made here (not from a cached message); ``text`` is what is recorded,
@@ -258,10 +260,11 @@ class Run:
         else:
             self.draw(said, recorded, Say(text=recorded, choices=choices, slot=slot))
 
-    def say_system(self, key: Literal["migrated", "no_agent"]) -> None:
+    def say_system(self, key: Literal["migrated", "no_agent", "opt_out"]) -> None:
         """Say one of the bot's system messages (bot.yaml ``messages.<key>``), or botkit's own
         words for it when the bot has none: ``migrated``, the user's place is gone in the new
-        version; ``no_agent``, nobody took their handoff in time."""
+        version; ``no_agent``, nobody took their handoff in time; ``opt_out``, their opt-out
+        words withdrew their consent to advertising."""
         designed = self.bot.messages.get(key)
         if designed:
             self.say(designed)

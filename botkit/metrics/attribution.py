@@ -8,7 +8,7 @@ so a refund subtracts and a sign-up adds nothing in every figure alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from botkit.flow.model import Bot
@@ -30,17 +30,31 @@ def attribute(
     conversations: Iterable[Conversation],
     events: Iterable[BusinessEvent],
     window_s: float = DEFAULT_WINDOW_S,
+    links: Mapping[str, str] | None = None,
 ) -> list[Attribution]:
-    """Last touch: each event goes to the user's latest conversation that started at or before
-    it and whose last activity is at most ``window_s`` before it; else to none."""
+    """Last touch: each event goes to the latest conversation of its customer that started at
+    or before it and whose last activity is at most ``window_s`` before it; else to none.
+
+    ``links`` (channel user → customer id) is how a shop's customer spans channels: an event
+    naming a customer (``event.customer``) goes to a conversation of any user linked to them,
+    and one naming a linked user to a conversation of any user of the same customer. An event
+    naming a customer no user is linked to is credited to none."""
     by_user: dict[str, list[Conversation]] = {}
     for c in conversations:
         by_user.setdefault(c.user, []).append(c)
+    users_of: dict[str, list[str]] = {}
+    for linked, owner in (links or {}).items():
+        users_of.setdefault(owner, []).append(linked)
     out = []
     for event in events:
+        customer = event.customer or (links or {}).get(event.user)
+        users = users_of.get(customer, []) if customer is not None else []
+        if event.user and event.user not in users:
+            users = [event.user, *users]
         candidates = [
             c
-            for c in by_user.get(event.user, ())
+            for user in users
+            for c in by_user.get(user, ())
             if c.started_at <= event.at and event.at - c.last_at <= window_s
         ]
         latest = max(candidates, key=lambda c: c.started_at, default=None)

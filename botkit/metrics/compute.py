@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -179,6 +179,7 @@ def measure(
     since: float | None = None,
     until: float | None = None,
     retention_days: int = DEFAULT_RETENTION_DAYS,
+    links: Mapping[str, str] | None = None,
 ) -> Metrics:
     """The metrics of ``conversations``; with ``by`` (one of :data:`GROUPINGS`, or
     ``segment:<profile key>``) also per group.
@@ -189,17 +190,19 @@ def measure(
     :mod:`botkit.metrics.ends`: what is still open); ``experiment_window_s`` how long after
     their first exposure a user's conversion counts for an experiment. ``since`` and ``until``
     are the period, ``[since, until)`` (None: open): its business events are its money, and
-    each promotion is charged its days in it; ``retention_days`` is the N of repurchase."""
+    each promotion is charged its days in it; ``retention_days`` is the N of repurchase.
+    ``links`` (channel user → the shop's customer id) lets a customer's purchase count for
+    their conversations on any linked channel."""
     zone = zone or bot.timezone  # days are the bot's days
     metrics = _measure(bot, conversations, flow, now, experiment_window_s)
     touched = [*conversations, *earlier]
     events = list(events)
     period = Period(since, until)  # money: a purchase belongs to the period it happened in
     # only the period's own events are its money (retention reads them all, below)
-    attributed = attribute(touched, [e for e in events if period.holds(e.at)], window_s)
+    attributed = attribute(touched, [e for e in events if period.holds(e.at)], window_s, links)
     business(bot, metrics, attributed, conversations, period)
     metrics.retention = retention(
-        bot, touched, events, days=retention_days, period=period, zone=zone
+        bot, touched, events, days=retention_days, period=period, zone=zone, links=links
     )
     if by is not None:
         grouped: dict[str, list[Conversation]] = {}

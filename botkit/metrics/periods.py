@@ -21,6 +21,7 @@ period's figures.
 from __future__ import annotations
 
 from botkit._gc import no_cyclic_gc
+from botkit.audience import Audience
 from botkit.flow.model import Bot
 from botkit.metrics.calendar import day_of, day_period
 from botkit.metrics.compute import Metrics, measure
@@ -78,6 +79,7 @@ async def load_metrics(
         # Every event up to the period's end: the period's own are its money (measure leaves the
         # others out), the earlier ones tell a repeat purchase from a first (retention).
         events = await store.events(until=until)
+        links = await store.links() if isinstance(store, Audience) else {}
         first = since
         if since is not None and any(e.at >= since for e in events):
             first = since - window_s - MARGIN_S
@@ -102,6 +104,7 @@ async def load_metrics(
             experiment_window_s=experiment_window_s,
             since=since,
             until=until,
+            links=links,
         )
         own = [grouped[(c.session, c.number)] for c in members]
         zone = zone or bot.timezone

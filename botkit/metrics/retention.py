@@ -19,9 +19,10 @@ Cohorts, each a share with its Wilson 95% interval:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from botkit.audience.model import member_of
 from botkit.flow.model import Bot
 from botkit.metrics.attribution import converts
 from botkit.metrics.calendar import ALL_TIME, Period, week_of
@@ -62,17 +63,22 @@ def retention(
     source_key: str = "source",
     period: Period = ALL_TIME,
     zone: str | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> Retention:
     """The repurchase share of the customers whose first purchase in ``events`` lies in
     ``period`` and at least ``days`` before its end (``period.until``; else the latest thing
     in the data). The first purchase is the user's first in all of ``events``, so a period
     that starts mid-way does not take a repeat purchase for a first one. Weeks are read in
-    ``zone`` (default: the bot's time zone)."""
+    ``zone`` (default: the bot's time zone). A customer is a member of the audience
+    (:func:`~botkit.audience.member_of`): the shop's customer a user is linked to (``links``:
+    user → customer) or that an event names, so purchases on two channels are one customer's."""
     zone = zone or bot.timezone
+    links = links or {}
     bought: dict[str, list[float]] = {}
     for event in events:
         if converts(bot, event):
-            bought.setdefault(event.user, []).append(event.at)
+            who = event.customer or links.get(event.user)
+            bought.setdefault(member_of(event.user, who), []).append(event.at)
     end = period.until
     if end is None:
         latest = [at for times in bought.values() for at in times]
@@ -80,7 +86,7 @@ def retention(
         end = max(latest, default=0.0)
     talks: dict[str, list[Conversation]] = {}
     for c in conversations:
-        talks.setdefault(c.user, []).append(c)
+        talks.setdefault(member_of(c.user, links.get(c.user)), []).append(c)
     span = days * DAY_S
     waiting = 0
     outcomes: list[tuple[bool, dict[str, list[str]]]] = []

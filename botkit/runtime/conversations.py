@@ -96,3 +96,7 @@ class Conversations:
     def masked(self, slots: Mapping[str, Any]) -> Mapping[str, Any]:
         """``slots`` with the values of sensitive slots masked, as agents may see them."""
         return self._engine().masked(slots)
+
+    def masked_profile(self, profile: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``profile`` with the values of sensitive attributes masked, as agents may see it."""
+        return self._engine().masked_profile(profile)

@@ -68,6 +68,7 @@ from botkit.flow import Bot
 from botkit.keys import SessionKey
 from botkit.records import BusinessEvent, Record
 from botkit.runtime.actions import ActionContext, ActionFunction, run_action
+from botkit.runtime.consent import WITHDRAWN, withdraw
 from botkit.runtime.conversations import Conversations
 from botkit.runtime.locks import KeyLocks
 from botkit.runtime.reply import Failure, Reply
@@ -386,6 +387,8 @@ class Runtime:
                     )
                     if observe:
                         self._tell(key, reply)
+                    if any(r.kind == WITHDRAWN for r in records):
+                        await withdraw(self._store, key, records)
                     return reply
                 # a conflict: another worker went first, run the turn on the fresh snapshot
         except _Failed as failed:

@@ -133,3 +133,24 @@ def test_a_press_counts_for_the_promotion_whatever_the_label_adds_to_it() -> Non
         True,
         True,
     ]
+
+
+def test_a_purchase_naming_the_shops_customer_goes_to_their_latest_talk_on_any_channel() -> None:
+    """민지 is the shop's customer C-1042 on KakaoTalk and on the web; the shop posts her
+    purchase under its own id. 지훈 is a customer no channel user is linked to."""
+    kakao = Conversation("kakao:shop:m1", 1, "kakao", "shop:m1", 0.0, 100.0)
+    web = Conversation("web:v9", 1, "web", "v9", DAY, DAY + 60)
+    links = {"shop:m1": "C-1042", "v9": "C-1042"}
+    events = [
+        BusinessEvent("p1", "purchase", "", 2 * DAY, 39_000.0, customer="C-1042"),  # the web
+        BusinessEvent("p2", "purchase", "", 0.5 * DAY, 12_000.0, customer="C-1042"),  # Kakao
+        BusinessEvent("p3", "purchase", "", DAY + 60 + 7 * DAY + 1, 5_000.0, customer="C-1042"),
+        BusinessEvent("p4", "purchase", "", 2 * DAY, 9_900.0, customer="C-2001"),  # unlinked
+        # posted under her Kakao user, bought after she talked on the web: the web talk
+        BusinessEvent("p5", "purchase", "shop:m1", 3 * DAY, 20_000.0),
+    ]
+    attributed = {a.event.id: a.conversation for a in attribute([kakao, web], events, links=links)}
+    assert attributed == {"p1": web, "p2": kakao, "p3": None, "p4": None, "p5": web}
+    # without the links, a customer's purchase is credited to no one
+    alone = {a.event.id: a.conversation for a in attribute([kakao, web], events)}
+    assert alone == {"p1": None, "p2": None, "p3": None, "p4": None, "p5": kakao}

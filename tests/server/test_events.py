@@ -110,3 +110,29 @@ async def test_tokens_are_required() -> None:
     async with serving(token=None) as (client, _):
         closed = await client.post("/events", json={"events": [PURCHASE]}, headers=auth())
         assert closed.status_code == 503
+
+
+async def test_a_purchase_named_by_the_shops_customer_is_attributed_through_the_links() -> None:
+    """지아 talked on KakaoTalk and is linked to the shop's customer C-77; the shop posts her
+    purchase under C-77. C-99 is linked to nobody: their purchase is counted, unattributed."""
+    async with serving() as (client, store):
+        kakao = {
+            "userRequest": {"utterance": "안녕하세요", "user": {"id": "지아"}},
+            "bot": {"id": "shop"},
+            "action": {"clientExtra": {}},
+        }
+        assert (await client.post("/kakao/skill", json=kakao)).status_code == 200
+        await store.link("shop:지아", "C-77", WEDNESDAY_MORNING, "test")
+        events = [
+            {"id": "o-77", "kind": "purchase", "customer": "C-77", "amount": 80_000},
+            {"id": "o-99", "kind": "purchase", "customer": "C-99", "amount": 20_000},
+        ]
+        sent = await client.post("/events", json={"events": events}, headers=auth())
+        assert sent.json() == {"received": 2, "added": 2}
+        metrics = await load_metrics(store, APP.bot)
+        assert metrics.business["purchase"] == {
+            "events": 2,
+            "attributed": 1,
+            "amount": 100_000.0,
+            "attributed_amount": 80_000.0,
+        }
