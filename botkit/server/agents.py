@@ -138,7 +138,7 @@ class AgentApi:
         session = await conversations.existing(key)
         said = await conversations.transcript(key, conversation=session.conversation, notes=True)
         body = _summary(session, self.runtime.clock(), None, conversations.masked(session.slots))
-        body.update(transcript=said, profile=session.profile or {})
+        body.update(transcript=said, profile=conversations.masked_profile(session.profile or {}))
         return json_response(body)
 
     # -- steps -----------------------------------------------------------------------------

@@ -5,9 +5,12 @@ Routes: each channel's own (Kakao: ``POST /kakao/skill``, path configurable; the
 ``POST /web/messages`` where sockets are blocked, ``GET /web/history``); the agent console
 (``/agent/``), its API and the helpdesk's webhook; ``POST /events``; ``GET /metrics``;
 ``GET /dashboard``; ``GET /link/{id}`` (a link the bot showed: the click is recorded, then
-302 to it; :mod:`botkit.server.links`); ``GET /healthz`` (the process answers) and ``GET
-/readyz`` (the store answers too). Unknown paths and methods get a JSON 404/405, and an
-unexpected error a JSON 500 without a traceback (it is logged).
+302 to it; :mod:`botkit.server.links`); the customers API (``/customers/{id}``, its consent
+and links: :mod:`botkit.server.customers`), ``GET /account-link`` (an account-link button's
+door to the shop's login page: :mod:`botkit.server.identities`) and ``POST /kakao/channel``
+(Kakao's channel add/block webhook: :mod:`botkit.server.channel_callback`); ``GET /healthz``
+(the process answers) and ``GET /readyz`` (the store answers too). Unknown paths and methods
+get a JSON 404/405, and an unexpected error a JSON 500 without a traceback (it is logged).
 
 A request meets, in order: the edge's size limits (:class:`~botkit.server.guard.EdgeLimits`,
 431 and 413), the Kakao fast path (:class:`~botkit.server.fast_path.KakaoFastPath`), then
@@ -42,15 +45,19 @@ from botkit.adapters.http import (
 from botkit.adapters.kakao.endpoint import KakaoEndpoint
 from botkit.adapters.web.endpoint import WebEndpoint
 from botkit.app import BotApp
+from botkit.audience import Audience
 from botkit.errors import BodyTooLarge, StorageError
 from botkit.runtime import ActionFunction, Runtime
 from botkit.server.agents import AgentApi
+from botkit.server.channel_callback import ChannelCallback
 from botkit.server.config import ServerSettings
+from botkit.server.customers import CustomersApi
 from botkit.server.dashboard import Dashboard
 from botkit.server.events import EventsEndpoint
 from botkit.server.fast_path import CRASHED, KakaoFastPath
 from botkit.server.guard import EdgeLimits, body_caps
 from botkit.server.helpdesk import Helpdesk
+from botkit.server.identities import AccountLinks, WebIdentities, chain
 from botkit.server.lifespan import InFlight, Lifespan, helpdesk_tickets
 from botkit.server.links import Links
 from botkit.server.prometheus import LiveMetrics
@@ -88,14 +95,39 @@ def create_app(
         public_url=settings.public_url,
         track=in_flight.track,
     )
+    audience = opened if isinstance(opened, Audience) else None
+
+    def now() -> float:  # read at each request: the runtime's clock may be moved
+        return runtime.clock()
+
+    account_links = AccountLinks(
+        audience,
+        secret=settings.identity_secret,
+        login_url=settings.account_link_url,
+        public_url=links.public_url,
+        clock=now,
+    )
     kakao = KakaoEndpoint(
         runtime,
         settings.kakao,
         callbacks=client,
         track=in_flight.track,
-        links=links.rewriter(absolute=True),
+        links=chain(account_links.rewriter(absolute=True), links.rewriter(absolute=True)),
     )
-    web = WebEndpoint(runtime, settings.web, broadcast, links.rewriter(absolute=False))
+    web = WebEndpoint(
+        runtime,
+        settings.web,
+        broadcast,
+        chain(account_links.rewriter(absolute=False), links.rewriter(absolute=False)),
+        WebIdentities(audience, settings.identity_secret, now).identify,
+    )
+    customers = CustomersApi(
+        audience,
+        settings.customers_token,
+        schema=lambda: runtime.bot.profile,
+        clock=now,
+        identity_secret=settings.identity_secret,
+    )
     channels = Channels(kakao, web)
     agents = AgentApi(runtime, settings.agent, channels.deliver)
     helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=channels.deliver)
@@ -114,6 +146,13 @@ def create_app(
         Route("/agent/", WebEndpoint.static("agent.html"), methods=["GET"]),
         Route("/agent/webhook", helpdesk.webhook, methods=["POST"]),
         Route("/events", events.receive, methods=["POST"]),
+        *customers.routes(),
+        *account_links.routes(),
+        Route(
+            "/kakao/channel",
+            ChannelCallback(opened, settings.channel_token).receive,
+            methods=["POST"],
+        ),
         Route("/metrics", LiveMetrics(runtime).endpoint, methods=["GET"]),
         Route("/dashboard", Dashboard(opened, runtime, agents).page, methods=["GET"]),
         *agents.routes(),

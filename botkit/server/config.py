@@ -97,6 +97,17 @@ class ServerSettings:
     sweep_s: float = 30.0  # how often handoffs nobody took are checked against wait_timeout
     events_token: str | None = None  # the shop's bearer token for POST /events; unset = off
     admin_token: str | None = None  # bearer token for POST /admin/reload; unset = off
+    # The shop's bearer token for the customers API (/customers/...); unset = off.
+    customers_token: str | None = None
+    # Shared with the shop's server (16+ characters): it signs the widget's identity tokens, and
+    # botkit signs the account-link codes with it (server/identities.py). Unset = no linking.
+    identity_secret: str | None = None
+    # The shop's login page an account-link button opens, with ?code=… added, e.g.
+    # "https://shop.example.com/login/kakao"; unset = account-link buttons are left out.
+    account_link_url: str | None = None
+    # The Kakao app's admin key, which Kakao's channel add/block webhook sends
+    # (POST /kakao/channel, server/channel_callback.py); unset = off.
+    channel_token: str | None = None
     # Signs the addresses that stand for the flows' links, so a click is recorded for the
     # user who was shown the link (server/links.py; 16+ characters, the same on every worker).
     # Unset = links go straight to the shop and clicks are not measured.

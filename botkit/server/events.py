@@ -1,15 +1,18 @@
 """``POST /events``: the shop reports what happened outside the bot (purchases, sign-ups), so
 reports can attribute them to conversations, variants and promotions.
 
-Body: ``{"events": [{"id", "kind", "user", "at"?, "amount"?, "data"?}, …]}`` (at most 1,000).
-``user`` is the user as the bot knows them (the widget's sid; ``<bot id>:<user id>`` on Kakao);
-``at`` defaults to now; an ``id`` already received is skipped, so a shop may send again what it
-is unsure arrived. Needs ``Authorization: Bearer <events token>`` (``BOTKIT_EVENTS_TOKEN``).
+Body: ``{"events": [{"id", "kind", "user"?, "customer"?, "at"?, "amount"?, "data"?}, …]}`` (at
+most 1,000). ``user`` is the user as the bot knows them (the widget's sid; ``<bot id>:<user id>``
+on Kakao); ``customer`` is the shop's own customer id (``/customers/{id}``), for a shop that does
+not know the channel user: attribution then follows the customer's links. An event names one or
+both (neither: 400 ``bad_event``). ``at`` defaults to now; an ``id`` already received is
+skipped, so a shop may send again what it is unsure arrived. Needs ``Authorization: Bearer
+<events token>`` (``BOTKIT_EVENTS_TOKEN``).
 
-``id``, ``kind`` and ``user`` are ids (:func:`~botkit.adapters.checks.check_id`: 1-256 characters,
-513 for ``user``, no control characters); a bad one is refused 400 ``bad_id``. Each event may be
-at most ``max_event_bytes`` as JSON (413 ``event_too_large``), the body
-``max_events_body_bytes`` (413, before it is read whole). A refused batch stores nothing.
+``id``, ``kind``, ``user`` and ``customer`` are ids (:func:`~botkit.adapters.checks.check_id`:
+1-256 characters, 513 for ``user``, no control characters); a bad one is refused 400
+``bad_id``. Each event may be at most ``max_event_bytes`` as JSON (413 ``event_too_large``), the
+body ``max_events_body_bytes`` (413, before it is read whole). A refused batch stores nothing.
 """
 
 from __future__ import annotations
@@ -99,7 +102,13 @@ class EventsEndpoint:
             )
         check_id(f"{path}.id", item.get("id"))
         check_id(f"{path}.kind", item.get("kind"))
-        check_id(f"{path}.user", item.get("user"), MAX_USER_CHARS)
+        user, customer = item.get("user"), item.get("customer")
+        if user is None and customer is None:
+            raise _Bad(path, "an event names its 'user', its 'customer', or both")
+        if user is not None:
+            check_id(f"{path}.user", user, MAX_USER_CHARS)
+        if customer is not None:
+            check_id(f"{path}.customer", customer)
         at = item.get("at", self.clock())
         amount = item.get("amount")
         data = item.get("data")
@@ -112,6 +121,6 @@ class EventsEndpoint:
         if data is not None and not isinstance(data, dict):
             raise _Bad(f"{path}.data", "'data' must be a JSON object")
         return BusinessEvent(
-            item["id"], item["kind"], item["user"], float(at),
-            None if amount is None else float(amount), data,
+            item["id"], item["kind"], user or "", float(at),
+            None if amount is None else float(amount), data, customer,
         )  # fmt: skip

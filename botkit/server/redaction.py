@@ -6,8 +6,9 @@ header a library echoes at debug level, an exception's text. Rather than trustin
 site (ours, uvicorn's, the libraries'), the log formatter passes every string it writes through
 :class:`Redactor`, which replaces with ``***``:
 
-- every configured secret: the Kakao secret, the agent tokens, the events and admin tokens, the
-  link secret, the helpdesk's token and webhook secret, the store's password; also
+- every configured secret: the Kakao secret, the agent tokens, the events, admin, customers
+  and channel tokens, the link and identity secrets, the helpdesk's token and webhook secret,
+  the store's password; also
   percent-encoded, JSON-escaped or as the repr of its bytes, the ways a secret is spelled on
   its way through HTTP and Python;
 - whatever comes after the Kakao skill path (a wrong secret is often a near miss of the right
@@ -33,10 +34,11 @@ HIDDEN = "***"
 # Headers whose value is a credential, in every spelling a log shows headers in:
 # "Authorization: Bearer …", "'authorization': '…'", "(b'authorization', b'…')".
 _SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
-# Query and form parameters that carry a credential: ?token= (the dashboard), ?sid= (the widget).
+# Query and form parameters that carry a credential: ?token= (the dashboard), ?sid= (the widget),
+# ?code= (an account-link code, on its way to the shop's login page).
 _SECRET_PARAMS = (
     "token", "access_token", "api_token", "secret", "sid", "key", "api_key", "apikey",
-    "password", "passwd", "signature", "sig",
+    "password", "passwd", "signature", "sig", "code",
 )  # fmt: skip
 # Names of fields (a log call's extras, a logged mapping) whose value is a secret whatever it is.
 _SECRET_FIELDS = frozenset(
@@ -82,6 +84,9 @@ class Redactor:
             settings.events_token or "",
             settings.admin_token or "",
             settings.link_secret or "",
+            settings.customers_token or "",
+            settings.identity_secret or "",
+            settings.channel_token or "",
             settings.helpdesk.api_token,
             settings.helpdesk.webhook_secret,
             _password(settings.store),

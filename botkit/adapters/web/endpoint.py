@@ -14,6 +14,9 @@ The protocol is ``adapters/web/PROTOCOL.md``. What matters most here:
 * **Words outside a request** (an agent's, the bot's after a release) are pushed to the
   user's open sockets, through whichever worker holds them: with a store that broadcasts
   (PostgreSQL), every worker hears of them and pushes to the sockets it holds.
+* **Who the visitor is.** A ``hello`` (or a POST) may carry the page's ``customer`` and
+  ``token``: ``identify`` (server/identities.py) links the visitor when the token proves it;
+  nothing the visitor sees changes either way.
 * **Text as on Kakao.** What a user typed loses its control characters (NUL, escapes; line
   breaks and tabs stay) and is composed (NFC) by the same helper as Kakao's
   (:func:`~botkit.adapters.checks.clean_text`) before the bot or the store sees it.
@@ -113,6 +116,7 @@ class WebEndpoint:
         settings: WebSettings,
         broadcast: Broadcast | None = None,
         links: Callable[[Reply], list[Effect]] | None = None,
+        identify: Callable[[str, Any, Any], Awaitable[bool]] | None = None,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
@@ -120,6 +124,9 @@ class WebEndpoint:
         # A reply's effects with their links as the server's click-counting addresses
         # (server/links.py); None: links go out as the flows wrote them.
         self.links = links
+        # Links the visitor to the customer a page's identity token names (user, customer,
+        # token → whether linked; server/identities.py). Never raises, never tells the visitor.
+        self.identify = identify
         # sid → client id → the reply frame (or a future while the turn runs)
         self._replies: OrderedDict[str, OrderedDict[str, asyncio.Future[dict[str, Any]]]] = (
             OrderedDict()
@@ -332,6 +339,7 @@ class WebEndpoint:
                 self._forget(state["sid"], socket)
             state["sid"], state["locale"] = sid, locale if isinstance(locale, str) else None
             self.by_sid.setdefault(sid, set()).add(socket)
+            await self._identify(sid, frame)
             await self._send(socket, {"type": "welcome", "sid": sid})
         elif kind == "message":
             if state["sid"] is None:
@@ -342,6 +350,12 @@ class WebEndpoint:
             await self._send(socket, reply)
         else:
             raise _Refused("unknown_type", f"unknown frame type {str(kind)[:40]!r}")
+
+    async def _identify(self, sid: str, frame: dict[str, Any]) -> None:
+        """The page's ``customer`` and ``token``, if it gave them, to link the visitor: a token
+        that proves nothing leaves them anonymous, and the conversation goes on."""
+        if self.identify is not None and ("customer" in frame or "token" in frame):
+            await self.identify(sid, frame.get("customer"), frame.get("token"))
 
     @staticmethod
     async def _send(socket: WebSocket, frame: dict[str, Any]) -> None:
@@ -372,6 +386,7 @@ class WebEndpoint:
                 raise _Refused("bad_message", "'sid' must be 16-64 letters, digits, _ or -")
             message_id, text, payload = self._message_fields(frame)
             locale = frame.get("locale") if isinstance(frame.get("locale"), str) else None
+            await self._identify(sid, frame)
             reply = await self.reply_to(sid, message_id, text, payload, locale)
         except _Refused as refused:
             if refused.code == "unavailable":

@@ -81,6 +81,10 @@
   let attempt = 0; // reconnect attempts since the last welcome (drives the backoff)
   let failures = 0; // sockets in a row that never opened; 3 → HTTP fallback
   let useHttp = false;
+  // the page's customer and the identity token its server made (data-customer, data-token):
+  // sent with every hello, and with the first message over HTTP; never stored
+  const identity = conf.customer && conf.token ? { customer: conf.customer, token: conf.token } : {};
+  let identitySent = false; // over HTTP
   let retryTimer = 0;
   let isOpen = false;
   let unread = 0;
@@ -303,8 +307,14 @@
     setTyping();
     fetch(new URL("web/messages", base), {
       method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sid: sid, id: item.id, text: item.text, payload: item.payload || undefined, locale: conf.locale }),
-    }).then((r) => r.json()).then((body) => {
+      body: JSON.stringify(Object.assign(
+        { sid: sid, id: item.id, text: item.text, payload: item.payload || undefined, locale: conf.locale },
+        identitySent ? {} : identity
+      )),
+    }).then((r) => {
+      identitySent = true; // the server read it: once is enough
+      return r.json();
+    }).then((body) => {
       onFrame(body.error ? Object.assign({ type: "error", reply_to: item.id }, body.error) : body);
     }, () => {
       item.sent = false; // offline: the next reconnect attempt flushes it again
@@ -372,7 +382,7 @@
     }
     socket.onopen = () => {
       opened = true;
-      socket.send(JSON.stringify({ type: "hello", sid: sid, locale: conf.locale }));
+      socket.send(JSON.stringify(Object.assign({ type: "hello", sid: sid, locale: conf.locale }, identity)));
     };
     socket.onmessage = (e) => {
       let frame;

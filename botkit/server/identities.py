@@ -1,0 +1,234 @@
+"""Linking a channel user to the shop's customer: the widget's identity token, and the
+account-link button on any channel (the proofs are :mod:`botkit.audience.identity`'s).
+
+**The widget.** A page that knows its customer passes ``customer`` and ``token`` to the widget
+(``data-customer``, ``data-token``), which sends them with its ``hello`` (and its first ``POST
+/web/messages``). :meth:`WebIdentities.identify` links the visitor (source ``web_identity``)
+when the token is good and unused. A missing, forged, expired, replayed or another customer's
+token leaves the visitor anonymous and the conversation goes on: the visitor is told nothing,
+the server counts the refusal by reason (:attr:`WebIdentities.refused`) and logs it at debug
+level, without the token or the customer. A visitor already linked to that customer is left
+as is without spending the token: the widget says who it is on every reconnection.
+
+**The account-link button.** A flow writes a ``url`` button whose url is
+``botkit:account-link``. When a reply is drawn, :meth:`AccountLinks.rewriter` turns it into an
+address of this server that names the user sealed, ``{public_url}/account-link?token=…``
+(relative to the server in the widget; KakaoTalk opens only absolute links, so Kakao needs
+``public_url``). Opening it (``GET /account-link``) makes a one-time code, keeps its hash with the
+user for ten minutes, and answers 302 to the shop's login page, ``account_link_url?code=…``.
+The shop, once the customer has logged in, posts the code to ``POST /customers/{id}/links``
+(:mod:`botkit.server.customers`). The code is made at the click, not when the bubble is drawn:
+drawing is synchronous and stores nothing, and a bubble nobody presses leaves no code behind.
+A button older than an hour answers 410 (the user asks the bot again); a link-preview robot
+is sent to the login page without a code. Without ``identity_secret`` and
+``account_link_url`` (or ``public_url`` on KakaoTalk) the url is left as the flow wrote it, and
+the channels leave out a button that is not http(s).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from botkit.adapters.checks import id_problem
+from botkit.adapters.http import json_error
+from botkit.audience import ANONYMOUS, Audience
+from botkit.audience.identity import (
+    ACCOUNT_LINK,
+    MIN_SECRET_CHARS,
+    AccountLinkSealer,
+    IdentityRefused,
+    account_link_url,
+    new_link_code,
+    read_web_token,
+)
+from botkit.effects import Effect
+from botkit.errors import ConfigurationError, StorageError
+from botkit.runtime import Reply
+from botkit.server.links import rewrite_links
+
+__all__ = [
+    "ACCOUNT_LINK_PATH",
+    "WEB_SOURCE",
+    "AccountLinks",
+    "WebIdentities",
+    "chain",
+    "check_identity_secret",
+]
+
+log = logging.getLogger("botkit.server")
+
+ACCOUNT_LINK_PATH = "/account-link"
+WEB_SOURCE = "web_identity"
+_ROBOTS = ("kakaotalk-scrap", "facebookexternalhit", "slackbot", "twitterbot", "yeti/", "daumoa")
+
+Rewrite = Callable[[Reply], list[Effect]]
+
+
+def check_identity_secret(secret: str | None) -> str | None:
+    """``secret`` (None when unset); a ConfigurationError when it is too short to trust."""
+    if secret and len(secret) < MIN_SECRET_CHARS:
+        raise ConfigurationError(
+            f"'identity_secret' has {len(secret)} characters; it needs at least "
+            f"{MIN_SECRET_CHARS} (whoever guesses it can link any visitor to any customer)"
+        )
+    return secret or None
+
+
+class WebIdentities:
+    """What the widget's endpoint calls with the ``customer`` and ``token`` a page gave."""
+
+    def __init__(
+        self, audience: Audience | None, secret: str | None, clock: Callable[[], float]
+    ) -> None:
+        self.audience = audience
+        self.secret = check_identity_secret(secret)
+        self.clock = clock
+        self.refused: Counter[str] = Counter()  # reason → how many tokens were refused
+
+    async def identify(self, user: str, customer: Any, token: Any) -> bool:
+        """Link ``user`` to ``customer`` if ``token`` proves it; whether the user is now
+        linked to them. Never raises: the conversation goes on whatever happens here."""
+        if self.audience is None or self.secret is None:
+            return self._refuse("not_configured")
+        now = self.clock()
+        try:
+            identity = read_web_token(self.secret, customer, token, now)
+            if id_problem(identity.customer) or identity.customer.startswith(ANONYMOUS):
+                raise IdentityRefused("malformed", "not a customer id")
+        except IdentityRefused as refused:
+            return self._refuse(refused.reason)
+        try:
+            if await self.audience.customer_of(user) == identity.customer:
+                return True
+            if not await self.audience.first_use(identity.nonce_key, identity.expires_at, now):
+                return self._refuse("replayed")
+            await self.audience.link(user, identity.customer, now, WEB_SOURCE)
+        except StorageError as exc:
+            log.warning("web identity not linked: the store failed", extra={"error": str(exc)})
+            return False
+        return True
+
+    def _refuse(self, reason: str) -> bool:
+        self.refused[reason] += 1
+        log.debug("web identity refused; the visitor stays anonymous", extra={"reason": reason})
+        return False
+
+
+class AccountLinks:
+    """The account-link button's rewriting and its door, ``GET /account-link``."""
+
+    def __init__(
+        self,
+        audience: Audience | None,
+        *,
+        secret: str | None,
+        login_url: str | None,
+        public_url: str | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.audience = audience
+        secret = check_identity_secret(secret)
+        self.sealer = AccountLinkSealer(secret) if secret else None
+        self.secret = secret
+        self.login_url = _login_url(login_url)
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.clock = clock
+
+    @property
+    def on(self) -> bool:
+        return self._parts() is not None
+
+    def _parts(self) -> tuple[Audience, AccountLinkSealer, str, str] | None:
+        """The audience, sealer, secret and login page, when all are there (else: off)."""
+        if self.audience is None or self.sealer is None or not self.secret:
+            return None
+        if not self.login_url:
+            return None
+        return self.audience, self.sealer, self.secret, self.login_url
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route(ACCOUNT_LINK_PATH, self.follow, methods=["GET"])]
+
+    def rewriter(self, *, absolute: bool) -> Rewrite | None:
+        """What a channel applies to a reply: its account-link buttons as addresses for the
+        reply's user (``absolute``: full URLs, as KakaoTalk needs); None when off."""
+        parts = self._parts()
+        if parts is None or (absolute and self.public_url is None):
+            return None
+        sealer = parts[1]
+        base = f"{self.public_url}{ACCOUNT_LINK_PATH}" if absolute else ACCOUNT_LINK_PATH[1:]
+
+        def rewrite(reply: Reply) -> list[Effect]:
+            if not reply.records or not reply.ok:
+                return list(reply.effects)
+            user, at = reply.records[-1].user, self.clock()
+
+            def address(url: str) -> str | None:
+                if url != ACCOUNT_LINK:
+                    return None
+                return f"{base}?{urlencode({'token': sealer.seal(user, at)})}"
+
+            return rewrite_links(reply.effects, address)
+
+        return rewrite
+
+    async def follow(self, request: Request) -> Response:
+        parts = self._parts()
+        if parts is None:
+            return json_error(404, "no_account_link", "account linking is not set up here")
+        audience, sealer, secret, login_url = parts
+        now = self.clock()
+        try:
+            user = sealer.open(request.query_params.get("token", ""), now)
+        except IdentityRefused as refused:
+            if refused.reason == "expired":
+                message = "this account-link button is too old: ask the bot for a new one"
+                return json_error(410, "account_link_expired", message)
+            return json_error(400, "account_link_forged", "botkit did not make this address")
+        target = login_url
+        if request.method == "GET" and not _robot(request):
+            code = new_link_code(secret, now)
+            await audience.put_code(code.key, user, code.expires_at)
+            target = account_link_url(login_url, code.code)
+        # Never cached, never passed on as a referrer: every press makes a code of its own.
+        headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        return RedirectResponse(target, status_code=302, headers=headers)
+
+
+def chain(first: Rewrite | None, then: Rewrite | None) -> Rewrite | None:
+    """Two rewritings one after the other (either may be None: off)."""
+    if first is None or then is None:
+        return first or then
+    second = then
+    primary = first
+
+    def both(reply: Reply) -> list[Effect]:
+        return second(replace(reply, effects=primary(reply)))
+
+    return both
+
+
+def _robot(request: Request) -> bool:
+    agent = request.headers.get("user-agent", "").lower()
+    return any(robot in agent for robot in _ROBOTS)
+
+
+def _login_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+        raise ConfigurationError(
+            "'account_link_url' must be the shop's login page, such as "
+            f"'https://shop.example.com/login/kakao', not {url!r}"
+        )
+    return url
