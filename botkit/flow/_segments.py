@@ -59,10 +59,8 @@ def compile_segments(
     is an error, so there is no bot to use them anyway)."""
     parsed: dict[str, tuple[Node, Expr]] = {}
     for name, node in bot.members("segments", "segment"):
-        text = str(node.get("when"))
-        node.get("title")
         try:
-            expr = parse_segment(text)
+            parsed[name] = (node, parse_segment(str(node.get("when"))))
         except SegmentSyntaxError as exc:
             ctx.reporter.add(
                 "BK421" if exc.kind == "duration" else "BK418",
@@ -71,26 +69,24 @@ def compile_segments(
                 expected=exc.expected,
                 hint=_EXAMPLE if exc.kind == "syntax" else None,
             )
-            continue
-        parsed[name] = (node, expr)
-    known_kinds = sorted({*events, *CHANNEL_KINDS})
-    declared = set(bot.data.get("segments") or ())
+    kinds = sorted({*events, *CHANNEL_KINDS})
+    declared = set(bot.data.get("segments") or ())  # broken ones too: no follow-on BK318
     good: dict[str, Expr] = {}
     for name, (node, expr) in parsed.items():
         before = len(ctx.reporter.problems)
-        _check(ctx, node, expr, known_kinds, profile, declared)
+        _check(ctx, node, expr, kinds, profile, declared)
         if not any(p.severity is Severity.ERROR for p in ctx.reporter.problems[before:]):
             good[name] = expr
     _cycles(ctx, parsed)
     out: dict[str, Segment] = {}
-    resolving: dict[str, Expr] = {}
+    done: dict[str, Expr] = {}
     for name, expr in good.items():
-        resolved = _resolve(expr, good, resolving, (name,))
-        if resolved is None:
+        resolved = _resolve(expr, good, done, (name,))
+        if resolved is None:  # it uses a segment with a problem, reported there
             continue
         node = parsed[name][0]
-        where = node.where("when")
         title = node.get("title")
+        where = node.where("when")  # bot.yaml is small: reading its positions costs little
         out[name] = Segment(
             name,
             str(title) if title is not None else name,

@@ -15,8 +15,9 @@ acceptance test holds the three to one brute-force count:
 * the **universe** ``not`` negates against: every customer, and every member with an event or a
   record, whenever: the audience as it is known now (like the links).
 
-The work is O(data): one pass indexes events and records by member and kind, times sorted, and
-each window is two binary searches; a condition is worked out as a set of members, node by node.
+The work is O(data): a pass over the events indexes those of one kind by member, times sorted
+(only the kinds a segment counts), a pass over the records their goals and variants, and each
+window is then two binary searches; a condition is worked out as a set of members, node by node.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from itertools import pairwise
 from typing import Any, Protocol
 
 from botkit.audience.model import Consent, member_of
-from botkit.records import BusinessEvent, Record
+from botkit.records import BusinessEvent, Record, RecordKind
 from botkit.segments.model import (
     All,
     AnyOf,
+    Attr,
     Behaviour,
     ConsentIs,
     Expr,
@@ -44,8 +46,6 @@ from botkit.segments.model import (
 )
 
 __all__ = ["AudienceData", "Index", "compare", "is_member", "members_at"]
-
-GOAL = "goal"  # RecordKind.GOAL
 
 
 class AudienceData(Protocol):
@@ -175,7 +175,7 @@ class Index:
             if r.at > self.t:
                 continue
             who = self.member(r.user)
-            if r.kind == GOAL and r.data and isinstance(r.data.get("goal"), str):
+            if r.kind == RecordKind.GOAL and r.data and isinstance(r.data.get("goal"), str):
                 goals.setdefault(who, {}).setdefault(r.data["goal"], []).append(r.at)
             if r.variant:
                 variants.setdefault(who, set()).update(r.variant.split(","))
@@ -226,8 +226,9 @@ class Index:
         """How many of the member's events of the behaviour's kind (and field) fall in its
         window."""
         found = self.events(expr.kind).get(member)
-        if not found:
-            return 0
+        return self.counted(expr, found) if found else 0
+
+    def counted(self, expr: Behaviour, found: tuple[list[float], list[Any]]) -> int:
         ats, datas = found
         start, n = _in_window(ats, expr.window, self.t)
         if expr.field is None:
@@ -261,16 +262,24 @@ class Index:
             having = self.events(expr.kind)
             if _within_count(expr, 0):  # "at most 2 times": everyone, less who did it more
                 return set(self.universe) - {
-                    m for m in having if not _within_count(expr, self.count(expr, m))
+                    m for m, f in having.items() if not _within_count(expr, self.counted(expr, f))
                 }
-            return {m for m in having if _within_count(expr, self.count(expr, m))}
+            return {m for m, f in having.items() if _within_count(expr, self.counted(expr, f))}
         if isinstance(expr, GoalReached):
             return {m for m in self.records()[0] if self.holds(expr, m)}
         if isinstance(expr, VariantOf):
             return {m for m, pairs in self.records()[1].items() if expr.pair in pairs}
         if isinstance(expr, ConsentIs):
-            return {m for m in self.consents if m in self.universe and self.holds(expr, m)}
-        return {m for m in self.universe if self.holds(expr, m)}
+            universe, which = self.universe, expr.which
+            return {
+                m for m, c in self.consents.items() if getattr(c, which) is True and m in universe
+            }
+        assert isinstance(expr, Attr)
+        name, op, values = expr.name, expr.op, expr.values
+        found = {m for m, p in self.profiles.items() if compare(p.get(name), op, values)}
+        if compare(None, op, values):  # '!=': also whoever has no profile
+            found |= self.universe - self.profiles.keys()
+        return found
 
 
 def _within_count(expr: Behaviour, count: int) -> bool:

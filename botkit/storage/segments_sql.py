@@ -1,23 +1,25 @@
 """A segment as one set-based SQL query, for SQLite and for PostgreSQL.
 
 :func:`compile_segment` turns a segment's tree into one ``SELECT`` of one column, the member
-ids, evaluated at an instant ``t``. Each condition is a set of members; ``and`` / ``or`` /
-``not`` are ``INTERSECT`` / ``UNION`` / ``EXCEPT`` (against the universe), so the database does
-the work in a few scans and nothing is looped over in Python. The meaning is the Python
-evaluator's (:mod:`botkit.segments.evaluate`, whose docstring states it); the planted
-acceptance test holds the two and a brute-force count to the same members.
+ids, evaluated at an instant ``t``. Each condition is a set of members; ``and`` / ``or`` are
+``INTERSECT`` / ``UNION``, and ``a and not b`` is ``a EXCEPT b``, so the database does the work
+in a few scans and nothing is looped over in Python. Only a negation with nothing beside it to
+bound it (``not purchase within 30d``) reads the universe: every customer, and every member
+with an event or a record. The meaning is the Python evaluator's (:mod:`botkit.segments.evaluate`,
+whose docstring states it); the planted acceptance test holds both to one brute-force count.
 
 * An event's member is ``COALESCE(events.customer, identities.customer, 'user:' || user)``; a
   record's ``COALESCE(identities.customer, 'user:' || user)``: links as they are now.
-* A window is two bounds on ``at`` (``t - start < at <= t - end``), worked out here once, so
-  each behaviour reads the ``events_at`` index over its window only.
-* JSON (profiles, event data) is compared kind with kind, as in Python: SQLite checks
-  ``json_type`` before ``json_extract``, PostgreSQL compares ``jsonb`` values (``->``), which
-  never casts a text to a number and so never fails on a row of the other kind; texts are
+* A window is two bounds on ``at`` (``t - start < at <= t - end``), worked out here once: a
+  short window reads the ``events_at`` index, a long one (SQLite) the table.
+* JSON (profiles, event data) is compared kind with kind, as in Python: SQLite reads each value
+  once through ``json_each`` and compares its ``type``; PostgreSQL compares ``jsonb`` values,
+  which never casts a text to a number and so never fails on a row of the other kind; texts are
   ordered by code point (``COLLATE "C"``), as Python and SQLite order them.
 
 Parameters are numbered (``?1`` in SQLite, ``$1`` in PostgreSQL, asyncpg), so one value can be
-used twice. Nothing from the segment is put into the SQL text but through a parameter.
+used twice. What a designer wrote reaches the SQL only as a parameter; the words written into
+it are the language's own (an operator, a consent's column, true or false).
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ Dialect = Literal["sqlite", "postgres"]
 _EVENT_MEMBER = 'COALESCE(e.customer, i.customer, {anon} || e."user")'
 _RECORD_MEMBER = 'COALESCE(i.customer, {anon} || r."user")'
 _EVENTS = 'events e LEFT JOIN identities i ON i."user" = e."user"'
-_INDEXED_WINDOW = 2 * 86400.0  # windows longer than this read the whole table (SQLite)
 _RECORDS = 'records r LEFT JOIN identities i ON i."user" = r."user"'
+_INDEXED_WINDOW = 2 * 86400.0  # windows longer than this read the whole table (SQLite)
 
 
 def compile_segment(
