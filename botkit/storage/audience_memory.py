@@ -81,8 +81,15 @@ class MemoryAudience:
         self._log: list[tuple[Any, ...]] = []  # rows of audience_log, as the SQL stores keep them
         # code -> (purpose, user, expires_at, used_at)
         self._one_time: dict[str, tuple[str, str | None, float, float | None]] = {}
+        self._profile_writes = 0
+        # The last view handed to the evaluator, and what the store held then: a view costs a
+        # sort of every event and record, and `botkit segments` asks for one per segment.
+        self._view: tuple[tuple[int, ...], AudienceView] | None = None
 
     def _check_open(self) -> None:  # the store's own replaces it
+        raise NotImplementedError
+
+    def _sizes(self) -> tuple[int, int]:  # the store's own replaces it: (records, events)
         raise NotImplementedError
 
     async def records(self) -> list[Record]:  # the store's own replaces it
@@ -104,6 +111,7 @@ class MemoryAudience:
             profile = merged(profile_of(stored[0]) if stored else {}, profile)
         text = profile_text(profile)
         self._customers[customer] = (text, at)
+        self._profile_writes += 1
         return profile_of(text)
 
     async def put_profiles(self, rows: Sequence[tuple[str, Mapping[str, Any]]], at: float) -> int:
@@ -115,6 +123,7 @@ class MemoryAudience:
             stored = self._customers.get(customer)
             if stored is None or stored[0] != text:
                 self._customers[customer] = (text, at)
+                self._profile_writes += 1
                 changed.add(customer)
         return len(changed)
 
@@ -249,13 +258,21 @@ class MemoryAudience:
         return sorted(set(members_at(segment, at, audience=view)))
 
     async def audience_view(self) -> AudienceView:
-        """The store's audience as :class:`AudienceView` (for the segment evaluator)."""
+        """The store's audience as :class:`AudienceView` (for the segment evaluator); the same
+        view again while nothing was written (records and events are only ever added, and
+        every link, unlink and consent change adds a log row)."""
         self._check_open()
+        # (each profile write counted; a link may create a customer, and logs a row)
+        key = (*self._sizes(), len(self._log), self._profile_writes)
+        if self._view is not None and self._view[0] == key:
+            return self._view[1]
         customers = {c: MappingProxyType(profile_of(t)) for c, (t, _) in self._customers.items()}
-        return AudienceView(
+        view = AudienceView(
             customers=MappingProxyType(customers),
             identities=MappingProxyType({u: c for u, (c, _, _) in self._identities.items()}),
             consents=MappingProxyType(dict(self._consents)),
             events=tuple(await self.events()),
             records=tuple(await self.records()),
         )
+        self._view = (key, view)
+        return view

@@ -128,9 +128,15 @@ class Store(Protocol):
         were new. All or nothing: an event that cannot be stored fails the whole call."""
 
     async def events(
-        self, *, since: float | None = None, until: float | None = None, user: str | None = None
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        user: str | None = None,
+        customer: str | None = None,
     ) -> list[BusinessEvent]:
-        """Business events with ``since <= at < until`` (of ``user``), by time."""
+        """Business events with ``since <= at < until`` (of ``user``; naming ``customer``), by
+        time then id."""
 
     async def handoffs(self, *, since: float) -> list[HandedOff]:
         """The handoff queue, in ONE query: every session whose status is in

@@ -127,6 +127,9 @@ class MemoryStore(MemoryAudience):
     async def ping(self) -> bool:
         return self._open
 
+    def _sizes(self) -> tuple[int, int]:
+        return len(self._records), len(self._events)
+
     async def count_records(self) -> int:
         self._check_open()
         return len(self._records)
@@ -145,7 +148,12 @@ class MemoryStore(MemoryAudience):
         return len({e.id for e in new})
 
     async def events(
-        self, *, since: float | None = None, until: float | None = None, user: str | None = None
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        user: str | None = None,
+        customer: str | None = None,
     ) -> list[BusinessEvent]:
         self._check_open()
         return sorted(
@@ -155,6 +163,7 @@ class MemoryStore(MemoryAudience):
                 if (since is None or e.at >= since)
                 and (until is None or e.at < until)
                 and (user is None or e.user == user)
+                and (customer is None or e.customer == customer)
             ),
             key=lambda e: (e.at, e.id),
         )

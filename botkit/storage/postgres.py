@@ -384,9 +384,14 @@ class PostgresStore(PostgresAudience):
         )
 
     async def events(
-        self, *, since: float | None = None, until: float | None = None, user: str | None = None
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        user: str | None = None,
+        customer: str | None = None,
     ) -> list[BusinessEvent]:
-        sql, params = events_query(_mark, since=since, until=until, user=user)
+        sql, params = events_query(_mark, since=since, until=until, user=user, customer=customer)
         return to_events(await self._query("reading business events", "fetch", sql, *params))
 
     async def versions(self) -> list[BotVersion]:

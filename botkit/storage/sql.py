@@ -104,9 +104,19 @@ def report_rows_query(
 
 
 def events_query(
-    mark: Mark, *, since: float | None, until: float | None, user: str | None
+    mark: Mark,
+    *,
+    since: float | None,
+    until: float | None,
+    user: str | None,
+    customer: str | None = None,
 ) -> tuple[str, list[Any]]:
-    filters = [("at", ">=", since), ("at", "<", until), ('"user"', "=", user)]
+    filters = [
+        ("at", ">=", since),
+        ("at", "<", until),
+        ('"user"', "=", user),
+        ("customer", "=", customer),
+    ]
     where, params = _where(mark, filters)
     return f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY at, id", params
 

@@ -259,9 +259,14 @@ class SQLiteStore(SQLiteAudience):
         return int(rows[0][0])
 
     async def events(
-        self, *, since: float | None = None, until: float | None = None, user: str | None = None
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        user: str | None = None,
+        customer: str | None = None,
     ) -> list[BusinessEvent]:
-        sql, params = events_query(_mark, since=since, until=until, user=user)
+        sql, params = events_query(_mark, since=since, until=until, user=user, customer=customer)
         return to_events(await self._fetch("reading business events", sql, params))
 
     async def versions(self) -> list[BotVersion]:

@@ -403,6 +403,9 @@ async def test_an_event_may_name_the_customer_instead_of_a_user(shop: AudienceSt
     assert await shop.events(user=KAKAO_MINJI) == [by_user]
     assert await shop.events(user=WEB_MINJI) == [both]
     assert (await shop.events(since=NOW, until=NOW + 1))[0].customer == "C-1042"
+    assert await shop.events(customer="C-1042") == [by_customer, both]
+    assert await shop.events(customer="C-1042", user=WEB_MINJI) == [both]
+    assert await shop.events(customer="C-9999") == []
 
 
 async def test_an_event_naming_nobody_is_refused(shop: AudienceStore) -> None:
