@@ -7,8 +7,9 @@ and a per-session sequence number (gap-free, unique), the time, and kind-specifi
 
 Kinds (``data`` keys in brackets):
 
-* ``conversation_start`` [flow, segment: the user's profile then, locale: the language it starts
-  in, version: the bot version it runs on]; ``conversation_end`` [outcome]: ``abandoned``
+* ``conversation_start`` [flow, segment: the user's profile then, segments: the bot's named
+  segments the user was in then (only when the bot declares segments), locale: the language it
+  starts in, version: the bot version it runs on]; ``conversation_end`` [outcome]: ``abandoned``
   when the silence after its last activity outlasted ``inactivity_timeout``, written when botkit
   learns it (the user's next message) but dated at that last activity (the user's message, the
   bot's answer to an action, an agent's claim, message or release, the bot moving on by itself);

@@ -42,8 +42,9 @@ __all__ = ["report"]
     "--by",
     callback=lambda ctx, param, value: _grouping(value),
     help="a column per group: variant, channel, day, locale (the language a conversation "
-    "ended in), version (the bot version it started on), or segment:<profile key> (e.g. "
-    "segment:source for the acquisition source)",
+    "ended in), version (the bot version it started on), or segment:<name>: a segment "
+    "bot.yaml names (whether the user was in it as the conversation started, e.g. "
+    "segment:cart_abandoners) or a profile key (e.g. segment:source, the acquisition source)",
 )
 @click.option(
     "--window",

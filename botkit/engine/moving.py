@@ -67,6 +67,10 @@ def start_conversation(run: Run) -> None:
         # The profile as it was when the conversation began (grade, acquisition source,
         # ...): reports break conversions down by it, whatever the profile becomes later.
         data["segment"] = _segment(s.profile, run.prepared.sensitive_profile)
+    if s.segments is not None:
+        # the named segments (bot.yaml segments:) the user was in as it began, for the same
+        # reason: `botkit report --by segment:<name>` groups conversations by them
+        data["segments"] = s.segments
     run.record(_CONVERSATION_START, data)
 
 

@@ -12,7 +12,16 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
-__all__ = ["ARRIVE", "INPUT", "Awaiting", "AwaitingKind", "Session", "Status", "ended_by_silence"]
+__all__ = [
+    "ARRIVE",
+    "INPUT",
+    "Awaiting",
+    "AwaitingKind",
+    "Session",
+    "Status",
+    "ended_by_silence",
+    "will_start",
+]
 
 
 class Status(enum.StrEnum):
@@ -120,6 +129,10 @@ class Session:
     # None: a session stored before botkit kept screens; the engine then accepts what the
     # current state and its question draw, until the bot draws a screen of its own.
     offered: tuple[str, ...] | None = ()
+    # The bot's segments the user was in when this conversation started, as the runtime found
+    # them (flows read them as ``segment.<name>``; conversation_start records them for the
+    # reports). None: the bot declares none, or they were not looked up.
+    segments: list[str] | None = None
 
     def __post_init__(self) -> None:
         # A session built from what an earlier botkit stored (or by code written for it) may
@@ -154,6 +167,16 @@ class Session:
         elif known.get("state"):  # kept by a botkit that did not record the screen
             known["offered"] = None
         return cls(**known)  # __post_init__ reads ``awaiting`` (stored as an object or a string)
+
+
+def will_start(session: Session, now: float, timeout: float) -> bool:
+    """Whether a user message at ``now`` starts a new conversation: the first, one after a
+    closed conversation, or one after the silence ended the last (what the engine does)."""
+    return (
+        session.conversation == 0
+        or session.status == Status.CLOSED
+        or ended_by_silence(session, now, timeout)
+    )
 
 
 def ended_by_silence(session: Session, now: float, timeout: float) -> bool:

@@ -302,6 +302,7 @@ class Run:
             "channel": s.channel,
             "locale": s.locale,
             "promotion": self.runs,  # asked only by a condition that names a promotion
+            "segments": s.segments,  # as the runtime found them when the conversation started
         }
 
     def runs(self, promotion: str) -> bool:

@@ -48,6 +48,7 @@ class Declared:
     experiments: dict[str, Spot] = field(default_factory=dict)
     promotions: dict[str, Spot] = field(default_factory=dict)
     hours: dict[str, Spot] = field(default_factory=dict)
+    segments: dict[str, Spot] = field(default_factory=dict)  # bot.yaml segments:
 
 
 @dataclass(slots=True)
@@ -196,6 +197,8 @@ def _declare_hint(kind: str, name: str) -> str:
         return f"add a flow file that starts with 'flow: {name}'"
     if kind == "hours":
         return "declare it under 'business_hours:' in bot.yaml"
+    if kind == "segments":
+        return "declare it under 'segments:' in bot.yaml"
     return f"declare it under '{kind}:' (in this file, or in bot.yaml to share it)"
 
 

@@ -371,7 +371,8 @@ def _condition(ctx: Context, node: Node) -> tuple[Condition | None, str | None]:
                 "BK302",
                 node.where_in("if", name.offset, len(name.name)),
                 f"the condition reads '{name.name}', which is not a slot",
-                expected="a slot, profile.<field>, promotion.<name>, channel or locale",
+                expected="a slot, profile.<field>, promotion.<name>, segment.<name>, channel or "
+                "locale",
                 found=f"'{name.name}'",
                 hint=did_you_mean(name.name, ctx.declared.slots),
             )
@@ -379,6 +380,10 @@ def _condition(ctx: Context, node: Node) -> tuple[Condition | None, str | None]:
             at = name.offset + len("promotion.")
             where = partial(node.where_in, "if", at, len(name.name))
             ctx.reference("promotions", name.name, where, "BK311")
+        elif name.scope == "segment":  # pointed at after "segment."
+            at = name.offset + len("segment.")
+            where = partial(node.where_in, "if", at, len(name.name))
+            ctx.reference("segments", name.name, where, "BK318")
         elif name.scope == "profile":  # pointed at after "profile."
             at = name.offset + len("profile.")
             ctx.read_profile(name.name, partial(node.where_in, "if", at, len(name.name)))

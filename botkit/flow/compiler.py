@@ -187,6 +187,9 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         if bot_node is not None and bot_doc in clean
         else {}
     )
+    if bot_node is not None:  # what flows may read as segment.<name>
+        for name in segments:
+            ctx.declared.segments[name] = Spot(bot_node.doc, ("segments", name))
     flows = _flows(ctx, [n for n in flow_nodes if n.doc in clean], bot_doc)
     if not flow_docs and usable:
         reporter.add(

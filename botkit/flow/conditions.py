@@ -2,8 +2,9 @@
 
 A small language parsed here into a tree and evaluated by walking it; nothing is ever handed to
 ``eval``. Names are slots (``score``), profile fields (``profile.tier``), ``channel``,
-``locale``, or whether a promotion runs at the turn's time (``promotion.winter_sale``: true
-between its ``starts`` and ``ends``, so that a state shows an offer only while it runs).
+``locale``, whether a promotion runs at the turn's time (``promotion.winter_sale``: true
+between its ``starts`` and ``ends``, so that a state shows an offer only while it runs), or
+whether the user was in a segment when the conversation started (``segment.cart_abandoners``).
 Operators: ``== != < <= > >=``, ``in [..]``, ``and``, ``or``, ``not``, parentheses.
 A name that has no value compares as ``null``; ordering against a missing value is false.
 """
@@ -33,12 +34,12 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
 _CONTEXT = {"channel", "locale"}
-_DOTTED = {"profile", "promotion"}  # the scopes a name may reach into with a '.'
+_DOTTED = {"profile", "promotion", "segment"}  # the scopes a name may reach into with a '.'
 
 
 @dataclass(frozen=True, slots=True)
 class Name:
-    scope: str  # "slot", "profile", "promotion" or "context"
+    scope: str  # "slot", "profile", "promotion", "segment" or "context"
     name: str
     offset: int
 
@@ -196,8 +197,8 @@ class _Parser:
                 scope, name = value.split(".", 1)
                 if scope not in _DOTTED:
                     raise ConditionError(
-                        f"'{value}' reaches into '{scope}'; only profile.<field> and "
-                        "promotion.<name> have a '.'",
+                        f"'{value}' reaches into '{scope}'; only profile.<field>, "
+                        "promotion.<name> and segment.<name> have a '.'",
                         start,
                         len(value),
                     )
@@ -241,12 +242,16 @@ def _value(operand: Operand, slots: Mapping[str, Any], env: Mapping[str, Any]) -
         # a function, asked only when a condition names a promotion: no cost to the others
         runs = env.get("promotion")
         return bool(runs(operand.name)) if callable(runs) else False
+    if operand.scope == "segment":
+        segments = env.get("segments")
+        return segments is not None and operand.name in segments
     return env.get(operand.name)
 
 
 def evaluate(condition: Condition, slots: Mapping[str, Any], env: Mapping[str, Any]) -> bool:
-    """Evaluate against slot values and ``env`` (``profile``, ``channel``, ``locale``, and
-    ``promotion``: a function telling whether the promotion it is given runs now)."""
+    """Evaluate against slot values and ``env`` (``profile``, ``channel``, ``locale``,
+    ``promotion``: a function telling whether the promotion it is given runs now, and
+    ``segments``: the segments the user was in when the conversation started)."""
     if isinstance(condition, All):
         return all(evaluate(c, slots, env) for c in condition.items)
     if isinstance(condition, AnyOf):

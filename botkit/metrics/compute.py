@@ -207,7 +207,7 @@ def measure(
     if by is not None:
         grouped: dict[str, list[Conversation]] = {}
         for c in conversations:
-            for name in _group_names(c, by, zone):
+            for name in _group_names(c, by, zone, bot):
                 grouped.setdefault(name, []).append(c)
         metrics.groups = {
             name: _measure(bot, members, flow, now, experiment_window_s)
@@ -221,13 +221,13 @@ def measure(
             by=by,
             zone=zone,
             period=period,
-            names=lambda c: _group_names(c, by, zone),
+            names=lambda c: _group_names(c, by, zone, bot),
             blank=lambda: _measure(bot, [], flow, now, experiment_window_s),
         )
     return metrics
 
 
-def _group_names(c: Conversation, by: str, zone: str) -> list[str]:
+def _group_names(c: Conversation, by: str, zone: str, bot: Bot) -> list[str]:
     if by == "channel":
         return [c.channel]
     if by == "day":
@@ -241,14 +241,19 @@ def _group_names(c: Conversation, by: str, zone: str) -> list[str]:
         return [c.version or "(unknown)"]
     if by.startswith("segment:"):
         key = by[len("segment:") :]
+        if key in bot.segments:  # a named segment: was the user in it as the talk began?
+            if c.segments is None:
+                return [f"{key}=(unknown)"]  # started before the bot declared segments
+            return [f"{key}=yes" if key in c.segments else f"{key}=no"]
         value = c.segment.get(key)
         return [f"{key}={value}" if value is not None else f"{key}=(none)"]
     raise ValueError(f"cannot group by {by!r}: {GROUPING_NAMES}")
 
 
 GROUPINGS = ("variant", "channel", "day", "locale", "version")
-"""What a report can be cut by, besides ``segment:<profile key>``."""
-GROUPING_NAMES = ", ".join(GROUPINGS) + " or segment:<profile key>"
+"""What a report can be cut by, besides ``segment:<name>``: a segment bot.yaml names
+(membership when the conversation started), else a profile key (its value then)."""
+GROUPING_NAMES = ", ".join(GROUPINGS) + " or segment:<segment name or profile key>"
 
 
 def _share(

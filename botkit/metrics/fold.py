@@ -83,6 +83,8 @@ class Conversation:
     slots_rejected: dict[str, int] = field(default_factory=dict)
     promotions: dict[str, PromotionTrace] = field(default_factory=dict)
     segment: dict[str, Any] = field(default_factory=dict)  # the profile when it began
+    # the bot's named segments the user was in when it began (None: not looked up then)
+    segments: tuple[str, ...] | None = None
     locale: str = ""  # the language it was last in ("" when recorded before botkit kept it)
     version: str = ""  # the bot version it started on ("" when recorded before versions)
     has_start: bool = False  # its conversation_start is among the records read
@@ -174,6 +176,9 @@ def _fold(c: Conversation, r: Record | ReportRow) -> None:
         segment = data.get("segment")
         if isinstance(segment, dict):
             c.segment = segment
+        named = data.get("segments")
+        if isinstance(named, list):
+            c.segments = tuple(str(n) for n in named)
         c.locale = str(data.get("locale") or c.locale)
         c.version = str(data.get("version") or "")
     elif kind == _MESSAGE_IN:

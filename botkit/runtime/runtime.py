@@ -44,6 +44,7 @@ import httpx
 
 from botkit.effects import Call, Effect, Say
 from botkit.engine import Engine, Session, Turn
+from botkit.engine.session import will_start
 from botkit.errors import (
     BotkitError,
     ConfigurationError,
@@ -71,6 +72,7 @@ from botkit.runtime.actions import ActionContext, ActionFunction, run_action
 from botkit.runtime.consent import WITHDRAWN, withdraw
 from botkit.runtime.conversations import Conversations
 from botkit.runtime.locks import KeyLocks
+from botkit.runtime.membership import memberships
 from botkit.runtime.reply import Failure, Reply
 from botkit.runtime.steps import Step, step_for
 from botkit.runtime.versions import Versions
@@ -369,6 +371,15 @@ class Runtime:
                         engine = await self._versions.engine_for(
                             session, self._now(), self._store, message
                         )
+                    bot = engine.bot
+                    at = self._now()
+                    if (
+                        message
+                        and bot.segments
+                        and will_start(session, at, bot.inactivity_timeout)
+                    ):
+                        # looked up once, as the conversation starts: its segment.<name>
+                        session.segments = await memberships(self._store, bot, key.user, at)
                     effects, records, called = await self._run(engine, session, step)
                 except StepRefused:
                     raise  # the operator's mistake, theirs to show; nothing was committed
