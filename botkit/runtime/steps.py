@@ -49,16 +49,21 @@ def merge_profile(profile: Mapping[str, Any] | None, fields: Mapping[str, Any]) 
     """``profile`` with ``fields`` set, the latest value of each winning, and bounded whatever
     is sent: a field whose name or text is too long is left out (cut, a key or an id would be a
     wrong one), and past :data:`MAX_PROFILE_FIELDS` the fields set first, and not sent again
-    now, go first."""
+    now, go first. A field set to ``None`` is removed, as a ``PATCH`` of the customer's profile
+    removes it (server/profiles.py): a flow reads a missing field as ``null`` anyway, and the
+    profile does not keep, nor the agent console show, a field nobody has."""
+    gone = {name for name, value in fields.items() if value is None}
     fresh = {
         name: value
         for name, value in fields.items()
-        if len(name) <= MAX_PROFILE_NAME_CHARS
+        if value is not None
+        and len(name) <= MAX_PROFILE_NAME_CHARS
         and not (isinstance(value, str) and len(value) > MAX_PROFILE_TEXT_CHARS)
     }
     if len(fresh) > MAX_PROFILE_FIELDS:
         fresh = dict(list(fresh.items())[:MAX_PROFILE_FIELDS])
-    merged = {**(profile or {}), **fresh}
+    kept = {name: value for name, value in (profile or {}).items() if name not in gone}
+    merged = {**kept, **fresh}
     excess = len(merged) - MAX_PROFILE_FIELDS
     if excess > 0:
         for name in [name for name in merged if name not in fresh][:excess]:

@@ -57,9 +57,10 @@ from botkit.server.events import EventsEndpoint
 from botkit.server.fast_path import CRASHED, KakaoFastPath
 from botkit.server.guard import EdgeLimits, body_caps
 from botkit.server.helpdesk import Helpdesk
-from botkit.server.identities import AccountLinks, WebIdentities, chain
+from botkit.server.identities import AccountLinks, KakaoSync, WebIdentities, chain
 from botkit.server.lifespan import InFlight, Lifespan, helpdesk_tickets
 from botkit.server.links import Links
+from botkit.server.profiles import ProfileSync
 from botkit.server.prometheus import LiveMetrics
 from botkit.server.reload import Reloader
 from botkit.server.sweeper import Sweeper
@@ -100,6 +101,9 @@ def create_app(
     def now() -> float:  # read at each request: the runtime's clock may be moved
         return runtime.clock()
 
+    # Customers' profiles into their users' sessions, on every link and profile change.
+    profiles = ProfileSync(runtime, audience)
+    kakao_sync = KakaoSync(audience, now, profiles)
     account_links = AccountLinks(
         audience,
         secret=settings.identity_secret,
@@ -113,13 +117,15 @@ def create_app(
         callbacks=client,
         track=in_flight.track,
         links=chain(account_links.rewriter(absolute=True), links.rewriter(absolute=True)),
+        identify=kakao_sync.identify if audience is not None else None,
     )
+    web_identities = WebIdentities(audience, settings.identity_secret, now, profiles)
     web = WebEndpoint(
         runtime,
         settings.web,
         broadcast,
         chain(account_links.rewriter(absolute=False), links.rewriter(absolute=False)),
-        WebIdentities(audience, settings.identity_secret, now).identify,
+        web_identities.identify,
     )
     customers = CustomersApi(
         audience,
@@ -127,8 +133,11 @@ def create_app(
         schema=lambda: runtime.bot.profile,
         clock=now,
         identity_secret=settings.identity_secret,
+        profiles=profiles,
+        linked_app_user=kakao_sync.forget,
     )
     channels = Channels(kakao, web)
+    profiles.channels = tuple(channel.name for channel in channels)
     agents = AgentApi(runtime, settings.agent, channels.deliver)
     helpdesk = Helpdesk(runtime, settings.helpdesk, client=client, deliver=channels.deliver)
     if settings.helpdesk.url:
@@ -153,7 +162,11 @@ def create_app(
             ChannelCallback(opened, settings.channel_token).receive,
             methods=["POST"],
         ),
-        Route("/metrics", LiveMetrics(runtime).endpoint, methods=["GET"]),
+        Route(
+            "/metrics",
+            LiveMetrics(runtime, identity_refused=web_identities.refused).endpoint,
+            methods=["GET"],
+        ),
         Route("/dashboard", Dashboard(opened, runtime, agents).page, methods=["GET"]),
         *agents.routes(),
         *links.routes(),

@@ -22,6 +22,9 @@ characters, not starting with ``user:``, which names channel users no customer i
 * ``DELETE /customers/{id}/links/{user}``: the user is unlinked (404 ``not_linked`` when the
   user is not linked to this customer).
 
+Whatever changes a profile or a link puts the customer's profile into the sessions of their
+users (:mod:`botkit.server.profiles`), so that flows read it as ``profile.<attribute>``.
+
 A profile is checked against bot.yaml's ``profile:`` (:func:`botkit.audience.profile.
 check_profile`): an unknown attribute or a value of the wrong type is refused 400
 ``bad_profile``, each error naming the attribute and the type expected, never the value. No
@@ -46,6 +49,7 @@ from botkit.audience.identity import IdentityRefused, link_code_key
 from botkit.audience.profile import check_profile
 from botkit.errors import BadId, BadPayload
 from botkit.flow.model import ProfileAttribute
+from botkit.server.profiles import KAKAO_APP, ProfileSync
 
 __all__ = ["CustomersApi", "masked_profile"]
 
@@ -81,7 +85,9 @@ def masked_profile(
 class CustomersApi:
     """The routes above, over ``audience`` (None: the store keeps none, every route 503).
     ``schema`` and ``clock`` are read at each request (a reload changes the schema, a test
-    moves the clock); ``identity_secret`` checks account-link codes (None: 503 for them)."""
+    moves the clock); ``identity_secret`` checks account-link codes (None: 503 for them);
+    ``profiles`` puts profiles into sessions; ``linked_app_user`` is told of each
+    ``kakao_app:<appUserId>`` the shop links (``KakaoSync.forget``, server/identities.py)."""
 
     def __init__(
         self,
@@ -91,12 +97,16 @@ class CustomersApi:
         schema: Callable[[], Mapping[str, ProfileAttribute]],
         clock: Callable[[], float],
         identity_secret: str | None = None,
+        profiles: ProfileSync | None = None,
+        linked_app_user: Callable[[str], None] | None = None,
     ) -> None:
         self.audience = audience
         self.token = token
         self.schema = schema
         self.clock = clock
         self.identity_secret = identity_secret
+        self.profiles = profiles
+        self.linked_app_user = linked_app_user
 
     def routes(self) -> list[BaseRoute]:
         one = "/customers/{customer}"
@@ -168,7 +178,10 @@ class CustomersApi:
                 f"attribute '{first['attribute']}': {first['message']}",
                 errors=listed,
             )
+        before = await self._audience.customer(customer) if self.profiles is not None else None
         stored = await self._audience.put_profile(customer, profile, self.clock(), merge=merge)
+        if self.profiles is not None:
+            await self.profiles.changed(customer, before.profile if before is not None else {})
         return json_response({"id": customer, "profile": masked_profile(stored, schema)})
 
     def _shown(self, customer: Customer) -> dict[str, Any]:
@@ -215,20 +228,34 @@ class CustomersApi:
         user = await self._audience.take_code(key, now)
         if user is None:
             return json_error(409, "link_code_used", "this code was used already")
-        linked = await self._audience.link(user, customer, now, ACCOUNT_LINK_SOURCE)
+        linked = await self._link(user, customer, now, ACCOUNT_LINK_SOURCE)
         return json_response({"id": customer, "user": user, "linked": linked})
 
     async def link_user(self, request: Request, customer: str) -> Response:
         body = await _object(request, "bad_link", 'the body is {"user": ...}')
         user = check_id("user", body.get("user"), MAX_USER_CHARS)
-        linked = await self._audience.link(user, customer, self.clock(), SOURCE)
+        linked = await self._link(user, customer, self.clock(), SOURCE)
+        if self.linked_app_user is not None and user.startswith(KAKAO_APP):
+            self.linked_app_user(user[len(KAKAO_APP) :])
         return json_response({"id": customer, "user": user, "linked": linked})
+
+    async def _link(self, user: str, customer: str, at: float, source: str) -> bool:
+        """Link, and put the customer's profile into the user's sessions."""
+        if self.profiles is None:
+            return await self._audience.link(user, customer, at, source)
+        previous = await self._audience.customer_of(user)
+        linked = await self._audience.link(user, customer, at, source)
+        if linked:
+            await self.profiles.linked(user, customer, previous=previous)
+        return linked
 
     async def unlink(self, request: Request, customer: str) -> Response:
         user = check_id("user", request.path_params["user"], MAX_USER_CHARS)
         if await self._audience.customer_of(user) != customer:
             return json_error(404, "not_linked", "this user is not linked to this customer")
         unlinked = await self._audience.unlink(user, self.clock(), SOURCE)
+        if unlinked and self.profiles is not None:
+            await self.profiles.unlinked(user, customer)
         return json_response({"id": customer, "user": user, "unlinked": unlinked})
 
 

@@ -10,6 +10,19 @@ the server counts the refusal by reason (:attr:`WebIdentities.refused`) and logs
 level, without the token or the customer. A visitor already linked to that customer is left
 as is without spending the token: the widget says who it is on every reconnection.
 
+**Kakao Sync.** A KakaoTalk channel that uses Kakao Sync sends the user's Kakao Login id with
+every message (``userRequest.user.properties.appUserId``). Once the shop has linked
+``kakao_app:<appUserId>`` to its customer (``POST /customers/{id}/identities``), the Kakao user
+(``<bot id>:<botUserKey>``, as records name them) is linked to that customer too, source
+``kakao_sync`` (:class:`KakaoSync`), unless they are linked to a customer already (an account
+link the user made stays). This runs before the message's turn, on the hot path, so each
+process checks a Kakao user once: at most one store read per user for the process's lifetime
+(a bounded memory of users checked), and none for messages without ``appUserId``. A user
+checked before the shop linked their ``appUserId`` is checked again when the shop links it
+through this process, or after a restart.
+
+A user linked here gets the customer's profile in their sessions (:mod:`botkit.server.profiles`).
+
 **The account-link button.** A flow writes a ``url`` button whose url is
 ``botkit:account-link``. When a reply is drawn, :meth:`AccountLinks.rewriter` turns it into an
 address of this server that names the user sealed, ``{public_url}/account-link?token=…``
@@ -40,6 +53,8 @@ from starlette.routing import BaseRoute, Route
 
 from botkit.adapters.checks import id_problem
 from botkit.adapters.http import json_error
+from botkit.adapters.kakao.endpoint import CHANNEL as KAKAO
+from botkit.adapters.web.endpoint import CHANNEL as WEB
 from botkit.audience import ANONYMOUS, Audience
 from botkit.audience.identity import (
     ACCOUNT_LINK,
@@ -54,11 +69,14 @@ from botkit.effects import Effect
 from botkit.errors import ConfigurationError, StorageError
 from botkit.runtime import Reply
 from botkit.server.links import rewrite_links
+from botkit.server.profiles import KAKAO_APP, ProfileSync
 
 __all__ = [
     "ACCOUNT_LINK_PATH",
+    "KAKAO_SYNC_SOURCE",
     "WEB_SOURCE",
     "AccountLinks",
+    "KakaoSync",
     "WebIdentities",
     "chain",
     "check_identity_secret",
@@ -68,6 +86,8 @@ log = logging.getLogger("botkit.server")
 
 ACCOUNT_LINK_PATH = "/account-link"
 WEB_SOURCE = "web_identity"
+KAKAO_SYNC_SOURCE = "kakao_sync"
+CHECKED_KAKAO_USERS = 100_000  # users a process remembers checking (some 30 MB at most)
 _ROBOTS = ("kakaotalk-scrap", "facebookexternalhit", "slackbot", "twitterbot", "yeti/", "daumoa")
 
 Rewrite = Callable[[Reply], list[Effect]]
@@ -87,11 +107,16 @@ class WebIdentities:
     """What the widget's endpoint calls with the ``customer`` and ``token`` a page gave."""
 
     def __init__(
-        self, audience: Audience | None, secret: str | None, clock: Callable[[], float]
+        self,
+        audience: Audience | None,
+        secret: str | None,
+        clock: Callable[[], float],
+        profiles: ProfileSync | None = None,
     ) -> None:
         self.audience = audience
         self.secret = check_identity_secret(secret)
         self.clock = clock
+        self.profiles = profiles  # puts the customer's profile into the visitor's session
         self.refused: Counter[str] = Counter()  # reason → how many tokens were refused
 
     async def identify(self, user: str, customer: Any, token: Any) -> bool:
@@ -107,11 +132,15 @@ class WebIdentities:
         except IdentityRefused as refused:
             return self._refuse(refused.reason)
         try:
-            if await self.audience.customer_of(user) == identity.customer:
+            previous = await self.audience.customer_of(user)
+            if previous == identity.customer:
                 return True
             if not await self.audience.first_use(identity.nonce_key, identity.expires_at, now):
                 return self._refuse("replayed")
             await self.audience.link(user, identity.customer, now, WEB_SOURCE)
+            if self.profiles is not None:
+                # The visitor is here: their first turn, coming next, sees the profile.
+                await self.profiles.linked(user, identity.customer, previous=previous, present=WEB)
         except StorageError as exc:
             log.warning("web identity not linked: the store failed", extra={"error": str(exc)})
             return False
@@ -121,6 +150,71 @@ class WebIdentities:
         self.refused[reason] += 1
         log.debug("web identity refused; the visitor stays anonymous", extra={"reason": reason})
         return False
+
+
+class KakaoSync:
+    """What the Kakao endpoint calls with a message's ``appUserId`` (see the module's
+    docstring): links the Kakao user to the customer the shop linked ``kakao_app:<appUserId>``
+    to, and remembers having checked them, whatever it found."""
+
+    def __init__(
+        self,
+        audience: Audience | None,
+        clock: Callable[[], float],
+        profiles: ProfileSync | None = None,
+        *,
+        capacity: int = CHECKED_KAKAO_USERS,
+    ) -> None:
+        self.audience = audience
+        self.clock = clock
+        self.profiles = profiles
+        self.capacity = capacity
+        # Kakao user → their appUserId, oldest first (dicts keep their order): users checked.
+        self._checked: dict[str, str] = {}
+        # appUserId → Kakao user, of those checked and found unlinked: whom to check again when
+        # the shop links the appUserId through this process (forget).
+        self._unlinked: dict[str, str] = {}
+
+    async def identify(self, user: str, app_user_id: str) -> bool:
+        """Link ``user`` if the customer linked to ``app_user_id`` is known; whether it is
+        linked to them now. Never raises: the message's turn goes on whatever happens."""
+        if self.audience is None or user in self._checked:
+            return False
+        app_user = KAKAO_APP + app_user_id
+        if id_problem(app_user):
+            return False
+        self._remember(user, app_user_id)  # first: a second message meanwhile reads nothing
+        try:
+            customer = await self.audience.customer_of(app_user)
+            if customer is None:
+                self._unlinked[app_user_id] = user
+                return False
+            previous = await self.audience.customer_of(user)
+            if previous is not None:  # linked already: by Kakao Sync, or by the user's choice
+                return previous == customer
+            await self.audience.link(user, customer, self.clock(), KAKAO_SYNC_SOURCE)
+            if self.profiles is not None:
+                await self.profiles.linked(user, customer, present=KAKAO)
+        except StorageError as exc:
+            self._checked.pop(user, None)  # not checked after all: the next message tries again
+            log.warning("kakao sync link not made: the store failed", extra={"error": str(exc)})
+            return False
+        return True
+
+    def forget(self, app_user_id: str) -> None:
+        """The shop linked ``kakao_app:<app_user_id>``: a user found unlinked before is checked
+        again at their next message."""
+        user = self._unlinked.pop(app_user_id, None)
+        if user is not None:
+            self._checked.pop(user, None)
+
+    def _remember(self, user: str, app_user_id: str) -> None:
+        while len(self._checked) >= self.capacity:
+            oldest, its_app_user = next(iter(self._checked.items()))
+            del self._checked[oldest]
+            if self._unlinked.get(its_app_user) == oldest:
+                del self._unlinked[its_app_user]
+        self._checked[user] = app_user_id
 
 
 class AccountLinks:

@@ -2,7 +2,9 @@
 
 Counted from the turn's records as the runtime commits them (a runtime observer): turns and
 their latency, handoffs by reason, fallbacks, actions by result with their latency, and the
-sessions active in this process.
+sessions active in this process. Also the widget's identity tokens refused, by reason (counted
+by :class:`~botkit.server.identities.WebIdentities`): a run of ``forged`` or ``replayed`` is
+someone trying to pass for a customer, a steady ``expired`` the shop's clock or a cached page.
 
 The observer runs on every turn, so it only adds to plain integers; prometheus-client reads
 them when Prometheus scrapes (a custom collector). Its own Counter and Histogram objects take
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -65,8 +67,15 @@ class _Histogram:
 
 
 class LiveMetrics:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self, runtime: Runtime, *, identity_refused: Mapping[str, int] | None = None
+    ) -> None:
         self.runtime = runtime
+        # reason → web identity tokens refused, kept by WebIdentities (read at each scrape;
+        # "is None", not "or": the Counter is empty, hence falsy, until the first refusal).
+        self.identity_refused: Mapping[str, int] = (
+            {} if identity_refused is None else identity_refused
+        )
         self.turns: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.latency: defaultdict[str, _Histogram] = defaultdict(_Histogram)
         self.handoffs: defaultdict[str, int] = defaultdict(int)
@@ -122,6 +131,14 @@ class LiveMetrics:
         yield self._histogram(
             "botkit_action_seconds", "Time of an action", "action", self.action_latency
         )
+        refused = CounterMetricFamily(
+            "botkit_identity_refused",
+            "Web identity tokens refused: the visitor stayed anonymous",
+            labels=["reason"],
+        )
+        for reason, n in sorted(self.identity_refused.items()):
+            refused.add_metric([reason], n)
+        yield refused
         yield GaugeMetricFamily(
             "botkit_active_sessions",
             "Sessions kept in memory by this process",

@@ -12,6 +12,10 @@ to the URL once the turn is done; otherwise the user is asked to try again, and 
 is kept in the user's session and said with the answer to their next message, by whichever
 worker gets it. Either way the turn itself finishes and is committed: the session never
 reflects half a turn.
+
+A channel that uses Kakao Sync sends the user's Kakao Login id (``appUserId``) with each
+message: ``identify`` (server/identities.py) is given it before the turn, to link the user to
+the shop's customer, so the turn already sees the customer's profile.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -81,6 +85,7 @@ class KakaoEndpoint:
         callbacks: httpx.AsyncClient,
         track: Callable[[asyncio.Task[Any]], None],
         links: Callable[[Reply], list[Effect]] | None = None,
+        identify: Callable[[str, str], Awaitable[bool]] | None = None,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
@@ -89,6 +94,9 @@ class KakaoEndpoint:
         # A reply's effects with their links as the server's click-counting addresses
         # (server/links.py); None: links go out as the flows wrote them.
         self.links = links
+        # Links the user to the shop's customer their Kakao Sync appUserId is linked to (user,
+        # appUserId → whether linked; server/identities.py). Never raises; cheap once done.
+        self.identify = identify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -203,17 +211,7 @@ class KakaoEndpoint:
     async def _answer(self, payload: KakaoRequest) -> Response:
         user = f"{payload.bot_id}:{payload.user}"
         text = clean_text(payload.utterance, self.settings.max_utterance_chars)
-        turn = asyncio.ensure_future(
-            self.runtime.handle(
-                CHANNEL,
-                user,
-                text,
-                payload=payload.payload,
-                profile=payload.profile or None,
-                locale=payload.lang,  # userRequest.lang: the session's language if the bot has it
-                with_kept=True,  # an agent's words and late replies come first
-            )
-        )
+        turn = asyncio.ensure_future(self._turn(payload, user, text))
         self.track(turn)
         done, _ = await asyncio.wait({turn}, timeout=self.settings.budget_s)
         if done:
@@ -235,6 +233,20 @@ class KakaoEndpoint:
             turn.add_done_callback(lambda t: self._keep_late(user, t))
         log.warning("kakao turn over budget", extra={"user": user})
         return json_response(render([Say(text=self.settings.retry_text)]).response)
+
+    async def _turn(self, payload: KakaoRequest, user: str, text: str) -> Reply:
+        app_user = payload.profile.get("appUserId")
+        if self.identify is not None and isinstance(app_user, str) and app_user:
+            await self.identify(user, app_user)  # within the budget, before the turn reads
+        return await self.runtime.handle(
+            CHANNEL,
+            user,
+            text,
+            payload=payload.payload,
+            profile=payload.profile or None,
+            locale=payload.lang,  # userRequest.lang: the session's language if the bot has it
+            with_kept=True,  # an agent's words and late replies come first
+        )
 
     def _rendered(self, reply: Reply) -> dict[str, Any]:
         effects = list(reply.effects) if self.links is None else self.links(reply)
