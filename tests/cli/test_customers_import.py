@@ -507,9 +507,7 @@ def test_no_profile_value_reaches_a_log_line_at_any_level(
 
     assert result.stdout.endswith("2 loaded (0 changed) · 1 refused\n")
     assert every_log_line  # the store's driver logs at DEBUG: the lines are there to read
-    written = "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''} {r.__dict__}" for r in every_log_line
-    )
+    written = _logged(every_log_line)
     secrets = [
         "비밀동네7가",
         "010-5555-0142",
@@ -521,3 +519,37 @@ def test_no_profile_value_reaches_a_log_line_at_any_level(
     secrets += ["1066660199", "예순일곱"]
     for secret in secrets:
         assert secret not in written
+
+
+def test_no_csv_cell_reaches_a_log_line_at_any_level(
+    tmp_path: Path, bot: Path, store_url: str, every_log_line: list[logging.LogRecord]
+) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "id,region,phone,age,joined,interests,marketing\n"
+        "C-1,비밀동네7가,010-5555-0142,41.25,2019-07-23,홍대맛집탐방;성수동빵지순례,true\n"
+        "C-2,숨은마을3리,010-6666-0199,예순일곱,작년봄쯤,,maybe\n",  # refused, still hers
+        encoding="utf-8",
+    )
+
+    _import(path, store_url, bot)
+    result = _import(path, store_url, bot)
+
+    assert result.stdout.endswith("1 loaded (0 changed) · 1 refused\n")
+    assert every_log_line
+    written = _logged(every_log_line)
+    cells = [
+        "비밀동네7가",
+        "010-5555-0142",
+        "41.25",
+        "2019-07-23",
+        "홍대맛집탐방",
+        "성수동빵지순례",
+    ]
+    cells += ["숨은마을3리", "010-6666-0199", "예순일곱", "작년봄쯤"]
+    assert [cell for cell in cells if cell in written] == []
+
+
+def _logged(records: list[logging.LogRecord]) -> str:
+    """Everything the records hold: message, exception, every field (arguments included)."""
+    return "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.__dict__}" for r in records)

@@ -1,7 +1,8 @@
 """No secret reaches a log line, at any level, for refused and accepted requests alike.
 
 The server is configured with every secret it knows (the Kakao skill secret, two agents' tokens,
-the shop's events token, the helpdesk's token and webhook secret) and logs at debug level, as
+the shop's events, customers and channel tokens, the identity secret, the helpdesk's token and
+webhook secret) and logs at debug level, as
 an operator chasing a problem would run it. Requests that carry those secrets in every place
 they travel (the skill URL, the X-Botkit-Secret header, bearer headers, the dashboard's
 ``?token=``) are refused and accepted; then the log is searched for each secret. It is searched
@@ -47,7 +48,20 @@ BADA = "agent-bada-token-0002"
 EVENTS_TOKEN = "shop-events-token-0003"
 HELPDESK_TOKEN = "helpdesk-api-token-0004"
 WEBHOOK_SECRET = "helpdesk-webhook-secret-0005"
-SECRETS = (KAKAO_SECRET, NEAR_MISS, HANEUL, BADA, EVENTS_TOKEN, HELPDESK_TOKEN, WEBHOOK_SECRET)
+CUSTOMERS_TOKEN = "shop-customers-token-0007"
+IDENTITY_SECRET = "shop-identity-secret-0008"
+CHANNEL_TOKEN = "kakao-app-admin-key-0009"
+SECRETS = (
+    *(KAKAO_SECRET, NEAR_MISS, HANEUL, BADA, EVENTS_TOKEN, HELPDESK_TOKEN, WEBHOOK_SECRET),
+    *(CUSTOMERS_TOKEN, IDENTITY_SECRET, CHANNEL_TOKEN),
+)
+LOGIN = "https://shop.example.com/login/kakao"  # the account-link page: no secret, only set
+CHANNEL_ADDED = {
+    "event": "added",
+    "id": "4012345678",
+    "id_type": "app_user_id",
+    "updated_at": "2026-11-25T01:00:00Z",
+}
 # What customers tell the bot that is theirs alone: no masking would catch an address.
 ADDRESS = "서울시 마포구 독막로 15길"
 SKILL = "/kakao/skill"
@@ -75,6 +89,10 @@ def server_settings(tmp_path: Path) -> ServerSettings:
             retries=0,
         ),
         events_token=EVENTS_TOKEN,
+        customers_token=CUSTOMERS_TOKEN,
+        identity_secret=IDENTITY_SECRET,
+        account_link_url=LOGIN,
+        channel_token=CHANNEL_TOKEN,
     )
 
 
@@ -172,6 +190,22 @@ async def test_no_secret_and_no_customer_text_reaches_the_log_at_debug_level(
                 "events token": await client.post(
                     "/events", json={"events": [PURCHASE]}, headers=bearer(EVENTS_TOKEN)
                 ),
+                "wrong customers token": await client.get(
+                    "/customers/C-1", headers=bearer(CUSTOMERS_TOKEN[:-1])
+                ),
+                "customers token": await client.get(
+                    "/customers/C-1", headers=bearer(CUSTOMERS_TOKEN)
+                ),
+                "wrong channel token": await client.post(
+                    "/kakao/channel",
+                    json=CHANNEL_ADDED,
+                    headers={"Authorization": f"KakaoAK {CHANNEL_TOKEN}x"},
+                ),
+                "channel token": await client.post(
+                    "/kakao/channel",
+                    json=CHANNEL_ADDED,
+                    headers={"Authorization": f"KakaoAK {CHANNEL_TOKEN}"},
+                ),
                 "webhook with a wrong signature": await client.post(
                     "/agent/webhook",
                     content=body,
@@ -207,6 +241,10 @@ async def test_no_secret_and_no_customer_text_reaches_the_log_at_debug_level(
         "dashboard token": 200,
         "wrong events token": 401,
         "events token": 200,
+        "wrong customers token": 401,
+        "customers token": 404,  # no such customer: the token was taken
+        "wrong channel token": 401,
+        "channel token": 200,
         "webhook with a wrong signature": 401,
         "address on Kakao": 200,
     }
@@ -229,6 +267,10 @@ async def test_botkit_serve_at_debug_level_writes_no_secret(tmp_path: Path) -> N
         "BOTKIT_KAKAO_SECRET": KAKAO_SECRET,
         "BOTKIT_AGENT_TOKENS": f"하늘:{HANEUL},바다:{BADA}",
         "BOTKIT_EVENTS_TOKEN": EVENTS_TOKEN,
+        "BOTKIT_CUSTOMERS_TOKEN": CUSTOMERS_TOKEN,
+        "BOTKIT_IDENTITY_SECRET": IDENTITY_SECRET,
+        "BOTKIT_ACCOUNT_LINK_URL": LOGIN,
+        "BOTKIT_CHANNEL_TOKEN": CHANNEL_TOKEN,
     }
     with serve(tmp_path, env=env) as served:
         async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
@@ -243,8 +285,12 @@ async def test_botkit_serve_at_debug_level_writes_no_secret(tmp_path: Path) -> N
                 await client.post(
                     "/events", json={"events": [PURCHASE]}, headers=bearer(EVENTS_TOKEN)
                 ),
+                await client.get("/customers/C-1", headers=bearer(CUSTOMERS_TOKEN)),
+                await client.post(
+                    "/kakao/channel", json=CHANNEL_ADDED, headers=bearer(CHANNEL_TOKEN)
+                ),
             ]
-        assert [a.status_code for a in answers] == [401, 415, 200, 200, 200, 200, 200]
+        assert [a.status_code for a in answers] == [401, 415, 200, 200, 200, 200, 200, 404, 200]
     log = served.log
     assert '"kakao request rejected"' in log
     assert f"{SKILL}/***" in log
@@ -261,10 +307,16 @@ async def test_botkit_serve_at_debug_level_writes_no_secret(tmp_path: Path) -> N
         (f"상담원 토큰 {HANEUL} 확인", "상담원 토큰 *** 확인"),
         (f'{{"token": "{EVENTS_TOKEN}"}}', '{"token": "***"}'),
         (f"b'{HELPDESK_TOKEN}'", "b'***'"),
+        (f"hmac({IDENTITY_SECRET!r}, payload)", "hmac('***', payload)"),
+        (f"Authorization: KakaoAK {CHANNEL_TOKEN}", "Authorization: ***"),
         # shaped like a secret: whatever its value
         ("POST /kakao/skill/예전-비밀 401", "POST /kakao/skill/*** 401"),
         ("GET /dashboard?token=누군가의토큰&day=1", "GET /dashboard?token=***&day=1"),
         ("GET /web/history?sid=abc123", "GET /web/history?sid=***"),
+        (
+            "302 https://shop.example.com/login?code=a1.1795.f0e",
+            "302 https://shop.example.com/login?code=***",
+        ),
         ("< Authorization: Bearer abc.def", "< Authorization: ***"),
         ("(b'x-botkit-secret', b'abc')", "(b'x-botkit-secret', b'***')"),
         ("요청 헤더 Bearer abc.def 거절", "요청 헤더 Bearer *** 거절"),
