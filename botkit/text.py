@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["normalize", "squash"]
+__all__ = ["bare", "normalize", "squash"]
 
 
 def normalize(text: str) -> str:
@@ -21,3 +21,9 @@ def normalize(text: str) -> str:
 def squash(text: str) -> str:
     """:func:`normalize` with all whitespace removed: the form keywords are compared in."""
     return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def bare(text: str) -> str:
+    """:func:`squash` without punctuation, symbols and emoji (Unicode categories P and S):
+    "광고 그만!!" and "수신거부." say what "광고그만" and "수신거부" say."""
+    return "".join(c for c in squash(text) if unicodedata.category(c)[0] not in "PS")

@@ -50,7 +50,7 @@ from botkit.engine.turn import MAX_PAYLOAD, MAX_TEXT, Run
 from botkit.events import ActionResult, AgentRelease, UserMessage
 from botkit.flow.model import Fallback, Slot, State, Target, Transition
 from botkit.records import MASK, RecordKind
-from botkit.text import normalize, squash
+from botkit.text import bare, normalize
 
 __all__ = ["action_result", "agent_release", "offered", "user_message"]
 
@@ -109,16 +109,14 @@ def user_message(run: Run, event: UserMessage) -> None:
         # earlier screen. It takes nothing; what the message says is read as text.
         run.record(RecordKind.PAYLOAD_REJECTED, {"payload": payload[:MAX_PAYLOAD]})
         payload = None
-    if payload is None and event.text and squash(event.text) in run.bot.opt_out:
-        # The opt-out words work from anywhere, even mid-question or with an agent: the law
-        # wants withdrawing as easy as agreeing. The user stays where they were.
+    text = event.text
+    # The opt-out words work from anywhere, even mid-question or with an agent: the law wants
+    # withdrawing as easy as agreeing. Told at once; then the turn goes on where it was.
+    opted_out = payload is None and opts_out(text, run.bot.opt_out)
+    if opted_out:
         run.record(RecordKind.CONSENT_WITHDRAWN, {"marketing": False, "night": False})
         run.say_system("opt_out")
-        if not starting:
-            return
-        text, payload = "", None  # a first message: greeted next, the words not read
-    else:
-        text = event.text
+    entered = "" if opted_out else text  # a state entered now greets; the words are not read
     if s.status == Status.HANDOFF_REQUESTED and handoff.waited_too_long(run):
         # The user is here: told that nobody came, then taken on at once.
         go(run, handoff.give_up_waiting(run), "no agent in time", cause="flow")
@@ -131,7 +129,7 @@ def user_message(run: Run, event: UserMessage) -> None:
         # on only if it clearly asks for something the start state offers.
         target = run.bot.start_target
         run.record(_TRANSITION, {"from": None, "to": name_of(target), "trigger": "start"})
-        _first_message(run, text, payload, target, placed=False)
+        _first_message(run, entered, payload, target, placed=False)
         return
     if arrival is not None and arrival.enter:
         # What the user answers was asked by a state this version does not have (or asks
@@ -140,14 +138,30 @@ def user_message(run: Run, event: UserMessage) -> None:
             run.say_system("migrated")
         transition = {"from": arrival.source, "to": name_of(arrival.target)}
         run.record(_TRANSITION, {**transition, "trigger": "version_migrated"})
-        _first_message(run, text, payload, arrival.target, placed=True)
+        _first_message(run, entered, payload, arrival.target, placed=True)
         return
     if s.awaiting is not None and s.awaiting.kind == "arrive":
         # Botkit put the user here while they were away (nobody took their handoff): they
         # have not seen this state, so their words are a first message here, not an answer.
-        _first_message(run, text, payload, run.prepared.state_of(s).target, placed=True)
+        _first_message(run, entered, payload, run.prepared.state_of(s).target, placed=True)
         return
+    if opted_out:
+        return  # the question they were asked still stands: their next words answer it
     _input(run, text, payload)
+
+
+# What may follow the opt-out words and still be them: "수신거부요", "광고 그만할게요".
+_POLITE = frozenset({"", "요", "해요", "할게요", "합니다", "해주세요", "하겠습니다", "please"})
+
+
+def opts_out(text: str, words: frozenset[str]) -> bool:
+    """Whether ``text`` says one of the opt-out ``words`` (squashed): the words alone, give or
+    take punctuation, emoji and a polite ending; a sentence that merely holds them ("수신거부
+    하면 쿠폰도 못 받나요?") is not."""
+    if not text or len(text) > 60:  # every message passes here: the cheap test first
+        return False
+    said = bare(text)
+    return any(said.startswith(w) and said[len(w) :] in _POLITE for w in words)
 
 
 def offered(run: Run, payload: str) -> bool:

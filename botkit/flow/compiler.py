@@ -48,7 +48,7 @@ from botkit.flow.model import (
 )
 from botkit.problems import Problem, Severity, SourceText
 from botkit.segments.model import Segment
-from botkit.text import squash
+from botkit.text import bare
 
 __all__ = ["MAX_BOT_BYTES", "CompileResult", "compile_bot", "compile_texts", "flow_files"]
 
@@ -351,7 +351,7 @@ def _assemble(
         meanings = _business_events(bot_node)
         words = bot_node.get("opt_out")
         if isinstance(words, list) and words:
-            opt_out = frozenset(squash(str(w)) for w in words)
+            opt_out = frozenset(filter(None, (bare(str(w)) for w in words)))
     bot_data = bot_node.doc.data if bot_node else None
     versions = sorted(f.version for f in flows.values())
     return Bot(
