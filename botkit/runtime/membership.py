@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botkit.audience import Audience, Consent, member_of
+from botkit.engine.session import Session, will_start
 from botkit.errors import StorageError
 from botkit.flow import Bot
 from botkit.records import BusinessEvent, Record
@@ -31,13 +32,15 @@ from botkit.segments.model import (
 )
 from botkit.storage import Store
 
-__all__ = ["CHANNELS", "memberships"]
+__all__ = ["CHANNELS", "look_up", "memberships"]
 
 log = logging.getLogger("botkit.runtime")
 
 # The channels whose sessions a linked customer's records may sit in (a session is keyed
 # "<channel>:<user>"); the records of every one of them count, so that a goal reached on the
-# widget counts when the customer next writes on KakaoTalk.
+# widget counts when the customer next writes on KakaoTalk. The runtime adds every channel it
+# has had a message on; records are read by session, which the store indexes (by user it does
+# not: an index written on every turn for a lookup made once a conversation).
 CHANNELS = ("kakao", "web", "console")
 
 
@@ -50,6 +53,15 @@ class _Member:
     consents: Mapping[str, Consent] = field(default_factory=dict)
     events: Sequence[BusinessEvent] = ()
     records: Sequence[Record] = ()
+
+
+async def look_up(
+    store: Store, bot: Bot, session: Session, at: float, channels: Iterable[str] = CHANNELS
+) -> None:
+    """Before a user's message at ``at``: when it starts a conversation, set the segments the
+    user is in (``Session.segments``), once for the whole conversation."""
+    if bot.segments and will_start(session, at, bot.inactivity_timeout):
+        session.segments = await memberships(store, bot, session.user, at, channels)
 
 
 async def memberships(

@@ -44,7 +44,6 @@ import httpx
 
 from botkit.effects import Call, Effect, Say
 from botkit.engine import Engine, Session, Turn
-from botkit.engine.session import will_start
 from botkit.errors import (
     BotkitError,
     ConfigurationError,
@@ -72,7 +71,7 @@ from botkit.runtime.actions import ActionContext, ActionFunction, run_action
 from botkit.runtime.consent import WITHDRAWN, withdraw
 from botkit.runtime.conversations import Conversations
 from botkit.runtime.locks import KeyLocks
-from botkit.runtime.membership import memberships
+from botkit.runtime.membership import CHANNELS, look_up
 from botkit.runtime.reply import Failure, Reply
 from botkit.runtime.steps import Step, step_for
 from botkit.runtime.versions import Versions
@@ -131,6 +130,8 @@ class Runtime:
         # Called with (channel, user, reply) after each committed turn: the server opens
         # handed-off conversations in a helpdesk this way. Must not block; errors are logged.
         self.observers: list[Callable[[str, str, Reply], None]] = []
+        # every channel this runtime has had a message on: where a user's sessions may be
+        self._channels: set[str] = set(CHANNELS)
         self._cache: OrderedDict[str, Session] = OrderedDict()
         self.conversations = Conversations(
             store, lambda: self._versions.live, self._snapshot, self._now
@@ -243,6 +244,8 @@ class Runtime:
             return Reply()  # nothing to keep (only what the effects say is kept)
         step = step_for(self._versions.live, event, self._now)
         message = isinstance(event, ChannelMessage)
+        if message:
+            self._channels.add(key.channel)
         return await self._turn(key, step, message, observe=not isinstance(event, Keep))
 
     # -- the verbs, each one event through the door ------------------------------------------
@@ -371,15 +374,10 @@ class Runtime:
                         engine = await self._versions.engine_for(
                             session, self._now(), self._store, message
                         )
-                    bot = engine.bot
-                    at = self._now()
-                    if (
-                        message
-                        and bot.segments
-                        and will_start(session, at, bot.inactivity_timeout)
-                    ):
-                        # looked up once, as the conversation starts: its segment.<name>
-                        session.segments = await memberships(self._store, bot, key.user, at)
+                    if message and engine.bot.segments:  # as a conversation starts
+                        await look_up(
+                            self._store, engine.bot, session, self._now(), self._channels
+                        )
                     effects, records, called = await self._run(engine, session, step)
                 except StepRefused:
                     raise  # the operator's mistake, theirs to show; nothing was committed
