@@ -31,4 +31,4 @@ async def withdraw(store: Store, key: SessionKey, records: Sequence[Record]) -> 
         change = ConsentChange(at, "opt_out_words", marketing=False, night=False)
         await store.change_consent(member, change)
     except StorageError:
-        log.exception("withdrawing consent for %s failed", key)
+        log.exception("withdrawing consent failed (a %s user)", key.channel)  # ids: credentials
