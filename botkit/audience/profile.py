@@ -177,9 +177,13 @@ def _list(value: Any, *, allow_bool: bool = False) -> str | None:
 
 
 def _is_number(value: Any) -> bool:
+    """A finite number the stores can keep: a whole number within 64 bits (PostgreSQL's and
+    SQLite's JSON both refuse larger ones), or a finite float."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    return not isinstance(value, float) or math.isfinite(value)
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return math.isfinite(value)
 
 
 def _kind_of(value: Any) -> str:

@@ -192,3 +192,17 @@ def test_an_error_reads_as_attribute_then_why() -> None:
     assert str(ProfileError("age", "expected a number, found text")) == (
         "age: expected a number, found text"
     )
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**40])
+def test_a_whole_number_no_store_can_keep_is_refused(value: int) -> None:
+    """PostgreSQL's and SQLite's JSON stop at 64 bits: a larger number would fail the write."""
+    kept, errors = check_profile(SCHEMA, {**GOOD, "age": value}, partial=False)
+    assert [e.attribute for e in errors] == ["age"]
+    assert "age" not in kept
+
+
+def test_the_largest_whole_number_a_store_keeps_is_kept() -> None:
+    kept, errors = check_profile(SCHEMA, {**GOOD, "age": 2**63 - 1}, partial=False)
+    assert errors == []
+    assert kept["age"] == 2**63 - 1
