@@ -5,8 +5,9 @@
 What is checked, each problem pointing at the word inside ``when:``:
 
 * the language itself (BK418), and time windows (BK421);
-* goals (BK307), experiments and their variants (BK306), other segments (BK318) and segments
-  defined through themselves (BK419);
+* goals (BK307), experiments and their variants (BK306), other segments (BK318), segments
+  defined through themselves, and ones too large once the segments they use are written out
+  in them (BK419);
 * profile attributes, once bot.yaml declares ``profile:`` (BK317), and that each is compared
   with a value of its type (BK420: a number with a number, an enum with one of its values);
 * event kinds: one the bot neither declares under ``business_events:`` nor records itself is
@@ -43,6 +44,10 @@ from botkit.segments.parse import SegmentSyntaxError, parse_segment
 __all__ = ["compile_segments"]
 
 _ORDERING = ("<", "<=", ">", ">=")
+# A segment's parts once each segment.<name> is written out in it: conditions, and, or, not.
+# A segment that uses the one before it twice doubles it, and a chain of them grows beyond
+# what a store's query can hold (SQLite: 500 terms to a compound SELECT) or Python recurse.
+MAX_PARTS = 200
 _EXAMPLE = (
     'segments look like: cart_added within 1h and not purchase within 24h, profile.grade = "VIP", '
     "reached goal order_checked within 30d, variant B of greeting_title"
@@ -78,9 +83,14 @@ def compile_segments(
         if not any(p.severity is Severity.ERROR for p in ctx.reporter.problems[before:]):
             good[name] = expr
     _cycles(ctx, parsed)
+    sizes = _sizes(good)
     out: dict[str, Segment] = {}
     done: dict[str, Expr] = {}
     for name, expr in good.items():
+        if sizes[name] > MAX_PARTS:
+            if all(sizes.get(ref.name, 0) <= MAX_PARTS for ref in _refs(expr)):  # else: there
+                _too_large(ctx, parsed[name][0], name, sizes[name])
+            continue
         resolved = _resolve(expr, good, done, (name,))
         if resolved is None:  # it uses a segment with a problem, reported there
             continue
@@ -292,6 +302,44 @@ def _cycles(ctx: Context, parsed: Mapping[str, tuple[Node, Expr]]) -> None:
     for name in parsed:
         if name not in state:
             visit(name, [name])
+
+
+def _sizes(good: Mapping[str, Expr]) -> dict[str, int]:
+    """How many parts each segment has written out in full (:data:`MAX_PARTS`), counted
+    before anything is written out: a ``segment.<name>`` counts that segment's, once worked
+    out; a cycle or a segment with a problem counts nothing (reported, and left out, anyway)."""
+    sizes: dict[str, int] = {}
+
+    def count(expr: Expr) -> int:
+        if isinstance(expr, All | AnyOf):
+            return 1 + sum(count(item) for item in expr.items)
+        if isinstance(expr, Not):
+            return 1 + count(expr.inner)
+        if isinstance(expr, SegmentRef):
+            if expr.name not in good:
+                return 0
+            if expr.name not in sizes:
+                sizes[expr.name] = 0  # while it is counted: a cycle comes back to nothing
+                sizes[expr.name] = count(good[expr.name])
+            return sizes[expr.name]
+        return 1
+
+    for name, expr in good.items():
+        if name not in sizes:
+            sizes[name] = 0
+            sizes[name] = count(expr)
+    return sizes
+
+
+def _too_large(ctx: Context, node: Node, name: str, size: int) -> None:
+    ctx.reporter.add(
+        "BK419",
+        node.where("when"),
+        f"segment '{name}' is too large: written out with the segments it uses, it has {size}"
+        f" parts (conditions, and, or, not), more than {MAX_PARTS}",
+        hint="each segment.<name> is written out where it is used, so a segment that uses"
+        " another twice doubles it; use each segment once, or write the shared part out",
+    )
 
 
 def _resolve(

@@ -129,7 +129,7 @@ CODES: dict[str, Code] = {
         ),
         Code("BK417", "missing-translation", _W, "a text or words missing in a declared language"),
         Code("BK418", "segment-invalid", _E, "a segment's condition that cannot be read"),
-        Code("BK419", "segment-cycle", _E, "segments that are defined through each other"),
+        Code("BK419", "segment-cycle", _E, "segments defined through each other, or too large"),
         Code(
             "BK420",
             "segment-type-mismatch",

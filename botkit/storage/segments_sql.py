@@ -13,13 +13,18 @@ whose docstring states it); the planted acceptance test holds both to one brute-
 * A window is two bounds on ``at`` (``t - start < at <= t - end``), worked out here once: a
   short window reads the ``events_at`` index, a long one (SQLite) the table.
 * JSON (profiles, event data) is compared kind with kind, as in Python: SQLite reads each value
-  once through ``json_each`` and compares its ``type``; PostgreSQL compares ``jsonb`` values,
-  which never casts a text to a number and so never fails on a row of the other kind; texts are
-  ordered by code point (``COLLATE "C"``), as Python and SQLite order them.
+  once through ``json_each`` and compares its ``type``; PostgreSQL compares ``jsonb`` values
+  (the designer's value is sent as JSON too), which never casts a text to a number, so never
+  fails on a row of the other kind, and compares numbers as numbers, every digit (a ``float8``
+  would take 2**53 + 1 for 2**53); texts are ordered by code point (``COLLATE "C"``), as Python
+  and SQLite order them.
+* Each member is listed once, in code point order (the outermost ``SELECT DISTINCT … ORDER
+  BY``): a behaviour's plain query has a row per event, and only the database should see those.
 
 Parameters are numbered (``?1`` in SQLite, ``$1`` in PostgreSQL, asyncpg), so one value can be
 used twice. What a designer wrote reaches the SQL only as a parameter; the words written into
-it are the language's own (an operator, a consent's column, true or false).
+it are the language's own (an operator, a consent's column), checked against fixed lists here:
+a tree built by hand with another word is refused (ValueError), never pasted in.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from botkit.segments.model import (
     VariantOf,
     Window,
 )
+from botkit.storage.base import dump_json
 
 __all__ = ["Dialect", "compile_segment"]
 
@@ -53,20 +59,26 @@ _RECORD_MEMBER = 'COALESCE(i.customer, {anon} || r."user")'
 _EVENTS = 'events e LEFT JOIN identities i ON i."user" = e."user"'
 _RECORDS = 'records r LEFT JOIN identities i ON i."user" = r."user"'
 _INDEXED_WINDOW = 2 * 86400.0  # windows longer than this read the whole table (SQLite)
+# The only words a tree puts into the SQL itself (everything else is a parameter).
+_CONSENTS = ("marketing", "night")  # consents' columns
+_ORDERINGS = ("<", "<=", ">", ">=")
+_ATTR_OPS = ("=", "!=", "in", "set", *_ORDERINGS)
 
 
 def compile_segment(
     segment: Segment, at: float, dialect: Dialect = "sqlite"
 ) -> tuple[str, list[Any]]:
     """The query listing ``segment``'s members at instant ``at`` (one column, each member once,
-    in no particular order) and its parameters."""
+    sorted by code point as Python sorts texts) and its parameters. ValueError: the tree holds
+    an operator or a consent the language does not have."""
     if dialect not in ("sqlite", "postgres"):
         raise ValueError(f"no SQL dialect {dialect!r}: sqlite or postgres")
     query = _Query(dialect, float(at))
-    body = query.select(segment.expr)
-    if not query.needs_universe:
-        return body, query.params
-    return f"WITH universe AS ({query.universe()}) {body}", query.params
+    members = query.part(query.select(segment.expr))
+    code_points = ' COLLATE "C"' if query.pg else ""  # SQLite's own order already is
+    listed = f"SELECT DISTINCT m{code_points} AS m FROM {members} ORDER BY m"
+    parts = [f"universe AS ({query.universe()})"] if query.needs_universe else []
+    return f"WITH {', '.join([*parts, *query.parts])} {listed}", query.params
 
 
 class _Query:
@@ -78,7 +90,9 @@ class _Query:
         self._t: str | None = None
         self._anon: str | None = None
         self.needs_universe = False
-        self.aliases = 0
+        # The query's parts, "qN AS (SELECT …)", each naming those it reads: nested instead,
+        # one inside another, a dozen levels overflow SQLite's parser stack.
+        self.parts: list[str] = []
         # SQLite has no statistics to tell a short window from a long one: read through the
         # ``at`` index it would fetch each row of a long window from wherever it lies, ten times
         # slower than reading the table once. A unary '+' keeps it from using the index.
@@ -100,10 +114,6 @@ class _Query:
     def param(self, value: Any) -> str:
         self.params.append(value)
         return f"${len(self.params)}" if self.pg else f"?{len(self.params)}"
-
-    def alias(self) -> str:
-        self.aliases += 1
-        return f"q{self.aliases}"
 
     # --- the universe: whom 'not' negates against ----------------------------------------
 
@@ -128,7 +138,7 @@ class _Query:
         return "SELECT m FROM universe"
 
     def but(self, excluded: str) -> str:
-        return f"{self.everyone()} EXCEPT SELECT m FROM ({excluded}) AS {self.alias()}"
+        return f"{self.everyone()} EXCEPT {self.wrap(excluded)}"
 
     # --- conditions ----------------------------------------------------------------------
 
@@ -154,7 +164,8 @@ class _Query:
         if isinstance(expr, VariantOf):
             return self.variant(expr)
         if isinstance(expr, ConsentIs):
-            said = f"{expr.which} IS TRUE" if self.pg else f"{expr.which} = 1"
+            which = _word(expr.which, _CONSENTS, "consent")
+            said = f"{which} IS TRUE" if self.pg else f"{which} = 1"
             chosen = f"SELECT member AS m FROM consents WHERE {said}"
             return chosen if bounded else f"{chosen} INTERSECT {self.everyone()}"
         assert isinstance(expr, Attr)
@@ -187,8 +198,15 @@ class _Query:
         assert expr.at_most is not None
         return f"{self.events(expr)} GROUP BY 1 HAVING count(*) > {self.param(expr.at_most)}"
 
+    def part(self, select: str) -> str:
+        """The name of ``select`` made a part of the query of its own."""
+        name = f"q{len(self.parts) + 1}"
+        self.parts.append(f"{name} AS ({select})")
+        return name
+
     def wrap(self, select: str) -> str:
-        return f"SELECT m FROM ({select}) AS {self.alias()}"
+        """``select`` as a term a compound SELECT can hold (reading a part of its own)."""
+        return f"SELECT m FROM {self.part(select)}"
 
     def window(self, column: str, window: Window) -> str:
         if window.start is None or window.start - window.end > _INDEXED_WINDOW:
@@ -247,6 +265,7 @@ class _Query:
 
     def attr(self, expr: Attr) -> str:
         column, name = "c.profile", expr.name
+        _word(expr.op, _ATTR_OPS, "comparison")
         if expr.op == "set":
             holds = self.json_set(column, name)
         elif expr.op == "=":
@@ -277,18 +296,9 @@ class _Query:
         holding it."""
         if self.pg:
             v = f"({column} -> {self.param(name)}::text)"
-            if isinstance(value, bool):
-                word = "true" if value else "false"
-                return (
-                    f"({v} = '{word}'::jsonb"
-                    f" OR (jsonb_typeof({v}) = 'array' AND {v} @> '[{word}]'::jsonb))"
-                )
-            if isinstance(value, str):
-                typed = f"{self.param(value)}::text"
-            else:
-                typed = f"{self.param(float(value))}::float8"
+            typed = self.jsonb(value)
             return (
-                f"({v} = to_jsonb({typed})"
+                f"({v} = {typed}"
                 f" OR (jsonb_typeof({v}) = 'array' AND {v} @> jsonb_build_array({typed})))"
             )
         return self.sqlite_each(column, name, _sqlite_match(value, self.param), scalar_only=False)
@@ -296,6 +306,7 @@ class _Query:
     def json_order(self, column: str, name: str, op: str, value: Scalar) -> str:
         """The JSON value under ``name`` compared with ``op`` to ``value``: numbers with
         numbers, texts with texts by code point; never true/false or a list."""
+        op = _word(op, _ORDERINGS, "ordering")
         if isinstance(value, bool):
             return "1 = 0"
         if self.pg:
@@ -307,11 +318,14 @@ class _Query:
                 )
             return (
                 f"jsonb_typeof({column} -> {key}) = 'number'"
-                f" AND ({column} -> {key})"
-                f" {op} to_jsonb({self.param(float(value))}::float8)"
+                f" AND ({column} -> {key}) {op} {self.jsonb(value)}"
             )
         match = f"{_sqlite_match(value, self.param, with_value=False)} AND j.value {op}"
         return self.sqlite_each(column, name, f"{match} {self.param(value)}", scalar_only=True)
+
+    def jsonb(self, value: Scalar) -> str:
+        """PostgreSQL: ``value`` as a ``jsonb`` parameter (a number keeps every digit)."""
+        return f"{self.param(dump_json(value))}::jsonb"
 
     def sqlite_each(self, column: str, name: str, match: str, *, scalar_only: bool) -> str:
         """SQLite: whether the JSON value under ``name`` (or, unless ``scalar_only``, an item
@@ -335,6 +349,13 @@ def _is_complement(expr: Expr) -> bool:
     if isinstance(expr, Behaviour):
         return (expr.at_least or 0) <= 0 and expr.at_most is not None
     return isinstance(expr, Not)
+
+
+def _word(word: str, allowed: tuple[str, ...], what: str) -> str:
+    """``word`` if it is one of ``allowed``: what goes into the SQL as written."""
+    if word not in allowed:
+        raise ValueError(f"no {what} {word!r} in the segment language: one of {allowed}")
+    return word
 
 
 def _path(name: str) -> str:

@@ -217,7 +217,7 @@ def test_segments_by_acquisition_source_and_two_periods_side_by_side(tmp_path: P
     assert "2026-11-25 – 2026-11-25" in side_by_side
     bad = runner.invoke(cli, [*base, "--by", "colour"])
     assert bad.exit_code == 2
-    assert "segment:<profile key>" in bad.output
+    assert "segment:<segment name or profile key>" in bad.output
 
 
 def test_the_promotion_funnel_with_its_money_and_the_attribution_window(tmp_path: Path) -> None:

@@ -345,3 +345,26 @@ def test_a_broken_segment_is_shown_the_way_botkit_check_shows_it() -> None:
     assert shown.splitlines()[0] == (
         f"bot.yaml:{LINE + 2}:39: error[BK418]: segment 'dormant' cannot be read: unexpected 'ago'"
     )
+
+
+def test_a_segment_too_large_once_written_out_is_refused_where_it_first_grows_too_large() -> None:
+    # each segment uses the one before twice: written out, the tenth has 1,000 parts and more
+    chain = "  s0:\n    when: purchase within 30d\n" + "".join(
+        f"  s{i}:\n    when: segment.s{i - 1} or (cart_added within 1h and segment.s{i - 1})\n"
+        for i in range(1, 10)
+    )
+    found = problems(chain)
+    assert [(p.code, p.line, p.column) for p in found] == [("BK419", LINE + 13, 11)]
+    assert found[0].message == (
+        "segment 's6' is too large: written out with the segments it uses, it has 253 parts"
+        " (conditions, and, or, not), more than 200"
+    )
+    assert found[0].hint is not None
+    assert "twice doubles it" in found[0].hint
+    # the one before it is fine, and is what its condition says
+    seen_before = compile_texts(
+        [("bot.yaml", HEAD + chain[: chain.index("  s6:")]), ("main.yaml", FLOW)]
+    )
+    assert seen_before.problems == []
+    assert seen_before.bot is not None
+    assert "s5" in seen_before.bot.segments
