@@ -38,12 +38,16 @@ class Consent:
 
 @dataclass(frozen=True, slots=True)
 class ConsentChange:
-    """A change of consent: the fields given (not None) are set, with ``at`` and ``source``."""
+    """A change of consent: the fields given (not None) are set, with ``at`` and ``source``
+    (unless the store keeps something newer: see :meth:`Audience.change_consent`)."""
 
     at: float
     source: str
     marketing: bool | None = None
     night: bool | None = None
+    # False: nobody said when; ``at`` is only when the change arrived (an import row without
+    # a time), which never outweighs a withdrawal the member typed themselves.
+    dated: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,13 @@ class Audience(Protocol):
         linked to another customer is unlinked from it first (logged). False when the user was
         already linked to this customer (nothing logged)."""
 
-    async def unlink(self, user: str, at: float, source: str) -> bool:
-        """Unlink ``user`` from their customer, logging ``unlinked``; False if not linked."""
+    async def unlink(
+        self, user: str, at: float, source: str, *, linked_by: str | None = None
+    ) -> bool:
+        """Unlink ``user`` from their customer, logging ``unlinked``; False if not linked.
+        ``linked_by``: only a link made by that source (a page that no longer names its
+        customer undoes what the page's token did, not the shop's own links); False if the
+        link is another's."""
 
     async def customer_of(self, user: str) -> str | None:
         """The customer ``user`` is linked to, if any."""
@@ -47,9 +52,18 @@ class Audience(Protocol):
     async def consent(self, member: str) -> Mapping[str, Any]:
         """The member's consent as ``dataclasses.asdict(Consent)`` would give it."""
 
-    async def change_consent(self, member: str, change: ConsentChange) -> None:
+    async def change_consent(self, member: str, change: ConsentChange) -> bool:
         """Set the consent fields ``change`` gives for ``member`` (a customer id or
-        ``user:<user>``), logging ``consent`` with the fields changed."""
+        ``user:<user>``), logging ``consent`` with the fields it set. The newer word wins,
+        field by field, so a late or stale sender cannot undo what the member said:
+
+        * a field whose stored ``<field>_at`` is later than ``change.at`` is left as stored;
+        * an import (source ``"import"``) never turns a consent back on that the member
+          withdrew with the opt-out words (source ``"opt_out_words"``), unless the import
+          says when (``change.dated``) and that is after the withdrawal.
+
+        True when it set a field; False when the change gives none or each one it gives is
+        left as stored (nothing is logged then)."""
 
     async def audience_log(
         self,
@@ -61,7 +75,9 @@ class Audience(Protocol):
         """Log entries with ``since <= at < until`` (of ``member``), by time then insertion."""
 
     async def put_code(self, code: str, user: str, expires_at: float) -> None:
-        """Keep a one-time account-link code (the caller stores a hash, never the code)."""
+        """Keep a one-time account-link code (the caller stores a hash, never the code). It
+        forgets nothing itself: the press that makes a code first spends its button's nonce
+        (:meth:`first_use`), which forgets what expired."""
 
     async def take_code(self, code: str, at: float) -> str | None:
         """The user a code was made for, once: a code used before, expired (``at >=

@@ -40,6 +40,9 @@ CONSENTS = ("marketing", "night")  # consent columns, each with an optional <nam
 RESERVED = frozenset({"id", *CONSENTS, *(f"{c}_at" for c in CONSENTS)})
 LIST_SEPARATOR = ";"  # between the items of a list attribute in a CSV cell
 MAX_SHOWN = 50  # refused lines printed one by one; the rest are counted
+# A whole number's digits at most: a longer one is no count or amount a CRM means, and the
+# stores' JSON and SQL would refuse or round it (so it is refused here, by its line).
+MAX_DIGITS = 18
 
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _INTEGER = re.compile(r"[-+]?[0-9]+")
@@ -109,8 +112,10 @@ def import_(file: Path, store_url: str, bot_path: Path, fmt: str) -> None:
     attribute's items are separated by ';'. JSON lines: {"id": ..., "profile": {...}}, or the
     attributes beside the id. Optional consent columns (keys): 'marketing' and 'night'
     (true/false), each with '<name>_at' (an ISO date or time; default: now), recorded with
-    source 'import' when they change. Every line that is wrong is named with its number and
-    why, and the others are loaded; importing the same file twice changes nothing.
+    source 'import' when they change; one said before the stored one is not applied, nor an
+    undated 'true' over an opt-out the customer typed ('수신거부'). Every line that is wrong
+    is named with its number and why, and the others are loaded; importing the same file
+    twice changes nothing.
 
     Exits 0 when every line was loaded, 1 when some lines were refused (the others are
     loaded) or the store failed, 2 on a usage error (no such bot, a column the profile does
@@ -230,13 +235,16 @@ def _split(lines: Iterable[Row | Refused]) -> tuple[list[Row], list[Refused]]:
 
 async def load(audience: Audience, rows: list[Row], at: float) -> tuple[int, int]:
     """Store ``rows``: every profile in one transaction, then the consents that differ from
-    what the store has. Returns (profiles changed, consents changed)."""
+    what the store has and that it takes (a consent said before the stored one, or an undated
+    "yes" over a member's "수신거부", is left as stored). Returns (profiles changed, consents
+    changed)."""
     changed = await audience.put_profiles([(r.customer, r.profile) for r in rows], at)
     consents = 0
     for row in rows:
         for change, timed in row.consents:
-            if await _differs(audience, row.customer, change, timed):
-                await audience.change_consent(row.customer, change)
+            # the store may keep what it has (a newer word, the member's own opt-out): False
+            differs = await _differs(audience, row.customer, change, timed)
+            if differs and await audience.change_consent(row.customer, change):
                 consents += 1
     return changed, consents
 
@@ -263,14 +271,20 @@ async def _differs(audience: Audience, customer: str, change: ConsentChange, tim
 def read_csv(text: str, schema: Schema, zone: ZoneInfo, now: float) -> Iterator[Row | Refused]:
     """The lines of a CSV text; its header is checked first (a usage error when wrong)."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise click.UsageError(f"the header line is not CSV: {_unreadable(exc)}") from None
     if not header:
         raise click.UsageError("the file is empty: the first line names the columns (id, ...)")
     columns = [name.strip() for name in header]
     _check_header(columns, schema)
     line = reader.line_num + 1
-    for cells in reader:
+    for cells in _records(reader):
         start, line = line, reader.line_num + 1  # a quoted cell may span lines
+        if isinstance(cells, csv.Error):
+            yield Refused(start, _unreadable(cells))
+            continue
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(columns):
@@ -284,6 +298,25 @@ def read_csv(text: str, schema: Schema, zone: ZoneInfo, now: float) -> Iterator[
         }
         consents = {k: v for k, v in fields.items() if k in RESERVED and k != "id" and v}
         yield _row(start, fields["id"], values, consents, schema, zone, now)
+
+
+def _records(reader: Iterator[list[str]]) -> Iterator[list[str] | csv.Error]:
+    """The reader's records, one it cannot read as its error: the reader then reads on from
+    the next line, so the rest of the file is loaded."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield exc
+
+
+def _unreadable(error: csv.Error) -> str:
+    """Why the csv module could not read a line (its messages hold no cell's text)."""
+    if "field limit" in str(error):
+        return f"a cell longer than {csv.field_size_limit():,} characters"
+    return f"not a CSV line ({error})"
 
 
 def _check_header(columns: list[str], schema: Schema) -> None:
@@ -311,7 +344,8 @@ def _cell(cell: str, attribute: ProfileAttribute | None) -> Any:
     kind = attribute.type if attribute is not None else "text"
     if kind == "number" and _NUMBER.fullmatch(cell):
         if _INTEGER.fullmatch(cell):
-            return int(cell)
+            # int() of a text of thousands of digits raises: count them first
+            return int(cell) if _digits(cell) <= MAX_DIGITS else TooLong()
         number = float(cell)
         if math.isfinite(number):  # 1e999 is no number a CRM means: refused as text
             return number
@@ -324,16 +358,41 @@ def _cell(cell: str, attribute: ProfileAttribute | None) -> Any:
     return cell
 
 
+@dataclass(frozen=True, slots=True)
+class TooLong:
+    """A CSV cell that is a whole number of more than MAX_DIGITS digits (never its text)."""
+
+
+def _digits(integer: str) -> int:
+    """How many digits a whole number written as ``integer`` has (leading zeros aside)."""
+    return len(integer.lstrip("+-").lstrip("0"))
+
+
+def _too_long(value: Any) -> bool:
+    """Whether ``value``, or an item of it, is a whole number of more than MAX_DIGITS digits."""
+    if isinstance(value, list):
+        return any(_too_long(item) for item in value)
+    if isinstance(value, TooLong):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_DIGITS
+
+
 def read_jsonl(text: str, schema: Schema, zone: ZoneInfo, now: float) -> Iterator[Row | Refused]:
     """The lines of a JSON lines text: each one object, ``{"id", "profile": {...}}`` or the
     attributes beside the id, with the consent keys beside the id either way."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: splitlines() would also split at U+2028, U+0085 or 0x1C, which
+    # JSON allows unescaped inside a string, and number the lines after them wrong.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
             data = json.loads(line)
-        except ValueError:
+        except json.JSONDecodeError:
             yield Refused(number, "not a JSON object (JSON lines: one object per line)")
+            continue
+        except ValueError:  # a whole number of thousands of digits, which int() refuses
+            yield Refused(number, f"a whole number of more than {MAX_DIGITS} digits")
             continue
         if not isinstance(data, dict):
             yield Refused(number, "not a JSON object (JSON lines: one object per line)")
@@ -369,7 +428,7 @@ def _row(
     now: float,
 ) -> Row | Refused:
     from botkit.adapters.checks import id_problem
-    from botkit.audience import ANONYMOUS
+    from botkit.audience.ids import customer_id_problem
     from botkit.audience.profile import check_profile
 
     if not isinstance(customer, str):
@@ -377,10 +436,16 @@ def _row(
     problem = id_problem(customer)
     if problem is not None:
         return Refused(line, f"the customer id {problem}")
-    if customer.startswith(ANONYMOUS):
-        return Refused(line, f"a customer id may not start with '{ANONYMOUS}' (channel users do)")
-    profile, errors = check_profile(schema, values, partial=False)
-    reasons = [f"attribute '{e.attribute}': {e.message}" for e in errors]
+    if (problem := customer_id_problem(customer)) is not None:  # as the API and /events ask
+        return Refused(line, f"the customer id {problem}")
+    long = sorted(name for name, value in values.items() if _too_long(value))
+    reasons = [
+        f"attribute '{name}': a whole number of more than {MAX_DIGITS} digits" for name in long
+    ]
+    profile, errors = check_profile(
+        schema, {k: v for k, v in values.items() if k not in long}, partial=False
+    )
+    reasons += [f"attribute '{e.attribute}': {e.message}" for e in errors]
     changes, problem = _consents(consents, zone, now)
     if problem is not None:
         reasons.append(problem)
@@ -410,7 +475,9 @@ def _consents(
         at = _instant(said, zone) if said is not None else now
         if at is None:
             return (), f"'{name}_at' must be an ISO date or time, e.g. 2026-03-01T09:30:00+09:00"
-        changes.append((ConsentChange(at=at, source=SOURCE, **{name: value}), said is not None))
+        dated = said is not None
+        change = ConsentChange(at=at, source=SOURCE, dated=dated, **{name: value})
+        changes.append((change, dated))
     return tuple(changes), None
 
 

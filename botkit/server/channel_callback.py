@@ -10,7 +10,9 @@ to the shop's Kakao app::
 and wants a 2xx within 3 seconds, so this endpoint only writes one business event: kind
 ``channel_added`` or ``channel_blocked`` (segments read ``channel_added 3 days ago``, reports the
 block rate), at ``updated_at``, with ``data`` ``{"channel_public_id", "id_type"}``. Its id is
-``<event>:<user>:<updated_at>``: Kakao sending the same change again stores it once.
+``<event>:<user>:<updated_at in milliseconds>``: Kakao sending the same change again stores it
+once, however it writes the moment (``Z`` or ``+00:00``); a user id so long that the id would
+pass 256 characters is replaced by its SHA-256 (``<event>:#<hex>:<ms>``).
 
 **Which user.** Kakao names the user by the shop's Kakao Login user id (``app_user_id``: the
 user agreed to share their channel status; the skill sees the same id as ``appUserId`` when the
@@ -27,6 +29,7 @@ endpoint answers 503; a call without the key or with another is refused 401.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import datetime
 from typing import Any
@@ -35,13 +38,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from botkit.adapters.checks import check_id
+from botkit.adapters.checks import MAX_ID_CHARS, check_id
 from botkit.adapters.http import bad_id_response, bad_token, json_error, json_response, same_secret
 from botkit.errors import BadId, BadPayload
 from botkit.records import BusinessEvent
 from botkit.storage import Store
 
-__all__ = ["ChannelCallback", "channel_user"]
+__all__ = ["ChannelCallback", "channel_user", "event_id"]
 
 EVENTS = {"added": "channel_added", "blocked": "channel_blocked"}
 USER_PREFIX = {"app_user_id": "kakao_app:", "open_id": "kakao_open:"}
@@ -102,8 +105,17 @@ def _event(body: Any) -> BusinessEvent:
     channel = body.get("channel_public_id")
     if channel is not None:
         data["channel_public_id"] = check_id("channel_public_id", channel)
-    stamp = body["updated_at"]
-    return BusinessEvent(f"{event}:{user}:{stamp}", EVENTS[event], user, at, None, data)
+    return BusinessEvent(event_id(event, user, at), EVENTS[event], user, at, None, data)
+
+
+def event_id(event: str, user: str, at: float) -> str:
+    """The event's id: from the parsed moment (one moment, one id, however it was written),
+    at most MAX_ID_CHARS characters like every other id (a long user is hashed)."""
+    ms = round(at * 1000)
+    ident = f"{event}:{user}:{ms}"
+    if len(ident) <= MAX_ID_CHARS:
+        return ident
+    return f"{event}:#{hashlib.sha256(user.encode()).hexdigest()}:{ms}"
 
 
 def _time(value: Any) -> float:

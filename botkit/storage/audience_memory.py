@@ -26,6 +26,7 @@ from botkit.storage.audience_rows import (
     LINKED,
     NONCE,
     UNLINKED,
+    changed_profiles,
     consent_dict,
     consent_update,
     log_row,
@@ -47,7 +48,10 @@ __all__ = ["AudienceView", "MemoryAudience"]
 class AudienceView:
     """A read-only picture of a memory store's audience, taken when a segment is evaluated:
     what :func:`botkit.segments.evaluate.members_at` reads (as ``audience=``), read by
-    attribute. A new picture each call: values are copies, the mappings cannot be changed.
+    attribute. The same picture is handed out again until something is written
+    (:meth:`MemoryAudience.audience_view`), so it is shared: its mappings cannot be changed,
+    and it holds copies (profiles parsed anew from their JSON), so a later write never shows
+    in a picture already taken.
 
     * ``customers``: customer id → their profile (attribute → JSON value), every customer
       the store knows (one only linked, never sent a profile, has ``{}``);
@@ -118,17 +122,17 @@ class MemoryAudience:
         self._check_open()
         need_time(at, "the time")
         texts = [(need(customer, "a customer id"), profile_text(p)) for customer, p in rows]
-        changed: set[str] = set()
-        for customer, text in texts:  # all checked first: all or nothing
-            stored = self._customers.get(customer)
-            if stored is None or stored[0] != text:
-                self._customers[customer] = (text, at)
-                self._profile_writes += 1
-                changed.add(customer)
+        # every row checked first (above): all or nothing
+        stored = {c: self._customers[c][0] for c, _ in texts if c in self._customers}
+        changed = changed_profiles(texts, stored)
+        for customer, text in changed.items():
+            self._customers[customer] = (text, at)
+            self._profile_writes += 1
         return len(changed)
 
     async def customer(self, customer: str) -> Customer | None:
         self._check_open()
+        need(customer, "a customer id")
         stored = self._customers.get(customer)
         if stored is None:
             return None
@@ -159,18 +163,23 @@ class MemoryAudience:
         self._log.append(log_row(at, LINKED, customer, user, source))
         return True
 
-    async def unlink(self, user: str, at: float, source: str) -> bool:
+    async def unlink(
+        self, user: str, at: float, source: str, *, linked_by: str | None = None
+    ) -> bool:
         self._check_open()
+        need(user, "a user")
         need(source, "an unlink's source")
         need_time(at, "the time")
-        old = self._identities.pop(user, None)
-        if old is None:
+        old = self._identities.get(user)
+        if old is None or (linked_by is not None and old[2] != linked_by):
             return False
+        del self._identities[user]
         self._log.append(log_row(at, UNLINKED, old[0], user, source))
         return True
 
     async def customer_of(self, user: str) -> str | None:
         self._check_open()
+        need(user, "a user")
         linked = self._identities.get(user)
         return None if linked is None else linked[0]
 
@@ -182,16 +191,19 @@ class MemoryAudience:
 
     async def consent(self, member: str) -> Mapping[str, Any]:
         self._check_open()
+        need(member, "a member")
         return consent_dict(self._consents.get(member, Consent()))
 
-    async def change_consent(self, member: str, change: ConsentChange) -> None:
+    async def change_consent(self, member: str, change: ConsentChange) -> bool:
         self._check_open()
         need(member, "a member")
-        columns, changed = consent_update(change)
+        stored = self._consents.get(member, Consent())
+        columns, changed = consent_update(change, stored)
         if not changed:
-            return
-        self._consents[member] = replace(self._consents.get(member, Consent()), **columns)
+            return False
+        self._consents[member] = replace(stored, **columns)
         self._log.append(log_row(change.at, CONSENTED, member, None, change.source, changed))
+        return True
 
     async def audience_log(
         self,
@@ -201,6 +213,8 @@ class MemoryAudience:
         until: float | None = None,
     ) -> list[AudienceEntry]:
         self._check_open()
+        if member is not None:
+            need(member, "a member")
         rows = [
             row
             for row in self._log
@@ -224,6 +238,7 @@ class MemoryAudience:
 
     async def take_code(self, code: str, at: float) -> str | None:
         self._check_open()
+        need(code, "a link code")
         need_time(at, "the time")
         kept = self._one_time.get(code)
         if kept is None:
@@ -255,7 +270,7 @@ class MemoryAudience:
         self._check_open()
         need_time(at, "the instant")
         view = await self.audience_view()
-        return sorted(set(members_at(segment, at, audience=view)))
+        return members_at(segment, at, audience=view)
 
     async def audience_view(self) -> AudienceView:
         """The store's audience as :class:`AudienceView` (for the segment evaluator); the same

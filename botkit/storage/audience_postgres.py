@@ -28,7 +28,9 @@ from botkit.storage.audience_rows import (
     LINKED,
     UNLINKED,
     Statements,
+    changed_profiles,
     consent_dict,
+    consent_fields,
     consent_update,
     log_query,
     log_row,
@@ -68,9 +70,14 @@ _FORGET = (
 )
 
 _IDENTITY_LOCKS = 0x6964  # the first key of a user's identity lock ("id")
+_CONSENT_LOCKS = 0x636F  # the first key of a member's consent lock ("co")
 _LOCK_USER = "SELECT pg_advisory_xact_lock($1::int4, $2::int4)"
 
-# Rows locked, and new ones inserted, in id order: two imports at once never deadlock.
+# Two imports at once never deadlock: each first locks the stored rows it names, in one
+# statement and one order (ORDER BY id), so one that shares any of them waits there for the
+# other's commit; the rows new to both are then inserted in one order too (sorted in Python,
+# by code point, which need not be the database's collation: it only has to be the same for
+# both), so neither holds a row the other waits for while it waits itself.
 _STORED_PROFILES = (
     "SELECT id, profile FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"
 )
@@ -132,10 +139,7 @@ class PostgresAudience:
             stored: dict[str, str] = dict(
                 (r[0], r[1]) for r in await conn.fetch(_STORED_PROFILES, ids)
             )
-            changed: dict[str, str] = {}
-            for customer, text in texts:
-                if stored.get(customer) != text:
-                    changed[customer] = stored[customer] = text
+            changed = changed_profiles(texts, stored)
             if changed:
                 ids = sorted(changed)
                 await conn.execute(_IMPORT_PROFILES, ids, [changed[c] for c in ids], at)
@@ -144,6 +148,7 @@ class PostgresAudience:
         return await self._in_transaction("importing profiles", write)
 
     async def customer(self, customer: str) -> Customer | None:
+        need(customer, "a customer id")
         rows = await self._query("reading a customer", "fetch", SQL.customer, customer)
         return to_customer(customer, rows)
 
@@ -169,13 +174,16 @@ class PostgresAudience:
 
         return await self._in_transaction("linking a user", write)
 
-    async def unlink(self, user: str, at: float, source: str) -> bool:
+    async def unlink(
+        self, user: str, at: float, source: str, *, linked_by: str | None = None
+    ) -> bool:
+        need(user, "a user")
         need(source, "an unlink's source")
         need_time(at, "the time")
 
         async def write(conn: _Conn) -> bool:
             await conn.execute(_LOCK_USER, _IDENTITY_LOCKS, _user_key(user))
-            old = await conn.fetchval(SQL.unlink, user)
+            old = await conn.fetchval(SQL.unlink, user, linked_by)
             if old is None:
                 return False
             await conn.execute(SQL.insert_log, *log_row(at, UNLINKED, old, user, source))
@@ -184,6 +192,7 @@ class PostgresAudience:
         return await self._in_transaction("unlinking a user", write)
 
     async def customer_of(self, user: str) -> str | None:
+        need(user, "a user")
         found = await self._query("reading a link", "fetchval", SQL.customer_of, user)
         return None if found is None else str(found)
 
@@ -194,22 +203,31 @@ class PostgresAudience:
     # --- consent -------------------------------------------------------------------------------
 
     async def consent(self, member: str) -> Mapping[str, Any]:
+        need(member, "a member")
         row = await self._query("reading a consent", "fetchrow", SQL.consent, member)
         return consent_dict(to_consent(None if row is None else tuple(row)))
 
-    async def change_consent(self, member: str, change: ConsentChange) -> None:
+    async def change_consent(self, member: str, change: ConsentChange) -> bool:
         need(member, "a member")
-        columns, changed = consent_update(change)
-        if not changed:
-            return
-        sql, params = SQL.upsert_consent(member, columns)
-        entry = log_row(change.at, CONSENTED, member, None, change.source, changed)
+        if not consent_fields(change):
+            return False
 
-        async def write(conn: _Conn) -> None:
+        async def write(conn: _Conn) -> bool:
+            # The member's lock, not a row lock: a member never asked has no row to lock, and
+            # two changes at once must each see the other's to let the newer word win.
+            await conn.execute(_LOCK_USER, _CONSENT_LOCKS, _user_key(member))
+            row = await conn.fetchrow(SQL.consent, member)
+            stored = to_consent(None if row is None else tuple(row))
+            columns, changed = consent_update(change, stored)
+            if not changed:
+                return False
+            sql, params = SQL.upsert_consent(member, columns)
             await conn.execute(sql, *params)
+            entry = log_row(change.at, CONSENTED, member, None, change.source, changed)
             await conn.execute(SQL.insert_log, *entry)
+            return True
 
-        await self._in_transaction("changing a consent", write)
+        return await self._in_transaction("changing a consent", write)
 
     async def audience_log(
         self,
@@ -218,6 +236,8 @@ class PostgresAudience:
         since: float | None = None,
         until: float | None = None,
     ) -> list[AudienceEntry]:
+        if member is not None:
+            need(member, "a member")
         sql, params = log_query(_mark, member=member, since=since, until=until)
         return to_entries(await self._query("reading the audience log", "fetch", sql, *params))
 
@@ -236,6 +256,7 @@ class PostgresAudience:
             raise StorageError(KEPT_TWICE)
 
     async def take_code(self, code: str, at: float) -> str | None:
+        need(code, "a link code")
         need_time(at, "the time")
         user = await self._query("taking a link code", "fetchval", SQL.take_code, code, at)
         return None if user is None else str(user)
@@ -259,10 +280,10 @@ class PostgresAudience:
         need_time(at, "the instant")
         sql, params = compile_segment(segment, at, dialect="postgres")
         rows = await self._query("listing a segment's members", "fetch", sql, *params)
-        return sorted({str(row[0]) for row in rows})
+        return [str(row[0]) for row in rows]  # distinct and sorted by the query
 
 
 def _user_key(user: str) -> int:
-    """The second key of ``user``'s identity lock: a stable signed 32-bit hash (a collision
-    only makes two users' links take turns)."""
+    """The second key of ``user``'s identity lock (or a member's consent lock): a stable
+    signed 32-bit hash (a collision only makes two users' changes take turns)."""
     return zlib.crc32(user.encode("utf-8")) - 2**31

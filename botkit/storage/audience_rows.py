@@ -25,14 +25,18 @@ from botkit.storage.sql import Mark
 __all__ = [
     "CONSENTED",
     "CONSENT_COLUMNS",
+    "IMPORT",
     "KEPT_TWICE",
     "LINKED",
     "LINK_CODE",
     "LOG_COLUMNS",
     "NONCE",
+    "OPT_OUT",
     "UNLINKED",
     "Statements",
+    "changed_profiles",
     "consent_dict",
+    "consent_fields",
     "consent_update",
     "log_query",
     "log_row",
@@ -50,6 +54,9 @@ __all__ = [
 LINKED = "linked"
 UNLINKED = "unlinked"
 CONSENTED = "consent"
+# consent sources the rule of consent_update names
+OPT_OUT = "opt_out_words"  # the member typed a designer-named opt-out word
+IMPORT = "import"  # botkit customers import: a CRM file
 # one_time purposes
 LINK_CODE = "link"
 NONCE = "nonce"
@@ -113,6 +120,20 @@ def merged(stored: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+def changed_profiles(
+    texts: Sequence[tuple[str, str]], stored: Mapping[str, str]
+) -> dict[str, str]:
+    """What an import changes: of its ``(customer, profile text)`` rows, customer -> the text
+    to store, for each row unlike what is stored (``stored``: customer -> their text now; a
+    customer named twice, the later row counted over the earlier one)."""
+    now = dict(stored)
+    changed: dict[str, str] = {}
+    for customer, text in texts:
+        if now.get(customer) != text:
+            changed[customer] = now[customer] = text
+    return changed
+
+
 def to_consent(row: Sequence[Any] | None) -> Consent:
     """A Consent from the consents columns (:data:`CONSENT_COLUMNS`); ``None``: never asked."""
     if row is None:
@@ -128,24 +149,56 @@ def consent_dict(consent: Consent) -> dict[str, Any]:
     return asdict(consent)
 
 
-def consent_update(change: ConsentChange) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What ``change`` sets: ``(column -> value, the fields changed as the log keeps them)``.
-    Both empty when it gives no field."""
+def consent_fields(change: ConsentChange) -> dict[str, bool]:
+    """The consent fields ``change`` gives (name -> value): none, when it gives no field. A
+    StorageError when it is no ConsentChange or a field is not true or false."""
     if not isinstance(change, ConsentChange):
         raise StorageError("a consent change must be a ConsentChange")
     need(change.source, "a consent change's source")
     need_time(change.at, "a consent change's time")
-    columns: dict[str, Any] = {}
-    changed: dict[str, Any] = {}
+    given: dict[str, bool] = {}
     for name in _CONSENTS:
         value = getattr(change, name)
         if value is None:
             continue
         if not isinstance(value, bool):
             raise StorageError(f"consent {name} must be true or false")
+        given[name] = value
+    return given
+
+
+def consent_update(
+    change: ConsentChange, stored: Consent
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What ``change`` sets over the ``stored`` consent: ``(column -> value, the fields set
+    as the log keeps them)``, both empty when it sets none. The newer word wins, field by
+    field (:meth:`~botkit.audience.Audience.change_consent` says the rule): so a CRM file
+    sent after a member typed "수신거부" cannot turn their advertising back on."""
+    columns: dict[str, Any] = {}
+    changed: dict[str, Any] = {}
+    for name, value in consent_fields(change).items():
+        if _kept(name, value, change, stored):
+            continue
         columns.update({name: value, f"{name}_at": change.at, f"{name}_source": change.source})
         changed[name] = value
     return columns, changed
+
+
+def _kept(name: str, value: bool, change: ConsentChange, stored: Consent) -> bool:
+    """Whether the stored ``name`` outweighs ``change``: it was said later, or it is a
+    withdrawal by the opt-out words that an import does not say came after."""
+    said_at: float | None = getattr(stored, f"{name}_at")
+    if said_at is None:
+        return False
+    if change.at < said_at:
+        return True
+    withdrawn = getattr(stored, name) is False and getattr(stored, f"{name}_source") == OPT_OUT
+    return (
+        withdrawn
+        and value
+        and change.source == IMPORT
+        and not (change.dated and change.at > said_at)
+    )
 
 
 def log_row(
@@ -217,7 +270,11 @@ class Statements:
             " customer = excluded.customer, linked_at = excluded.linked_at,"
             " source = excluded.source"
         )
-        self.unlink = f'DELETE FROM identities WHERE "user" = {m(1)} RETURNING customer'
+        # {m(2)}: the source the link must have been made by (NULL: any)
+        self.unlink = (
+            f'DELETE FROM identities WHERE "user" = {m(1)}'
+            f" AND (CAST({m(2)} AS TEXT) IS NULL OR source = {m(2)}) RETURNING customer"
+        )
         self.consent = f"SELECT {', '.join(CONSENT_COLUMNS)} FROM consents WHERE member = {m(1)}"
         self.insert_log = (
             f"INSERT INTO audience_log ({LOG_COLUMNS})"

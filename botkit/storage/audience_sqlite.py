@@ -22,7 +22,9 @@ from botkit.storage.audience_rows import (
     LINKED,
     UNLINKED,
     Statements,
+    changed_profiles,
     consent_dict,
+    consent_fields,
     consent_update,
     log_query,
     log_row,
@@ -45,11 +47,13 @@ _T = TypeVar("_T")
 
 CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on bound parameters
 
-SQL = Statements(lambda n: f"?{n}")  # numbered: a statement may use a parameter twice
-
 
 def _mark(n: int) -> str:
-    return "?"
+    """SQLite's ``n``-th placeholder, numbered (``?1``): a statement may use one twice."""
+    return f"?{n}"
+
+
+SQL = Statements(_mark)
 
 
 class SQLiteAudience:
@@ -95,16 +99,14 @@ class SQLiteAudience:
                     f"SELECT id, profile FROM customers WHERE id IN ({marks})", chunk
                 )
                 stored.update(found.fetchall())
-            changed: dict[str, str] = {}
-            for customer, text in texts:
-                if stored.get(customer) != text:
-                    changed[customer] = stored[customer] = text
+            changed = changed_profiles(texts, stored)
             db.executemany(SQL.upsert_customer, [(c, t, at) for c, t in changed.items()])
             return len(changed)
 
         return await self._write_now("importing profiles", write)
 
     async def customer(self, customer: str) -> Customer | None:
+        need(customer, "a customer id")
         rows = await self._fetch("reading a customer", SQL.customer, (customer,))
         return to_customer(customer, rows)
 
@@ -129,12 +131,15 @@ class SQLiteAudience:
 
         return await self._write_now("linking a user", write)
 
-    async def unlink(self, user: str, at: float, source: str) -> bool:
+    async def unlink(
+        self, user: str, at: float, source: str, *, linked_by: str | None = None
+    ) -> bool:
+        need(user, "a user")
         need(source, "an unlink's source")
         need_time(at, "the time")
 
         def write(db: sqlite3.Connection) -> bool:
-            rows = db.execute(SQL.unlink, (user,)).fetchall()
+            rows = db.execute(SQL.unlink, (user, linked_by)).fetchall()
             if not rows:
                 return False
             db.execute(SQL.insert_log, log_row(at, UNLINKED, rows[0][0], user, source))
@@ -143,6 +148,7 @@ class SQLiteAudience:
         return await self._write_now("unlinking a user", write)
 
     async def customer_of(self, user: str) -> str | None:
+        need(user, "a user")
         rows = await self._fetch("reading a link", SQL.customer_of, (user,))
         return None if not rows else str(rows[0][0])
 
@@ -152,22 +158,27 @@ class SQLiteAudience:
     # --- consent -------------------------------------------------------------------------------
 
     async def consent(self, member: str) -> Mapping[str, Any]:
+        need(member, "a member")
         rows = await self._fetch("reading a consent", SQL.consent, (member,))
         return consent_dict(to_consent(rows[0] if rows else None))
 
-    async def change_consent(self, member: str, change: ConsentChange) -> None:
+    async def change_consent(self, member: str, change: ConsentChange) -> bool:
         need(member, "a member")
-        columns, changed = consent_update(change)
-        if not changed:
-            return
-        sql, params = SQL.upsert_consent(member, columns)
-        entry = log_row(change.at, CONSENTED, member, None, change.source, changed)
+        if not consent_fields(change):
+            return False
 
-        def write(db: sqlite3.Connection) -> None:
-            db.execute(sql, params)
+        def write(db: sqlite3.Connection) -> bool:
+            # read in the write's own transaction: the stored consent cannot change meanwhile
+            stored = to_consent(db.execute(SQL.consent, (member,)).fetchone())
+            columns, changed = consent_update(change, stored)
+            if not changed:
+                return False
+            db.execute(*SQL.upsert_consent(member, columns))
+            entry = log_row(change.at, CONSENTED, member, None, change.source, changed)
             db.execute(SQL.insert_log, entry)
+            return True
 
-        await self._write_now("changing a consent", write)
+        return await self._write_now("changing a consent", write)
 
     async def audience_log(
         self,
@@ -176,6 +187,8 @@ class SQLiteAudience:
         since: float | None = None,
         until: float | None = None,
     ) -> list[AudienceEntry]:
+        if member is not None:
+            need(member, "a member")
         sql, params = log_query(_mark, member=member, since=since, until=until)
         return to_entries(await self._fetch("reading the audience log", sql, params))
 
@@ -193,6 +206,7 @@ class SQLiteAudience:
             raise StorageError(KEPT_TWICE)
 
     async def take_code(self, code: str, at: float) -> str | None:
+        need(code, "a link code")
         need_time(at, "the time")
 
         def write(db: sqlite3.Connection) -> str | None:
@@ -220,4 +234,4 @@ class SQLiteAudience:
         need_time(at, "the instant")
         sql, params = compile_segment(segment, at, dialect="sqlite")
         rows = await self._fetch("listing a segment's members", sql, params)
-        return sorted({str(row[0]) for row in rows})
+        return [str(row[0]) for row in rows]  # distinct and sorted by the query

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from botkit.audience import Audience, Consent, Customer
+from botkit.audience import Audience, Consent, ConsentChange, Customer
 from botkit.cli import customers as customers_command
 from botkit.cli.main import cli
 from botkit.storage import open_store
@@ -337,6 +337,92 @@ def test_a_refusal_never_shows_a_sensitive_value(
     assert "1055512345" not in result.output
 
 
+def test_a_cell_too_long_for_csv_is_refused_by_its_line_and_the_rest_loaded(
+    tmp_path: Path, bot: Path, store_url: str
+) -> None:
+    path = tmp_path / "customers.csv"
+    address = "서울특별시 강남구 " * 15_000  # a CRM's notes column pasted into the region
+    path.write_text(
+        f'id,region\nC-1,부산\nC-2,{address}\nC-3,"{address}"\nC-4,제주\n', encoding="utf-8"
+    )
+
+    result = _import(path, store_url, bot)
+
+    assert result.exit_code == 1, result.output
+    assert _refused_lines(result.stdout) == {
+        3: "a cell longer than 131,072 characters",
+        4: "a cell longer than 131,072 characters",
+    }
+    assert result.stdout.endswith("2 loaded (2 changed) · 2 refused\n")
+    assert _profiles(store_url, "C-1", "C-2", "C-4") == {
+        "C-1": {"region": "부산"},
+        "C-2": None,
+        "C-4": {"region": "제주"},
+    }
+
+
+def test_a_whole_number_of_more_than_18_digits_is_refused_by_its_line(
+    tmp_path: Path, bot: Path, store_url: str
+) -> None:
+    huge = "7" * 5_000  # more digits than Python reads into a number
+    csv_path = tmp_path / "customers.csv"
+    csv_path.write_text(
+        f"id,age\nC-1,{huge}\nC-2,1234567890123456789\nC-3,000123456789012345678\n",
+        encoding="utf-8",
+    )
+    lines = [
+        f'{{"id": "C-4", "age": {huge}}}',
+        '{"id": "C-5", "age": 12345678901234567890123}',
+        '{"id": "C-6", "interests": ["패딩", 99999999999999999999]}',
+        '{"id": "C-7", "age": 41}',
+    ]
+    jsonl_path = tmp_path / "customers.jsonl"
+    jsonl_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    from_csv = _import(csv_path, store_url, bot)
+    from_jsonl = _import(jsonl_path, store_url, bot)
+
+    too_long = "a whole number of more than 18 digits"
+    assert _refused_lines(from_csv.stdout) == {
+        2: f"attribute 'age': {too_long}",
+        3: f"attribute 'age': {too_long}",  # 19 digits
+    }
+    assert _refused_lines(from_jsonl.stdout) == {
+        1: too_long,
+        2: f"attribute 'age': {too_long}",
+        3: f"attribute 'interests': {too_long}",
+    }
+    assert _profiles(store_url, "C-3", "C-7") == {
+        "C-3": {"age": 123456789012345678},  # 18 digits, leading zeros aside
+        "C-7": {"age": 41},
+    }
+    assert "77777" not in from_csv.output + from_jsonl.output
+
+
+def test_json_lines_end_at_line_feeds_only(tmp_path: Path, bot: Path, store_url: str) -> None:
+    lines = [
+        '{"id": "C-1", "region": "서울\u2028강남구"}',  # a line separator, unescaped in a string
+        '{"id": "C-2", "region": "부산\x85해운대구"}',  # a next-line character (NEL)
+        '{"id": "C-3", "region": "대구\x1c"}',  # a control character JSON must escape
+        '{"id": "C-4", "age": "마흔"}',
+        '{"id": "C-5", "region": "제주"}',
+    ]
+    path = tmp_path / "customers.jsonl"
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8", newline="")
+
+    result = _import(path, store_url, bot)
+
+    assert _refused_lines(result.stdout) == {
+        3: "not a JSON object (JSON lines: one object per line)",
+        4: "attribute 'age': expected a number, found text",
+    }
+    assert _profiles(store_url, "C-1", "C-2", "C-5") == {
+        "C-1": {"region": "서울\u2028강남구"},
+        "C-2": {"region": "부산\x85해운대구"},
+        "C-5": {"region": "제주"},
+    }
+
+
 # -- consent --------------------------------------------------------------------------------------
 
 
@@ -376,6 +462,59 @@ def test_consent_columns_record_consent_with_source_import_once(
 
     import_clock(IMPORTED_AT + 3600)  # an hour later, the same file again
     second = _import(path, store_url, bot)
+
+    assert second.stdout == "3 loaded (0 changed) · none refused\n"
+    assert _audience_log(store_url) == log
+
+
+def _type_opt_out_words(store_url: str, at: float, *customers: str) -> None:
+    """Each customer typed "수신거부" at ``at`` (what botkit.runtime.consent records)."""
+
+    async def write() -> None:
+        store = open_store(store_url)
+        await store.open()
+        try:
+            assert isinstance(store, Audience)
+            for customer in customers:
+                said = ConsentChange(at, "opt_out_words", marketing=False, night=False)
+                await store.change_consent(customer, said)
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+
+
+def test_a_crm_file_never_turns_back_on_what_the_customer_withdrew(
+    tmp_path: Path, bot: Path, store_url: str
+) -> None:
+    withdrawn = IMPORTED_AT - 3600  # 2026-03-04 12:53:20 in Seoul
+    _type_opt_out_words(store_url, withdrawn, "C-1", "C-2", "C-3")
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "id,grade,marketing,marketing_at,night\n"
+        "C-1,VIP,true,,true\n"  # the CRM's flag, undated: stale
+        "C-2,GOLD,true,2026-03-04T12:00:00+09:00,\n"  # agreed before typing 수신거부
+        "C-3,SILVER,true,2026-03-04T13:30:00+09:00,\n",  # agreed again, after
+        encoding="utf-8",
+    )
+
+    first = _import(path, store_url, bot)
+
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "3 loaded (3 changed, 1 consent changed) · none refused\n"
+    stored = {
+        i: c.consent if c else None for i, c in _read(store_url, "C-1", "C-2", "C-3").items()
+    }
+    opted_out = Consent(False, withdrawn, "opt_out_words", False, withdrawn, "opt_out_words")
+    assert stored == {
+        "C-1": opted_out,
+        "C-2": opted_out,
+        "C-3": Consent(True, 1772598600.0, "import", False, withdrawn, "opt_out_words"),
+    }
+    log = _audience_log(store_url)
+    assert [(e.member, e.source) for e in log if e.at > withdrawn] == [("C-3", "import")]
+
+    second = _import(path, store_url, bot)  # the same file again: still nothing turned on
 
     assert second.stdout == "3 loaded (0 changed) · none refused\n"
     assert _audience_log(store_url) == log

@@ -68,7 +68,7 @@ async def test_joins_and_blocks_are_recorded_once_each() -> None:
     data = {"id_type": "app_user_id", "channel_public_id": "_ZeUTxl"}
     assert events == [
         BusinessEvent(
-            "added:kakao_app:4012345678:2026-11-23T00:30:00Z",
+            "added:kakao_app:4012345678:1795393800000",
             "channel_added",
             "kakao_app:4012345678",
             MONDAY.timestamp(),
@@ -76,7 +76,7 @@ async def test_joins_and_blocks_are_recorded_once_each() -> None:
             data,
         ),
         BusinessEvent(
-            "added:kakao_open:opaque-77:2026-11-23T00:30:00Z",
+            "added:kakao_open:opaque-77:1795393800000",
             "channel_added",
             "kakao_open:opaque-77",
             MONDAY.timestamp(),
@@ -84,7 +84,7 @@ async def test_joins_and_blocks_are_recorded_once_each() -> None:
             {**data, "id_type": "open_id"},
         ),
         BusinessEvent(
-            "blocked:kakao_app:4012345678:2026-11-24T12:00:00+00:00",
+            "blocked:kakao_app:4012345678:1795521600000",
             "channel_blocked",
             "kakao_app:4012345678",
             datetime(2026, 11, 24, 21, 0, tzinfo=ZoneInfo("Asia/Seoul")).timestamp(),
@@ -173,3 +173,37 @@ async def test_a_numeric_id_reads_as_the_same_user() -> None:
         await client.post("/kakao/channel", json={**ADDED, "id": 4012345678}, headers=KAKAO)
         (event,) = await store.events()
     assert event.user == "kakao_app:4012345678"
+
+
+async def test_the_same_moment_written_another_way_is_the_same_event() -> None:
+    store = MemoryStore()
+    async with served(store) as client:
+        first = await client.post("/kakao/channel", json=ADDED, headers=KAKAO)
+        written = ["2026-11-23T00:30:00+00:00", "2026-11-23T09:30:00+09:00", "2026-11-23T00:30Z"]
+        again = [
+            await client.post("/kakao/channel", json={**ADDED, "updated_at": at}, headers=KAKAO)
+            for at in written
+        ]
+        a_second_later = {**ADDED, "updated_at": "2026-11-23T00:30:01Z"}
+        later = await client.post("/kakao/channel", json=a_second_later, headers=KAKAO)
+        events = await store.events()
+    assert first.json()["added"] == 1
+    assert [response.json()["added"] for response in again] == [0, 0, 0]
+    assert later.json()["added"] == 1
+    assert [e.at - MONDAY.timestamp() for e in events] == [0.0, 1.0]
+
+
+async def test_an_id_as_long_as_ids_may_be_keeps_the_event_id_within_256() -> None:
+    store = MemoryStore()
+    long_id = "오픈아이디" * 51 + "끝"  # 256 characters: the longest id botkit takes
+    other = "오픈아이디" * 51 + "다"
+    async with served(store) as client:
+        for user_id in (long_id, other, long_id):
+            body = {**ADDED, "id": user_id, "id_type": "open_id"}
+            stored = await client.post("/kakao/channel", json=body, headers=KAKAO)
+            assert stored.status_code == 200, stored.text
+        events = await store.events()
+    assert [e.user for e in events] == [f"kakao_open:{long_id}", f"kakao_open:{other}"]
+    assert all(len(e.id) <= 256 for e in events)
+    assert events[0].id != events[1].id
+    assert long_id not in events[0].id

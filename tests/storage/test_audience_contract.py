@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import pytest
@@ -40,8 +40,8 @@ async def shop(backend: Backend) -> AsyncIterator[AudienceStore]:
     await opened.close()
 
 
-async def test_every_store_implements_the_audience(shop: AudienceStore) -> None:
-    assert isinstance(shop, Audience)
+async def test_every_store_with_an_audience_is_a_whole_store(shop: AudienceStore) -> None:
+    """The fixture checks that each is an Audience; the Store's methods are all there too."""
     assert isinstance(shop, Store)
 
 
@@ -113,7 +113,11 @@ async def test_an_import_counts_the_customers_it_changed(shop: AudienceStore) ->
     assert await shop.put_profiles([], NOW) == 0
 
 
-async def test_an_import_replaces_profiles_and_stores_all_or_nothing(shop: AudienceStore) -> None:
+async def test_an_import_replaces_profiles_and_stores_none_when_one_is_bad(
+    shop: AudienceStore,
+) -> None:
+    """Every row is checked before any is stored (the bad one is refused before the
+    transaction begins, so this says nothing of the database's atomicity)."""
     await shop.put_profile("C-1", {"이름": "김민지", "메모": "단골"}, NOW, merge=False)
     assert await shop.put_profiles([("C-1", {"이름": "김민지"})], NOW + 1) == 1
     stored = await shop.customer("C-1")
@@ -152,6 +156,39 @@ async def test_a_customer_needs_an_id(shop: AudienceStore) -> None:
         await shop.put_profiles([("", {"이름": "김민지"})], NOW)
     with pytest.raises(StorageError, match="customer id"):
         await shop.link(KAKAO_MINJI, "", NOW, "api")
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        pytest.param(1_012_345_678, id="a-phone-number-as-a-number"),
+        pytest.param(b"010-1234-5678", id="bytes"),
+        pytest.param(["C-1042"], id="a-list"),
+        pytest.param("", id="empty"),
+    ],
+)
+async def test_an_id_that_is_no_text_is_refused_and_never_shown(
+    shop: AudienceStore, wrong: Any
+) -> None:
+    """Every read and write that takes a customer, user, member or code refuses one that is
+    not text with a StorageError that does not show it (a database's own message would, and
+    messages get logged)."""
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
+        "customer": lambda: shop.customer(wrong),
+        "customer_of": lambda: shop.customer_of(wrong),
+        "unlink": lambda: shop.unlink(wrong, NOW, "api"),
+        "consent": lambda: shop.consent(wrong),
+        "audience_log": lambda: shop.audience_log(member=wrong),
+        "take_code": lambda: shop.take_code(wrong, NOW),
+    }
+    for name, call in calls.items():
+        with pytest.raises(StorageError) as caught:
+            await call()
+        shown = str(caught.value)
+        assert "must be non-empty text" in shown, name
+        assert "1012345678" not in shown, name
+        assert "1234" not in shown, name
+        assert "C-1042" not in shown, name
 
 
 # --- links -----------------------------------------------------------------------------------
@@ -209,6 +246,19 @@ async def test_unlinking_forgets_the_link_and_logs_it(shop: AudienceStore) -> No
         AudienceEntry(NOW, "linked", "C-1", KAKAO_MINJI, "kakao_link"),
         AudienceEntry(NOW + 1, "unlinked", "C-1", KAKAO_MINJI, "api"),
     ]
+
+
+async def test_an_unlink_may_undo_only_a_link_of_one_source(shop: AudienceStore) -> None:
+    """A page that no longer names its customer undoes the page's link, not the shop's."""
+    await shop.link(WEB_MINJI, "C-1", NOW, "api")
+    assert await shop.unlink(WEB_MINJI, NOW + 1, "web_logout", linked_by="web_identity") is False
+    assert await shop.customer_of(WEB_MINJI) == "C-1"
+    await shop.link(WEB_MINJI, "C-2", NOW + 2, "web_identity")
+    assert await shop.unlink(WEB_MINJI, NOW + 3, "web_logout", linked_by="web_identity") is True
+    assert await shop.customer_of(WEB_MINJI) is None
+    assert (await shop.audience_log(since=NOW + 3))[-1] == AudienceEntry(
+        NOW + 3, "unlinked", "C-2", WEB_MINJI, "web_logout"
+    )
 
 
 async def test_every_link_at_once(shop: AudienceStore) -> None:
@@ -311,6 +361,93 @@ async def test_a_consent_is_true_or_false(shop: AudienceStore) -> None:
     assert await shop.audience_log() == []
 
 
+async def test_the_newer_word_wins(shop: AudienceStore) -> None:
+    said = ConsentChange(NOW + 3, "opt_out_words", marketing=False, night=False)
+    assert await shop.change_consent("C-1", said) is True
+    # the shop's server tells, late, of a "yes" the member gave before typing "수신거부"
+    late = ConsentChange(NOW + 1, "api", marketing=True, night=True)
+    assert await shop.change_consent("C-1", late) is False
+    # the same instant as the withdrawal: the later call wins the tie
+    assert await shop.change_consent("C-1", ConsentChange(NOW + 3, "api", night=True)) is True
+
+    assert await shop.consent("C-1") == {
+        "marketing": False,
+        "marketing_at": NOW + 3,
+        "marketing_source": "opt_out_words",
+        "night": True,
+        "night_at": NOW + 3,
+        "night_source": "api",
+    }
+    assert await shop.audience_log(member="C-1") == [  # only what was set
+        AudienceEntry(
+            NOW + 3, "consent", "C-1", None, "opt_out_words", {"marketing": False, "night": False}
+        ),
+        AudienceEntry(NOW + 3, "consent", "C-1", None, "api", {"night": True}),
+    ]
+
+
+async def test_an_older_field_is_left_and_the_newer_one_set(shop: AudienceStore) -> None:
+    await shop.change_consent("C-1", ConsentChange(NOW + 2, "api", marketing=True))
+    both = ConsentChange(NOW + 1, "kakao_channel", marketing=False, night=True)
+    assert await shop.change_consent("C-1", both) is True
+    consent = await shop.consent("C-1")
+    assert (consent["marketing"], consent["marketing_at"]) == (True, NOW + 2)
+    assert (consent["night"], consent["night_at"], consent["night_source"]) == (
+        True,
+        NOW + 1,
+        "kakao_channel",
+    )
+    assert [e.data for e in await shop.audience_log(member="C-1")] == [
+        {"night": True},  # by time: said at NOW + 1, though told second
+        {"marketing": True},
+    ]
+
+
+async def test_an_import_never_turns_back_on_what_the_opt_out_words_withdrew(
+    shop: AudienceStore,
+) -> None:
+    withdrawal = ConsentChange(NOW, "opt_out_words", marketing=False, night=False)
+    await shop.change_consent("C-1", withdrawal)
+    # a CRM file without times, imported an hour later: its "marketing: true" is stale
+    undated = ConsentChange(NOW + HOUR, "import", marketing=True, night=True, dated=False)
+    assert await shop.change_consent("C-1", undated) is False
+    # a file that says the member agreed at the very moment they withdrew, or before
+    for at in (NOW - HOUR, NOW):
+        assert (
+            await shop.change_consent("C-1", ConsentChange(at, "import", marketing=True)) is False
+        )
+    consent = await shop.consent("C-1")
+    assert (consent["marketing"], consent["night"]) == (False, False)
+    assert consent["marketing_source"] == consent["night_source"] == "opt_out_words"
+    assert [e.source for e in await shop.audience_log(member="C-1")] == ["opt_out_words"]
+
+    # an undated import may still say no, and a dated one may say yes again, said later
+    assert await shop.change_consent(
+        "C-1", ConsentChange(NOW + HOUR, "import", night=False, dated=False)
+    )
+    again = ConsentChange(NOW + 2 * HOUR, "import", marketing=True)
+    assert await shop.change_consent("C-1", again) is True
+    consent = await shop.consent("C-1")
+    assert (consent["marketing"], consent["marketing_at"], consent["marketing_source"]) == (
+        True,
+        NOW + 2 * HOUR,
+        "import",
+    )
+    assert consent["night"] is False
+
+
+async def test_an_undated_import_may_turn_on_what_no_opt_out_word_withdrew(
+    shop: AudienceStore,
+) -> None:
+    await shop.change_consent("C-1", ConsentChange(NOW, "api", marketing=False))
+    await shop.change_consent("C-2", ConsentChange(NOW, "opt_out_words", marketing=False))
+    await shop.change_consent("C-2", ConsentChange(NOW + 1, "api", marketing=True))  # agreed again
+    for customer in ("C-1", "C-2", "C-3"):
+        change = ConsentChange(NOW + HOUR, "import", marketing=True, dated=False)
+        assert await shop.change_consent(customer, change) is True
+        assert (await shop.consent(customer))["marketing"] is True
+
+
 async def test_the_log_reads_by_member_and_time(shop: AudienceStore) -> None:
     await shop.link("kakao:가", "C-1", NOW + 2, "api")
     await shop.link("kakao:나", "C-2", NOW + 1, "api")  # told late, kept by its own time
@@ -354,6 +491,8 @@ async def test_an_expired_or_unknown_code_gives_no_user(shop: AudienceStore) -> 
 
 
 async def test_two_takes_of_one_code_at_once_give_one_user(shop: AudienceStore) -> None:
+    """Meaningful on PostgreSQL, where the takes run at once on connections of their own; the
+    memory store's event loop and SQLite's one write connection take them in turns anyway."""
     await shop.put_code("해시-1", KAKAO_MINJI, NOW + 600)
     taken = await asyncio.gather(*(shop.take_code("해시-1", NOW) for _ in range(6)))
     assert [user for user in taken if user is not None] == [KAKAO_MINJI]
