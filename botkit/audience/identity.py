@@ -30,7 +30,13 @@ make (``forged``), one past its ten minutes (``expired``), or, from the store, o
 
 **The account-link button.** A flow's ``url: botkit:account-link`` button becomes an address of
 botkit's that names the user sealed (:class:`AccountLinkSealer`: a widget's user id opens their
-history, so it must not be readable in an address users copy); opening it mints the code.
+history, so it must not be readable in an address users copy); opening it mints the code. The
+address holds a nonce of its own, which the server spends at the first press
+(:attr:`SealedLink.nonce_key` through ``Audience.first_use``), and is good for
+:data:`ACCOUNT_LINK_TTL_S`. That narrows, without closing, the one way to abuse a button: its
+user sending it to someone else, who logs in and links the sender's KakaoTalk to their own
+account. Only the shop's login page can close it, by saying what is being linked and asking
+before it posts the code (docs/identity.md).
 
 Nothing here puts a token, a code or a customer's data in an exception's message.
 """
@@ -62,6 +68,7 @@ __all__ = [
     "AccountLinkSealer",
     "IdentityRefused",
     "LinkCode",
+    "SealedLink",
     "WebIdentity",
     "account_link_url",
     "link_code_key",
@@ -73,7 +80,9 @@ __all__ = [
 WEB_TOKEN_TTL_S = 600.0  # a token is made with the page: ten minutes is time to open the chat
 CLOCK_SKEW_S = 60.0  # how far in the future a token may be issued (the shop's clock ahead)
 LINK_CODE_TTL_S = 600.0  # the time to log in on the shop's page
-ACCOUNT_LINK_TTL_S = 3600.0  # a button in the conversation: the user may come back to it later
+# A button in the conversation, pressed once: the user presses it when they ask for it. Short,
+# as a button sent to someone else is a way to link the sender to the receiver's account.
+ACCOUNT_LINK_TTL_S = 600.0
 MIN_SECRET_CHARS = 16
 MAX_TOKEN_CHARS = 2048
 ACCOUNT_LINK = "botkit:account-link"  # what a flow writes as a button's url
@@ -199,11 +208,21 @@ def account_link_url(base: str, code: str) -> str:
     return f"{base}{joiner}{urlencode({'code': code})}"
 
 
+@dataclass(frozen=True, slots=True)
+class SealedLink:
+    """What an account-link address names: the ``user``, and the ``nonce_key`` the server spends
+    at the first press (kept until ``expires_at``): a hash of the nonce, not the nonce."""
+
+    user: str
+    nonce_key: str
+    expires_at: float
+
+
 class AccountLinkSealer:
     """The user an account-link button is for, sealed in its address: AES-GCM (as the link
-    tokens of :mod:`botkit.server.links`) of "issued_at|user" under a key derived from the
-    identity secret, so nobody reads the user in it, makes one, or uses one past
-    :data:`ACCOUNT_LINK_TTL_S`."""
+    tokens of :mod:`botkit.server.links`) of "issued_at|nonce|user" under a key derived from
+    the identity secret, so nobody reads the user in it, makes one, or uses one past
+    :data:`ACCOUNT_LINK_TTL_S`; the nonce makes each address one of its own, pressed once."""
 
     def __init__(self, secret: str) -> None:
         key = hashlib.sha256(b"botkit account link\0" + secret.encode()).digest()
@@ -211,14 +230,15 @@ class AccountLinkSealer:
 
     def seal(self, user: str, at: float) -> str:
         nonce = os.urandom(_NONCE_BYTES)
-        return _b64(nonce + self._aead.encrypt(nonce, f"{int(at)}|{user}".encode(), None))
+        plain = f"{int(at)}|{secrets.token_urlsafe(16)}|{user}".encode()
+        return _b64(nonce + self._aead.encrypt(nonce, plain, None))
 
-    def open(self, sealed: str, now: float) -> str:
-        """The user ``sealed`` names; :class:`IdentityRefused` (``forged``, ``expired``)."""
+    def open(self, sealed: str, now: float) -> SealedLink:
+        """What ``sealed`` names; :class:`IdentityRefused` (``forged``, ``expired``)."""
         try:
             raw = _unb64(sealed)
             plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], None)
-            issued, _, user = plain.decode("utf-8").partition("|")
+            issued, nonce, user = plain.decode("utf-8").split("|", 2)  # a user may hold "|"
             issued_at = int(issued)
         except (ValueError, binascii.Error, InvalidTag):
             raise IdentityRefused(
@@ -226,4 +246,5 @@ class AccountLinkSealer:
             ) from None
         if not issued_at - CLOCK_SKEW_S <= now < issued_at + ACCOUNT_LINK_TTL_S:
             raise IdentityRefused("expired", "this account-link button is too old")
-        return user
+        key = hashlib.sha256(f"account-link|{nonce}".encode()).hexdigest()
+        return SealedLink(user, key, issued_at + ACCOUNT_LINK_TTL_S)

@@ -2,7 +2,9 @@
 
 Every route needs ``Authorization: Bearer <customers token>`` (``BOTKIT_CUSTOMERS_TOKEN``;
 unset, they answer 503). ``{id}`` is the shop's own customer id (1-256 characters, no control
-characters, not starting with ``user:``, which names channel users no customer is linked to).
+characters, not starting with ``user:``, which names channel users no customer is linked to,
+and without ``/``: :func:`botkit.audience.ids.customer_id_problem`, which ``botkit customers
+import`` and ``POST /events`` ask too).
 
 * ``PUT /customers/{id}``: the body is the customer's whole profile, ``{"grade": "VIP",
   "region": "서울"}``: it replaces what botkit had (the customer is created if new).
@@ -20,7 +22,12 @@ characters, not starting with ``user:``, which names channel users no customer i
   or ``kakao_app:<appUserId>`` for a channel with Kakao Sync (the Kakao Login user id, which
   the channel callback of :mod:`botkit.server.channel_callback` names too).
 * ``DELETE /customers/{id}/links/{user}``: the user is unlinked (404 ``not_linked`` when the
-  user is not linked to this customer).
+  user is not linked to this customer). ``{user}`` may be a web visitor as ``GET`` shows it.
+
+**A web visitor's id is never in an answer** (``users``, the ``user`` a link names): it opens
+the visitor's conversation (``GET /web/history``), so it is shown as ``web:`` and its first four
+characters (``web:ab12…``, :func:`botkit.audience.ids.shown_user`), which ``DELETE`` takes too;
+KakaoTalk users are shown as they are.
 
 Whatever changes a profile or a link puts the customer's profile into the sessions of their
 users (:mod:`botkit.server.profiles`), so that flows read it as ``profile.<attribute>``.
@@ -33,6 +40,8 @@ profile value or code is ever logged.
 
 from __future__ import annotations
 
+import asyncio
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from typing import Any
@@ -44,8 +53,9 @@ from starlette.routing import BaseRoute, Route
 
 from botkit.adapters.checks import MAX_USER_CHARS, check_id
 from botkit.adapters.http import bad_id_response, bearer_refusal, json_error, json_response
-from botkit.audience import ANONYMOUS, Audience, ConsentChange, Customer
+from botkit.audience import Audience, ConsentChange, Customer
 from botkit.audience.identity import IdentityRefused, link_code_key
+from botkit.audience.ids import SHOWN_WEB, customer_id_problem, shown_user
 from botkit.audience.profile import check_profile
 from botkit.errors import BadId, BadPayload
 from botkit.flow.model import ProfileAttribute
@@ -61,6 +71,8 @@ _CODE_REFUSALS = {  # IdentityRefused.reason → status, code
     "forged": (400, "link_code_forged"),
     "expired": (410, "link_code_expired"),
 }
+
+PROFILE_LOCKS = 64  # profile writes of one customer take turns in a process (striped locks)
 
 Handler = Callable[[Request, str], Awaitable[Response]]
 
@@ -107,6 +119,9 @@ class CustomersApi:
         self.identity_secret = identity_secret
         self.profiles = profiles
         self.linked_app_user = linked_app_user
+        # What a write removed reaches the sessions only if the profile read before it is the
+        # one it changed: two writes of one customer at once take turns (within a process).
+        self._profile_locks = [asyncio.Lock() for _ in range(PROFILE_LOCKS)]
 
     def routes(self) -> list[BaseRoute]:
         one = "/customers/{customer}"
@@ -137,8 +152,9 @@ class CustomersApi:
             customer = request.path_params["customer"]
             try:
                 check_id("id", customer)
-                if customer.startswith(ANONYMOUS):
-                    raise BadId("id", f"may not start with '{ANONYMOUS}' (channel users do)")
+                problem = customer_id_problem(customer)
+                if problem is not None:
+                    raise BadId("id", problem)
                 return await handler(request, customer)
             except BadId as bad:
                 return bad_id_response(bad)
@@ -178,10 +194,13 @@ class CustomersApi:
                 f"attribute '{first['attribute']}': {first['message']}",
                 errors=listed,
             )
-        before = await self._audience.customer(customer) if self.profiles is not None else None
-        stored = await self._audience.put_profile(customer, profile, self.clock(), merge=merge)
-        if self.profiles is not None:
-            await self.profiles.changed(customer, before.profile if before is not None else {})
+        lock = self._profile_locks[zlib.crc32(customer.encode("utf-8")) % PROFILE_LOCKS]
+        async with lock:  # else a write between ``before`` and ours leaves what it removed
+            profiles = self.profiles
+            before = await self._audience.customer(customer) if profiles is not None else None
+            stored = await self._audience.put_profile(customer, profile, self.clock(), merge=merge)
+            if profiles is not None:
+                await profiles.changed(customer, before.profile if before is not None else {})
         return json_response({"id": customer, "profile": masked_profile(stored, schema)})
 
     def _shown(self, customer: Customer) -> dict[str, Any]:
@@ -189,7 +208,7 @@ class CustomersApi:
             "id": customer.id,
             "profile": masked_profile(customer.profile, self.schema()),
             "consent": asdict(customer.consent),
-            "users": list(customer.users),
+            "users": [shown_user(user) for user in customer.users],
             "updated_at": customer.updated_at,
         }
 
@@ -229,7 +248,7 @@ class CustomersApi:
         if user is None:
             return json_error(409, "link_code_used", "this code was used already")
         linked = await self._link(user, customer, now, ACCOUNT_LINK_SOURCE)
-        return json_response({"id": customer, "user": user, "linked": linked})
+        return json_response({"id": customer, "user": shown_user(user), "linked": linked})
 
     async def link_user(self, request: Request, customer: str) -> Response:
         body = await _object(request, "bad_link", 'the body is {"user": ...}')
@@ -237,7 +256,7 @@ class CustomersApi:
         linked = await self._link(user, customer, self.clock(), SOURCE)
         if self.linked_app_user is not None and user.startswith(KAKAO_APP):
             self.linked_app_user(user[len(KAKAO_APP) :])
-        return json_response({"id": customer, "user": user, "linked": linked})
+        return json_response({"id": customer, "user": shown_user(user), "linked": linked})
 
     async def _link(self, user: str, customer: str, at: float, source: str) -> bool:
         """Link, and put the customer's profile into the user's sessions."""
@@ -250,13 +269,23 @@ class CustomersApi:
         return linked
 
     async def unlink(self, request: Request, customer: str) -> Response:
-        user = check_id("user", request.path_params["user"], MAX_USER_CHARS)
-        if await self._audience.customer_of(user) != customer:
+        given = check_id("user", request.path_params["user"], MAX_USER_CHARS)
+        user: str | None = given
+        if await self._audience.customer_of(given) != customer:
+            user = await self._shown_as(customer, given) if given.startswith(SHOWN_WEB) else None
+        if user is None:
             return json_error(404, "not_linked", "this user is not linked to this customer")
         unlinked = await self._audience.unlink(user, self.clock(), SOURCE)
         if unlinked and self.profiles is not None:
             await self.profiles.unlinked(user, customer)
-        return json_response({"id": customer, "user": user, "unlinked": unlinked})
+        return json_response({"id": customer, "user": shown_user(user), "unlinked": unlinked})
+
+    async def _shown_as(self, customer: str, shown: str) -> str | None:
+        """The one user of ``customer`` the API shows as ``shown`` (a masked web visitor);
+        None when none is, or several are (the shop then needs the visitor's id)."""
+        found = await self._audience.customer(customer)
+        users = [u for u in (found.users if found else ()) if shown_user(u) == shown]
+        return users[0] if len(users) == 1 else None
 
 
 async def _object(request: Request, code: str, message: str) -> dict[str, Any]:

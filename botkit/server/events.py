@@ -10,9 +10,11 @@ skipped, so a shop may send again what it is unsure arrived. Needs ``Authorizati
 <events token>`` (``BOTKIT_EVENTS_TOKEN``).
 
 ``id``, ``kind``, ``user`` and ``customer`` are ids (:func:`~botkit.adapters.checks.check_id`:
-1-256 characters, 513 for ``user``, no control characters); a bad one is refused 400
-``bad_id``. Each event may be at most ``max_event_bytes`` as JSON (413 ``event_too_large``), the
-body ``max_events_body_bytes`` (413, before it is read whole). A refused batch stores nothing.
+1-256 characters, 513 for ``user``, no control characters; a ``customer`` not starting with
+``user:`` nor holding ``/``, as ``/customers/{id}`` needs); a bad one is refused 400
+``bad_id``. Each event may be at most ``max_event_bytes`` as JSON (413 ``event_too_large``),
+the body ``max_events_body_bytes`` (413, before it is read whole). A refused batch stores
+nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from starlette.responses import Response
 
 from botkit.adapters.checks import MAX_USER_CHARS, check_id
 from botkit.adapters.http import bad_id_response, bearer_refusal, json_error, json_response
+from botkit.audience.ids import customer_id_problem
 from botkit.errors import BadId, BadPayload, StorageError
 from botkit.records import BusinessEvent
 from botkit.storage import Store
@@ -109,6 +112,9 @@ class EventsEndpoint:
             check_id(f"{path}.user", user, MAX_USER_CHARS)
         if customer is not None:
             check_id(f"{path}.customer", customer)
+            problem = customer_id_problem(customer)  # as the customers API and the import ask
+            if problem is not None:
+                raise BadId(f"{path}.customer", problem)
         at = item.get("at", self.clock())
         amount = item.get("amount")
         data = item.get("data")

@@ -8,18 +8,28 @@ when the token is good and unused. A missing, forged, expired, replayed or anoth
 token leaves the visitor anonymous and the conversation goes on: the visitor is told nothing,
 the server counts the refusal by reason (:attr:`WebIdentities.refused`) and logs it at debug
 level, without the token or the customer. A visitor already linked to that customer is left
-as is without spending the token: the widget says who it is on every reconnection.
+as is, without spending the token and without a refusal even when the token has expired since:
+the widget says who it is on every reconnection, and a tab stays open for hours.
+
+**Logging out.** A page that names no customer (the ``hello`` of every connection, the first
+``POST`` when it says ``"customer": null``) undoes the link its token made: a visitor linked by
+``web_identity`` is unlinked (source ``web_logout``) and the customer's profile leaves their
+sessions, so the next person at a shared computer is nobody's customer. Links the shop made (the
+API, an account-link code) stay. The widget also starts a new visitor id when the page's
+customer is missing or another (widget.js), so the next person does not see the chat either.
 
 **Kakao Sync.** A KakaoTalk channel that uses Kakao Sync sends the user's Kakao Login id with
 every message (``userRequest.user.properties.appUserId``). Once the shop has linked
 ``kakao_app:<appUserId>`` to its customer (``POST /customers/{id}/identities``), the Kakao user
 (``<bot id>:<botUserKey>``, as records name them) is linked to that customer too, source
 ``kakao_sync`` (:class:`KakaoSync`), unless they are linked to a customer already (an account
-link the user made stays). This runs before the message's turn, on the hot path, so each
-process checks a Kakao user once: at most one store read per user for the process's lifetime
-(a bounded memory of users checked), and none for messages without ``appUserId``. A user
-checked before the shop linked their ``appUserId`` is checked again when the shop links it
-through this process, or after a restart.
+link the user made stays). This runs before the message's turn, on the hot path, so a process
+remembers whom it checked (a bounded memory): a user found linked costs one store read for the
+process's lifetime, a user found unlinked one every :data:`UNLINKED_RECHECK_S` at most, and a
+message without ``appUserId`` none. A user found unlinked before the shop linked their
+``appUserId`` is linked at their next message when the link went through this process (the
+API tells it), else at their first message five minutes after the look-up (with several
+workers, the API reaches only one of them).
 
 A user linked here gets the customer's profile in their sessions (:mod:`botkit.server.profiles`).
 
@@ -27,13 +37,17 @@ A user linked here gets the customer's profile in their sessions (:mod:`botkit.s
 ``botkit:account-link``. When a reply is drawn, :meth:`AccountLinks.rewriter` turns it into an
 address of this server that names the user sealed, ``{public_url}/account-link?token=…``
 (relative to the server in the widget; KakaoTalk opens only absolute links, so Kakao needs
-``public_url``). Opening it (``GET /account-link``) makes a one-time code, keeps its hash with the
-user for ten minutes, and answers 302 to the shop's login page, ``account_link_url?code=…``.
-The shop, once the customer has logged in, posts the code to ``POST /customers/{id}/links``
-(:mod:`botkit.server.customers`). The code is made at the click, not when the bubble is drawn:
-drawing is synchronous and stores nothing, and a bubble nobody presses leaves no code behind.
-A button older than an hour answers 410 (the user asks the bot again); a link-preview robot
-is sent to the login page without a code. Without ``identity_secret`` and
+``public_url``). Opening it (``GET /account-link``) spends the address's nonce, makes a
+one-time code, keeps its hash with the user for ten minutes, and answers 302 to the shop's
+login page, ``account_link_url?code=…``. The shop, once the customer has logged in, posts the
+code to ``POST /customers/{id}/links`` (:mod:`botkit.server.customers`). The code is made at the
+click, not when the bubble is drawn: drawing is synchronous and stores nothing, and a bubble
+nobody presses leaves no code behind. An address works once and for ten minutes: pressed
+again it answers 409, older 410 (the user asks the bot again), because a button its user sends
+to someone else links the sender's KakaoTalk to whoever logs in; the shop's login page must
+also say what is being linked and ask before it posts the code (docs/identity.md). A
+link-preview robot is sent to the login page without a code, spending nothing. Without
+``identity_secret`` and
 ``account_link_url`` (or ``public_url`` on KakaoTalk) the url is left as the flow wrote it, and
 the channels leave out a button that is not http(s).
 """
@@ -55,7 +69,7 @@ from botkit.adapters.checks import id_problem
 from botkit.adapters.http import json_error
 from botkit.adapters.kakao.endpoint import CHANNEL as KAKAO
 from botkit.adapters.web.endpoint import CHANNEL as WEB
-from botkit.audience import ANONYMOUS, Audience
+from botkit.audience import Audience
 from botkit.audience.identity import (
     ACCOUNT_LINK,
     MIN_SECRET_CHARS,
@@ -65,6 +79,7 @@ from botkit.audience.identity import (
     new_link_code,
     read_web_token,
 )
+from botkit.audience.ids import customer_id_problem
 from botkit.effects import Effect
 from botkit.errors import ConfigurationError, StorageError
 from botkit.runtime import Reply
@@ -74,6 +89,8 @@ from botkit.server.profiles import KAKAO_APP, ProfileSync
 __all__ = [
     "ACCOUNT_LINK_PATH",
     "KAKAO_SYNC_SOURCE",
+    "UNLINKED_RECHECK_S",
+    "WEB_LOGOUT_SOURCE",
     "WEB_SOURCE",
     "AccountLinks",
     "KakaoSync",
@@ -86,8 +103,10 @@ log = logging.getLogger("botkit.server")
 
 ACCOUNT_LINK_PATH = "/account-link"
 WEB_SOURCE = "web_identity"
+WEB_LOGOUT_SOURCE = "web_logout"  # a page that named no customer undid its token's link
 KAKAO_SYNC_SOURCE = "kakao_sync"
 CHECKED_KAKAO_USERS = 100_000  # users a process remembers checking (some 30 MB at most)
+UNLINKED_RECHECK_S = 300.0  # how long "not linked" is believed: another worker may have linked
 _ROBOTS = ("kakaotalk-scrap", "facebookexternalhit", "slackbot", "twitterbot", "yeti/", "daumoa")
 
 Rewrite = Callable[[Reply], list[Effect]]
@@ -120,21 +139,30 @@ class WebIdentities:
         self.refused: Counter[str] = Counter()  # reason → how many tokens were refused
 
     async def identify(self, user: str, customer: Any, token: Any) -> bool:
-        """Link ``user`` to ``customer`` if ``token`` proves it; whether the user is now
-        linked to them. Never raises: the conversation goes on whatever happens here."""
+        """Link ``user`` to ``customer`` if ``token`` proves it (neither: the page names no
+        customer, see :meth:`signed_out`); whether the user is now linked to them. Never
+        raises: the conversation goes on whatever happens here."""
+        if not customer and not token:
+            await self.signed_out(user)
+            return False
         if self.audience is None or self.secret is None:
             return self._refuse("not_configured")
         now = self.clock()
+        late: IdentityRefused | None = None  # made with the secret for this customer, but old
         try:
             identity = read_web_token(self.secret, customer, token, now)
-            if id_problem(identity.customer) or identity.customer.startswith(ANONYMOUS):
+            if id_problem(identity.customer) or customer_id_problem(identity.customer):
                 raise IdentityRefused("malformed", "not a customer id")
         except IdentityRefused as refused:
-            return self._refuse(refused.reason)
+            if refused.reason != "expired":
+                return self._refuse(refused.reason)
+            late = refused  # the signature and the customer are good: maybe a reconnection
         try:
             previous = await self.audience.customer_of(user)
-            if previous == identity.customer:
+            if previous == customer:  # a reconnection: nothing to do, nothing refused
                 return True
+            if late is not None:
+                return self._refuse(late.reason)
             if not await self.audience.first_use(identity.nonce_key, identity.expires_at, now):
                 return self._refuse("replayed")
             await self.audience.link(user, identity.customer, now, WEB_SOURCE)
@@ -145,6 +173,23 @@ class WebIdentities:
             log.warning("web identity not linked: the store failed", extra={"error": str(exc)})
             return False
         return True
+
+    async def signed_out(self, user: str) -> None:
+        """The page names no customer: a visitor its token linked is unlinked, and the
+        customer's profile leaves their sessions. One store read for a visitor not linked."""
+        if self.audience is None:
+            return
+        try:
+            customer = await self.audience.customer_of(user)
+            if customer is None:
+                return
+            now = self.clock()
+            if not await self.audience.unlink(user, now, WEB_LOGOUT_SOURCE, linked_by=WEB_SOURCE):
+                return  # the shop linked them (the API, an account-link code): theirs to undo
+            if self.profiles is not None:
+                await self.profiles.unlinked(user, customer)
+        except StorageError as exc:
+            log.warning("web visitor not unlinked: the store failed", extra={"error": str(exc)})
 
     def _refuse(self, reason: str) -> bool:
         self.refused[reason] += 1
@@ -169,8 +214,9 @@ class KakaoSync:
         self.clock = clock
         self.profiles = profiles
         self.capacity = capacity
-        # Kakao user → their appUserId, oldest first (dicts keep their order): users checked.
-        self._checked: dict[str, str] = {}
+        # Kakao user → (their appUserId, when to check again: None never), oldest first (dicts
+        # keep their order): users checked.
+        self._checked: dict[str, tuple[str, float | None]] = {}
         # appUserId → Kakao user, of those checked and found unlinked: whom to check again when
         # the shop links the appUserId through this process (forget).
         self._unlinked: dict[str, str] = {}
@@ -178,21 +224,28 @@ class KakaoSync:
     async def identify(self, user: str, app_user_id: str) -> bool:
         """Link ``user`` if the customer linked to ``app_user_id`` is known; whether it is
         linked to them now. Never raises: the message's turn goes on whatever happens."""
-        if self.audience is None or user in self._checked:
+        if self.audience is None:
+            return False
+        now = self.clock()
+        checked = self._checked.get(user)
+        if checked is not None and (checked[1] is None or now < checked[1]):
             return False
         app_user = KAKAO_APP + app_user_id
         if id_problem(app_user):
             return False
-        self._remember(user, app_user_id)  # first: a second message meanwhile reads nothing
+        self._remember(user, app_user_id, None)  # first: a second message meanwhile reads nothing
         try:
             customer = await self.audience.customer_of(app_user)
-            if customer is None:
+            if customer is None:  # believed for a while: another worker may link it
+                self._remember(user, app_user_id, now + UNLINKED_RECHECK_S)
                 self._unlinked[app_user_id] = user
                 return False
+            if self._unlinked.get(app_user_id) == user:
+                del self._unlinked[app_user_id]  # linked since: nothing left to forget
             previous = await self.audience.customer_of(user)
             if previous is not None:  # linked already: by Kakao Sync, or by the user's choice
                 return previous == customer
-            await self.audience.link(user, customer, self.clock(), KAKAO_SYNC_SOURCE)
+            await self.audience.link(user, customer, now, KAKAO_SYNC_SOURCE)
             if self.profiles is not None:
                 await self.profiles.linked(user, customer, present=KAKAO)
         except StorageError as exc:
@@ -208,13 +261,14 @@ class KakaoSync:
         if user is not None:
             self._checked.pop(user, None)
 
-    def _remember(self, user: str, app_user_id: str) -> None:
+    def _remember(self, user: str, app_user_id: str, again_at: float | None) -> None:
+        self._checked.pop(user, None)  # a user checked again is the newest
         while len(self._checked) >= self.capacity:
-            oldest, its_app_user = next(iter(self._checked.items()))
+            oldest, (its_app_user, _) = next(iter(self._checked.items()))
             del self._checked[oldest]
             if self._unlinked.get(its_app_user) == oldest:
                 del self._unlinked[its_app_user]
-        self._checked[user] = app_user_id
+        self._checked[user] = (app_user_id, again_at)
 
 
 class AccountLinks:
@@ -282,7 +336,7 @@ class AccountLinks:
         audience, sealer, secret, login_url = parts
         now = self.clock()
         try:
-            user = sealer.open(request.query_params.get("token", ""), now)
+            sealed = sealer.open(request.query_params.get("token", ""), now)
         except IdentityRefused as refused:
             if refused.reason == "expired":
                 message = "this account-link button is too old: ask the bot for a new one"
@@ -290,10 +344,14 @@ class AccountLinks:
             return json_error(400, "account_link_forged", "botkit did not make this address")
         target = login_url
         if request.method == "GET" and not _robot(request):
+            # Spent first, which also forgets the one-time rows that expired (put_code does not).
+            if not await audience.first_use(sealed.nonce_key, sealed.expires_at, now):
+                message = "this account-link button was used already: ask the bot for a new one"
+                return json_error(409, "account_link_used", message)
             code = new_link_code(secret, now)
-            await audience.put_code(code.key, user, code.expires_at)
+            await audience.put_code(code.key, sealed.user, code.expires_at)
             target = account_link_url(login_url, code.code)
-        # Never cached, never passed on as a referrer: every press makes a code of its own.
+        # Never cached, never passed on as a referrer: the code is for this press alone.
         headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
         return RedirectResponse(target, status_code=302, headers=headers)
 

@@ -176,3 +176,28 @@ def test_links_are_safe_and_bot_text_is_never_markup(page: Page, server: Server)
     expect(link).to_have_attribute("target", "_blank")
     expect(link).to_have_attribute("rel", "noopener")
     expect(log.get_by_role("img", name="주문 내역 화면에서 주문번호 위치")).to_have_count(1)
+
+
+def test_a_page_for_nobody_or_for_another_customer_starts_a_new_visitor(
+    page: Page, server: Server
+) -> None:
+    """A shared computer: the visitor id opens the conversation, so once the customer the
+    widget spoke for logs out, or someone else logs in, the next one starts afresh."""
+    # The shop's page names its logged-in customer (here: the one in the address).
+    page.add_init_script(
+        "const who = new URLSearchParams(location.search).get('customer');"
+        "if (who) window.BotkitWidget = {customer: who, token: 'token-made-by-the-shop'};"
+    )
+
+    def visitor_on(customer: str | None) -> str:
+        page.goto(server.url + "/" + (f"?customer={customer}" if customer else ""))
+        expect(page.locator(".bk-launcher")).to_be_visible()
+        return session_id(page)
+
+    anonymous = visitor_on(None)
+    assert visitor_on("C-1042") == anonymous  # logging in keeps the conversation
+    assert visitor_on("C-1042") == anonymous
+    logged_out = visitor_on(None)
+    assert logged_out != anonymous  # 지아 logged out: her chat is not the next person's
+    assert visitor_on("C-2000") == logged_out
+    assert visitor_on("C-1042") not in (anonymous, logged_out)  # another customer: afresh

@@ -138,10 +138,13 @@ async def test_no_profile_value_code_or_token_reaches_the_log_at_debug_level(
             }
             status.update({name: answer.status_code for name, answer in answers.items()})
 
-            # On KakaoTalk 지아 asks to link her account and opens the button, twice.
+            # On KakaoTalk 지아 asks to link her account and opens the button, twice (a button
+            # works once: the second press is refused, and she asks again).
             address = await account_link_button(client, user="지아")
             first = code_of(address, await press(client, address))
-            late = code_of(address, await press(client, address))
+            status["button again"] = (await client.get(address)).status_code
+            another = await account_link_button(client, user="지아")
+            late = code_of(another, await press(client, another))
             path, _, query = address.partition("?")
             sealed = parse_qs(query)["token"][0]
             altered = sealed[:10] + ("A" if sealed[10] != "A" else "B") + sealed[11:]
@@ -202,6 +205,7 @@ async def test_no_profile_value_code_or_token_reaches_the_log_at_debug_level(
         "wrong types": 400,
         "unknown attribute": 400,
         "consent": 200,
+        "button again": 409,
         "forged button": 400,
         "code": 200,
         "code again": 409,

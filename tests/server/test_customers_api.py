@@ -8,6 +8,7 @@ where the test puts it.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -264,3 +265,65 @@ async def test_a_purchase_may_name_the_customer_instead_of_the_user() -> None:
     }
     assert bad.status_code == 400
     assert bad.json()["error"]["path"] == "events[0].customer"
+
+
+async def test_a_web_visitors_id_is_never_shown_to_the_shop() -> None:
+    """A visitor's id opens their conversation: the API shows a mask of it, Kakao ids as is."""
+    store = MemoryStore()
+    visitor = "a1b2c3d4e5f6a7b8c9d0e1f2"  # the widget's id in 지아's browser
+    async with served(store) as client:
+        linked = await client.post(
+            "/customers/C-1042/identities", json={"user": visitor}, headers=AUTH
+        )
+        await client.post(
+            "/customers/C-1042/identities", json={"user": "shop:사용자1"}, headers=AUTH
+        )
+        got = await client.get("/customers/C-1042", headers=AUTH)
+        assert linked.json() == {"id": "C-1042", "user": "web:a1b2…", "linked": True}
+        assert got.json()["users"] == ["web:a1b2…", "shop:사용자1"]
+        assert visitor not in linked.text + got.text
+
+        # The shop unlinks the visitor as it was shown them.
+        gone = await client.delete("/customers/C-1042/links/web:a1b2…", headers=AUTH)
+        assert gone.status_code == 200, gone.text
+        assert gone.json() == {"id": "C-1042", "user": "web:a1b2…", "unlinked": True}
+        assert await store.customer_of(visitor) is None
+        assert await store.customer_of("shop:사용자1") == "C-1042"
+        again = await client.delete("/customers/C-1042/links/web:a1b2…", headers=AUTH)
+        assert again.status_code == 404
+
+
+async def test_one_customer_id_check_for_the_api_the_import_and_events() -> None:
+    """A customer id /customers/{id} could not address is refused wherever it comes in."""
+    from zoneinfo import ZoneInfo
+
+    from botkit.cli.customers import Refused, read_jsonl
+
+    events = {"Authorization": "Bearer shop-events-token-0123"}
+    bad_ids = ["user:shop:사용자1", "C/1042"]
+    async with served(events_token="shop-events-token-0123") as client:
+        api = await client.put("/customers/user:shop:사용자1", json={}, headers=AUTH)
+        posted = [
+            await client.post(
+                "/events",
+                json={"events": [{"id": f"o-{n}", "kind": "purchase", "customer": customer}]},
+                headers=events,
+            )
+            for n, customer in enumerate(bad_ids)
+        ]
+    assert api.status_code == 400
+    assert error(api)["code"] == "bad_id"
+    assert [(p.status_code, error(p)["code"], error(p)["path"]) for p in posted] == [
+        (400, "bad_id", "events[0].customer"),
+        (400, "bad_id", "events[0].customer"),
+    ]
+    assert "may not contain '/'" in error(posted[1])["message"]
+
+    lines = "\n".join(json.dumps({"id": customer, "grade": "VIP"}) for customer in bad_ids)
+    read = list(read_jsonl(lines, {}, ZoneInfo("Asia/Seoul"), WEDNESDAY_MORNING))
+    assert [
+        (r.line, "the customer id may" in r.reason) for r in read if isinstance(r, Refused)
+    ] == [
+        (1, True),
+        (2, True),
+    ]

@@ -181,6 +181,82 @@ async def test_the_socket_links_on_hello_and_a_reconnection_is_no_replay(
     assert reasons.count("replayed") == 1  # the stranger; the reconnection was not refused
 
 
+async def test_a_reconnection_after_the_token_expired_is_no_refusal(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store, clock = MemoryStore(), Clock()
+    page = {"customer": "C-1042", "token": good_token()}
+    app = create_app(BOT, settings(), store=store, clock=clock)
+    async with on_loopback(app) as port:
+        for later in (0, 3600, 7200):  # the tab stays open; its socket reconnects hours later
+            clock.now = WEDNESDAY_MORNING + later
+            async with connect(f"ws://127.0.0.1:{port}/web/ws") as socket:
+                await socket.send(json.dumps({"type": "hello", "sid": SID, **page}))
+                assert json.loads(await asyncio.wait_for(socket.recv(), timeout=5))["type"] == (
+                    "welcome"
+                )
+        # Another visitor with the same, now old token is refused as expired.
+        async with connect(f"ws://127.0.0.1:{port}/web/ws") as socket:
+            await socket.send(json.dumps({"type": "hello", "sid": OTHER_SID, **page}))
+            await asyncio.wait_for(socket.recv(), timeout=5)
+        assert await store.customer_of(SID) == "C-1042"
+        assert await store.customer_of(OTHER_SID) is None
+        assert await links_of(store, SID) == [("linked", "C-1042", "web_identity")]
+    reasons = [getattr(r, "reason", None) for r in caplog.records if hasattr(r, "reason")]
+    assert reasons == ["expired"]  # the stranger only: the reconnections were no refusal
+
+
+# -- logging out -----------------------------------------------------------------------------
+
+
+async def test_a_page_that_names_no_customer_unlinks_the_visitor_its_token_linked() -> None:
+    store, clock = MemoryStore(), Clock()
+    app = create_app(BOT, settings(), store=store, clock=clock)
+    async with on_loopback(app) as port:
+
+        async def hello(sid: str, **page: Any) -> None:
+            async with connect(f"ws://127.0.0.1:{port}/web/ws") as socket:
+                await socket.send(json.dumps({"type": "hello", "sid": sid, **page}))
+                assert json.loads(await asyncio.wait_for(socket.recv(), timeout=5)) == {
+                    "type": "welcome",
+                    "sid": sid,
+                }
+
+        await hello(SID, customer="C-1042", token=good_token())
+        assert await store.customer_of(SID) == "C-1042"
+        # 지아 logged out; the shop's page no longer names her, and the widget connects again.
+        clock.now += 300
+        await hello(SID)
+        assert await store.customer_of(SID) is None
+        assert await links_of(store, SID) == [
+            ("linked", "C-1042", "web_identity"),
+            ("unlinked", "C-1042", "web_logout"),
+        ]
+        # A visitor the shop linked itself stays linked: a page without a token never made it.
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            shop = await client.post(
+                "/customers/C-2000/identities", json={"user": OTHER_SID}, headers=AUTH
+            )
+            assert shop.status_code == 200, shop.text
+        await hello(OTHER_SID)
+        assert await store.customer_of(OTHER_SID) == "C-2000"
+
+
+async def test_the_first_message_over_http_without_a_customer_unlinks_too() -> None:
+    store, clock = MemoryStore(), Clock()
+    async with served(store, clock) as client:
+        await says(client, SID, "안녕하세요", customer="C-1042", token=good_token())
+        assert await store.customer_of(SID) == "C-1042"
+        # The widget's next messages carry nothing (it sent the token once): nothing changes.
+        await says(client, SID, "배송 조회")
+        assert await store.customer_of(SID) == "C-1042"
+        # A page that names nobody says so with its first message.
+        clock.now += 300
+        await says(client, SID, "안녕", customer=None)
+        assert await store.customer_of(SID) is None
+
+
 # -- KakaoTalk's account-link button --------------------------------------------------------
 
 
@@ -294,17 +370,23 @@ async def test_a_forged_link_code_is_refused(forge: Any, status: int, reason: st
         assert real.status_code == 200
 
 
-async def test_each_press_of_the_button_makes_a_code_of_its_own() -> None:
+async def test_a_button_works_once_so_a_button_sent_to_someone_else_is_spent() -> None:
     store, clock = MemoryStore(), Clock()
     async with served(store, clock) as client:
         address = await account_link_button(client)
-        first, second = await press(client, address), await press(client, address)
-        assert first != second
-        for code in (first, second):
-            answer = await client.post(
-                "/customers/C-1042/links", json={"code": code}, headers=AUTH
-            )
-            assert answer.status_code == 200
+        # KakaoTalk's preview of the link spends nothing.
+        preview = await client.get(address, headers={"User-Agent": "KakaoTalk-Scrap/1.0"})
+        assert preview.status_code == 302
+        code = await press(client, address)
+        # The address again (a second tab, or someone the user sent it to): no second code.
+        again = await client.get(address)
+        assert again.status_code == 409
+        assert again.json()["error"]["code"] == "account_link_used"
+        assert "location" not in again.headers
+        answer = await client.post("/customers/C-1042/links", json={"code": code}, headers=AUTH)
+        assert answer.status_code == 200
+        # Asking the bot again gives a button of its own.
+        assert await press(client, await account_link_button(client)) != code
 
 
 async def test_an_old_or_forged_button_makes_no_code_and_a_robot_gets_none() -> None:
@@ -322,7 +404,7 @@ async def test_an_old_or_forged_button_makes_no_code_and_a_robot_gets_none() -> 
         assert preview.status_code == 302
         assert preview.headers["location"] == LOGIN  # a preview robot: no code
 
-        clock.now += 3600  # an hour later the card is still in the chat room
+        clock.now += 600  # ten minutes later the card is still in the chat room
         old = await client.get(address)
         assert old.status_code == 410
         assert old.json()["error"]["code"] == "account_link_expired"
@@ -339,8 +421,11 @@ async def test_the_widget_gets_the_button_relative_to_the_server() -> None:
         assert [b["label"] for b in buttons] == ["계정 연결하기", "쇼핑몰 가기"]
         assert buttons[0]["value"].startswith("account-link?token=")
         code = await press(client, "/" + buttons[0]["value"])
-        await client.post("/customers/C-1042/links", json={"code": code}, headers=AUTH)
+        linked = await client.post("/customers/C-1042/links", json={"code": code}, headers=AUTH)
         assert await store.customer_of(SID) == "C-1042"
+        # The visitor's id opens their conversation: the shop's server is shown a mask of it.
+        assert linked.json() == {"id": "C-1042", "user": f"web:{SID[:4]}…", "linked": True}
+        assert SID not in linked.text
 
 
 async def test_without_the_settings_the_button_is_left_out() -> None:

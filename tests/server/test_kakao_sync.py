@@ -3,9 +3,10 @@
 The shop links ``kakao_app:<appUserId>`` to its customer (``POST /customers/{id}/identities``);
 the user's next message, which carries the same ``appUserId``, links the Kakao user
 (``<bot id>:<botUserKey>``) to that customer, source ``kakao_sync``, and the turn already reads
-the customer's profile. Each user costs one look-up per process: the messages after it read
-nothing from the store's audience. Through the real ASGI app with the small bot of
-``tests/bots/audience``, over a MemoryStore that counts what is asked of it.
+the customer's profile. A user costs one look-up per process once linked (the messages after
+it read nothing from the store's audience), one per five minutes while unlinked. Through the
+real ASGI app with the small bot of ``tests/bots/audience``, over a MemoryStore that counts
+what is asked of it.
 """
 
 from __future__ import annotations
@@ -169,3 +170,45 @@ async def test_the_memory_of_users_checked_is_bounded() -> None:
     await sync.identify("shop:사용자1", "4000001")  # the oldest, forgotten: looked up again
     assert store.reads[3:] == ["kakao_app:4000001"]
     await store.close()
+
+
+async def test_a_user_found_unlinked_is_looked_up_again_five_minutes_later() -> None:
+    """The shop linked the appUserId through another worker: this one never heard of it."""
+    store, clock = CountingStore(), Clock()
+    async with served(store, clock) as client:
+        await client.put("/customers/C-1042", json={"grade": "VIP"}, headers=AUTH)
+        said = await kakao_says(client, "등급 혜택")
+        assert said == "로그인하시면 등급 혜택을 볼 수 있어요."
+        await store.link(f"kakao_app:{APP_USER}", "C-1042", clock.now, "api")  # elsewhere
+
+        clock.now += 240  # four minutes: still believed unlinked, nothing read
+        store.reads.clear()
+        assert await kakao_says(client, "등급 혜택") == "로그인하시면 등급 혜택을 볼 수 있어요."
+        assert store.reads == []
+
+        clock.now += 60  # five minutes after the look-up: looked up again, and linked
+        assert (
+            await kakao_says(client, "등급 혜택")
+            == "VIP 고객님, 전용 상담 창구로 안내해 드릴게요."
+        )
+        assert await sources(store, KAKAO_USER) == [("linked", "C-1042", "kakao_sync")]
+
+        # Linked, the user costs no more look-ups, however long after.
+        store.reads.clear()
+        clock.now += 3600
+        await kakao_says(client, "안녕하세요")
+        assert store.reads == []
+
+
+async def test_an_app_user_id_sent_as_a_number_links_too() -> None:
+    store, clock = CountingStore(), Clock()
+    async with served(store, clock) as client:
+        await client.put("/customers/C-1042", json={"grade": "VIP"}, headers=AUTH)
+        await link(client, "C-1042", f"kakao_app:{APP_USER}")
+        payload = skill_payload("등급 혜택")
+        payload["userRequest"]["user"]["properties"]["appUserId"] = int(APP_USER)
+        answer = await client.post("/kakao/skill", json=payload)
+        assert answer.status_code == 200, answer.text
+        assert await store.customer_of(KAKAO_USER) == "C-1042"
+        said = answer.json()["template"]["outputs"][-1]["simpleText"]["text"]
+        assert said == "VIP 고객님, 전용 상담 창구로 안내해 드릴게요."

@@ -10,10 +10,11 @@ never reaches a record nor the agent console. Through the real ASGI app with the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
@@ -234,3 +235,59 @@ async def test_the_next_shopper_at_a_shared_computer_does_not_inherit_the_last_o
             await answers(client, "등급 혜택")
             == "SILVER 등급 고객님, 이번 달 혜택을 확인해 보세요."
         )
+
+
+async def test_a_customer_who_logs_out_takes_their_profile_out_of_the_conversation() -> None:
+    store, clock = MemoryStore(), Clock()
+    async with served(store, clock) as (client, app):
+        await put(client, "C-1042", {"grade": "VIP", "phone": PHONE})
+        await says(client, "안녕하세요", **identity())
+        assert await profile_of(app, "web", SID) == {"grade": "VIP", "phone": PHONE}
+
+        # 지아 logs out: the page names nobody, and its first message says so.
+        clock.now += 60
+        await says(client, "안녕하세요", customer=None)
+        assert await store.customer_of(SID) is None
+        assert await profile_of(app, "web", SID) == {}
+        assert await answers(client, "등급 혜택") == "로그인하시면 등급 혜택을 볼 수 있어요."
+
+
+class HeldStore(MemoryStore):
+    """A MemoryStore whose next profile write waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold: asyncio.Event | None = None
+        self.held = asyncio.Event()
+
+    async def put_profile(
+        self, customer: str, profile: Mapping[str, Any], at: float, *, merge: bool
+    ) -> dict[str, Any]:
+        hold, self.hold = self.hold, None
+        if hold is not None:
+            self.held.set()
+            await hold.wait()
+        return await super().put_profile(customer, profile, at, merge=merge)
+
+
+async def test_two_profile_writes_at_once_leave_the_conversation_as_the_store() -> None:
+    store, clock = HeldStore(), Clock()
+    async with served(store, clock) as (client, app):
+        await put(client, "C-1042", {"grade": "VIP"})
+        await says(client, "안녕하세요", **identity())
+
+        # The CRM replaces the profile while another of its jobs adds the region: the PUT has
+        # read the profile it replaces, and is held before its write.
+        gate = store.hold = asyncio.Event()
+        replacing = asyncio.create_task(put(client, "C-1042", {"grade": "VIP"}))
+        await asyncio.wait_for(store.held.wait(), timeout=5)
+        adding = asyncio.create_task(patch(client, "C-1042", {"region": "부산"}))
+        await asyncio.wait({adding}, timeout=1)  # the PATCH would be done by now, were it let
+        gate.set()
+        await asyncio.gather(replacing, adding)
+
+        stored = await store.customer("C-1042")
+        assert stored is not None
+        # Whichever came last, the conversation holds what the store holds: nothing removed
+        # lingers, nothing added is lost.
+        assert await profile_of(app, "web", SID) == dict(stored.profile)

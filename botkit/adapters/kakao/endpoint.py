@@ -236,6 +236,8 @@ class KakaoEndpoint:
 
     async def _turn(self, payload: KakaoRequest, user: str, text: str) -> Reply:
         app_user = payload.profile.get("appUserId")
+        if isinstance(app_user, int) and not isinstance(app_user, bool):
+            app_user = str(app_user)  # documented as text; a number reads, as on the webhook
         if self.identify is not None and isinstance(app_user, str) and app_user:
             await self.identify(user, app_user)  # within the budget, before the turn reads
         return await self.runtime.handle(

@@ -15,8 +15,9 @@ The protocol is ``adapters/web/PROTOCOL.md``. What matters most here:
   user's open sockets, through whichever worker holds them: with a store that broadcasts
   (PostgreSQL), every worker hears of them and pushes to the sockets it holds.
 * **Who the visitor is.** A ``hello`` (or a POST) may carry the page's ``customer`` and
-  ``token``: ``identify`` (server/identities.py) links the visitor when the token proves it;
-  nothing the visitor sees changes either way.
+  ``token``: ``identify`` (server/identities.py) links the visitor when the token proves it,
+  and a ``hello`` without them unlinks a visitor a token linked (they logged out); nothing
+  the visitor sees changes either way.
 * **Text as on Kakao.** What a user typed loses its control characters (NUL, escapes; line
   breaks and tabs stay) and is composed (NFC) by the same helper as Kakao's
   (:func:`~botkit.adapters.checks.clean_text`) before the bot or the store sees it.
@@ -339,7 +340,7 @@ class WebEndpoint:
                 self._forget(state["sid"], socket)
             state["sid"], state["locale"] = sid, locale if isinstance(locale, str) else None
             self.by_sid.setdefault(sid, set()).add(socket)
-            await self._identify(sid, frame)
+            await self._identify(sid, frame, always=True)  # none named: signed out
             await self._send(socket, {"type": "welcome", "sid": sid})
         elif kind == "message":
             if state["sid"] is None:
@@ -351,10 +352,12 @@ class WebEndpoint:
         else:
             raise _Refused("unknown_type", f"unknown frame type {str(kind)[:40]!r}")
 
-    async def _identify(self, sid: str, frame: dict[str, Any]) -> None:
+    async def _identify(self, sid: str, frame: dict[str, Any], *, always: bool = False) -> None:
         """The page's ``customer`` and ``token``, if it gave them, to link the visitor: a token
-        that proves nothing leaves them anonymous, and the conversation goes on."""
-        if self.identify is not None and ("customer" in frame or "token" in frame):
+        that proves nothing leaves them anonymous, and the conversation goes on. A page that
+        names no customer (a ``hello`` without one, a POST with ``"customer": null``) undoes
+        what its token linked: the visitor logged out."""
+        if self.identify is not None and (always or "customer" in frame or "token" in frame):
             await self.identify(sid, frame.get("customer"), frame.get("token"))
 
     @staticmethod

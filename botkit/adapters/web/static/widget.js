@@ -72,8 +72,20 @@
 
   // -- state -------------------------------------------------------------------------------
 
+  // the page's customer and the identity token its server made (data-customer, data-token):
+  // sent with every hello, and with the first message over HTTP (`customer: null` when the page
+  // names nobody: the server unlinks a visitor a token linked); the token is never stored
+  const identity = conf.customer && conf.token ? { customer: conf.customer, token: conf.token } : { customer: null };
+  // The visitor id opens its conversation, so it is kept with the customer it was used for: a
+  // page for nobody or for someone else (they logged out; the next person at a shared computer
+  // logged in) starts a new visitor, with no history. A visitor who logs in keeps theirs.
+  const customer = identity.customer || "";
+  const usedFor = store("botkit.customer") || "";
   let sid = store("botkit.sid");
-  if (!/^[A-Za-z0-9_-]{16,64}$/.test(sid || "")) sid = store("botkit.sid", uuid());
+  if (!/^[A-Za-z0-9_-]{16,64}$/.test(sid || "") || (usedFor && usedFor !== customer)) {
+    sid = store("botkit.sid", uuid());
+  }
+  if (usedFor !== customer) store("botkit.customer", customer);
   const outbox = new Map(); // client id -> {id, text, payload, node, sent}; until its reply
   const answered = new Set(); // replies already drawn: a reply delivered twice is drawn once
   let socket = null;
@@ -81,9 +93,6 @@
   let attempt = 0; // reconnect attempts since the last welcome (drives the backoff)
   let failures = 0; // sockets in a row that never opened; 3 → HTTP fallback
   let useHttp = false;
-  // the page's customer and the identity token its server made (data-customer, data-token):
-  // sent with every hello, and with the first message over HTTP; never stored
-  const identity = conf.customer && conf.token ? { customer: conf.customer, token: conf.token } : {};
   let identitySent = false; // over HTTP
   let retryTimer = 0;
   let isOpen = false;
