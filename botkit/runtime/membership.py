@@ -11,6 +11,7 @@ message that starts a conversation pays for it, and only on a bot that declares 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,19 +62,30 @@ async def look_up(
     """Before a user's message at ``at``: when it starts a conversation, set the segments the
     user is in (``Session.segments``), once for the whole conversation."""
     if bot.segments and will_start(session, at, bot.inactivity_timeout):
-        session.segments = await memberships(store, bot, session.user, at, channels)
+        # a user no customer is linked to has records only in this session (a user id is one
+        # channel's: a Kakao botUserKey, a widget's visitor), and none before its first talk
+        own = (session.key,) if session.conversation > 0 else ()
+        session.segments = await memberships(store, bot, session.user, at, channels, own=own)
 
 
 async def memberships(
-    store: Store, bot: Bot, user: str, at: float, channels: Iterable[str] = CHANNELS
+    store: Store,
+    bot: Bot,
+    user: str,
+    at: float,
+    channels: Iterable[str] = CHANNELS,
+    *,
+    own: Sequence[str] | None = None,
 ) -> list[str] | None:
     """The names of ``bot``'s segments ``user`` is in at ``at``, sorted; None when the bot
     declares none or the store keeps no audience. A store that fails here leaves the
-    conversation without segments (logged), rather than failing the user's message."""
-    if not bot.segments or not isinstance(store, Audience):
+    conversation without segments (logged), rather than failing the user's message.
+    ``own``: the sessions that hold the records of ``user`` when no customer is linked to
+    them (default: theirs on every channel of ``channels``)."""
+    if not bot.segments or not _keeps_audience(type(store)):
         return None
     try:
-        member, data = await _data_of(store, bot.segments.values(), user, at, channels)
+        member, data = await _data_of(store, bot.segments.values(), user, at, channels, own)
     except StorageError:
         log.exception("looking up the segments of a user failed")
         return None
@@ -94,7 +106,14 @@ class _Needs:
     consent: bool
 
 
-def _needs(segments: Iterable[Segment]) -> _Needs:
+@functools.lru_cache(maxsize=64)
+def _keeps_audience(kind: type) -> bool:
+    """Whether stores of this class keep the audience (a protocol check is slow: once each)."""
+    return issubclass(kind, Audience)
+
+
+@functools.lru_cache(maxsize=16)  # a bot's segments, worked out once (not on every lookup)
+def _needs(segments: tuple[Segment, ...]) -> _Needs:
     nodes = _nodes(s.expr for s in segments)
     kinds = {type(n) for n in nodes}
     back = 0.0
@@ -119,9 +138,10 @@ async def _data_of(
     user: str,
     at: float,
     channels: Iterable[str],
+    own: Sequence[str] | None,
 ) -> tuple[str, _Member]:
     assert isinstance(store, Audience)
-    needs = _needs(segments)
+    needs = _needs(tuple(segments))
     since = None if needs.since is None else at - needs.since
     customer_id = await store.customer_of(user)
     member = member_of(user, customer_id)
@@ -139,8 +159,11 @@ async def _data_of(
             for e in await store.events(user=linked, since=since, until=at + 1):
                 events[e.id] = e
         if needs.records:
-            for channel in channels:
-                records += await store.records(session=f"{channel}:{linked}", since=since)
+            sessions = [f"{channel}:{linked}" for channel in channels]
+            if customer_id is None and own is not None:
+                sessions = list(own)
+            for key in sessions:
+                records += await store.records(session=key, since=since)
     if needs.events and customer_id is not None:
         for e in await store.events(customer=customer_id, since=since, until=at + 1):
             events[e.id] = e
