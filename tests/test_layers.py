@@ -26,6 +26,7 @@ LAYER_OF = {
     "botkit.flow": 1,
     "botkit.engine": 1,
     "botkit.segments": 1,  # the segment language and its evaluation over given data: no I/O
+    "botkit.campaigns": 1,  # campaigns: the model, the pure planner, the sends port; no I/O
     "botkit.storage": 2,
     "botkit.runtime": 2,
     "botkit.metrics": 2,

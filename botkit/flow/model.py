@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from botkit.flow.conditions import Condition
@@ -27,6 +28,9 @@ from botkit.flow.defaults import KOREAN, Wording
 from botkit.flow.patterns import SafePattern
 from botkit.flow.templates import Template
 from botkit.segments.model import Segment
+
+if TYPE_CHECKING:  # botkit.campaigns.model reads this module's Message and Target
+    from botkit.campaigns.model import Outreach
 
 __all__ = [
     "DEFAULT_EVENT_MEANINGS",
@@ -456,6 +460,8 @@ class Bot:
     # The words that withdraw a user's consent to advertising from any state (bot.yaml
     # ``opt_out:``), squashed (botkit.text.squash) as the user's words are compared.
     opt_out: frozenset[str] = DEFAULT_OPT_OUT
+    # The campaigns written beside the flows (campaigns.yaml) and what they share.
+    outreach: Outreach = field(default_factory=lambda: _no_outreach())
 
     def meaning(self, kind: str) -> EventMeaning:
         """What a business event of ``kind`` means: declared, a default, or nothing."""
@@ -474,3 +480,10 @@ class Bot:
         """The bot's time zone: that of its business hours, else Korea's. Clock fixtures,
         report days and the dashboard's "today" are read in it."""
         return next((h.timezone for h in self.hours.values()), DEFAULT_TIMEZONE)
+
+
+def _no_outreach() -> Outreach:
+    """A bot without campaigns (imported here: botkit.campaigns.model imports this module)."""
+    from botkit.campaigns.model import Outreach
+
+    return Outreach()
