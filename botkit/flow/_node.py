@@ -54,6 +54,11 @@ VOCABULARY: dict[str, frozenset[str]] = {
         "profile_attribute": "type values title sensitive",
         "hours": "timezone days holidays",
         "system_messages": "error please_wait try_again migrated no_agent opt_out",
+        "campaigns": "timezone quiet_hours caps campaigns",
+        "campaign": "title kind trigger audience exclude caps channels opens holdout expires "
+        "send_at starts ends window cost message variants",
+        "campaign_variant": "weight message",
+        "caps": "per_day per_week",
     }.items()
 }
 

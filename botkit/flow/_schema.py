@@ -37,6 +37,13 @@ __all__ = ["schema", "schema_text", "validate"]
 # handoff without 'resume' is BK403, naming the state that never gives the user back.
 _WORDED_BY_THE_COMPILER = frozenset({"resume"})
 _YES_NO = {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"}
+# Keys a designer may reach for that the format leaves out on purpose: (the object's schema
+# title, the key) → why, instead of a did-you-mean to a look-alike key.
+_LEFT_OUT = {
+    ("campaign", "consent"): "consent is not a setting: an advertising campaign goes only to "
+    "customers who agreed to marketing (and at night only to those who agreed to that too); "
+    "an informational one is for updates and answers they expect",
+}
 
 
 @functools.cache
@@ -103,7 +110,7 @@ def _report_unknown_keys(error: ValidationError, doc: Document, reporter: Report
             continue
         where = doc.where((*path, extra), key=True)
         inner = owner_of((*path, extra))
-        hint = did_you_mean(extra, allowed)
+        hint = _LEFT_OUT.get((str(sub.get("title")), extra)) or did_you_mean(extra, allowed)
         if "text" in allowed and re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", extra):
             hint = f"texts per language go under 'text:', e.g. text: {{{extra}: ...}}"
         reporter.add(
@@ -367,6 +374,11 @@ def _missing_hint(missing: str) -> str | None:
         "states": "add 'states:' with at least one state",
         "label": "every quick reply and button needs a label the user sees",
         "resume": "add 'resume: <state>' for when the agent gives the user back to the bot",
+        "kind": "add 'kind: advertising' (consent, quiet hours, the (광고) label and opt-out "
+        "words apply) or 'kind: informational' (an update or an answer the customer expects)",
+        "trigger": "add 'trigger:' with when someone becomes a candidate, e.g. 1 hour after "
+        "cart_added, entering segment vip_dormant or every day at 10:00",
+        "message": "add 'message:' with what the variant sends, as a state's say:",
         "type": "give the slot a type: text, number, enum, date, phone, email, regex or "
         "order_number",
     }.get(missing)

@@ -41,7 +41,7 @@ from botkit.segments.model import (
 )
 from botkit.segments.parse import SegmentSyntaxError, parse_segment
 
-__all__ = ["compile_segments"]
+__all__ = ["compile_condition", "compile_segments"]
 
 _ORDERING = ("<", "<=", ">", ">=")
 # A segment's parts once each segment.<name> is written out in it: conditions, and, or, not.
@@ -79,7 +79,7 @@ def compile_segments(
     good: dict[str, Expr] = {}
     for name, (node, expr) in parsed.items():
         before = len(ctx.reporter.problems)
-        _check(ctx, node, expr, kinds, profile, declared)
+        _check(ctx, _inside(node, "when"), expr, kinds, profile, declared)
         if not any(p.severity is Severity.ERROR for p in ctx.reporter.problems[before:]):
             good[name] = expr
     _cycles(ctx, parsed)
@@ -119,17 +119,76 @@ def _atoms(expr: Expr) -> Iterator[Expr]:
         yield expr
 
 
-def _check(
+def compile_condition(
     ctx: Context,
     node: Node,
+    steps: tuple[str, ...],
+    name: str,
+    what: str,
+    events: Mapping[str, EventMeaning],
+    profile: Mapping[str, ProfileAttribute],
+    segments: Mapping[str, Segment],
+    declared: set[str],
+) -> Segment | None:
+    """One condition in the segment language written outside ``segments:`` (a campaign's
+    exclusion rule, at ``steps`` under ``node``), compiled as a segment named ``name``: checked
+    as bot.yaml's segments are, its ``segment.<name>`` filled in from the bot's compiled
+    ``segments`` (``declared``: every segment bot.yaml names, broken ones too, so a broken one
+    is not also called undeclared). ``what`` names it in problems. None: it has a problem."""
+    key, *more = steps
+    text = str(_value(node, steps))
+    try:
+        expr = parse_segment(text)
+    except SegmentSyntaxError as exc:
+        ctx.reporter.add(
+            "BK421" if exc.kind == "duration" else "BK418",
+            node.where_in(key, exc.offset, exc.length, *more),
+            f"{what} cannot be read: {exc.message}",
+            expected=exc.expected,
+            hint=_EXAMPLE if exc.kind == "syntax" else None,
+        )
+        return None
+    before = len(ctx.reporter.problems)
+    kinds = sorted({*events, *CHANNEL_KINDS})
+    _check(ctx, _inside(node, key, *more), expr, kinds, profile, declared)
+    if any(p.severity is Severity.ERROR for p in ctx.reporter.problems[before:]):
+        return None
+    good = {segment: compiled.expr for segment, compiled in segments.items()}
+    resolved = _resolve(expr, good, dict(good), (name,))
+    if resolved is None:  # it uses a segment with a problem, reported there
+        return None
+    where = node.where_path(key, *more)
+    return Segment(name, name, resolved, text, where.source.path, where.line, where.column)
+
+
+def _value(node: Node, steps: tuple[str, ...]) -> object:
+    value: object = node.data
+    for step in steps:
+        value = value[step] if isinstance(value, dict) else None
+    return value
+
+
+_At = Callable[[int, int], Callable[[], Where]]
+
+
+def _inside(node: Node, key: str, *more: str) -> _At:
+    """Where characters of the condition at ``key`` (``*more``) under ``node`` are, worked
+    out only when a problem points there."""
+
+    def at(offset: int, length: int) -> Callable[[], Where]:
+        return lambda: node.where_in(key, offset, length, *more)
+
+    return at
+
+
+def _check(
+    ctx: Context,
+    at: _At,
     expr: Expr,
     kinds: list[str],
     profile: Mapping[str, ProfileAttribute],
     segments: set[str],
 ) -> None:
-    def at(offset: int, length: int) -> Callable[[], Where]:
-        return lambda: node.where_in("when", offset, length)
-
     for atom in _atoms(expr):
         if isinstance(atom, Behaviour) and atom.kind not in kinds:
             ctx.reporter.add(

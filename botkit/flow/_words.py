@@ -30,6 +30,8 @@ NAMED = {
     "promotions": "promotion",
     "business_hours": "business hours",
     "variants": "variant",
+    "campaigns": "campaign",
+    "exclude": "exclusion rule",
 }
 # Lists, and what one element is called (counted from 1, as people count).
 _LISTED = {
@@ -42,9 +44,11 @@ _LISTED = {
     "next": "next step",
     "say": "message",
     "messages": "message",
+    "message": "message",  # a handoff's or a campaign's, when it is a list of bubbles
     "reprompt": "re-prompt",
     "examples": "example",
     "keywords": "keyword",
+    "channels": "channel",
 }
 _OBJECTS = {
     "handoff": "the handoff",
@@ -57,6 +61,7 @@ _OBJECTS = {
     "days": "the days",
     "save": "the saved fields",
     "on_status": "the status routes",
+    "caps": "the caps",
 }
 
 
@@ -95,6 +100,8 @@ def subject_of(path: JSONPath) -> str:
     itself = owner_of((*path, ""))
     if len(path) >= 2 and itself != owner_of(path):
         return itself  # the path ends at a named member or a list element
+    if len(path) >= 2 and isinstance(path[-1], int) and path[-2] in _LISTED:
+        return itself  # an element of a list named for its elements: "channel 2 of ..."
     key = path[-1]
     name = f"'{key}'" if isinstance(key, str) else f"item {key + 1}"
     owner = owner_of(path)

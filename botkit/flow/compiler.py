@@ -7,7 +7,9 @@ The phases, each finding what the one before cannot:
 3. collect the ids every file declares (flows, states, slots, …) → BK308 duplicates
 4. compile each file that passed 1–2: resolve references, parse
    templates, conditions and patterns                            → BK2xx/BK3xx/BK4xx
-5. check the conversation graph of the whole bot                  → BK4xx (``checks``)
+5. compile the campaigns files (``campaigns:`` at the top) against
+   the bot: triggers, names, the advertising rules               → BK2xx/BK3xx/BK43x
+6. check the conversation graph of the whole bot                  → BK4xx (``checks``)
 
 A file with reading or schema errors still contributes its ids to phase 3, so one broken file
 does not make every reference to it look broken too.
@@ -21,12 +23,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from botkit._gc import no_cyclic_gc
 from botkit.flow import _schema, _yaml, checks
+from botkit.flow._campaigns import BotFacts, compile_outreach, is_campaigns_file
 from botkit.flow._context import Context, Spot
 from botkit.flow._declarations import compile_declarations
 from botkit.flow._messages import compile_messages
@@ -38,6 +41,7 @@ from botkit.flow.durations import seconds
 from botkit.flow.model import (
     DEFAULT_EVENT_MEANINGS,
     DEFAULT_OPT_OUT,
+    DEFAULT_TIMEZONE,
     Bot,
     EventMeaning,
     Fallback,
@@ -50,6 +54,9 @@ from botkit.problems import Problem, Severity, SourceText
 from botkit.segments.model import Segment
 from botkit.text import bare
 
+if TYPE_CHECKING:  # botkit.campaigns.model imports botkit.flow: see botkit.flow._triggers
+    from botkit.campaigns.model import Outreach
+
 __all__ = ["MAX_BOT_BYTES", "CompileResult", "compile_bot", "compile_texts", "flow_files"]
 
 # The flow files of one bot, in all. A 1,000-state flow is about 150 KiB, so this is some 25 of
@@ -59,6 +66,7 @@ MAX_BOT_BYTES = 4 * 1024 * 1024
 _MIB = 1024 * 1024
 
 _DEFAULT_FALLBACK = Fallback(messages=(), max_misses=3, escalate_to=None)
+_DEFAULT_OPT_OUT_SHOWN = ("수신거부", "광고 그만", "unsubscribe")  # DEFAULT_OPT_OUT, as written
 
 
 @dataclass(slots=True)
@@ -170,7 +178,8 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
             clean.append(doc)
     usable = [d for d in docs if d.usable and isinstance(d.data, dict)]
     bot_docs = [d for d in usable if "bot" in d.data]
-    flow_docs = [d for d in usable if "bot" not in d.data]
+    campaign_docs = [d for d in usable if is_campaigns_file(d.data)]
+    flow_docs = [d for d in usable if "bot" not in d.data and not is_campaigns_file(d.data)]
     ctx = Context(reporter, used)
     bot_doc = bot_docs[0] if bot_docs else None
     bot_node = _settings(ctx, bot_docs, clean)
@@ -180,7 +189,7 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         ctx,
         bot_node if bot_doc in clean else None,
         [n for n in flow_nodes if n.doc in clean],
-        [d for d in usable if d not in clean],
+        [d for d in usable if d not in clean and not is_campaigns_file(d.data)],
     )
     segments = (  # after the declarations: segments name goals, experiments, attributes
         compile_segments(ctx, bot_node, _business_events(bot_node), declared.profile or {})
@@ -191,6 +200,12 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         for name in segments:
             ctx.declared.segments[name] = Spot(bot_node.doc, ("segments", name))
     flows = _flows(ctx, [n for n in flow_nodes if n.doc in clean], bot_doc)
+    clean_bot = bot_node if bot_doc in clean else None
+    outreach = compile_outreach(
+        ctx,
+        [Node(d, (), "campaigns", reporter, used) for d in campaign_docs if d in clean],
+        _facts(clean_bot, segments, declared),
+    )
     if not flow_docs and usable:
         reporter.add(
             "BK305",
@@ -204,7 +219,8 @@ def _compile(docs: list[_yaml.Document], reporter: Reporter) -> CompileResult:
         ctx.reference("flows", start, lambda: bot_node.where("start"), "BK305")
     if not reporter.has_errors and flows:
         # The graph checks need every reference resolved, so they run on a bot without errors.
-        bot = _assemble(ctx, bot_node, flows, declared, segments)
+        campaigns = [d.data for d in campaign_docs]
+        bot = _assemble(ctx, bot_node, flows, declared, segments, outreach, campaigns)
         checks.check_bot(bot, ctx)
         if reporter.has_errors:
             bot = None
@@ -324,6 +340,8 @@ def _assemble(
     flows: dict[str, Flow],
     declared: Any,
     segments: dict[str, Segment],
+    outreach: Outreach,
+    campaigns: list[Any],
 ) -> Bot:
     start = str(bot_node.get("start")) if bot_node else sorted(flows)[0]
     fallback = _DEFAULT_FALLBACK
@@ -349,14 +367,15 @@ def _assemble(
             keep = seconds(str(bot_node.get("keep_versions")))
         migrate = _migrate(ctx, bot_node)
         meanings = _business_events(bot_node)
-        words = bot_node.get("opt_out")
-        if isinstance(words, list) and words:
-            opt_out = frozenset(filter(None, (bare(str(w)) for w in words)))
+        opt_out = _opt_out(bot_node)[0]
     bot_data = bot_node.doc.data if bot_node else None
     versions = sorted(f.version for f in flows.values())
+    # The campaigns are part of the version (a changed campaign goes live as a new version,
+    # kept with its sources); a bot without campaigns keeps the version it had before them.
+    content = (bot_data, versions, campaigns) if campaigns else (bot_data, versions)
     return Bot(
         id=str(bot_node.get("bot")) if bot_node else start,
-        version=_hash(bot_data, versions),
+        version=_hash(*content),
         title=str(bot_node.get("title") or start) if bot_node else start,
         start=start,
         locales=ctx.locales,
@@ -379,6 +398,35 @@ def _assemble(
         segments=MappingProxyType(segments),
         opt_out=opt_out,
         profile=MappingProxyType(declared.profile or {}),
+        outreach=outreach,
+    )
+
+
+def _opt_out(bot_node: Node | None) -> tuple[frozenset[str], tuple[str, ...]]:
+    """bot.yaml's ``opt_out:`` words, squashed as the user's words are compared, and as
+    written (for problems): the defaults when it names none, none at all for ``opt_out: []``
+    (then the bot may send no advertising, BK433)."""
+    words = bot_node.get("opt_out") if bot_node is not None else None
+    if not isinstance(words, list):
+        return DEFAULT_OPT_OUT, _DEFAULT_OPT_OUT_SHOWN
+    shown = tuple(str(w) for w in words)
+    return frozenset(filter(None, (bare(w) for w in shown))), shown
+
+
+def _facts(bot_node: Node | None, segments: dict[str, Segment], declared: Any) -> BotFacts:
+    """What the campaigns read of the bot settings (``bot_node``: None when there are none,
+    or they did not pass the schema)."""
+    opt_out, shown = _opt_out(bot_node)
+    named = bot_node.data.get("segments") if bot_node is not None else None
+    hours = declared.hours.values()
+    return BotFacts(
+        events=_business_events(bot_node) if bot_node is not None else DEFAULT_EVENT_MEANINGS,
+        segments=segments,
+        segment_names=frozenset(named if isinstance(named, dict) else ()),
+        profile=declared.profile or {},
+        opt_out=opt_out,
+        opt_out_shown=shown,
+        timezone=next((h.timezone for h in hours), DEFAULT_TIMEZONE),
     )
 
 

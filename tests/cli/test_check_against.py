@@ -209,7 +209,7 @@ def test_check_against_lists_stranded_sessions_and_counts_only_live_ones(tmp_pat
 
     assert result.exit_code == 0, result.output  # without --strict, a list to read
     lines = result.stdout.splitlines()
-    assert lines[0] == "ok: 7 file(s), no problems"
+    assert lines[0] == "ok: 8 file(s), no problems"
     assert lines[1] == (
         f"live conversations at states this version does not have ({url}, active in the last "
         "30 minutes):"
