@@ -30,6 +30,7 @@ from botkit.storage.base import (
     handoff_reason,
     report_row,
 )
+from botkit.storage.sends_memory import MemorySends
 from botkit.storage.versions import to_live_states, to_versions, version_row
 
 __all__ = ["MemoryStore"]
@@ -38,10 +39,12 @@ __all__ = ["MemoryStore"]
 _Row = tuple[str, str, int, int, int, float, str, str, str, str, str, str, str | None]
 
 
-class MemoryStore(MemoryAudience):
+class MemoryStore(MemorySends, MemoryAudience):
     """Sessions and records in dicts and a list. Every method runs without awaiting anything
     in between, so each commit is atomic with respect to the others on the event loop. The
-    audience (customers, links, consent) is :class:`~.audience_memory.MemoryAudience`'s."""
+    audience (customers, links, consent) is :class:`~.audience_memory.MemoryAudience`'s, the
+    campaign sends :class:`~.sends_memory.MemorySends`' (whose ``__init__`` calls the
+    audience's)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -52,6 +52,7 @@ from botkit.storage.base import (
 )
 from botkit.storage.postgres_schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from botkit.storage.postgres_sql import ADD_EVENTS, CREATE_SESSION, UPDATE_SESSION, add_version
+from botkit.storage.sends_postgres import PostgresSends
 from botkit.storage.sql import (
     event_rows,
     events_query,
@@ -93,9 +94,9 @@ _FAILURES = (
 )
 
 
-class PostgresStore(PostgresAudience):
+class PostgresStore(PostgresAudience, PostgresSends):
     """Sessions and records in PostgreSQL, shared by every worker that opens the same URL (the
-    audience: customers, links, consent, in :class:`~.audience_postgres.PostgresAudience`).
+    audience and the campaign sends in :mod:`.audience_postgres` and :mod:`.sends_postgres`).
 
     ``url`` is a libpq URL (``postgresql://user@host:5432/db``). botkit's own query parameters
     are taken out of it: ``schema`` (default ``botkit``), ``pool`` (connections for reads and

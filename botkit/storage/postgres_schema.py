@@ -106,6 +106,41 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         'CREATE INDEX events_user ON events ("user")',
         "CREATE INDEX events_customer ON events (customer)",
     ),
+    (  # 4: campaign sends (botkit.campaigns.port), one row per idempotency key, and the
+        # planners' cursors. Indexed for what the scheduler asks: claims (the sends still to
+        # go, by due time), who a run decided about, a member's sends for the caps
+        """CREATE TABLE campaign_sends (
+            key text PRIMARY KEY,
+            campaign text NOT NULL,
+            run text NOT NULL,
+            member text NOT NULL,
+            status text NOT NULL,
+            planned_at double precision NOT NULL,
+            due double precision NOT NULL,
+            expires double precision NOT NULL,
+            variant text,
+            channel text,
+            "user" text,
+            reason text,
+            attempts bigint NOT NULL DEFAULT 0,
+            next_try double precision,
+            claimed_by text,
+            lease_until double precision,
+            sent_at double precision,
+            delivered_at double precision,
+            provider_id text,
+            cost double precision NOT NULL DEFAULT 0
+        )""",
+        # what claims walk, in claim order: only the sends still to go (sends_rows.OPEN_SENDS)
+        "CREATE INDEX campaign_sends_open ON campaign_sends (due, key)"
+        " WHERE status IN ('planned', 'failed', 'claimed')",
+        "CREATE INDEX campaign_sends_run ON campaign_sends (campaign, run, member)",
+        "CREATE INDEX campaign_sends_member ON campaign_sends (member, planned_at)",
+        """CREATE TABLE campaign_cursors (
+            name text PRIMARY KEY,
+            at double precision NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

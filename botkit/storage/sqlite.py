@@ -42,6 +42,7 @@ from botkit.storage.base import (
     encode_session,
 )
 from botkit.storage.batching import Batcher
+from botkit.storage.sends_sqlite import SQLiteSends
 from botkit.storage.sql import (
     EVENT_COLUMNS,
     event_rows,
@@ -87,9 +88,10 @@ class _Load:
         )
 
 
-class SQLiteStore(SQLiteAudience):
+class SQLiteStore(SQLiteAudience, SQLiteSends):
     """Sessions and records in one SQLite database (a file path, or ``":memory:"``); the
-    audience (customers, links, consent) as :class:`~.audience_sqlite.SQLiteAudience` keeps it.
+    audience (customers, links, consent) as :class:`~.audience_sqlite.SQLiteAudience` keeps it,
+    the campaign sends as :class:`~.sends_sqlite.SQLiteSends` does.
 
     ``synchronous`` is SQLite's pragma: ``FULL`` (default) makes every acknowledged commit
     survive power loss; ``NORMAL`` survives a crash of the process but may lose the last

@@ -118,6 +118,41 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX events_user ON events (user)",
         "CREATE INDEX events_customer ON events (customer)",
     ),
+    (  # 7: campaign sends (botkit.campaigns.port), one row per idempotency key, and the
+        # planners' cursors. Indexed for what the scheduler asks: claims (the sends still to
+        # go, by due time), who a run decided about, a member's sends for the caps
+        """CREATE TABLE campaign_sends (
+            key TEXT PRIMARY KEY,
+            campaign TEXT NOT NULL,
+            run TEXT NOT NULL,
+            member TEXT NOT NULL,
+            status TEXT NOT NULL,
+            planned_at REAL NOT NULL,
+            due REAL NOT NULL,
+            expires REAL NOT NULL,
+            variant TEXT,
+            channel TEXT,
+            user TEXT,
+            reason TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_try REAL,
+            claimed_by TEXT,
+            lease_until REAL,
+            sent_at REAL,
+            delivered_at REAL,
+            provider_id TEXT,
+            cost REAL NOT NULL DEFAULT 0
+        )""",
+        # what claims walk, in claim order: only the sends still to go (sends_rows.OPEN_SENDS)
+        "CREATE INDEX campaign_sends_open ON campaign_sends (due, key)"
+        " WHERE status IN ('planned', 'failed', 'claimed')",
+        "CREATE INDEX campaign_sends_run ON campaign_sends (campaign, run, member)",
+        "CREATE INDEX campaign_sends_member ON campaign_sends (member, planned_at)",
+        """CREATE TABLE campaign_cursors (
+            name TEXT PRIMARY KEY,
+            at REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

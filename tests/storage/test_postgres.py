@@ -48,6 +48,7 @@ async def test_open_creates_the_schema_and_records_its_version(postgres_schema: 
     assert names == {
         "botkit_schema", "sessions", "records", "events", "bot_versions",
         "customers", "identities", "consents", "audience_log", "one_time",
+        "campaign_sends", "campaign_cursors",
     }  # fmt: skip
     assert [v["version"] for v in versions] == list(range(1, SCHEMA_VERSION + 1))
     # what reports filter on: time, flow and time, session (the unique key)

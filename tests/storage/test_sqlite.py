@@ -26,6 +26,9 @@ INDEXES = {
     "events_customer",
     "identities_customer",
     "audience_log_at",
+    "campaign_sends_open",
+    "campaign_sends_run",
+    "campaign_sends_member",
 }
 BEFORE_VERSIONS = 4  # the schema version before migration 5 added bot_versions
 BEFORE_AUDIENCE = 5  # the schema version before migration 6 added customers, links, consent
