@@ -33,6 +33,7 @@ __all__ = [
     "Keep",
     "LinkClick",
     "Note",
+    "OpenCampaign",
     "OperatorStep",
     "Release",
     "Reset",
@@ -175,5 +176,16 @@ class Update:
     variant: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OpenCampaign:
+    """A campaign's message to the user (its ``variant``), for the send keyed ``send``: said,
+    and the user put at the state the campaign opens, which reads their reply (the sender's
+    step on the widget; on KakaoTalk, the answer to the Event API's callback)."""
+
+    campaign: str
+    variant: str
+    send: str
+
+
 OperatorStep = Claim | AgentMessage | Note | Release | Expire | Reset | Goto | Update
-Inbound = ChannelMessage | LinkClick | Keep | OperatorStep
+Inbound = ChannelMessage | LinkClick | Keep | OpenCampaign | OperatorStep

@@ -30,6 +30,10 @@ Kinds (``data`` keys in brackets):
 * ``consent_withdrawn`` [marketing, night: both false]: the user said one of the bot's opt-out
   words (bot.yaml ``opt_out:``), from any state; the runtime withdraws the consent of the
   member they are (the customer they are linked to, else the user) in the audience store
+* ``campaign_message`` [campaign, variant, send: the send's key]: a campaign's message was said
+  to the user (pushed to the widget, or the answer to Kakao's event callback), and the user was
+  put at the state the campaign opens, which reads their reply; a conversation starts for it
+  when none is going on
 * ``payload_rejected`` [payload]: a press of something that was not on the user's screen (a
   forged or replayed payload, cut to 100 characters); the message was read as text
 * ``transition`` [from, to, trigger]; trigger ``no agent in time`` from a handoff the sweeper
@@ -108,6 +112,7 @@ class RecordKind(StrEnum):
     VERSION_MIGRATED = "version_migrated"
     LINK_CLICKED = "link_clicked"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    CAMPAIGN_MESSAGE = "campaign_message"
 
 
 class Record(NamedTuple):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from botkit.cli.campaigns import campaigns
 from botkit.cli.customers import customers
 from botkit.cli.report import report
 from botkit.cli.segments import segments
@@ -303,6 +304,7 @@ def test_command(path: Path, show_coverage: bool, bot_path: Path | None) -> None
 
 cli.add_command(report)
 cli.add_command(segments)
+cli.add_command(campaigns)
 cli.add_command(customers)
 
 if __name__ == "__main__":  # pragma: no cover

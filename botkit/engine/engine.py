@@ -44,7 +44,7 @@ from botkit.engine.matching import Classifier
 from botkit.engine.migrating import adopt, stranded
 from botkit.engine.moving import jump, place, start_conversation
 from botkit.engine.prepared import Prepared, Validator, prepare
-from botkit.engine.session import Session, Status
+from botkit.engine.session import Session, Status, ended_by_silence
 from botkit.engine.turn import Run, Turn
 from botkit.errors import ConfigurationError, NotWithAgent, StepRefused
 from botkit.events import ActionResult, Event, UserMessage
@@ -123,6 +123,46 @@ class Engine:
             handoff.back_to_bot(run)
         session.last_at = at  # a jump is activity: the next message is not after a silence
         jump(run, target, "goto")
+        return run.finish()
+
+    def open_campaign(
+        self, session: Session, campaign: str, variant: str, send: str, at: float
+    ) -> Turn:
+        """Say a campaign's message (``variant``'s) and put the user at the state it opens, so
+        that their reply is read there, as if the state had asked (its own messages are not
+        said: the campaign's take their place). A conversation starts for it when none is
+        going on; a conversation with a person is left alone (StepRefused: the sender tries
+        again later). A campaign or variant this version does not have is refused too."""
+        found = self.bot.outreach.campaigns.get(campaign)
+        chosen = next((v for v in found.variants if v.name == variant), None) if found else None
+        if found is None or chosen is None:
+            raise StepRefused(f"there is no campaign '{campaign}' with variant '{variant}'")
+        if session.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
+            raise StepRefused("the conversation is with a person")
+        run = self._run(session, at)
+        if ended_by_silence(session, at, self.bot.inactivity_timeout):
+            # ended at its last activity, as hearing.py dates it for a user's message
+            run.record(RecordKind.CONVERSATION_END, {"outcome": "abandoned"})
+            ended = max(session.last_at, session.started_at)
+            run.records[-1] = run.records[-1]._replace(at=ended)
+            session.status = Status.CLOSED
+        if session.conversation == 0 or session.status == Status.CLOSED:
+            start_conversation(run)
+        target = found.opens or self.bot.start_target
+        source = session.state
+        self.machine.jump(session, target)
+        run.record(
+            RecordKind.TRANSITION,
+            {"from": source or None, "to": session.state, "trigger": f"campaign:{campaign}"},
+        )
+        run.record(
+            RecordKind.CAMPAIGN_MESSAGE, {"campaign": campaign, "variant": variant, "send": send}
+        )
+        run.begin_screen()
+        session.misses = session.attempts = 0
+        session.awaiting = session.pending = None
+        run.say(chosen.messages)
+        session.last_at = at  # the bot spoke: the reply continues this conversation
         return run.finish()
 
     def reset(self, session: Session, at: float) -> Turn:

@@ -25,6 +25,7 @@ from botkit.events import (
     Keep,
     LinkClick,
     Note,
+    OpenCampaign,
     Release,
     Reset,
     Update,
@@ -84,6 +85,8 @@ def step_for(live: Engine, event: Inbound, now: Callable[[], float]) -> Step:
             return _said(event, now)
         case Keep():
             return _keep(kept_bubbles(event))
+        case OpenCampaign(campaign=campaign, variant=variant, send=send):
+            return lambda e, s: e.open_campaign(s, campaign, variant, send, now())
         case LinkClick(url=url, conversation=conversation):
             return lambda e, s: e.click(s, url, conversation, now())
         case Claim(agent=agent):

@@ -46,9 +46,11 @@ from botkit.adapters.kakao.endpoint import KakaoEndpoint
 from botkit.adapters.web.endpoint import WebEndpoint
 from botkit.app import BotApp
 from botkit.audience import Audience
+from botkit.campaigns.port import Sends
 from botkit.errors import BodyTooLarge, StorageError
 from botkit.runtime import ActionFunction, Runtime
 from botkit.server.agents import AgentApi
+from botkit.server.campaign_events import KakaoCampaignEvents
 from botkit.server.channel_callback import ChannelCallback
 from botkit.server.config import ServerSettings
 from botkit.server.customers import CustomersApi
@@ -60,9 +62,11 @@ from botkit.server.helpdesk import Helpdesk
 from botkit.server.identities import AccountLinks, KakaoSync, WebIdentities, chain
 from botkit.server.lifespan import InFlight, Lifespan, helpdesk_tickets
 from botkit.server.links import Links
+from botkit.server.outreach import SenderTask, providers
 from botkit.server.profiles import ProfileSync
 from botkit.server.prometheus import LiveMetrics
 from botkit.server.reload import Reloader
+from botkit.server.sender import Sender
 from botkit.server.sweeper import Sweeper
 from botkit.storage import Broadcast, Store, open_store
 
@@ -118,6 +122,7 @@ def create_app(
         track=in_flight.track,
         links=chain(account_links.rewriter(absolute=True), links.rewriter(absolute=True)),
         identify=kakao_sync.identify if audience is not None else None,
+        campaigns=KakaoCampaignEvents(opened, runtime, now).answer,
     )
     web_identities = WebIdentities(audience, settings.identity_secret, now, profiles)
     web = WebEndpoint(
@@ -181,6 +186,9 @@ def create_app(
         in_flight=in_flight,
         grace_s=settings.shutdown_grace_s,
         own_client=client if http is None else None,
+        sender=SenderTask(
+            _sender(opened, runtime, channels, settings, client), settings.send_every_s
+        ),
     )
     starlette = Starlette(routes=routes, lifespan=lifespan, exception_handlers=_ANSWERS)
     edge = EdgeLimits(
@@ -189,6 +197,26 @@ def create_app(
         body_cap=body_caps(settings),
     )
     return Server(edge, starlette, runtime=runtime, channels=channels)
+
+
+def _sender(
+    store: Store,
+    runtime: Runtime,
+    channels: Channels,
+    settings: ServerSettings,
+    client: httpx.AsyncClient,
+) -> Sender | None:
+    """The campaign sender of this worker (None: the store keeps no sends)."""
+    if not isinstance(store, Sends) or not isinstance(store, Audience):
+        return None
+    return Sender(
+        store,
+        runtime,
+        lambda: runtime.bot,
+        providers=providers(settings, client),
+        channels=channels,
+        now=runtime.clock,
+    )
 
 
 class Server:

@@ -108,6 +108,14 @@ class ServerSettings:
     # The Kakao app's admin key, which Kakao's channel add/block webhook sends
     # (POST /kakao/channel, server/channel_callback.py); unset = off.
     channel_token: str | None = None
+    # Campaigns: how often this worker plans and sends what is due (botkit.server.sender);
+    # 0 = never (a separate `botkit campaigns run` sends). Every worker may: the store's
+    # claims keep each send with one of them.
+    send_every_s: float = 30.0
+    # The dealers' webhook (SMS, 알림톡, e-mail) campaign messages for the "webhook" channel
+    # are POSTed to, and the secret each request is signed with (HMAC-SHA256). Unset = off.
+    dealer_url: str | None = None
+    dealer_secret: str | None = None
     # Signs the addresses that stand for the flows' links, so a click is recorded for the
     # user who was shown the link (server/links.py; 16+ characters, the same on every worker).
     # Unset = links go straight to the shop and clicks are not measured.

@@ -22,6 +22,7 @@ from botkit.adapters.channel import Channels
 from botkit.records import RecordKind
 from botkit.runtime import Reply, Runtime
 from botkit.server.helpdesk import Helpdesk
+from botkit.server.outreach import SenderTask
 from botkit.server.reload import Reloader
 from botkit.server.sweeper import Sweeper
 from botkit.storage import Store
@@ -78,6 +79,7 @@ class Lifespan:
     in_flight: InFlight
     grace_s: float
     own_client: httpx.AsyncClient | None  # closed at shutdown: the server made it
+    sender: SenderTask | None = None  # campaigns: plans and sends what is due
 
     @contextlib.asynccontextmanager
     async def __call__(self, app: object) -> AsyncIterator[None]:
@@ -87,11 +89,15 @@ class Lifespan:
         bot = self.runtime.bot
         log.info("serving", extra={"bot": bot.id, "version": bot.version})
         self.sweeper.start()
+        if self.sender is not None:
+            self.sender.start()
         try:
             yield
         finally:
             self.reloader.stop()
             self.sweeper.stop()
+            if self.sender is not None:
+                await self.sender.stop()
             await self.in_flight.drain(self.grace_s)
             await self.runtime.aclose()
             if self.own_client is not None:

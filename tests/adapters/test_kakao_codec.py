@@ -125,6 +125,22 @@ def test_parse_payload_ignores_fields_it_does_not_know() -> None:
     assert request.profile["appUserStatus"] == "REGISTERED"
 
 
+def test_an_event_blocks_object_parameters_are_the_event_data_not_a_bad_request() -> None:
+    """The Event API's data (a campaign's send keys per user tag) may reach the skill as the
+    event block's parameters; an object there is the event's, not a malformed text value."""
+    body = payload(
+        action={
+            "params": {"campaign": "cart_reminder", "sends": {"a1b2c3d4e5f60718": "f" * 32}},
+            "detailParams": {},
+        }
+    )
+
+    request = parse_payload(body)
+
+    assert request.params == {"campaign": "cart_reminder"}
+    assert request.event_data == {"sends": {"a1b2c3d4e5f60718": "f" * 32}}
+
+
 def test_parse_payload_names_the_missing_user_id() -> None:
     body = payload()
     del body["userRequest"]["user"]["id"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -86,6 +86,7 @@ class KakaoEndpoint:
         track: Callable[[asyncio.Task[Any]], None],
         links: Callable[[Reply], list[Effect]] | None = None,
         identify: Callable[[str, str], Awaitable[bool]] | None = None,
+        campaigns: Callable[[str, Mapping[str, Any]], Awaitable[Reply | None]] | None = None,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
@@ -97,6 +98,9 @@ class KakaoEndpoint:
         # Links the user to the shop's customer their Kakao Sync appUserId is linked to (user,
         # appUserId → whether linked; server/identities.py). Never raises; cheap once done.
         self.identify = identify
+        # The answer to the Event API's callback for a campaign send (user, the event's
+        # data → the reply, or None: not a campaign's; server/campaign_events.py).
+        self.campaigns = campaigns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -240,6 +244,13 @@ class KakaoEndpoint:
             app_user = str(app_user)  # documented as text; a number reads, as on the webhook
         if self.identify is not None and isinstance(app_user, str) and app_user:
             await self.identify(user, app_user)  # within the budget, before the turn reads
+        if self.campaigns is not None and (
+            payload.params or payload.client_extra or payload.event_data
+        ):
+            fields = {**payload.client_extra, **payload.event_data, **payload.params}
+            said = await self.campaigns(user, fields)
+            if said is not None:
+                return said
         return await self.runtime.handle(
             CHANNEL,
             user,

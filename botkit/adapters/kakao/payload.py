@@ -60,6 +60,10 @@ class KakaoRequest:
     callback_url: str | None  # only on blocks with the AI-chatbot callback enabled (§3)
     timezone: str | None
     lang: str | None
+    # The objects among ``action.params``: where an event block may pass on the data of the
+    # Event API's event (a campaign's keys per user; server/campaign_events.py). A block's
+    # own parameters are text.
+    event_data: dict[str, Any] = field(default_factory=dict)
 
 
 def parse_payload(body: Mapping[str, Any]) -> KakaoRequest:
@@ -80,6 +84,10 @@ def parse_payload(body: Mapping[str, Any]) -> KakaoRequest:
     user = _need(request, "user", dict, "userRequest")
     action = _take(body, "action", dict, "") or {}
     client_extra = _client_extra(action)
+    given = _take(action, "params", dict, "action") or {}
+    event_data = {name: value for name, value in given.items() if isinstance(value, dict)}
+    if event_data:
+        action = {**action, "params": {k: v for k, v in given.items() if k not in event_data}}
     return KakaoRequest(
         user=_need_id(user, "id", "userRequest.user"),
         bot_id=_need_id(_need(body, "bot", dict, ""), "id", "bot"),
@@ -93,6 +101,7 @@ def parse_payload(body: Mapping[str, Any]) -> KakaoRequest:
         callback_url=_take(request, "callbackUrl", str, "userRequest"),
         timezone=_take(request, "timezone", str, "userRequest"),
         lang=_lang(_take(request, "lang", str, "userRequest")),
+        event_data=event_data,
     )
 
 

@@ -36,6 +36,13 @@ class KakaoSettings:
     deliver_late_replies: bool = True  # a reply that missed its budget comes with the next one
     max_body_bytes: int = 64 * 1024
     max_utterance_chars: int = 1000
+    # The chatbot Event API campaign messages go out through (botkit.adapters.outbound):
+    # its base URL (Kakao's: https://bot-api.kakao.com; a loopback stand-in in tests) and the
+    # REST API key it is called with. Unset = no campaign messages on KakaoTalk.
+    event_api_url: str | None = None
+    rest_api_key: str | None = None
+    event_name: str = "botkit_campaign"  # the event block in Open Builder that answers it
+    event_cost: float = 15.0  # KRW per message (VAT excluded), for the campaign's ROI
 
     @property
     def route(self) -> str:

@@ -1,0 +1,336 @@
+"""The campaign sender: plans what is due, claims sends from the store, and hands them to the
+channel each goes out on. It runs in every worker of ``botkit serve`` and alone as
+``botkit campaigns run``; the store's claims (leases, ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL) make sure no send is held by two senders, and its keys that none is planned twice.
+
+One tick (:meth:`Sender.tick`) is: plan at now (deciding each new candidate once), then claim
+and send what may go, batch by batch, until nothing is due. Each claimed send is judged again
+as it leaves, since time has passed since it was planned:
+
+* past its ``expires``: ``expired`` (an unsent reminder after the sale is worse than none);
+* advertising whose member withdrew consent since: ``withdrawn``;
+* advertising in the quiet window without night-time consent (a retry that came late):
+  ``failed``, tried again when the window ends;
+* a campaign the live bot no longer has: ``parked``.
+
+Then per channel: **Kakao** through the Event API (100 users a request; the message itself is
+the skill's answer when Kakao calls back with the event, ``campaign_events.py``), the
+**widget** by a turn on the visitor's session (the message said and the campaign's state
+opened; pushed to their open tabs, and in the history the widget shows when it opens again),
+the **dealers' webhook** with the rendered message. A provider's ``failed`` is retried with
+exponential backoff; after :data:`MAX_ATTEMPTS` the send is parked with the last reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botkit.adapters.channel import Channels
+from botkit.adapters.outbound.port import Outcome, Outgoing, Provider
+from botkit.campaigns.clock import in_quiet, quiet_end
+from botkit.campaigns.model import Campaign
+from botkit.campaigns.port import Send, SendStatus
+from botkit.effects import say_to_data
+from botkit.engine.render import render
+from botkit.errors import StepRefused, StorageError
+from botkit.events import OpenCampaign
+from botkit.flow import Bot
+from botkit.keys import SessionKey
+from botkit.runtime import Runtime
+from botkit.runtime.planning import PlanStore, plan_at
+from botkit.segments.model import ConsentIs, Segment
+
+__all__ = ["MAX_ATTEMPTS", "Sender", "TickResult", "worker_name"]
+
+log = logging.getLogger("botkit.campaigns")
+
+MAX_ATTEMPTS = 6  # then parked: about an hour of backoff (30 s doubling, at most 30 min)
+BACKOFF_S = 30.0
+MAX_BACKOFF_S = 1800.0
+RETRY_WITH_AGENT_S = 900.0  # a user talking with a person is written to after, not during
+_MARKETING = Segment("consent.marketing", "", ConsentIs("marketing"))
+_NIGHT = Segment("consent.night", "", ConsentIs("night"))
+
+
+def worker_name() -> str:
+    """This process's name in claims (host and pid): whose lease a send is under."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(slots=True)
+class TickResult:
+    planned: int = 0
+    sent: int = 0
+    failed: int = 0
+    parked: int = 0
+    expired: int = 0
+    withdrawn: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Sender:
+    def __init__(
+        self,
+        store: PlanStore,
+        runtime: Runtime,
+        bot: Callable[[], Bot],
+        *,
+        providers: Mapping[str, Provider],
+        channels: Channels | None = None,
+        now: Callable[[], float],
+        worker: str | None = None,
+        lease_s: float = 120.0,
+        batch: int = 500,
+    ) -> None:
+        self.store = store
+        self.runtime = runtime
+        self.bot = bot  # the live bot: its campaigns and their messages
+        self.providers = providers
+        self.channels = channels
+        self.now = now
+        self.worker = worker or worker_name()
+        self.lease_s = lease_s
+        self.batch = batch
+
+    async def tick(self) -> TickResult:
+        """Plan at now, then send everything due, batch by batch."""
+        result = TickResult()
+        outreach = self.bot().outreach
+        plans = await plan_at(self.store, outreach, self.now(), keep=True)
+        result.planned = sum(len(p.decisions) for p in plans)
+        while True:
+            at = self.now()
+            claimed = await self.store.claim_sends(
+                self.worker, at, lease=self.lease_s, limit=self.batch
+            )
+            if not claimed:
+                return result
+            await self._send(claimed, at, result)
+            if len(claimed) < self.batch:
+                return result
+
+    async def run(self, stop: asyncio.Event, *, every_s: float = 30.0) -> None:
+        """Tick until ``stop`` is set; a tick that fails (the store away) is logged and the
+        next one tries again: nothing is lost, every send is a row in the store."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+                await self.check_results()
+            except StorageError as exc:
+                log.warning("campaign tick failed", extra={"error": str(exc)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_s)
+
+    async def check_results(self) -> int:
+        """Ask each provider what became of the sends it accepted (Kakao's task API): marks
+        ``delivered`` those it reached. Returns how many."""
+        done = 0
+        for name, provider in self.providers.items():
+            sent = await self.store.sends(statuses=(SendStatus.SENT,))
+            mine = [s for s in sent if s.channel == name and s.provider_id]
+            if not mine:
+                continue
+            found = await provider.results({s.provider_id for s in mine if s.provider_id})
+            at = self.now()
+            for send in mine:
+                if found.get(send.key) == "delivered":
+                    done += await self.store.finish_send(send.key, SendStatus.DELIVERED, at)
+        return done
+
+    # -- one batch -----------------------------------------------------------------------
+
+    async def _send(self, claimed: Sequence[Send], at: float, result: TickResult) -> None:
+        """Judge each claimed send again, then hand them over by channel. The finishes of a
+        batch run together, so the store commits them in one transaction, not one each."""
+        bot = self.bot()
+        outreach = bot.outreach
+        consent: tuple[set[str], set[str]] | None = None
+        by_channel: dict[str, list[tuple[Send, Campaign]]] = {}
+        settled: list[Awaitable[object]] = []
+        for send in claimed:
+            campaign = outreach.campaigns.get(send.campaign)
+            if at >= send.expires:
+                settled.append(
+                    self._finish(send, SendStatus.EXPIRED, at, result, reason="expired")
+                )
+                continue
+            if campaign is None or send.variant is None or send.user is None:
+                settled.append(
+                    self._finish(send, SendStatus.PARKED, at, result, reason="no_campaign")
+                )
+                continue
+            if campaign.advertising:
+                if consent is None:
+                    consent = (
+                        set(await self.store.segment_members(_MARKETING, at)),
+                        set(await self.store.segment_members(_NIGHT, at)),
+                    )
+                marketing, night = consent
+                if send.member not in marketing:
+                    settled.append(
+                        self._finish(send, SendStatus.WITHDRAWN, at, result, reason="consent")
+                    )
+                    continue
+                quiet = in_quiet(at, outreach.quiet, outreach.timezone)
+                if quiet and send.member not in night:
+                    later = quiet_end(at, outreach.quiet, outreach.timezone)
+                    settled.append(
+                        self._retry(send, at, result, "quiet_hours", later, count=False)
+                    )
+                    continue
+            by_channel.setdefault(send.channel or "", []).append((send, campaign))
+        for channel, sends in sorted(by_channel.items()):
+            if channel == "web":
+                settled += [self._to_widget(send, at, result) for send, _ in sends]
+            else:
+                settled.append(self._to_provider(channel, sends, bot, at, result))
+        await asyncio.gather(*settled)
+
+    async def _to_widget(self, send: Send, at: float, result: TickResult) -> None:
+        assert send.user is not None
+        assert send.variant is not None
+        step = OpenCampaign(send.campaign, send.variant, send.key)
+        try:
+            reply = await self.runtime.apply(SessionKey("web", send.user), step)
+        except StepRefused as refused:
+            await self._retry(send, at, result, "with_agent", at + RETRY_WITH_AGENT_S)
+            log.info(
+                "campaign send put off", extra={"campaign": send.campaign, "why": str(refused)}
+            )
+            return
+        if reply.failure is not None:
+            await self._retry(send, at, result, "turn_failed", None)
+            return
+        if self.channels is not None:
+            await self.channels.deliver("web", send.user, reply.effects)
+        if await self._finish(send, SendStatus.SENT, at, result):
+            await self.store.finish_send(send.key, SendStatus.DELIVERED, at)
+
+    async def _to_provider(
+        self,
+        channel: str,
+        sends: Sequence[tuple[Send, Campaign]],
+        bot: Bot,
+        at: float,
+        result: TickResult,
+    ) -> None:
+        provider = self.providers.get(channel)
+        if provider is None:  # the server was started without this provider's settings
+            await asyncio.gather(
+                *(
+                    self._retry(send, at, result, f"no {channel} provider", None)
+                    for send, _ in sends
+                )
+            )
+            return
+        size = max(1, provider.max_batch)
+        for start in range(0, len(sends), size):
+            chunk = sends[start : start + size]
+            outgoing = [_outgoing(send, campaign, bot, channel) for send, campaign in chunk]
+            outcomes = await provider.send(outgoing)
+            await asyncio.gather(
+                *(
+                    self._settle(send, outcome, at, result)
+                    for (send, _), outcome in zip(chunk, outcomes, strict=True)
+                )
+            )
+
+    async def _settle(self, send: Send, outcome: Outcome, at: float, result: TickResult) -> None:
+        if outcome.status == "sent":
+            await self._finish(
+                send,
+                SendStatus.SENT,
+                at,
+                result,
+                provider_id=outcome.provider_id,
+                cost=outcome.cost,
+            )
+        elif outcome.status == "parked":
+            await self._finish(send, SendStatus.PARKED, at, result, reason=outcome.reason)
+        else:
+            wait = outcome.retry_after
+            await self._retry(
+                send, at, result, outcome.reason or "failed", None if wait is None else at + wait
+            )
+
+    async def _retry(
+        self,
+        send: Send,
+        at: float,
+        result: TickResult,
+        reason: str,
+        next_try: float | None,
+        *,
+        count: bool = True,
+    ) -> None:
+        """Try again later (backoff unless ``next_try`` is given); parked once it has failed
+        :data:`MAX_ATTEMPTS` times. A deferral that is no failure (``count=False``: the quiet
+        window) does not count toward that."""
+        if count and send.attempts + 1 >= MAX_ATTEMPTS:
+            await self._finish(send, SendStatus.PARKED, at, result, reason=reason)
+            return
+        if next_try is None:
+            next_try = at + min(BACKOFF_S * 2**send.attempts, MAX_BACKOFF_S)
+        await self._finish(send, SendStatus.FAILED, at, result, reason=reason, next_try=next_try)
+
+    async def _finish(
+        self,
+        send: Send,
+        status: SendStatus,
+        at: float,
+        result: TickResult,
+        *,
+        reason: str | None = None,
+        provider_id: str | None = None,
+        cost: float = 0.0,
+        next_try: float | None = None,
+    ) -> bool:
+        done = await self.store.finish_send(
+            send.key,
+            status,
+            at,
+            worker=self.worker,
+            reason=reason,
+            provider_id=provider_id,
+            cost=cost,
+            next_try=next_try,
+        )
+        if done:
+            result.counts[status] = result.counts.get(status, 0) + 1
+            if status == SendStatus.SENT:
+                result.sent += 1
+            elif status == SendStatus.FAILED:
+                result.failed += 1
+            elif status == SendStatus.PARKED:
+                result.parked += 1
+            elif status == SendStatus.EXPIRED:
+                result.expired += 1
+            elif status == SendStatus.WITHDRAWN:
+                result.withdrawn += 1
+        return done
+
+
+def _outgoing(send: Send, campaign: Campaign, bot: Bot, channel: str) -> Outgoing:
+    """What a provider is handed: the key and who; for a dealer, the message rendered in the
+    bot's language (a dealer has no session to render it in)."""
+    assert send.user is not None
+    assert send.variant is not None
+    says: tuple[dict[str, Any], ...] = ()
+    if channel != "kakao":
+        variant = next(v for v in campaign.variants if v.name == send.variant)
+        says = tuple(say_to_data(render(m, bot.default_locale, {}, {})) for m in variant.messages)
+    return Outgoing(
+        key=send.key,
+        campaign=send.campaign,
+        variant=send.variant,
+        user=send.user,
+        says=says,
+        advertising=campaign.advertising,
+    )

@@ -1,0 +1,211 @@
+"""A campaign from its trigger to the customer's reply: planned once, sent through the widget
+or KakaoTalk's Event API, said once, and the reply read at the state the campaign opened."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from botkit.adapters.outbound.port import Outcome, Outgoing
+from botkit.app import BotApp, load
+from botkit.audience import ConsentChange
+from botkit.campaigns.port import SendStatus
+from botkit.effects import Say
+from botkit.records import BusinessEvent, RecordKind
+from botkit.runtime import Runtime
+from botkit.server.campaign_events import KakaoCampaignEvents
+from botkit.server.sender import Sender
+from botkit.storage import MemoryStore
+
+REPO = Path(__file__).resolve().parents[2]
+SEOUL = ZoneInfo("Asia/Seoul")
+
+CAMPAIGNS = """\
+campaigns:
+  cart_reminder:
+    title: 장바구니 리마인더
+    kind: advertising
+    trigger: 1 hour after cart_added
+    exclude:
+      recent_buyers: purchase within 24h
+    channels: [web, kakao]
+    opens: promotion.offer
+    expires: 12h
+    message:
+      - text:
+          ko: "(광고) 장바구니에 담은 패딩, 아직 고민 중이세요? 오늘만 20% 쿠폰을 드려요. 수신거부"
+          en: "(Ad) Still thinking about the jacket in your cart? 20% off today. unsubscribe"
+        quick_replies:
+          - label: { ko: "쿠폰 받기", en: "Get coupon" }
+            payload: get_coupon
+"""
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=SEOUL).timestamp()
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class KakaoStandIn:
+    """An in-process Event API: accepts every message, counts each key."""
+
+    name = "kakao"
+    max_batch = 100
+
+    def __init__(self) -> None:
+        self.received: list[Outgoing] = []
+
+    async def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
+        self.received.extend(batch)
+        return [Outcome(m.key, "sent", provider_id="task-1", cost=15.0) for m in batch]
+
+    async def results(self, provider_ids: object) -> dict[str, str]:
+        return {}
+
+    async def aclose(self) -> None:
+        return None
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> BotApp:
+    folder = tmp_path / "flows"
+    shutil.copytree(REPO / "flows", folder)
+    (folder / "campaigns.yaml").unlink(missing_ok=True)
+    (folder / "campaigns.yaml").write_text(CAMPAIGNS, encoding="utf-8")
+    return load(folder)
+
+
+async def started(store: MemoryStore, runtime: Runtime, channel: str, user: str) -> None:
+    """The user talked to the bot once (so the bot can write to them first) and said yes to
+    advertising."""
+    await runtime.handle(channel, user, "안녕하세요")
+    await store.change_consent(
+        f"user:{user}", ConsentChange(at("2026-12-01 09:00"), "api", marketing=True)
+    )
+
+
+async def test_a_cart_reminder_reaches_the_widget_once_and_the_reply_continues(
+    bot: BotApp,
+) -> None:
+    clock = Clock(at("2026-12-07 09:00"))
+    store = MemoryStore()
+    await store.open()
+    runtime = bot.runtime(store, clock=clock)
+    sender = Sender(store, runtime, lambda: runtime.bot, providers={}, now=clock)
+    await started(store, runtime, "web", "v-민지")
+    await started(store, runtime, "web", "v-bought")
+    await store.add_events(
+        [
+            BusinessEvent("e1", "cart_added", "v-민지", at("2026-12-07 09:05")),
+            BusinessEvent("e2", "cart_added", "v-bought", at("2026-12-07 09:05")),
+            BusinessEvent("e3", "purchase", "v-bought", at("2026-12-07 09:30"), amount=39000),
+        ]
+    )
+    clock.now = at("2026-12-07 10:00")  # 55 minutes after the cart: not due yet
+    assert (await sender.tick()).planned == 0
+    clock.now = at("2026-12-07 10:06")
+    result = await sender.tick()
+    assert result.planned == 2
+    assert result.sent == 1
+    sends = {s.member: s for s in await store.sends(campaign="cart_reminder")}
+    assert sends["user:v-민지"].status == SendStatus.DELIVERED
+    assert sends["user:v-bought"].status == SendStatus.EXCLUDED
+    assert sends["user:v-bought"].reason == "recent_buyers"
+    session = await runtime.session("web", "v-민지")
+    assert session is not None
+    assert session.state == "promotion.offer"
+    said = await store.records(session="web:v-민지", kind=RecordKind.CAMPAIGN_MESSAGE)
+    assert [r.data for r in said] == [
+        {"campaign": "cart_reminder", "variant": "default", "send": sends["user:v-민지"].key}
+    ]
+    clock.now = at("2026-12-07 10:30")
+    again = await sender.tick()
+    assert (again.planned, again.sent) == (0, 0)  # no second copy
+    reply = await runtime.handle("web", "v-민지", "쿠폰 받기", payload="get_coupon")
+    assert reply.state == "promotion.ask_member"  # read at the state the campaign opened
+    await store.close()
+
+
+async def test_advertising_waits_out_the_quiet_window_and_respects_a_withdrawal(
+    bot: BotApp,
+) -> None:
+    clock = Clock(at("2026-12-07 20:00"))
+    store = MemoryStore()
+    await store.open()
+    runtime = bot.runtime(store, clock=clock)
+    sender = Sender(store, runtime, lambda: runtime.bot, providers={}, now=clock)
+    await started(store, runtime, "web", "v-night")
+    await started(store, runtime, "web", "v-changed-mind")
+    await store.add_events(
+        [
+            BusinessEvent("e1", "cart_added", "v-night", at("2026-12-07 20:30")),
+            BusinessEvent("e2", "cart_added", "v-changed-mind", at("2026-12-07 20:30")),
+        ]
+    )
+    clock.now = at("2026-12-07 21:31")
+    result = await sender.tick()
+    assert (result.planned, result.sent) == (2, 0)  # planned for 08:00
+    await runtime.handle("web", "v-changed-mind", "수신거부")  # the opt-out words, at night
+    clock.now = at("2026-12-08 08:00")
+    result = await sender.tick()
+    assert result.sent == 1
+    assert result.withdrawn == 1
+    statuses = {s.member: s.status for s in await store.sends(campaign="cart_reminder")}
+    assert statuses == {
+        "user:v-night": SendStatus.DELIVERED,
+        "user:v-changed-mind": SendStatus.WITHDRAWN,
+    }
+    await store.close()
+
+
+async def test_on_kakao_the_event_api_is_called_and_the_callback_says_the_message_once(
+    bot: BotApp,
+) -> None:
+    clock = Clock(at("2026-12-07 09:00"))
+    store = MemoryStore()
+    await store.open()
+    runtime = bot.runtime(store, clock=clock)
+    kakao = KakaoStandIn()
+    sender = Sender(store, runtime, lambda: runtime.bot, providers={"kakao": kakao}, now=clock)
+    user = "shop_bot:kakao-user-1"
+    await started(store, runtime, "kakao", user)
+    await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
+    clock.now = at("2026-12-07 10:11")
+    result = await sender.tick()
+    assert result.sent == 1
+    assert [m.user for m in kakao.received] == [user]
+    (send,) = await store.sends(campaign="cart_reminder")
+    assert send.status == SendStatus.SENT
+    assert send.cost == 15.0
+    callbacks = KakaoCampaignEvents(store, runtime, clock)
+    reply = await callbacks.answer(user, {"campaign": "cart_reminder"})
+    assert reply is not None
+    said = [e.text for e in reply.effects if isinstance(e, Say)]
+    assert said[0] is not None
+    assert said[0].startswith("(광고) 장바구니에 담은 패딩")
+    session = await runtime.session("kakao", user)
+    assert session is not None
+    assert session.state == "promotion.offer"
+    (delivered,) = await store.sends(campaign="cart_reminder")
+    assert delivered.status == SendStatus.DELIVERED
+    twice = await callbacks.answer(user, {"campaign": "cart_reminder"})
+    assert twice is not None
+    assert twice.effects == []  # said once
+    stranger = await callbacks.answer("shop_bot:someone-else", {"campaign": "cart_reminder"})
+    assert stranger is None  # not a campaign's callback for them: an ordinary message
+    assert await runtime.session("kakao", "shop_bot:someone-else") is None
+    reply = await runtime.handle("kakao", user, "쿠폰 받기", payload="get_coupon")
+    assert reply.state == "promotion.ask_member"
+    await store.close()
