@@ -97,7 +97,9 @@ def report(
     duration, slot failures, goals, and a funnel with drop-off per flow (definitions:
     botkit/metrics/definitions.py). A period holds the conversations that started in it and
     the purchases made in it; a conversation silent for less than the bot's inactivity
-    timeout is still open (not a drop-off)."""
+    timeout is still open (not a drop-off). A bot with campaigns also gets, per campaign and
+    variant, eligible → excluded → held out → sent → delivered → engaged → converted, revenue,
+    cost, ROI and the lift against the holdout, of the messages planned in the period."""
     import asyncio
     import dataclasses
     import time

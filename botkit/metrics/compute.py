@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from botkit.flow.model import Bot
 from botkit.metrics.ab import ExperimentResult
 from botkit.metrics.calendar import Period
+from botkit.metrics.campaigns import CampaignResult
 from botkit.metrics.conversion import Conversion
 from botkit.metrics.definitions import percentile, rate
 from botkit.metrics.ends import completed, place, place_name, status, unserved_why
@@ -109,6 +110,9 @@ class Metrics:
     # link click-through, response rate, conversations per day: read from the records a store
     # gives (periods.load_metrics), not from conversations (engagement.py)
     engagement: Engagement | None = None
+    # per campaign, what its sends did (campaigns.py); None: the bot has no campaigns, and the
+    # report no "campaigns" section (a --by group has none: sends are no conversations)
+    campaigns: dict[str, CampaignResult] | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -155,6 +159,11 @@ class Metrics:
             "business": self.business,
             "revenue_by_variant": self.revenue_by_variant,
             "promotions": {name: dataclasses.asdict(p) for name, p in self.promotions.items()},
+            **(
+                {}
+                if self.campaigns is None
+                else {"campaigns": {name: c.to_json() for name, c in self.campaigns.items()}}
+            ),
             "money": dataclasses.asdict(self.money),
             "conversion": None if self.conversion is None else dataclasses.asdict(self.conversion),
             "retention": None if self.retention is None else dataclasses.asdict(self.retention),

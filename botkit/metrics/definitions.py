@@ -6,8 +6,8 @@ definitions below are the contract: docs/metrics.md shows them to marketers word
 (tests/metrics/test_definitions_doc.py checks it), and each has a test on hand-built records
 (marked ``@pytest.mark.defines("<name>")``; the same test file checks that every definition has
 one). The code that applies them lives in fold.py (records → conversations), ends.py,
-compute.py, money.py, conversion.py, retention.py, experiments.py, engagement.py and
-sentiment.py; it names these definitions and does not restate them.
+compute.py, money.py, conversion.py, retention.py, experiments.py, engagement.py,
+sentiment.py and campaigns.py; it names these definitions and does not restate them.
 
 Rates have conversations (or users, where said) as their denominator, so periods and bots
 compare. A rate of nothing is unknown ("—"), not zero. Percentiles are nearest-rank: the
@@ -182,6 +182,42 @@ DEFINITIONS: tuple[Definition, ...] = (
         "(4–5) scorers, next to the scores and keywords; never the comments themselves. On "
         "228 hand-labelled comments kept aside for the purpose it is right 92.5% of the time "
         "(always answering the commonest label: 39.0%).",
+    ),
+    Definition(
+        "campaign",
+        "Campaign funnel · 캠페인 성과",
+        "Eligible: every member a campaign decided about, counted once per run (once in all "
+        "for a campaign started by an event or by entering a segment). Of those: excluded, per "
+        "exclusion rule (for example recent_buyers); no consent (advertising to someone who "
+        "had not agreed to it); capped (they had already been sent as many campaign messages "
+        "as the caps allow); unreachable (on none of the campaign's channels); held out (the "
+        "control group, sent nothing on purpose); the others are drawn a variant. Sent: handed "
+        "to KakaoTalk, the widget or the dealer; delivered: of those, the ones the channel "
+        "said arrived. Engaged: sent, and the user wrote to the bot or opened one of its links "
+        "within the campaign's window after the message left. Converted: sent, and the "
+        "customer made a conversion (a purchase) within the window after the message left (7 "
+        "days unless the campaign says otherwise; a purchase at the window's last second "
+        "counts, one a second later does not), on any channel linked to them. Revenue: the "
+        "net revenue (refunds subtract) of the customer's business events in that window; "
+        "cost: what the messages cost; ROI: (revenue − cost) ÷ cost. Messages still waiting, "
+        "failed (tried again later), parked (given up after repeated failures), expired (not "
+        "sent in time) and withdrawn (consent withdrawn before they left) are counted apart. "
+        "A campaign's messages belong to the period in which they were planned, each followed "
+        "to the end of its window.",
+    ),
+    Definition(
+        "campaign_lift",
+        "Campaign lift · 캠페인 증분 효과",
+        "What the message added: the conversion rate of the members sent it minus the "
+        "conversion rate of the members held out, who are measured the same way over a window "
+        "as long, from when they would have been sent. It comes with its 95% interval and a "
+        "p-value; a lift is significant when p < 0.05, and its interval then leaves out zero. "
+        "Per variant: each variant's members against the same holdout, the p-values "
+        "Holm-corrected across the variants. Incremental revenue: the revenue of the members "
+        "sent the message minus what as many held-out members brought in. Campaign against "
+        "campaign, each lift is measured on its own: a purchase within the windows of two "
+        "campaigns counts for both, so their revenues do not add up. A campaign that holds "
+        "nobody out has no lift.",
     ),
 )
 """Every figure, once (docs/metrics.md shows them)."""

@@ -180,6 +180,7 @@ SECTION_TITLES = {
     "conversion": "conversion · 구매 전환",
     "revenue_by_variant": "revenue by variant · 변형별 매출",
     "promotions": "promotions · 프로모션",
+    "campaigns": "campaigns · 캠페인",
     "retention": "repurchase · 재구매",
     "engagement": "engagement · 참여",
     "handoff_by_cause": "handoff causes · 상담원 연결 원인",

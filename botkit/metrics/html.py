@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from html import escape
 
 from botkit.metrics import _draw as draw
+from botkit.metrics._campaign_charts import campaigns_section
 from botkit.metrics._charts import (
     ab_chart,
     daily_chart,
@@ -71,6 +72,7 @@ table { border-collapse: collapse; background: #fff; font-variant-numeric: tabul
 th, td { border: 1px solid var(--line); padding: 4px 10px; text-align: left; }
 td.num { text-align: right; }
 .empty { color: var(--muted); }
+.scroll { overflow-x: auto; margin-bottom: 14px; }
 @media print {
   body { background: #fff; font-size: 12px; }
   main { max-width: none; padding: 0; }
@@ -83,7 +85,8 @@ td.num { text-align: right; }
 def to_html(metrics: Metrics, *, title: str = "botkit report", period: str = "") -> str:
     """The whole report as one HTML document (a string, UTF-8 when written)."""
     days = _daily_groups(metrics)
-    parts = figure_sections(metrics.to_json())  # every figure, once (figures.py)
+    report = metrics.to_json()
+    parts = figure_sections(report)  # every figure, once (figures.py)
     shown_period = period or _span(days) or "all records · 전체 기록"
     sections = [
         _summary_cards(metrics),
@@ -101,6 +104,7 @@ def to_html(metrics: Metrics, *, title: str = "botkit report", period: str = "")
             "Promotions · 프로모션",
             [promotion_chart(name, p) for name, p in metrics.promotions.items() if p.exposed],
         ),
+        campaigns_section(metrics.campaigns or {}, report),
         _rates_table(metrics),
         _figures_table(parts),
     ]

@@ -20,10 +20,14 @@ period's figures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from botkit._gc import no_cyclic_gc
 from botkit.audience import Audience
+from botkit.campaigns.model import Campaign
 from botkit.flow.model import Bot
 from botkit.metrics.calendar import day_of, day_period
+from botkit.metrics.campaign_period import load_campaigns
 from botkit.metrics.compute import Metrics, measure
 from botkit.metrics.engagement import engagement_of
 from botkit.metrics.experiments import DEFAULT_WINDOW_S as EXPERIMENT_WINDOW_S
@@ -70,10 +74,13 @@ async def load_metrics(
     window_s: float = DEFAULT_WINDOW_S,
     now: float | None = None,
     experiment_window_s: float = EXPERIMENT_WINDOW_S,
+    campaigns: Mapping[str, Campaign] | None = None,
 ) -> Metrics:
     """The metrics of the conversations that started in ``[since, until)`` and of the business
     events in it, read at ``now`` (the caller's clock; see :mod:`botkit.metrics.ends`);
-    ``csat`` and ``comments`` name the feedback slots, if any."""
+    ``csat`` and ``comments`` name the feedback slots, if any. The campaigns (the bot's, or
+    ``campaigns``) are measured on the sends planned in the period
+    (:mod:`botkit.metrics.campaign_period`)."""
     # A month's report allocates millions of rows and counters: botkit/_gc.py says why.
     with no_cyclic_gc():
         # Every event up to the period's end: the period's own are its money (measure leaves the
@@ -118,4 +125,7 @@ async def load_metrics(
         if csat is not None or comments is not None:
             said = [r for rows in own for r in rows]
             metrics.feedback = feedback(said, score=csat, comment=comments)
+        metrics.campaigns = await load_campaigns(
+            store, bot, since=since, until=until, now=now, links=links, campaigns=campaigns
+        )
         return metrics

@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from botkit.metrics.campaign_lift import COMPARED, compared
 from botkit.metrics.compute import Metrics
 from botkit.metrics.figures import SECTION_TITLES, figures, label as figure_label, sections, shown
 from botkit.metrics.html import to_html
@@ -29,7 +31,8 @@ def _table(m: Metrics) -> str:
     console = Console(
         file=out, width=1000, color_system=None, markup=False, emoji=False, highlight=False
     )
-    for section, (names, groups, by) in sections(m.to_json()).items():
+    report = m.to_json()
+    for section, (names, groups, by) in sections(report).items():
         table = Table(title=SECTION_TITLES.get(section, section), title_justify="left")
         table.add_column("figure", no_wrap=True)
         for group in groups:  # numbers stay on one line; a warning's words wrap
@@ -38,7 +41,23 @@ def _table(m: Metrics) -> str:
             cells = [shown(name, by[(g, name)].value) if (g, name) in by else "—" for g in groups]
             table.add_row(figure_label(section, name), *cells)
         console.print(table)
+    _campaign_table(console, report)
     return "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
+
+
+def _campaign_table(console: Console, report: dict[str, Any]) -> None:
+    """Campaign against campaign: a row per campaign, its lift and money side by side (the
+    figures the campaigns table above lists one by one)."""
+    rows = compared(report)
+    if not rows:
+        return
+    table = Table(title="campaign against campaign · 캠페인 비교", title_justify="left")
+    table.add_column("campaign", no_wrap=True)
+    for _, heading in COMPARED:
+        table.add_column(heading, justify="right")
+    for name, cells in rows:
+        table.add_row(name, *(shown(f.name, f.value) for f in cells))
+    console.print(table)
 
 
 def _csv(m: Metrics) -> str:
