@@ -137,6 +137,10 @@ class Sends(Protocol):
 
     async def send_by_key(self, key: str) -> Send | None: ...
 
+    async def known_sessions(self, keys: Collection[str]) -> set[str]:
+        """Which of the session keys (``"<channel>:<user>"``) the store has a session for:
+        whom the bot has talked with on that channel, and so may write to first."""
+
     async def cursor(self, name: str) -> float | None:
         """A planner's bookmark (the instant it last planned ``name`` up to), None if new."""
 

@@ -14,7 +14,7 @@ sends, the ones in flight, are few, and read whole.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from botkit.campaigns.port import Send, SendStatus
@@ -36,6 +36,8 @@ _IN_FLIGHT = frozenset({SendStatus.FAILED.value, SendStatus.CLAIMED.value})
 
 class MemorySends:
     """The Sends half of MemoryStore. The store provides ``_check_open``."""
+
+    _sessions: Mapping[str, object]  # the store's own: session key → snapshot
 
     def __init__(self) -> None:
         super().__init__()
@@ -80,6 +82,10 @@ class MemorySends:
         need_run(campaign, run)
         kept = self._decided.get((campaign, run), set())
         return {member for member in members if member in kept}
+
+    async def known_sessions(self, keys: Collection[str]) -> set[str]:
+        self._check_open()
+        return {key for key in keys if key in self._sessions}
 
     async def claim_sends(self, worker: str, at: float, *, lease: float, limit: int) -> list[Send]:
         self._check_open()

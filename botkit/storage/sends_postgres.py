@@ -128,6 +128,11 @@ class PostgresSends:
         rows = await self._query("reading which members were decided about", "fetch", sql, *params)
         return {row[0] for row in rows}
 
+    async def known_sessions(self, keys: Collection[str]) -> set[str]:
+        sql, params = SQL.known_sessions(list(keys))
+        rows = await self._query("reading which sessions there are", "fetch", sql, *params)
+        return {row[0] for row in rows}
+
     async def claim_sends(self, worker: str, at: float, *, lease: float, limit: int) -> list[Send]:
         need(worker, "a worker")
         at = need_time(at, "the time")

@@ -286,6 +286,10 @@ class SendStatements:
             sets.append("attempts = attempts + 1")
         return f"UPDATE campaign_sends SET {', '.join(sets)} WHERE {where} RETURNING key", params
 
+    def known_sessions(self, keys: list[str]) -> tuple[str, list[Any]]:
+        clause, param = self.many("key", self.mark(1), keys)
+        return f"SELECT key FROM sessions WHERE {clause}", [param]
+
     def decided(self, campaign: str, run: str, members: list[str]) -> tuple[str, list[Any]]:
         clause, param = self.many("member", self.mark(3), members)
         sql = (

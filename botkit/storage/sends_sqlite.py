@@ -96,6 +96,11 @@ class SQLiteSends:
         rows = await self._fetch("reading which members were decided about", sql, params)
         return {row[0] for row in rows}
 
+    async def known_sessions(self, keys: Collection[str]) -> set[str]:
+        sql, params = SQL.known_sessions(list(keys))
+        rows = await self._fetch("reading which sessions there are", sql, params)
+        return {row[0] for row in rows}
+
     async def claim_sends(self, worker: str, at: float, *, lease: float, limit: int) -> list[Send]:
         need(worker, "a worker")
         at = need_time(at, "the time")

@@ -477,6 +477,22 @@ async def test_sends_show_a_member_their_campaign_history_for_the_caps(shop: Sen
     assert [s.campaign for s in week] == [f"캠페인-{i}" for i in range(7, -1, -1)]
 
 
+# --- whom the bot may write to first --------------------------------------------------------
+
+
+async def test_known_sessions_are_the_keys_the_bot_has_talked_with(shop: SendStore) -> None:
+    from botkit.engine.session import Session
+
+    for key, user, channel in (
+        ("kakao:카페봇:민지", "카페봇:민지", "kakao"),
+        ("web:v-1", "v-1", "web"),
+    ):
+        await shop.commit(Session(key=key, user=user, channel=channel), [], expected_version=0)
+    asked = ["kakao:카페봇:민지", "web:v-1", "web:카페봇:민지", "kakao:nobody"]
+    assert await shop.known_sessions(asked) == {"kakao:카페봇:민지", "web:v-1"}
+    assert await shop.known_sessions([]) == set()
+
+
 # --- cursors ---------------------------------------------------------------------------------
 
 
