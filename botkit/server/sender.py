@@ -55,6 +55,7 @@ MAX_ATTEMPTS = 6  # then parked: about an hour of backoff (30 s doubling, at mos
 BACKOFF_S = 30.0
 MAX_BACKOFF_S = 1800.0
 RETRY_WITH_AGENT_S = 900.0  # a user talking with a person is written to after, not during
+CONSENT_FRESH_S = 5.0  # consent read this long ago still decides a send (Sender._consent)
 _MARKETING = Segment("consent.marketing", "", ConsentIs("marketing"))
 _NIGHT = Segment("consent.night", "", ConsentIs("night"))
 
@@ -98,6 +99,7 @@ class Sender:
         self.worker = worker or worker_name()
         self.lease_s = lease_s
         self.batch = batch
+        self._consents: tuple[float, frozenset[str], frozenset[str]] | None = None
 
     async def tick(self) -> TickResult:
         """Plan at now, then send everything due, batch by batch."""
@@ -151,7 +153,6 @@ class Sender:
         batch run together, so the store commits them in one transaction, not one each."""
         bot = self.bot()
         outreach = bot.outreach
-        consent: tuple[set[str], set[str]] | None = None
         by_channel: dict[str, list[tuple[Send, Campaign]]] = {}
         settled: list[Awaitable[object]] = []
         for send in claimed:
@@ -167,12 +168,7 @@ class Sender:
                 )
                 continue
             if campaign.advertising:
-                if consent is None:
-                    consent = (
-                        set(await self.store.segment_members(_MARKETING, at)),
-                        set(await self.store.segment_members(_NIGHT, at)),
-                    )
-                marketing, night = consent
+                marketing, night = await self._consent(at)
                 if send.member not in marketing:
                     settled.append(
                         self._finish(send, SendStatus.WITHDRAWN, at, result, reason="consent")
@@ -192,6 +188,17 @@ class Sender:
             else:
                 settled.append(self._to_provider(channel, sends, bot, at, result))
         await asyncio.gather(*settled)
+
+    async def _consent(self, at: float) -> tuple[frozenset[str], frozenset[str]]:
+        """Who consents to advertising, and at night: read once per :data:`CONSENT_FRESH_S`
+        (two set-based reads of the whole audience, too dear for every batch of a large
+        send), so a withdrawal stops what has not left within seconds."""
+        kept = self._consents
+        if kept is None or not 0 <= at - kept[0] < CONSENT_FRESH_S:
+            marketing = frozenset(await self.store.segment_members(_MARKETING, at))
+            night = frozenset(await self.store.segment_members(_NIGHT, at))
+            kept = self._consents = (at, marketing, night)
+        return kept[1], kept[2]
 
     async def _to_widget(self, send: Send, at: float, result: TickResult) -> None:
         assert send.user is not None
