@@ -55,6 +55,9 @@ MAX_ATTEMPTS = 6  # then parked: about an hour of backoff (30 s doubling, at mos
 BACKOFF_S = 30.0
 MAX_BACKOFF_S = 1800.0
 RETRY_WITH_AGENT_S = 900.0  # a user talking with a person is written to after, not during
+RESULTS_AFTER_S = 60.0  # a provider's results are asked for this long after the send
+RESULTS_FOR_S = 86400.0  # and no longer than this after it was planned
+RESULTS_EVERY_S = 600.0  # at most this often for one send
 CONSENT_FRESH_S = 5.0  # consent read this long ago still decides a send (Sender._consent)
 _MARKETING = Segment("consent.marketing", "", ConsentIs("marketing"))
 _NIGHT = Segment("consent.night", "", ConsentIs("night"))
@@ -100,6 +103,7 @@ class Sender:
         self.lease_s = lease_s
         self.batch = batch
         self._consents: tuple[float, frozenset[str], frozenset[str]] | None = None
+        self._asked: dict[str, float] = {}  # send key → when its result was last asked for
 
     async def tick(self) -> TickResult:
         """Plan at now, then send everything due, batch by batch."""
@@ -132,18 +136,33 @@ class Sender:
 
     async def check_results(self) -> int:
         """Ask each provider what became of the sends it accepted (Kakao's task API): marks
-        ``delivered`` those it reached. Returns how many."""
+        ``delivered`` those it reached. Returns how many. Only sends handed over in the last
+        day and at least a minute ago are asked about, each at most every
+        :data:`RESULTS_EVERY_S`: a task's results settle within minutes, and asking about
+        every send at every tick would grow with the history and flood the provider."""
         done = 0
+        at = self.now()
+        sent = await self.store.sends(statuses=(SendStatus.SENT,), since=at - RESULTS_FOR_S)
+        self._asked = {k: t for k, t in self._asked.items() if at - t < RESULTS_EVERY_S}
         for name, provider in self.providers.items():
-            sent = await self.store.sends(statuses=(SendStatus.SENT,))
-            mine = [s for s in sent if s.channel == name and s.provider_id]
+            mine = [
+                s
+                for s in sent
+                if s.channel == name
+                and s.provider_id
+                and s.sent_at is not None
+                and at - s.sent_at >= RESULTS_AFTER_S
+                and s.key not in self._asked
+            ]
             if not mine:
                 continue
             found = await provider.results({s.provider_id for s in mine if s.provider_id})
-            at = self.now()
-            for send in mine:
-                if found.get(send.key) == "delivered":
-                    done += await self.store.finish_send(send.key, SendStatus.DELIVERED, at)
+            self._asked.update((s.key, at) for s in mine)
+            reached = [s for s in mine if found.get(s.key) == "delivered"]
+            finished = await asyncio.gather(
+                *(self.store.finish_send(s.key, SendStatus.DELIVERED, at) for s in reached)
+            )
+            done += sum(finished)
         return done
 
     # -- one batch -----------------------------------------------------------------------

@@ -4,7 +4,7 @@ or KakaoTalk's Event API, said once, and the reply read at the state the campaig
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -66,13 +66,15 @@ class KakaoStandIn:
 
     def __init__(self) -> None:
         self.received: list[Outgoing] = []
+        self.asked: list[set[str]] = []  # the provider ids of each results() call
 
     async def send(self, batch: Sequence[Outgoing]) -> list[Outcome]:
         self.received.extend(batch)
-        return [Outcome(m.key, "sent", provider_id="task-1", cost=15.0) for m in batch]
+        return [Outcome(m.key, "sent", provider_id=f"task-1:{m.key}", cost=15.0) for m in batch]
 
-    async def results(self, provider_ids: object) -> dict[str, str]:
-        return {}
+    async def results(self, provider_ids: Collection[str]) -> dict[str, str]:
+        self.asked.append(set(provider_ids))
+        return {pid.partition(":")[2]: "delivered" for pid in provider_ids}
 
     async def aclose(self) -> None:
         return None
@@ -208,4 +210,28 @@ async def test_on_kakao_the_event_api_is_called_and_the_callback_says_the_messag
     assert await runtime.session("kakao", "shop_bot:someone-else") is None
     reply = await runtime.handle("kakao", user, "쿠폰 받기", payload="get_coupon")
     assert reply.state == "promotion.ask_member"
+    await store.close()
+
+
+async def test_kakaos_task_results_mark_delivered_once_a_minute_has_passed(bot: BotApp) -> None:
+    clock = Clock(at("2026-12-07 09:00"))
+    store = MemoryStore()
+    await store.open()
+    runtime = bot.runtime(store, clock=clock)
+    kakao = KakaoStandIn()
+    sender = Sender(store, runtime, lambda: runtime.bot, providers={"kakao": kakao}, now=clock)
+    user = "shop_bot:kakao-user-2"
+    await started(store, runtime, "kakao", user)
+    await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
+    clock.now = at("2026-12-07 10:11")
+    assert (await sender.tick()).sent == 1
+    assert await sender.check_results() == 0  # just sent: too early to ask
+    assert kakao.asked == []
+    clock.now = at("2026-12-07 10:12")
+    assert await sender.check_results() == 1
+    (send,) = await store.sends(campaign="cart_reminder")
+    assert send.status == SendStatus.DELIVERED
+    clock.now = at("2026-12-07 10:13")
+    assert await sender.check_results() == 0  # delivered: never asked about again
+    assert len(kakao.asked) == 1
     await store.close()
