@@ -4,14 +4,14 @@ or KakaoTalk's Event API, said once, and the reply read at the state the campaig
 from __future__ import annotations
 
 import shutil
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from botkit.adapters.outbound.port import Outcome, Outgoing
+from botkit.adapters.outbound.port import Outcome, Outgoing, Provider
 from botkit.app import BotApp, load
 from botkit.audience import ConsentChange
 from botkit.campaigns.port import SendStatus
@@ -89,6 +89,22 @@ def bot(tmp_path: Path) -> BotApp:
     return load(folder)
 
 
+async def shop(
+    bot: BotApp, now: float, providers: Mapping[str, Provider]
+) -> tuple[Clock, MemoryStore, Runtime, Sender]:
+    """An open store, the bot's runtime on it and a sender, on a clock the test moves."""
+    clock = Clock(now)
+    store = MemoryStore()
+    await store.open()
+    runtime = bot.runtime(store, clock=clock)
+    return (
+        clock,
+        store,
+        runtime,
+        Sender(store, runtime, lambda: runtime.bot, providers=providers, now=clock),
+    )
+
+
 async def started(store: MemoryStore, runtime: Runtime, channel: str, user: str) -> None:
     """The user talked to the bot once (so the bot can write to them first) and said yes to
     advertising."""
@@ -101,11 +117,7 @@ async def started(store: MemoryStore, runtime: Runtime, channel: str, user: str)
 async def test_a_cart_reminder_reaches_the_widget_once_and_the_reply_continues(
     bot: BotApp,
 ) -> None:
-    clock = Clock(at("2026-12-07 09:00"))
-    store = MemoryStore()
-    await store.open()
-    runtime = bot.runtime(store, clock=clock)
-    sender = Sender(store, runtime, lambda: runtime.bot, providers={}, now=clock)
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {})
     await started(store, runtime, "web", "v-민지")
     await started(store, runtime, "web", "v-bought")
     await store.add_events(
@@ -143,11 +155,7 @@ async def test_a_cart_reminder_reaches_the_widget_once_and_the_reply_continues(
 async def test_advertising_waits_out_the_quiet_window_and_respects_a_withdrawal(
     bot: BotApp,
 ) -> None:
-    clock = Clock(at("2026-12-07 20:00"))
-    store = MemoryStore()
-    await store.open()
-    runtime = bot.runtime(store, clock=clock)
-    sender = Sender(store, runtime, lambda: runtime.bot, providers={}, now=clock)
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 20:00"), {})
     await started(store, runtime, "web", "v-night")
     await started(store, runtime, "web", "v-changed-mind")
     await store.add_events(
@@ -175,12 +183,8 @@ async def test_advertising_waits_out_the_quiet_window_and_respects_a_withdrawal(
 async def test_on_kakao_the_event_api_is_called_and_the_callback_says_the_message_once(
     bot: BotApp,
 ) -> None:
-    clock = Clock(at("2026-12-07 09:00"))
-    store = MemoryStore()
-    await store.open()
-    runtime = bot.runtime(store, clock=clock)
     kakao = KakaoStandIn()
-    sender = Sender(store, runtime, lambda: runtime.bot, providers={"kakao": kakao}, now=clock)
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {"kakao": kakao})
     user = "shop_bot:kakao-user-1"
     await started(store, runtime, "kakao", user)
     await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
@@ -214,12 +218,8 @@ async def test_on_kakao_the_event_api_is_called_and_the_callback_says_the_messag
 
 
 async def test_kakaos_task_results_mark_delivered_once_a_minute_has_passed(bot: BotApp) -> None:
-    clock = Clock(at("2026-12-07 09:00"))
-    store = MemoryStore()
-    await store.open()
-    runtime = bot.runtime(store, clock=clock)
     kakao = KakaoStandIn()
-    sender = Sender(store, runtime, lambda: runtime.bot, providers={"kakao": kakao}, now=clock)
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {"kakao": kakao})
     user = "shop_bot:kakao-user-2"
     await started(store, runtime, "kakao", user)
     await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
