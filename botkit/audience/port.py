@@ -5,7 +5,7 @@ implements it beside :class:`~botkit.storage.Store`; every method raises only
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from botkit.audience.model import AudienceEntry, ConsentChange, Customer
 from botkit.segments.model import Segment
@@ -51,6 +51,11 @@ class Audience(Protocol):
 
     async def consent(self, member: str) -> Mapping[str, Any]:
         """The member's consent as ``dataclasses.asdict(Consent)`` would give it."""
+
+    async def consenting(self, which: Literal["marketing", "night"]) -> set[str]:
+        """Every member whose ``which`` consent is yes now (never asked is no): one read,
+        for a campaign's plan and its sender (``consent.<which>`` as a segment would also
+        check each is part of the audience, which a send has checked already)."""
 
     async def change_consent(self, member: str, change: ConsentChange) -> bool:
         """Set the consent fields ``change`` gives for ``member`` (a customer id or

@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botkit.audience.model import AudienceEntry, Consent, ConsentChange, Customer
 from botkit.errors import StorageError
 from botkit.records import BusinessEvent, Record
 from botkit.storage.audience_rows import (
+    CONSENT_COLUMN,
     CONSENTED,
     KEPT_TWICE,
     LINK_CODE,
@@ -188,6 +189,12 @@ class MemoryAudience:
         return {user: customer for user, (customer, _, _) in self._identities.items()}
 
     # --- consent -------------------------------------------------------------------------------
+
+    async def consenting(self, which: Literal["marketing", "night"]) -> set[str]:
+        self._check_open()
+        return {
+            m for m, said in self._consents.items() if getattr(said, CONSENT_COLUMN[which]) is True
+        }
 
     async def consent(self, member: str) -> Mapping[str, Any]:
         self._check_open()

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import asyncpg
 
 from botkit.audience.model import AudienceEntry, ConsentChange, Customer
 from botkit.errors import StorageError
 from botkit.storage.audience_rows import (
+    CONSENT_COLUMN,
     CONSENTED,
     KEPT_TWICE,
     LINKED,
@@ -201,6 +202,12 @@ class PostgresAudience:
         return {row[0]: row[1] for row in rows}
 
     # --- consent -------------------------------------------------------------------------------
+
+    async def consenting(self, which: Literal["marketing", "night"]) -> set[str]:
+        column = CONSENT_COLUMN[which]  # a column name, never the caller's text
+        sql = f"SELECT member FROM consents WHERE {column} IS TRUE"
+        rows = await self._query("reading who consents", "fetch", sql)
+        return {str(row[0]) for row in rows}
 
     async def consent(self, member: str) -> Mapping[str, Any]:
         need(member, "a member")

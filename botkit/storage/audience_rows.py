@@ -24,6 +24,7 @@ from botkit.storage.sql import Mark
 
 __all__ = [
     "CONSENTED",
+    "CONSENT_COLUMN",
     "CONSENT_COLUMNS",
     "IMPORT",
     "KEPT_TWICE",
@@ -49,6 +50,10 @@ __all__ = [
     "to_customer",
     "to_entries",
 ]
+
+# Each consent a plan may ask about (Audience.consenting), and its column: only these names
+# ever reach an SQL statement.
+CONSENT_COLUMN = {"marketing": "marketing", "night": "night"}
 
 # audience_log kinds
 LINKED = "linked"

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from botkit.audience.model import AudienceEntry, ConsentChange, Customer
 from botkit.errors import StorageError
 from botkit.storage.audience_rows import (
+    CONSENT_COLUMN,
     CONSENTED,
     KEPT_TWICE,
     LINKED,
@@ -156,6 +157,13 @@ class SQLiteAudience:
         return dict(await self._fetch("reading the links", SQL.links))
 
     # --- consent -------------------------------------------------------------------------------
+
+    async def consenting(self, which: Literal["marketing", "night"]) -> set[str]:
+        column = CONSENT_COLUMN[which]  # a column name, never the caller's text
+        rows = await self._fetch(
+            "reading who consents", f"SELECT member FROM consents WHERE {column} = 1"
+        )
+        return {str(row[0]) for row in rows}
 
     async def consent(self, member: str) -> Mapping[str, Any]:
         need(member, "a member")

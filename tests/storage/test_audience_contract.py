@@ -339,6 +339,18 @@ async def test_a_consent_change_sets_only_the_fields_it_gives(shop: AudienceStor
     ]
 
 
+async def test_consenting_lists_who_says_yes_now_and_never_who_was_not_asked(
+    shop: AudienceStore,
+) -> None:
+    await shop.change_consent("C-1", ConsentChange(NOW, "api", marketing=True, night=True))
+    await shop.change_consent("C-2", ConsentChange(NOW, "api", marketing=True))
+    await shop.change_consent("C-3", ConsentChange(NOW, "api", marketing=True))
+    await shop.change_consent("C-3", ConsentChange(NOW + 1, "opt_out_words", marketing=False))
+    await shop.change_consent("user:" + KAKAO_MINJI, ConsentChange(NOW, "api", night=False))
+    assert await shop.consenting("marketing") == {"C-1", "C-2"}
+    assert await shop.consenting("night") == {"C-1"}
+
+
 async def test_a_channel_user_no_customer_claims_has_consent_too(shop: AudienceStore) -> None:
     member = "user:" + KAKAO_MINJI
     await shop.change_consent(member, ConsentChange(NOW, "kakao_channel", marketing=True))
