@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
-from botkit.audience import Audience, member_of
+from botkit.audience import ANONYMOUS, Audience, member_of
 from botkit.campaigns.clock import hour_of, in_quiet, runs_between
 from botkit.campaigns.model import Campaign, Outreach
 from botkit.campaigns.plan import CampaignPlan, Candidate, PlanData, most_active_hours, plan
 from botkit.campaigns.port import ACTIVE, Send, Sends, SendStatus
+from botkit.keys import SessionKey
 from botkit.records import BusinessEvent, RecordKind
-from botkit.segments.model import EVER, Behaviour, ConsentIs, Segment
+from botkit.segments.model import EVER, Behaviour, Segment
 from botkit.storage import Store
 
 __all__ = ["BEST_HOUR_HISTORY", "MIN_OWN_HISTORY", "PlanStore", "plan_at"]
@@ -31,8 +32,6 @@ __all__ = ["BEST_HOUR_HISTORY", "MIN_OWN_HISTORY", "PlanStore", "plan_at"]
 BEST_HOUR_HISTORY = 30 * 86400.0  # the messages a best hour is learned from: the last 30 days
 MIN_OWN_HISTORY = 3  # fewer messages of their own: the member gets their audience's best hour
 _CAP_HISTORY = 8 * 86400.0  # sends planned this long before still count toward a week's cap
-_MARKETING = Segment("consent.marketing", "", ConsentIs("marketing"))
-_NIGHT = Segment("consent.night", "", ConsentIs("night"))
 # Everyone the audience knows (the universe a segment's ``not`` negates against): nobody has
 # an event of a kind no one sends, so "at most 0 of them, ever" holds for every member. The
 # kind starts with a control character, which POST /events refuses in a kind; not NUL, which
@@ -68,22 +67,27 @@ async def _plan(
     candidates = await _candidates(store, outreach, at, links)
     live = {name for name, found in candidates.items() if found}
     campaigns = [outreach.campaigns[name] for name in sorted(live)]
-    reach = await _reach(store, links, _named_members(candidates)) if campaigns else _Reach({})
+    reach = (
+        await _reach(store, outreach, links, _named_members(candidates))
+        if campaigns
+        else _Reach({})
+    )
     data = PlanData(
         at=at,
         candidates=candidates,
         excluded=await _exclusions(store, campaigns, at),
-        marketing=await _members(store, _MARKETING, at, campaigns),
-        night=await _members(store, _NIGHT, at, campaigns),
+        marketing=await _consenting(store, "marketing", campaigns),
+        night=await _consenting(store, "night", campaigns),
         reach=reach.by_member,
         history=await store.sends(statuses=ACTIVE, since=at - _CAP_HISTORY) if live else (),
         best_hour=await _best_hours(store, outreach, candidates, links, at),
     )
     plans = plan(outreach, data)
-    consent = (data.marketing, data.night) if any(c.advertising for c in campaigns) else None
-    waiting = await _waiting(store, outreach, at, consent)
-    for result in plans:
-        result.waiting = waiting[result.campaign]
+    if not keep:  # what earlier plans left for this instant: only a dry run counts it
+        consent = (data.marketing, data.night) if any(c.advertising for c in campaigns) else None
+        waiting = await _waiting(store, outreach, at, consent)
+        for result in plans:
+            result.waiting = waiting[result.campaign]
     if keep:
         await store.plan_sends([d for result in plans for d in result.decisions])
     if not members and not keep:
@@ -113,8 +117,8 @@ async def _waiting(
     ]
     found: Counter[str] = Counter()
     if any(outreach.campaigns[s.campaign].advertising for s in ready) and consent is None:
-        marketing = frozenset(await store.segment_members(_MARKETING, at))
-        consent = (marketing, frozenset(await store.segment_members(_NIGHT, at)))
+        marketing = frozenset(await store.consenting("marketing"))
+        consent = (marketing, frozenset(await store.consenting("night")))
     quiet = in_quiet(at, outreach.quiet, outreach.timezone)
     for send in ready:
         if outreach.campaigns[send.campaign].advertising:
@@ -230,43 +234,68 @@ async def _exclusions(
     return out
 
 
-async def _members(
-    store: PlanStore, segment: Segment, at: float, campaigns: Sequence[Campaign]
+async def _consenting(
+    store: PlanStore, which: Literal["marketing", "night"], campaigns: Sequence[Campaign]
 ) -> frozenset[str]:
     """Members who gave a consent, read only when an advertising campaign has candidates."""
     if not any(c.advertising for c in campaigns):
         return frozenset()
-    return frozenset(await store.segment_members(segment, at))
+    return frozenset(await store.consenting(which))
 
 
 def _named_members(candidates: Mapping[str, Sequence[Candidate]]) -> set[str]:
     return {c.member for found in candidates.values() for c in found}
 
 
-async def _reach(store: PlanStore, links: Mapping[str, str], wanted: set[str]) -> _Reach:
-    """The channel users of each member of ``wanted``, from the starts of their conversations
-    (a user the bot never talked with cannot be written to first: Kakao's Event API reaches
-    channel friends who used the bot, the widget a visitor who opened it), and the dealers'
-    webhook for every customer the shop named (the dealer knows their phone number; botkit
-    does not send it)."""
-    starts = await store.records(kind=RecordKind.CONVERSATION_START)
-    latest: dict[tuple[str, str], float] = {}
-    for record in starts:
-        pair = (record.channel, record.user)
-        latest[pair] = max(latest.get(pair, record.at), record.at)
-    by_member: dict[str, list[tuple[float, str, str]]] = {}
-    for (channel, user), when in latest.items():
-        member = member_of(user, links.get(user))
-        if member in wanted:
-            by_member.setdefault(member, []).append((when, channel, user))
-    for customer in wanted.intersection(links.values()):
-        by_member.setdefault(customer, []).append((float("-inf"), "webhook", customer))
-    return _Reach(
-        {
-            member: [(channel, user) for _, channel, user in sorted(found, reverse=True)]
-            for member, found in by_member.items()
-        }
+async def _reach(
+    store: PlanStore, outreach: Outreach, links: Mapping[str, str], wanted: set[str]
+) -> _Reach:
+    """The channel users of each member of ``wanted`` the bot has a session with (a user the
+    bot never talked with cannot be written to first: Kakao's Event API reaches channel friends
+    who used the bot, the widget a visitor who opened it), and the dealers' webhook for every
+    customer the shop named who has a linked user (the dealer knows their phone number; botkit
+    does not send it). One indexed read of the candidates' session keys, however long the
+    history."""
+    users_of: dict[str, list[str]] = {}
+    for user, customer in links.items():
+        if customer in wanted:
+            users_of.setdefault(customer, []).append(user)
+    for member in wanted:
+        if member.startswith(ANONYMOUS):
+            users_of.setdefault(member, []).append(member[len(ANONYMOUS) :])
+    channels = sorted(
+        {c for campaign in outreach.campaigns.values() for c in campaign.channels} - {"webhook"}
     )
+    keys = {
+        str(SessionKey(channel, user)): (member, channel, user)
+        for member, users in users_of.items()
+        for user in users
+        for channel in channels
+    }
+    known = await store.known_sessions(list(keys)) if keys else set()
+    found: dict[tuple[str, str], list[str]] = {}
+    for key in sorted(known):
+        member, channel, _ = keys[key]
+        found.setdefault((member, channel), []).append(key)
+    by_member: dict[str, list[tuple[str, str]]] = {}
+    for (member, channel), several in found.items():
+        key = several[0] if len(several) == 1 else await _latest(store, several)
+        by_member.setdefault(member, []).append((channel, keys[key][2]))
+    for customer in wanted.intersection(links.values()):
+        by_member.setdefault(customer, []).append(("webhook", customer))
+    return _Reach(by_member)
+
+
+async def _latest(store: PlanStore, keys: list[str]) -> str:
+    """Of a member's sessions on one channel (two Kakao users linked to one customer), the
+    one whose latest conversation started last: who they are there now. Rare, so read one by
+    one."""
+    latest = (float("-inf"), keys[0])
+    for key in keys:
+        session = await store.load(key)
+        if session is not None and session.started_at > latest[0]:
+            latest = (session.started_at, key)
+    return latest[1]
 
 
 async def _best_hours(
