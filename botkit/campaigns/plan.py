@@ -37,7 +37,9 @@ __all__ = [
     "CampaignPlan",
     "Candidate",
     "PlanData",
+    "counted_at",
     "draw",
+    "fits_caps",
     "most_active_hours",
     "plan",
     "send_key",
@@ -126,7 +128,7 @@ class _Caps:
         self.caps = outreach.caps
         self.dues: dict[str, list[tuple[str, float]]] = {}
         for send in history:
-            self.dues.setdefault(send.member, []).append((send.campaign, send.due))
+            self.dues.setdefault(send.member, []).append((send.campaign, counted_at(send)))
 
     def allows(self, campaign: Campaign, member: str, due: float) -> bool:
         dues = self.dues.get(member, ())
@@ -137,6 +139,25 @@ class _Caps:
 
     def take(self, campaign: str, member: str, due: float) -> None:
         self.dues.setdefault(member, []).append((campaign, due))
+
+
+def counted_at(send: Send) -> float:
+    """When a send counts toward the caps: when it went, or when it goes, which for one put
+    off (a retry, the quiet window reached after its plan) is its next try, not its first
+    due time."""
+    if send.sent_at is not None:
+        return send.sent_at
+    if send.status == SendStatus.FAILED and send.next_try is not None:
+        return max(send.due, send.next_try)
+    return send.due
+
+
+def fits_caps(
+    outreach: Outreach, campaign: Campaign, member: str, due: float, history: Sequence[Send]
+) -> bool:
+    """Whether one more send of ``campaign`` to ``member`` at ``due`` keeps them within the
+    caps, given their other sends ``history`` (the sender's check when it puts a send off)."""
+    return _Caps(outreach, history).allows(campaign, member, due)
 
 
 def _within(caps: Caps, dues: Sequence[float], due: float, tz: str) -> bool:

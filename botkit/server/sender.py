@@ -36,7 +36,8 @@ from botkit.adapters.channel import Channels
 from botkit.adapters.outbound.port import Outcome, Outgoing, Provider
 from botkit.campaigns.clock import in_quiet, quiet_end
 from botkit.campaigns.model import Campaign
-from botkit.campaigns.port import Send, SendStatus
+from botkit.campaigns.plan import fits_caps
+from botkit.campaigns.port import ACTIVE, Send, SendStatus
 from botkit.effects import say_to_data
 from botkit.engine.render import render
 from botkit.errors import StepRefused, StorageError
@@ -45,7 +46,6 @@ from botkit.flow import Bot
 from botkit.keys import SessionKey
 from botkit.runtime import Runtime
 from botkit.runtime.planning import PlanStore, plan_at
-from botkit.segments.model import ConsentIs, Segment
 
 __all__ = ["MAX_ATTEMPTS", "Sender", "TickResult", "worker_name"]
 
@@ -59,8 +59,6 @@ RESULTS_AFTER_S = 60.0  # a provider's results are asked for this long after the
 RESULTS_FOR_S = 86400.0  # and no longer than this after it was planned
 RESULTS_EVERY_S = 600.0  # at most this often for one send
 CONSENT_FRESH_S = 5.0  # consent read this long ago still decides a send (Sender._consent)
-_MARKETING = Segment("consent.marketing", "", ConsentIs("marketing"))
-_NIGHT = Segment("consent.night", "", ConsentIs("night"))
 
 
 def worker_name() -> str:
@@ -195,10 +193,7 @@ class Sender:
                     continue
                 quiet = in_quiet(at, outreach.quiet, outreach.timezone)
                 if quiet and send.member not in night:
-                    later = quiet_end(at, outreach.quiet, outreach.timezone)
-                    settled.append(
-                        self._retry(send, at, result, "quiet_hours", later, count=False)
-                    )
+                    settled.append(self._put_off(send, campaign, at, result))
                     continue
             by_channel.setdefault(send.channel or "", []).append((send, campaign))
         for channel, sends in sorted(by_channel.items()):
@@ -208,14 +203,34 @@ class Sender:
                 settled.append(self._to_provider(channel, sends, bot, at, result))
         await asyncio.gather(*settled)
 
+    async def _put_off(
+        self, send: Send, campaign: Campaign, at: float, result: TickResult
+    ) -> None:
+        """Advertising the quiet window stops as it leaves (night-time consent withdrawn since
+        the plan, or a sender that came late) waits for the window's end if it still fits the
+        caps then, counting the member's other sends (a message planned for tomorrow
+        meanwhile); else it is withdrawn. Past its expiry by then, it expires."""
+        outreach = self.bot().outreach
+        later = quiet_end(at, outreach.quiet, outreach.timezone)
+        others = await self.store.sends(
+            member=send.member, statuses=ACTIVE, since=later - 8 * 86400.0
+        )
+        others = [s for s in others if s.key != send.key]
+        if later >= send.expires:
+            await self._finish(send, SendStatus.EXPIRED, at, result, reason="quiet_hours")
+        elif fits_caps(outreach, campaign, send.member, later, others):
+            await self._retry(send, at, result, "quiet_hours", later, count=False)
+        else:
+            await self._finish(send, SendStatus.WITHDRAWN, at, result, reason="caps")
+
     async def _consent(self, at: float) -> tuple[frozenset[str], frozenset[str]]:
         """Who consents to advertising, and at night: read once per :data:`CONSENT_FRESH_S`
-        (two set-based reads of the whole audience, too dear for every batch of a large
-        send), so a withdrawal stops what has not left within seconds."""
+        (two reads of every consent, too dear for every batch of a large send), so a
+        withdrawal stops what has not left within seconds."""
         kept = self._consents
         if kept is None or not 0 <= at - kept[0] < CONSENT_FRESH_S:
-            marketing = frozenset(await self.store.segment_members(_MARKETING, at))
-            night = frozenset(await self.store.segment_members(_NIGHT, at))
+            marketing = frozenset(await self.store.consenting("marketing"))
+            night = frozenset(await self.store.consenting("night"))
             kept = self._consents = (at, marketing, night)
         return kept[1], kept[2]
 
