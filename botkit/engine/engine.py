@@ -51,6 +51,8 @@ from botkit.events import ActionResult, Event, UserMessage
 from botkit.flow.model import Bot, Message, State, Target
 from botkit.records import RecordKind
 
+KEPT_SENDS = 20  # the campaign sends a session remembers having said (Session.campaigns)
+
 __all__ = [
     "ConfigurationError",
     "Engine",
@@ -137,8 +139,11 @@ class Engine:
         chosen = next((v for v in found.variants if v.name == variant), None) if found else None
         if found is None or chosen is None:
             raise StepRefused(f"there is no campaign '{campaign}' with variant '{variant}'")
+        if send in (session.campaigns or ()):
+            return Turn()  # said already (a send taken again after a crash): nothing twice
         if session.status in (Status.HANDOFF_REQUESTED, Status.WITH_AGENT):
             raise StepRefused("the conversation is with a person")
+        session.campaigns = [*(session.campaigns or ())[-(KEPT_SENDS - 1) :], send]
         run = self._run(session, at)
         if ended_by_silence(session, at, self.bot.inactivity_timeout):
             # ended at its last activity, as hearing.py dates it for a user's message

@@ -133,6 +133,10 @@ class Session:
     # them (flows read them as ``segment.<name>``; conversation_start records them for the
     # reports). None: the bot declares none, or they were not looked up.
     segments: list[str] | None = None
+    # The keys of the last campaign sends said to the user (Engine.open_campaign): a send
+    # taken again after a crash, or a second callback of Kakao's for it, says nothing twice.
+    # Checked inside the turn, under the session's lock, so two at once cannot both say it.
+    campaigns: list[str] | None = None
 
     def __post_init__(self) -> None:
         # A session built from what an earlier botkit stored (or by code written for it) may

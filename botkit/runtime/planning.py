@@ -79,7 +79,7 @@ async def _plan(
         marketing=await _consenting(store, "marketing", campaigns),
         night=await _consenting(store, "night", campaigns),
         reach=reach.by_member,
-        history=await store.sends(statuses=ACTIVE, since=at - _CAP_HISTORY) if live else (),
+        history=await _history(store, at) if live else (),
         best_hour=await _best_hours(store, outreach, candidates, links, at),
     )
     plans = plan(outreach, data)
@@ -108,7 +108,7 @@ async def _waiting(
     expired, advertising whose member withdrew consent, advertising in the quiet window to a
     member without night-time consent. ``consent``: marketing and night, if already read."""
     open_sends = await store.sends(
-        statuses=(SendStatus.PLANNED, SendStatus.FAILED, SendStatus.CLAIMED), until=at + 1e-6
+        statuses=(SendStatus.PLANNED, SendStatus.FAILED, SendStatus.CLAIMED), until=_just_after(at)
     )
     ready = [
         s
@@ -219,7 +219,7 @@ async def _trigger_events(
     if not back:
         return []
     kinds = {c.trigger.event for c in campaigns if c.trigger.kind == "event"}
-    events = await store.events(since=at - max(back), until=at + 1e-6)
+    events = await store.events(since=at - max(back), until=_just_after(at))
     return [e for e in events if e.kind in kinds]
 
 
@@ -232,6 +232,17 @@ async def _exclusions(
             members = await store.segment_members(rule.segment, at)
             out[(campaign.name, rule.name)] = frozenset(members)
     return out
+
+
+def _just_after(at: float) -> float:
+    """The bound that keeps what happened at ``at`` itself (``until`` is exclusive)."""
+    return at + 1e-6
+
+
+async def _history(store: PlanStore, at: float) -> list[Send]:
+    """The sends the caps count: planned in the last 8 days and not after ``at`` (a dry run
+    of an instant in the past sees what had been planned by then, not what came later)."""
+    return await store.sends(statuses=ACTIVE, since=at - _CAP_HISTORY, until=_just_after(at))
 
 
 async def _consenting(
@@ -314,7 +325,9 @@ async def _best_hours(
     ]
     if not wanted:
         return {}
-    messages = await store.records(kind=RecordKind.MESSAGE_IN, since=at - BEST_HOUR_HISTORY)
+    messages = await store.records(
+        kind=RecordKind.MESSAGE_IN, since=at - BEST_HOUR_HISTORY, until=_just_after(at)
+    )
     hours: dict[str, Counter[int]] = {}
     tz = outreach.timezone
     for record in messages:

@@ -98,3 +98,20 @@ def test_a_campaign_or_variant_this_version_lacks_is_refused(bot: BotApp) -> Non
     with pytest.raises(StepRefused):
         engine.open_campaign(session, "cart_reminder", "Z", "k" * 32, at("2026-12-07 10:00"))
     assert session.conversation == 0  # nothing happened
+
+
+def test_a_send_taken_again_after_a_crash_is_said_once(bot: BotApp) -> None:
+    engine = bot.engine
+    session = engine.new_session("web:v1", "v1", "web")
+    first = engine.open_campaign(
+        session, "cart_reminder", "default", "k" * 32, at("2026-12-07 10:00")
+    )
+    again = engine.open_campaign(
+        session, "cart_reminder", "default", "k" * 32, at("2026-12-07 10:02")
+    )
+    assert [r.kind for r in first.records].count(RecordKind.CAMPAIGN_MESSAGE) == 1
+    assert (again.effects, again.records) == ([], [])
+    other = engine.open_campaign(
+        session, "cart_reminder", "default", "m" * 32, at("2026-12-07 10:03")
+    )
+    assert RecordKind.CAMPAIGN_MESSAGE in [r.kind for r in other.records]  # another send is said
