@@ -144,8 +144,13 @@ async def _candidates(
     store: PlanStore, outreach: Outreach, at: float, links: Mapping[str, str]
 ) -> dict[str, list[Candidate]]:
     """Per campaign, the members its trigger names now, in its audience and dates, not yet
-    decided about."""
+    decided about, under their name now or the one they had before they linked (a visitor
+    sent the reminder as ``user:<visitor>`` who then logs in is not sent it again as the
+    customer)."""
     events = await _trigger_events(store, outreach.campaigns.values(), at)
+    aliases: dict[str, list[str]] = {}
+    for user, customer in links.items():
+        aliases.setdefault(customer, []).append(ANONYMOUS + user)
     found: dict[str, list[Candidate]] = {}
     for name, campaign in sorted(outreach.campaigns.items()):
         named = await _named(store, outreach, campaign, at, events, links)
@@ -158,7 +163,11 @@ async def _candidates(
             by_run.setdefault(candidate.run, []).append(candidate.member)
         decided: set[tuple[str, str]] = set()
         for run, members in by_run.items():
-            decided.update((run, m) for m in await store.decided(name, run, members))
+            asked = set(members).union(*(aliases.get(m, ()) for m in members))
+            got = await store.decided(name, run, asked)
+            decided.update(
+                (run, m) for m in members if m in got or any(a in got for a in aliases.get(m, ()))
+            )
         found[name] = [c for k, c in sorted(named.items()) if k not in decided]
     return found
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from botkit.adapters.channel import Channels
 from botkit.adapters.outbound.port import Outcome, Outgoing, Provider
+from botkit.audience import member_of
 from botkit.campaigns.clock import in_quiet, quiet_end
 from botkit.campaigns.model import Campaign
 from botkit.campaigns.plan import fits_caps
@@ -100,7 +101,9 @@ class Sender:
         self.worker = worker or worker_name()
         self.lease_s = lease_s
         self.batch = batch
-        self._consents: tuple[float, frozenset[str], frozenset[str]] | None = None
+        self._consents: tuple[float, frozenset[str], frozenset[str], Mapping[str, str]] | None = (
+            None
+        )
         self._asked: dict[str, float] = {}  # send key → when its result was last asked for
 
     async def tick(self) -> TickResult:
@@ -185,14 +188,18 @@ class Sender:
                 )
                 continue
             if campaign.advertising:
-                marketing, night = await self._consent(at)
-                if send.member not in marketing:
+                marketing, night, links = await self._consent(at)
+                now_member = send.member
+                if send.channel != "webhook" and send.user is not None:
+                    # who they are now: a visitor who logged in since answers as the customer
+                    now_member = member_of(send.user, links.get(send.user))
+                if send.member not in marketing or now_member not in marketing:
                     settled.append(
                         self._finish(send, SendStatus.WITHDRAWN, at, result, reason="consent")
                     )
                     continue
                 quiet = in_quiet(at, outreach.quiet, outreach.timezone)
-                if quiet and send.member not in night:
+                if quiet and (send.member not in night or now_member not in night):
                     settled.append(self._put_off(send, campaign, at, result))
                     continue
             by_channel.setdefault(send.channel or "", []).append((send, campaign))
@@ -223,16 +230,20 @@ class Sender:
         else:
             await self._finish(send, SendStatus.WITHDRAWN, at, result, reason="caps")
 
-    async def _consent(self, at: float) -> tuple[frozenset[str], frozenset[str]]:
-        """Who consents to advertising, and at night: read once per :data:`CONSENT_FRESH_S`
-        (two reads of every consent, too dear for every batch of a large send), so a
-        withdrawal stops what has not left within seconds."""
+    async def _consent(
+        self, at: float
+    ) -> tuple[frozenset[str], frozenset[str], Mapping[str, str]]:
+        """Who consents to advertising, and at night, and which customer each channel user is
+        linked to: read once per :data:`CONSENT_FRESH_S` (reads of every consent and link, too
+        dear for every batch of a large send), so a withdrawal stops what has not left within
+        seconds."""
         kept = self._consents
         if kept is None or not 0 <= at - kept[0] < CONSENT_FRESH_S:
             marketing = frozenset(await self.store.consenting("marketing"))
             night = frozenset(await self.store.consenting("night"))
-            kept = self._consents = (at, marketing, night)
-        return kept[1], kept[2]
+            links = await self.store.links()
+            kept = self._consents = (at, marketing, night, links)
+        return kept[1], kept[2], kept[3]
 
     async def _to_widget(self, send: Send, at: float, result: TickResult) -> None:
         assert send.user is not None

@@ -235,3 +235,40 @@ async def test_kakaos_task_results_mark_delivered_once_a_minute_has_passed(bot: 
     assert await sender.check_results() == 0  # delivered: never asked about again
     assert len(kakao.asked) == 1
     await store.close()
+
+
+async def test_a_visitor_who_logs_in_is_not_sent_the_reminder_again_as_the_customer(
+    bot: BotApp,
+) -> None:
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {})
+    await started(store, runtime, "web", "v-지수")
+    await store.change_consent(
+        "C-지수", ConsentChange(at("2026-12-01 09:00"), "api", marketing=True)
+    )
+    await store.add_events([BusinessEvent("e1", "cart_added", "v-지수", at("2026-12-07 09:05"))])
+    clock.now = at("2026-12-07 10:06")
+    assert (await sender.tick()).sent == 1  # to user:v-지수
+    await store.link("v-지수", "C-지수", at("2026-12-07 10:10"), "api")  # logs in
+    clock.now = at("2026-12-07 10:30")
+    result = await sender.tick()
+    assert (result.planned, result.sent) == (0, 0)
+    assert [s.member for s in await store.sends(campaign="cart_reminder")] == ["user:v-지수"]
+    await store.close()
+
+
+async def test_an_opt_out_after_logging_in_stops_a_reminder_planned_before(bot: BotApp) -> None:
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 20:00"), {})
+    await started(store, runtime, "web", "v-현우")
+    await store.change_consent(
+        "C-현우", ConsentChange(at("2026-12-01 09:00"), "api", marketing=True)
+    )
+    await store.add_events([BusinessEvent("e1", "cart_added", "v-현우", at("2026-12-07 20:30"))])
+    clock.now = at("2026-12-07 21:31")
+    assert (await sender.tick()).planned == 1  # for 08:00, to user:v-현우
+    await store.link("v-현우", "C-현우", at("2026-12-07 22:00"), "api")
+    clock.now = at("2026-12-07 22:05")
+    await runtime.handle("web", "v-현우", "수신거부")  # withdraws C-현우's consent
+    clock.now = at("2026-12-08 08:00")
+    result = await sender.tick()
+    assert (result.sent, result.withdrawn) == (0, 1)
+    await store.close()
