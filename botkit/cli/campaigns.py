@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,7 +98,15 @@ def plan_command(flows: Path, store_url: str, at_text: str, members: bool, fmt: 
     help="a settings file as for serve (the Event API's URL and key, the dealers' webhook)",
 )
 @click.option("--once", is_flag=True, help="one tick: plan, send what is due, and stop")
-@click.option("--every", "every_s", type=float, default=30.0, show_default=True, help="seconds")
+@click.option(
+    "--every",
+    "every_s",
+    type=click.FloatRange(min=1.0, max=3600.0),
+    default=30.0,
+    show_default=True,
+    callback=lambda ctx, param, value: _finite(value, param),
+    help="seconds between ticks (1 to 3600)",
+)
 @click.option(
     "--at",
     "at_text",
@@ -152,7 +161,7 @@ async def _send(
 
     from botkit.app import load
     from botkit.server.outreach import providers
-    from botkit.server.sender import Sender, TickResult
+    from botkit.server.sender import Sender
 
     app = load(flows)
     await store.open()
@@ -161,7 +170,6 @@ async def _send(
     sender = Sender(
         store, runtime, lambda: runtime.bot, providers=providers(settings, client), now=clock
     )
-    total = TickResult()
     try:
         if once:
             return await sender.tick()
@@ -169,14 +177,20 @@ async def _send(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await sender.run(stop, every_s=every_s)
-        return total
+        return await sender.run(stop, every_s=every_s)
     finally:
         for provider in sender.providers.values():
             await provider.aclose()
         await runtime.aclose()
         await client.aclose()
         await store.close()
+
+
+def _finite(value: float, param: click.Parameter) -> float:
+    """FloatRange lets "nan" through (no comparison holds for it)."""
+    if not math.isfinite(value):
+        raise click.BadParameter("must be a number of seconds", param=param)
+    return value
 
 
 def _bot(flows: Path) -> Bot:

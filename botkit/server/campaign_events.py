@@ -26,6 +26,7 @@ from typing import Any
 from botkit.adapters.outbound.kakao_event import send_key_of
 from botkit.audience import Audience, member_of
 from botkit.campaigns.port import Send, Sends, SendStatus
+from botkit.errors import StepRefused
 from botkit.events import OpenCampaign
 from botkit.keys import SessionKey
 from botkit.records import RecordKind
@@ -66,7 +67,10 @@ class KakaoCampaignEvents:
         if send.status not in _SAYABLE or send.variant is None:
             return None
         step = OpenCampaign(send.campaign, send.variant, send.key)
-        reply = await self.runtime.apply(SessionKey("kakao", user), step)
+        try:
+            reply = await self.runtime.apply(SessionKey("kakao", user), step)
+        except StepRefused:  # with a person now, or a reload removed the campaign: not said
+            return Reply()
         if reply.ok:
             # From sent; a send whose "sent" is not committed yet (the callback outran it)
             # is marked by the sender's check of Kakao's task results instead.

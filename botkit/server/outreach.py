@@ -27,6 +27,9 @@ __all__ = ["KakaoBots", "SenderTask", "providers"]
 log = logging.getLogger("botkit.campaigns")
 
 
+_ANY_BOT = "tasks"  # the bot id of a client made only to read tasks (their URL has none)
+
+
 class KakaoBots:
     """The Event API for every Kakao bot this server answers: a user is ``<botId>:<key>``, and
     each bot id has its own endpoint, so a batch is split by bot."""
@@ -69,10 +72,10 @@ class KakaoBots:
         return [outcomes[i] for i in range(len(batch))]
 
     async def results(self, provider_ids: Collection[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for api in self._bots.values():
-            found.update(await api.results(provider_ids))
-        return found
+        """Kakao's task API names no bot: one client asks about every task, also in a process
+        that did not send them (after a restart, on another worker)."""
+        api = next(iter(self._bots.values()), None) or self._of(_ANY_BOT)
+        return await api.results(provider_ids)
 
     async def aclose(self) -> None:
         for api in self._bots.values():
@@ -99,7 +102,7 @@ class SenderTask:
         self.sender = sender
         self.every_s = every_s
         self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[object] | None = None
 
     def start(self) -> None:
         if self.sender is None or self.every_s <= 0:

@@ -77,6 +77,12 @@ class TickResult:
     withdrawn: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
+    def add(self, other: TickResult) -> None:
+        for name in ("planned", "sent", "failed", "parked", "expired", "withdrawn"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for status, n in other.counts.items():
+            self.counts[status] = self.counts.get(status, 0) + n
+
 
 class Sender:
     def __init__(
@@ -123,17 +129,23 @@ class Sender:
             if len(claimed) < self.batch:
                 return result
 
-    async def run(self, stop: asyncio.Event, *, every_s: float = 30.0) -> None:
-        """Tick until ``stop`` is set; a tick that fails (the store away) is logged and the
-        next one tries again: nothing is lost, every send is a row in the store."""
+    async def run(self, stop: asyncio.Event, *, every_s: float = 30.0) -> TickResult:
+        """Tick until ``stop`` is set; a tick that fails (the store away, a fault of botkit's)
+        is logged and the next one tries again: nothing is lost, every send is a row in the
+        store, and a sender that stopped for good would stop every campaign. Returns what all
+        the ticks did."""
+        total = TickResult()
         while not stop.is_set():
             try:
-                await self.tick()
+                total.add(await self.tick())
                 await self.check_results()
             except StorageError as exc:
                 log.warning("campaign tick failed", extra={"error": str(exc)})
+            except Exception:  # logged with its traceback; no member or user is in it
+                log.exception("campaign tick failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=every_s)
+        return total
 
     async def check_results(self) -> int:
         """Ask each provider what became of the sends it accepted (Kakao's task API): marks
@@ -182,7 +194,11 @@ class Sender:
                     self._finish(send, SendStatus.EXPIRED, at, result, reason="expired")
                 )
                 continue
-            if campaign is None or send.variant is None or send.user is None:
+            if (
+                campaign is None
+                or send.user is None
+                or not any(v.name == send.variant for v in campaign.variants)
+            ):  # a reload removed the campaign or the variant it was planned with
                 settled.append(
                     self._finish(send, SendStatus.PARKED, at, result, reason="no_campaign")
                 )
@@ -283,16 +299,28 @@ class Sender:
             )
             return
         size = max(1, provider.max_batch)
-        for start in range(0, len(sends), size):
-            chunk = sends[start : start + size]
-            outgoing = [_outgoing(send, campaign, bot, channel) for send, campaign in chunk]
-            outcomes = await provider.send(outgoing)
-            await asyncio.gather(
-                *(
-                    self._settle(send, outcome, at, result)
-                    for (send, _), outcome in zip(chunk, outcomes, strict=True)
-                )
+        chunks = [sends[start : start + size] for start in range(0, len(sends), size)]
+        # together: the provider limits how many requests it has open at once (a dealer's
+        # webhook takes one message a request, and one after another they outlast the lease)
+        await asyncio.gather(*(self._chunk(provider, c, bot, channel, at, result) for c in chunks))
+
+    async def _chunk(
+        self,
+        provider: Provider,
+        chunk: Sequence[tuple[Send, Campaign]],
+        bot: Bot,
+        channel: str,
+        at: float,
+        result: TickResult,
+    ) -> None:
+        outgoing = [_outgoing(send, campaign, bot, channel) for send, campaign in chunk]
+        outcomes = await provider.send(outgoing)
+        await asyncio.gather(
+            *(
+                self._settle(send, outcome, at, result)
+                for (send, _), outcome in zip(chunk, outcomes, strict=True)
             )
+        )
 
     async def _settle(self, send: Send, outcome: Outcome, at: float, result: TickResult) -> None:
         if outcome.status == "sent":

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +20,7 @@ from botkit.campaigns.port import SendStatus
 from botkit.effects import Say
 from botkit.records import BusinessEvent, RecordKind
 from botkit.runtime import Runtime
+from botkit.runtime.planning import plan_at
 from botkit.server.campaign_events import KakaoCampaignEvents
 from botkit.server.sender import Sender
 from botkit.storage import MemoryStore
@@ -271,4 +274,49 @@ async def test_an_opt_out_after_logging_in_stops_a_reminder_planned_before(bot: 
     clock.now = at("2026-12-08 08:00")
     result = await sender.tick()
     assert (result.sent, result.withdrawn) == (0, 1)
+    await store.close()
+
+
+async def test_a_send_whose_variant_a_reload_removed_is_parked_and_the_sender_goes_on(
+    bot: BotApp,
+) -> None:
+    clock, store, runtime, _ = await shop(bot, at("2026-12-07 09:00"), {})
+    await started(store, runtime, "web", "v-1")
+    await store.add_events([BusinessEvent("e1", "cart_added", "v-1", at("2026-12-07 09:05"))])
+    clock.now = at("2026-12-07 10:06")  # planned by one version, claimed by the next
+    outreach = runtime.bot.outreach
+    await plan_at(store, outreach, clock.now, keep=True)
+    reminder = outreach.campaigns["cart_reminder"]
+    renamed = replace(reminder, variants=(replace(reminder.variants[0], name="B"),))
+    reloaded = replace(
+        runtime.bot,
+        outreach=replace(outreach, campaigns=MappingProxyType({"cart_reminder": renamed})),
+    )
+    later = Sender(store, runtime, lambda: reloaded, providers={}, now=clock)
+    result = await later.tick()
+    assert (result.parked, result.sent) == (1, 0)
+    (send,) = await store.sends(campaign="cart_reminder")
+    assert (send.status, send.reason) == (SendStatus.PARKED, "no_campaign")
+    await store.close()
+
+
+async def test_kakaos_callback_to_someone_with_an_agent_is_answered_not_a_crash(
+    bot: BotApp,
+) -> None:
+    kakao = KakaoStandIn()
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {"kakao": kakao})
+    user = "shop_bot:kakao-user-3"
+    await started(store, runtime, "kakao", user)
+    await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
+    clock.now = at("2026-12-07 10:11")
+    assert (await sender.tick()).sent == 1
+    await runtime.handle("kakao", user, "상담원")  # waiting for a person when Kakao calls back
+    reply = await KakaoCampaignEvents(store, runtime, clock).answer(
+        user, {"campaign": "cart_reminder"}
+    )
+    assert reply is not None
+    assert reply.effects == []
+    session = await runtime.session("kakao", user)
+    assert session is not None
+    assert session.state != "promotion.offer"
     await store.close()
