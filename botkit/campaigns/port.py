@@ -145,3 +145,9 @@ class Sends(Protocol):
         """A planner's bookmark (the instant it last planned ``name`` up to), None if new."""
 
     async def set_cursor(self, name: str, at: float) -> None: ...
+
+    async def take_turn(self, name: str, at: float, until: float) -> bool:
+        """Take the turn named ``name`` until ``until``, if nobody holds it at ``at`` (its
+        cursor is unset or not after ``at``): atomic, so of workers asking at once one gets
+        it. What lets one planner at a time read the caps' history and write its decisions.
+        ``set_cursor(name, at)`` gives it back early."""

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,9 @@ RETRY_WITH_AGENT_S = 900.0  # a user talking with a person is written to after, 
 RESULTS_AFTER_S = 60.0  # a provider's results are asked for this long after the send
 RESULTS_FOR_S = 86400.0  # and no longer than this after it was planned
 RESULTS_EVERY_S = 600.0  # at most this often for one send
+PLANNER_TURN = "planner"  # the store's turn one planner holds at a time (Sends.take_turn)
+PLAN_TURN_S = 120.0  # by the clock: a planner that died gives the turn up after this long
+PLAN_WAIT_S = 20.0  # real seconds a worker waits for another's plan before sending anyway
 CONSENT_FRESH_S = 5.0  # consent read this long ago still decides a send (Sender._consent)
 
 
@@ -115,9 +119,7 @@ class Sender:
     async def tick(self) -> TickResult:
         """Plan at now, then send everything due, batch by batch."""
         result = TickResult()
-        outreach = self.bot().outreach
-        plans = await plan_at(self.store, outreach, self.now(), keep=True)
-        result.planned = sum(len(p.decisions) for p in plans)
+        result.planned = await self._plan()
         while True:
             at = self.now()
             claimed = await self.store.claim_sends(
@@ -128,6 +130,24 @@ class Sender:
             await self._send(claimed, at, result)
             if len(claimed) < self.batch:
                 return result
+
+    async def _plan(self) -> int:
+        """Plan at now, one planner at a time across workers (the store's turn): two plans
+        at once would each read the caps' history before the other wrote, and both send to
+        one member on one day. A worker that finds the turn taken waits for it (a little
+        while, on the monotonic clock: a planner that died holds it until its lease ends)."""
+        waited_until = time.monotonic() + PLAN_WAIT_S
+        while True:
+            at = self.now()
+            if await self.store.take_turn(PLANNER_TURN, at, at + PLAN_TURN_S):
+                try:
+                    plans = await plan_at(self.store, self.bot().outreach, at, keep=True)
+                finally:
+                    await self.store.set_cursor(PLANNER_TURN, at)  # give the turn back
+                return sum(len(p.decisions) for p in plans)
+            if time.monotonic() >= waited_until:
+                return 0  # another worker is planning: this one sends what is planned
+            await asyncio.sleep(0.05)
 
     async def run(self, stop: asyncio.Event, *, every_s: float = 30.0) -> TickResult:
         """Tick until ``stop`` is set; a tick that fails (the store away, a fault of botkit's)

@@ -176,6 +176,15 @@ class MemorySends:
         need(name, "a cursor's name")
         return self._cursors.get(name)
 
+    async def take_turn(self, name: str, at: float, until: float) -> bool:
+        self._check_open()
+        need(name, "a turn's name")
+        held = self._cursors.get(name)
+        if held is not None and held > need_time(at, "the time"):
+            return False
+        self._cursors[name] = need_time(until, "the turn's end")
+        return True
+
     async def set_cursor(self, name: str, at: float) -> None:
         self._check_open()
         need(name, "a cursor's name")

@@ -207,6 +207,14 @@ class PostgresSends:
         at = await self._query("reading a planner's cursor", "fetchval", SQL.cursor, name)
         return None if at is None else float(at)
 
+    async def take_turn(self, name: str, at: float, until: float) -> bool:
+        need(name, "a turn's name")
+        until, at = need_time(until, "the turn's end"), need_time(at, "the time")
+        taken = await self._query(
+            "taking the planner's turn", "fetchval", SQL.take_turn, name, until, at
+        )
+        return taken is not None
+
     async def set_cursor(self, name: str, at: float) -> None:
         need(name, "a cursor's name")
         at = need_time(at, "the cursor's instant")

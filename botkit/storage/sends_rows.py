@@ -268,6 +268,11 @@ class SendStatements:
             f"INSERT INTO campaign_cursors (name, at) VALUES ({m(1)}, {m(2)})"
             " ON CONFLICT (name) DO UPDATE SET at = excluded.at"
         )
+        self.take_turn = (
+            f"INSERT INTO campaign_cursors (name, at) VALUES ({m(1)}, {m(2)})"
+            f" ON CONFLICT (name) DO UPDATE SET at = excluded.at"
+            f" WHERE campaign_cursors.at <= {m(3)} RETURNING name"
+        )
 
     def finish(self, key: str, worker: str | None, change: Finish) -> tuple[str, list[Any]]:
         """The conditional UPDATE of ``change``: it returns the key when it moved the send,

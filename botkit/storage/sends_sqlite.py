@@ -161,6 +161,15 @@ class SQLiteSends:
         rows = await self._fetch("reading a planner's cursor", SQL.cursor, (name,))
         return float(rows[0][0]) if rows else None
 
+    async def take_turn(self, name: str, at: float, until: float) -> bool:
+        need(name, "a turn's name")
+        params = (name, need_time(until, "the turn's end"), need_time(at, "the time"))
+
+        def take(db: sqlite3.Connection) -> bool:
+            return bool(db.execute(SQL.take_turn, params).fetchall())
+
+        return await self._write_now("taking the planner's turn", take)
+
     async def set_cursor(self, name: str, at: float) -> None:
         need(name, "a cursor's name")
         params = (name, need_time(at, "the cursor's instant"))

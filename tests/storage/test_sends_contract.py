@@ -622,3 +622,19 @@ async def test_of_finishes_of_one_send_at_once_one_wins(shop: SendStore) -> None
     assert kept is not None
     assert kept.status == winner
     assert kept.attempts == (1 if winner == "failed" else 0)
+
+
+async def test_one_taker_at_a_time_holds_a_turn_until_it_ends_or_is_given_back(
+    shop: SendStore,
+) -> None:
+    assert await shop.take_turn("planner", NOW, NOW + 60)
+    assert not await shop.take_turn("planner", NOW + 59, NOW + 120)  # held by the first
+    assert await shop.take_turn("planner", NOW + 60, NOW + 120)  # its time ran out
+    await shop.set_cursor("planner", NOW + 61)  # given back
+    assert await shop.take_turn("planner", NOW + 61, NOW + 200)
+    assert await shop.take_turn("another", NOW + 61, NOW + 200)  # turns are by name
+
+
+async def test_of_takers_at_once_exactly_one_gets_the_turn(shop: SendStore) -> None:
+    taken = await asyncio.gather(*(shop.take_turn("planner", NOW, NOW + 60) for _ in range(8)))
+    assert sum(taken) == 1
