@@ -120,7 +120,16 @@ async def _waiting(
         marketing = frozenset(await store.consenting("marketing"))
         consent = (marketing, frozenset(await store.consenting("night")))
     quiet = in_quiet(at, outreach.quiet, outreach.timezone)
+    rules: dict[tuple[str, str], frozenset[str]] = {}
     for send in ready:
+        if send.due > send.planned_at or send.attempts:  # waited: its exclusions again
+            campaign = outreach.campaigns[send.campaign]
+            for rule in campaign.exclusions:
+                key = (campaign.name, rule.name)
+                if key not in rules:
+                    rules[key] = frozenset(await store.segment_members(rule.segment, at))
+            if any(send.member in rules[(campaign.name, r.name)] for r in campaign.exclusions):
+                continue
         if outreach.campaigns[send.campaign].advertising:
             assert consent is not None
             marketing, night = consent

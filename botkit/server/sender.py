@@ -114,6 +114,7 @@ class Sender:
         self._consents: tuple[float, frozenset[str], frozenset[str], Mapping[str, str]] | None = (
             None
         )
+        self._rules: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
         self._asked: dict[str, float] = {}  # send key → when its result was last asked for
 
     async def tick(self) -> TickResult:
@@ -223,6 +224,10 @@ class Sender:
                     self._finish(send, SendStatus.PARKED, at, result, reason="no_campaign")
                 )
                 continue
+            rule = await self._excluded_since(send, campaign, at)
+            if rule is not None:
+                settled.append(self._finish(send, SendStatus.WITHDRAWN, at, result, reason=rule))
+                continue
             if campaign.advertising:
                 marketing, night, links = await self._consent(at)
                 now_member = send.member
@@ -265,6 +270,22 @@ class Sender:
             await self._retry(send, at, result, "quiet_hours", later, count=False)
         else:
             await self._finish(send, SendStatus.WITHDRAWN, at, result, reason="caps")
+
+    async def _excluded_since(self, send: Send, campaign: Campaign, at: float) -> str | None:
+        """The exclusion rule that holds the member now, for a send that waited after its plan
+        (the quiet window, their best hour, a retry): the cart reminder planned for 08:00 is
+        not sent to someone who bought at 23:00. Each rule's members are read once per
+        :data:`CONSENT_FRESH_S`, like consent."""
+        if send.due <= send.planned_at and send.attempts == 0:
+            return None  # decided a moment ago, with these very rules
+        for rule in campaign.exclusions:
+            cached = self._rules.get((campaign.name, rule.name))
+            if cached is None or not 0 <= at - cached[0] < CONSENT_FRESH_S:
+                members = frozenset(await self.store.segment_members(rule.segment, at))
+                cached = self._rules[(campaign.name, rule.name)] = (at, members)
+            if send.member in cached[1]:
+                return rule.name
+        return None
 
     async def _consent(
         self, at: float

@@ -375,14 +375,19 @@ class Recount:
             retry = row.status == "failed" and row.next_try is not None and row.next_try <= t
             if not (due or retry):
                 continue
-            marketing, night = self.people[row.member].said(t)
+            person = self.people[row.member]
+            marketing, night = person.said(t)
+            spec = next(s for s in self.specs if s.name == row.campaign)
+            waited = row.due > row.planned_at or row.status == "failed"
+            rule = next((r for r, holds in spec.exclusions if waited and holds(person, t)), None)
             if t >= row.expires:
                 row.status, row.reason = "expired", "expired"
+            elif rule is not None:  # an exclusion that came to hold while it waited
+                row.status, row.reason = "withdrawn", rule
             elif not marketing:
                 row.status, row.reason = "withdrawn", "consent"
             elif in_quiet(t) and not night:  # put off to the window's end, if the caps allow
                 later = after_quiet(t)
-                spec = next(s for s in self.specs if s.name == row.campaign)
                 if later >= row.expires:
                     row.status, row.reason = "expired", "quiet_hours"
                 elif self.cap(spec, row.member, later, t, skip=row) is None:

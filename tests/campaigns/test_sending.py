@@ -320,3 +320,22 @@ async def test_kakaos_callback_to_someone_with_an_agent_is_answered_not_a_crash(
     assert session is not None
     assert session.state != "promotion.offer"
     await store.close()
+
+
+async def test_a_reminder_put_off_to_morning_is_not_sent_to_someone_who_bought_overnight(
+    bot: BotApp,
+) -> None:
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 20:00"), {})
+    await started(store, runtime, "web", "v-수아")
+    await store.add_events([BusinessEvent("e1", "cart_added", "v-수아", at("2026-12-07 20:30"))])
+    clock.now = at("2026-12-07 21:31")
+    assert (await sender.tick()).planned == 1  # for 08:00
+    await store.add_events(
+        [BusinessEvent("e2", "purchase", "v-수아", at("2026-12-07 23:00"), amount=59000)]
+    )
+    clock.now = at("2026-12-08 08:00")
+    result = await sender.tick()
+    assert (result.sent, result.withdrawn) == (0, 1)
+    (send,) = await store.sends(campaign="cart_reminder")
+    assert (send.status, send.reason) == (SendStatus.WITHDRAWN, "recent_buyers")
+    await store.close()
