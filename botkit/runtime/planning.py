@@ -90,6 +90,14 @@ async def _plan(
             result.waiting = waiting[result.campaign]
     if keep:
         await store.plan_sends([d for result in plans for d in result.decisions])
+        for name, campaign in outreach.campaigns.items():
+            # a scheduled run's audience is that of its start: planned now, it is planned
+            # whole, and later plans need not read it again every tick until it expires
+            if campaign.trigger.schedule is not None:
+                tz = outreach.timezone
+                window = runs_between(campaign.trigger.schedule, tz, at - campaign.expires, at)
+                for run, _ in window:
+                    await store.set_cursor(run_cursor(name, run), at)
     if not members and not keep:
         for result in plans:
             result.decisions = []
@@ -208,6 +216,8 @@ async def _named(
     elif trigger.schedule is not None:
         tz = outreach.timezone
         for run, start in runs_between(trigger.schedule, tz, at - campaign.expires, at):
+            if await store.cursor(run_cursor(campaign.name, run)) is not None:
+                continue  # planned whole by an earlier plan: its audience was read at its start
             if campaign.audience is not None:
                 audience = await store.segment_members(campaign.audience, start)
             else:  # everyone known: the customers, and the users no customer is linked to
@@ -215,6 +225,11 @@ async def _named(
             for member in audience:
                 out[(run, member)] = Candidate(member, run, start)
     return out
+
+
+def run_cursor(campaign: str, run: str) -> str:
+    """The cursor that says a scheduled run of ``campaign`` was planned whole."""
+    return f"run:{campaign}:{run}"
 
 
 def _segment_named(campaign: Campaign, name: str | None) -> Segment:

@@ -148,6 +148,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " WHERE status IN ('planned', 'failed', 'claimed')",
         "CREATE INDEX campaign_sends_run ON campaign_sends (campaign, run, member)",
         "CREATE INDEX campaign_sends_member ON campaign_sends (member, planned_at)",
+        # what the sender's and planner's reads of a recent stretch walk (the sends of the
+        # last days, for the caps and the delivery results), not the whole history of sends
+        "CREATE INDEX campaign_sends_planned ON campaign_sends (planned_at)",
         """CREATE TABLE campaign_cursors (
             name TEXT PRIMARY KEY,
             at REAL NOT NULL

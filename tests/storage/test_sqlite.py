@@ -29,6 +29,7 @@ INDEXES = {
     "campaign_sends_open",
     "campaign_sends_run",
     "campaign_sends_member",
+    "campaign_sends_planned",
 }
 BEFORE_VERSIONS = 4  # the schema version before migration 5 added bot_versions
 BEFORE_AUDIENCE = 5  # the schema version before migration 6 added customers, links, consent
