@@ -160,7 +160,7 @@ async def _send(
     import httpx
 
     from botkit.app import load
-    from botkit.server.outreach import providers
+    from botkit.server.outreach import providers, web_pushes
     from botkit.server.sender import Sender
 
     app = load(flows)
@@ -168,7 +168,12 @@ async def _send(
     client = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
     runtime = app.runtime(store, clock=clock, http=client)
     sender = Sender(
-        store, runtime, lambda: runtime.bot, providers=providers(settings, client), now=clock
+        store,
+        runtime,
+        lambda: runtime.bot,
+        providers=providers(settings, client),
+        deliver=web_pushes(store),
+        now=clock,
     )
     try:
         if once:

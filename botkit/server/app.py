@@ -214,7 +214,7 @@ def _sender(
         runtime,
         lambda: runtime.bot,
         providers=providers(settings, client),
-        channels=channels,
+        deliver=channels.deliver,
         now=runtime.clock,
     )
 

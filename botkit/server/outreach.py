@@ -19,8 +19,11 @@ import httpx
 from botkit.adapters.outbound.kakao_event import KakaoEventAPI
 from botkit.adapters.outbound.port import Outcome, Outgoing, Provider
 from botkit.adapters.outbound.webhook import WebhookProvider
+from botkit.adapters.web.endpoint import PUSHES
+from botkit.effects import Effect, Say, say_to_data
 from botkit.server.config import ServerSettings
-from botkit.server.sender import Sender
+from botkit.server.sender import Deliver, Sender
+from botkit.storage import Broadcast
 
 __all__ = ["KakaoBots", "SenderTask", "providers"]
 
@@ -80,6 +83,23 @@ class KakaoBots:
     async def aclose(self) -> None:
         for api in self._bots.values():
             await api.aclose()
+
+
+def web_pushes(store: object) -> Deliver | None:
+    """For a sender outside the server (``botkit campaigns run``): the widget's words go to
+    the servers through the store's broadcast, as a server's own pushes do between its
+    workers (PostgreSQL); without one (SQLite) the visitor reads them in the history when the
+    widget opens again."""
+    if not isinstance(store, Broadcast):
+        return None
+    broadcast = store
+
+    async def deliver(channel: str, user: str, effects: Sequence[Effect]) -> None:
+        said = [say_to_data(e) for e in effects if isinstance(e, Say)]
+        if channel == "web" and said:
+            await broadcast.publish(PUSHES, {"sid": user, "says": said})
+
+    return deliver
 
 
 def providers(settings: ServerSettings, client: httpx.AsyncClient) -> dict[str, Provider]:

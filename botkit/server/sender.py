@@ -33,14 +33,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botkit.adapters.channel import Channels
 from botkit.adapters.outbound.port import Outcome, Outgoing, Provider
 from botkit.audience import member_of
 from botkit.campaigns.clock import in_quiet, quiet_end
 from botkit.campaigns.model import Campaign
 from botkit.campaigns.plan import fits_caps
 from botkit.campaigns.port import ACTIVE, Send, SendStatus
-from botkit.effects import say_to_data
+from botkit.effects import Effect, say_to_data
 from botkit.engine.render import render
 from botkit.errors import StepRefused, StorageError
 from botkit.events import OpenCampaign
@@ -64,6 +63,10 @@ PLANNER_TURN = "planner"  # the store's turn one planner holds at a time (Sends.
 PLAN_TURN_S = 120.0  # by the clock: a planner that died gives the turn up after this long
 PLAN_WAIT_S = 20.0  # real seconds a worker waits for another's plan before sending anyway
 CONSENT_FRESH_S = 5.0  # consent read this long ago still decides a send (Sender._consent)
+
+
+Deliver = Callable[[str, str, Sequence[Effect]], Awaitable[None]]
+"""Words for a user outside any request of theirs: (channel, user, effects)."""
 
 
 def worker_name() -> str:
@@ -96,7 +99,7 @@ class Sender:
         bot: Callable[[], Bot],
         *,
         providers: Mapping[str, Provider],
-        channels: Channels | None = None,
+        deliver: Deliver | None = None,
         now: Callable[[], float],
         worker: str | None = None,
         lease_s: float = 120.0,
@@ -106,7 +109,7 @@ class Sender:
         self.runtime = runtime
         self.bot = bot  # the live bot: its campaigns and their messages
         self.providers = providers
-        self.channels = channels
+        self.deliver = deliver  # the server's Channels.deliver: words to the widget's tabs
         self.now = now
         self.worker = worker or worker_name()
         self.lease_s = lease_s
@@ -317,8 +320,8 @@ class Sender:
         if reply.failure is not None:
             await self._retry(send, at, result, "turn_failed", None)
             return
-        if self.channels is not None:
-            await self.channels.deliver("web", send.user, reply.effects)
+        if self.deliver is not None:
+            await self.deliver("web", send.user, reply.effects)
         if await self._finish(send, SendStatus.SENT, at, result):
             await self.store.finish_send(send.key, SendStatus.DELIVERED, at)
 

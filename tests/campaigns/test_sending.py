@@ -4,11 +4,12 @@ or KakaoTalk's Event API, said once, and the reply read at the state the campaig
 from __future__ import annotations
 
 import shutil
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +23,7 @@ from botkit.records import BusinessEvent, RecordKind
 from botkit.runtime import Runtime
 from botkit.runtime.planning import plan_at
 from botkit.server.campaign_events import KakaoCampaignEvents
+from botkit.server.outreach import web_pushes
 from botkit.server.sender import Sender
 from botkit.storage import MemoryStore
 
@@ -338,4 +340,41 @@ async def test_a_reminder_put_off_to_morning_is_not_sent_to_someone_who_bought_o
     assert (result.sent, result.withdrawn) == (0, 1)
     (send,) = await store.sends(campaign="cart_reminder")
     assert (send.status, send.reason) == (SendStatus.WITHDRAWN, "recent_buyers")
+    await store.close()
+
+
+class SharedStore(MemoryStore):
+    """A store with a broadcast, as PostgreSQL's: what it was asked to publish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[str, dict[str, Any]]] = []
+
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
+        self.published.append((topic, message))
+
+    async def subscribe(
+        self, topic: str, receive: Callable[[dict[str, Any]], Awaitable[None]]
+    ) -> None:
+        return None
+
+
+async def test_a_sender_outside_the_server_pushes_widget_words_through_the_broadcast(
+    bot: BotApp,
+) -> None:
+    clock = Clock(at("2026-12-07 09:00"))
+    store = SharedStore()
+    await store.open()
+    runtime = bot.runtime(store, clock=clock)
+    deliver = web_pushes(store)
+    assert deliver is not None
+    sender = Sender(store, runtime, lambda: runtime.bot, providers={}, deliver=deliver, now=clock)
+    await started(store, runtime, "web", "v-민지")
+    await store.add_events([BusinessEvent("e1", "cart_added", "v-민지", at("2026-12-07 09:05"))])
+    clock.now = at("2026-12-07 10:06")
+    assert (await sender.tick()).sent == 1
+    ((topic, message),) = store.published
+    assert (topic, message["sid"]) == ("web_push", "v-민지")
+    assert message["says"][0]["text"].startswith("(광고) 장바구니에 담은 패딩")
+    assert web_pushes(MemoryStore()) is None  # no broadcast: the history shows it
     await store.close()
