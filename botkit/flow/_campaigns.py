@@ -86,7 +86,9 @@ def compile_outreach(ctx: Context, files: list[Node], facts: BotFacts) -> campai
         timezone = campaign.Outreach().timezone
     quiet = campaign.DEFAULT_QUIET
     if "quiet_hours" in settings:
-        quiet = _quiet_hours(ctx, settings["quiet_hours"])
+        quiet = _quiet_hours(ctx, settings["quiet_hours"], timezone)
+    elif "timezone" in settings:  # the default window, read on another country's clock
+        _quiet_hours(ctx, settings["timezone"], timezone, default=quiet)
     caps = _caps(settings["caps"].node("caps", "caps")) if "caps" in settings else campaign.Caps()
     out: dict[str, campaign.Campaign] = {}
     seen: dict[str, Node] = {}  # the file that declares each
@@ -153,27 +155,54 @@ def _timezone(ctx: Context, node: Node) -> str | None:
     return name
 
 
-def _quiet_hours(ctx: Context, node: Node) -> tuple[int, int]:
+def _quiet_hours(
+    ctx: Context, node: Node, timezone: str, *, default: tuple[int, int] | None = None
+) -> tuple[int, int]:
     """``from-until`` in minutes after midnight (the schema has checked the form); a window
-    that leaves part of the legal night open is BK435."""
-    text = str(node.get("quiet_hours"))
-    start, until = (_minutes(part) for part in text.split("-"))
-    night = range(LEGAL_NIGHT[0], LEGAL_NIGHT[1] + 24 * 60)
-    open_minutes = [m % (24 * 60) for m in night if not _inside(m % (24 * 60), start, until)]
+    that leaves part of the legal night open is BK435. The law's night is Korea's, so a
+    window on another time zone's clock is held to 21:00-08:00 in Seoul (in summer and in
+    winter, for a zone that moves its clocks)."""
+    text = str(node.get("quiet_hours")) if default is None else _window_text(default)
+    start, until = (_minutes(part) for part in text.split("-")) if default is None else default
+    open_minutes = [
+        m
+        for shift in _shifts(timezone)
+        for m in range(LEGAL_NIGHT[0], LEGAL_NIGHT[1] + 24 * 60)
+        if not _inside((m + shift) % (24 * 60), start, until)
+    ]
     if open_minutes:
+        korea = "" if _shifts(timezone) == [0] else f" in {timezone} (Seoul's time)"
         ctx.reporter.add(
             "BK435",
-            node.where("quiet_hours"),
-            f"the quiet hours {text} leave advertising free to go out at "
-            f"{_hhmm(open_minutes[0])}, which the law keeps for people who agreed to night-time "
-            "advertising",
-            expected="a window that covers 21:00-08:00, e.g. 20:50-08:00",
-            found=f"'{text}'",
+            node.where("quiet_hours" if default is None else "timezone"),
+            f"the quiet hours {text}{korea} leave advertising free to go out at "
+            f"{_hhmm(open_minutes[0] % (24 * 60))}{' in Korea' if korea else ''}, which the "
+            "law keeps for people who agreed to night-time advertising",
+            expected="a window that covers 21:00-08:00 in Seoul, e.g. 20:50-08:00 in Asia/Seoul",
+            found=f"'{text}'" + (f" in {timezone}" if korea else ""),
             hint="정보통신망법 §50 wants separate consent for advertising from 21:00 to 08:00; "
             "botkit sends it then only to those who gave it, and to nobody else in the quiet "
             "hours",
         )
     return start, until
+
+
+def _shifts(timezone: str) -> list[int]:
+    """Minutes to add to a time in Seoul for the same instant on ``timezone``'s clock, in
+    winter and in summer (Seoul keeps one offset all year)."""
+    found: list[int] = []
+    for month in (1, 7):
+        moment = dt.datetime(2026, month, 15, 12, tzinfo=dt.UTC)
+        here = moment.astimezone(ZoneInfo(timezone)).utcoffset() or dt.timedelta()
+        seoul = moment.astimezone(ZoneInfo("Asia/Seoul")).utcoffset() or dt.timedelta()
+        shift = int((here - seoul).total_seconds() // 60)
+        if shift not in found:
+            found.append(shift)
+    return found
+
+
+def _window_text(window: tuple[int, int]) -> str:
+    return f"{_hhmm(window[0])}-{_hhmm(window[1])}"
 
 
 def _inside(minute: int, start: int, until: int) -> bool:

@@ -506,6 +506,16 @@ def test_the_quiet_hours_cover_the_legal_night(window: str, opens_at: str | None
     ]
 
 
+def test_the_quiet_hours_are_the_law_s_in_seoul_whatever_clock_the_file_reads() -> None:
+    on_utc = compiled(advertising().replace("campaigns:", "timezone: UTC\ncampaigns:"))
+    assert [p.split(" the quiet")[0] for p in found(on_utc)] == ["BK435 campaigns.yaml:1:11"]
+    assert "in UTC (Seoul's time)" in found(on_utc)[0]
+    assert "at 21:00 in Korea" in found(on_utc)[0]
+    # 21:00-08:00 in Seoul is 12:00-23:00 in UTC: that window is lawful
+    lawful = 'timezone: UTC\nquiet_hours: "11:50-23:00"\ncampaigns:'
+    assert found(compiled(advertising().replace("campaigns:", lawful))) == []
+
+
 # -- numbers, days and shapes -----------------------------------------------------------------
 
 
