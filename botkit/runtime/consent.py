@@ -21,8 +21,10 @@ WITHDRAWN = RecordKind.CONSENT_WITHDRAWN
 
 async def withdraw(store: Store, key: SessionKey, records: Sequence[Record]) -> None:
     """Withdraw the consent of the member ``key``'s user is: the customer they are linked to,
-    else the user. After the commit, since the record is what was said; a store that fails
-    here leaves the record, which campaigns read as a withdrawal too (the newer one wins)."""
+    else the user. After the commit, since the record is what was said. A store that fails
+    here leaves the record (the reports count it) and the consent as it was: the failure is
+    logged as an error, for an operator to withdraw it (``PUT /customers/{id}/consent``)
+    before a campaign reads it."""
     if not isinstance(store, Audience):
         return
     at = next(r.at for r in records if r.kind == WITHDRAWN)

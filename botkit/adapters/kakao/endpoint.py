@@ -55,6 +55,11 @@ CHANNEL = "kakao"
 _JSON = "application/json"
 
 
+# The event data of a campaign's Event API call (server/campaign_events.py): only a request
+# that carries one of these asks the store whether it is a campaign's callback.
+_CAMPAIGN_FIELDS = frozenset({"campaign", "send", "sends"})
+
+
 class _Rejected(BadPayload):
     """A request refused before the runtime sees it, with the JSON answer that says why."""
 
@@ -244,10 +249,8 @@ class KakaoEndpoint:
             app_user = str(app_user)  # documented as text; a number reads, as on the webhook
         if self.identify is not None and isinstance(app_user, str) and app_user:
             await self.identify(user, app_user)  # within the budget, before the turn reads
-        if self.campaigns is not None and (
-            payload.params or payload.client_extra or payload.event_data
-        ):
-            fields = {**payload.client_extra, **payload.event_data, **payload.params}
+        fields = {**payload.client_extra, **payload.event_data, **payload.params}
+        if self.campaigns is not None and not _CAMPAIGN_FIELDS.isdisjoint(fields):
             said = await self.campaigns(user, fields)
             if said is not None:
                 return said
