@@ -28,13 +28,12 @@ import asyncpg
 
 from botkit.campaigns.port import Send
 from botkit.storage.audience_rows import need, need_time
-from botkit.storage.sends_queue import FinishQueue, Queued, Results
+from botkit.storage.sends_queue import Queued, QueuedFinishes, Results
 from botkit.storage.sends_rows import (
     SEND_COLUMNS,
     SEND_FIELDS,
     SendStatements,
     check_filters,
-    finish_of,
     need_lease,
     need_limit,
     need_run,
@@ -91,12 +90,12 @@ WITH added AS (
 _WALK_THE_INDEX = "SET LOCAL enable_sort = off"
 
 
-class PostgresSends:
+class PostgresSends(QueuedFinishes):
     """The Sends half of PostgresStore, over the store's ``_use`` (work on the pool, its
     failures as StorageError) and ``_query`` (one statement). Finishes are group-committed
     (:mod:`.sends_queue`)."""
 
-    _finishes: FinishQueue | None = None  # made on the first finish (the store has no hook)
+    _statements = SQL  # what QueuedFinishes.finish_send writes with
 
     async def _use(self, what: str, work: Callable[[asyncpg.Pool], Awaitable[_T]]) -> _T:
         raise NotImplementedError  # the store's own replaces it
@@ -145,27 +144,6 @@ class PostgresSends:
 
         rows = await self._use("claiming sends", claim)
         return sorted(to_sends(rows), key=lambda send: (send.due, send.key))
-
-    async def finish_send(
-        self,
-        key: str,
-        status: str,
-        at: float,
-        *,
-        worker: str | None = None,
-        reason: str | None = None,
-        provider_id: str | None = None,
-        cost: float = 0.0,
-        next_try: float | None = None,
-    ) -> bool:
-        need(key, "a send's key")
-        change = finish_of(
-            status, at, worker=worker, reason=reason, provider_id=provider_id, cost=cost,
-            next_try=next_try,
-        )  # fmt: skip
-        if self._finishes is None:
-            self._finishes = FinishQueue(self._write_finishes)
-        return await self._finishes.finish(key, *SQL.finish(key, worker, change))
 
     async def _write_finishes(self, batch: list[Queued]) -> Results:
         """A batch of finishes in one transaction, in key order: two workers' batches that

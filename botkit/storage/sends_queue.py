@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botkit.errors import StorageError
+from botkit.storage.audience_rows import need
+from botkit.storage.sends_rows import SendStatements, finish_of
 
-__all__ = ["FinishQueue", "Queued", "Results"]
+__all__ = ["FinishQueue", "Queued", "QueuedFinishes", "Results"]
 
 
 class Queued:
@@ -79,3 +81,35 @@ def _failure(exc: StorageError) -> StorageError:
     out = StorageError(str(exc))
     out.__cause__ = exc.__cause__
     return out
+
+
+class QueuedFinishes:
+    """``finish_send`` for the SQL stores: each finish goes through the store's queue, which
+    writes those that arrive together in one transaction (``_write_finishes``)."""
+
+    _finishes: FinishQueue | None = None  # made on the first finish (the store has no hook)
+    _statements: SendStatements  # the store's dialect of the statements
+
+    async def _write_finishes(self, batch: list[Queued]) -> Results:
+        raise NotImplementedError  # the store's own replaces it
+
+    async def finish_send(
+        self,
+        key: str,
+        status: str,
+        at: float,
+        *,
+        worker: str | None = None,
+        reason: str | None = None,
+        provider_id: str | None = None,
+        cost: float = 0.0,
+        next_try: float | None = None,
+    ) -> bool:
+        need(key, "a send's key")
+        change = finish_of(
+            status, at, worker=worker, reason=reason, provider_id=provider_id, cost=cost,
+            next_try=next_try,
+        )  # fmt: skip
+        if self._finishes is None:
+            self._finishes = FinishQueue(self._write_finishes)
+        return await self._finishes.finish(key, *self._statements.finish(key, worker, change))

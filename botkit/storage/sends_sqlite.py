@@ -21,11 +21,10 @@ from typing import Any, TypeVar
 from botkit.campaigns.port import Send
 from botkit.storage.audience_rows import need, need_time
 from botkit.storage.base import dump_json
-from botkit.storage.sends_queue import FinishQueue, Queued, Results
+from botkit.storage.sends_queue import Queued, QueuedFinishes, Results
 from botkit.storage.sends_rows import (
     SendStatements,
     check_filters,
-    finish_of,
     need_lease,
     need_limit,
     need_run,
@@ -66,13 +65,13 @@ def _finish(batch: list[Queued], db: sqlite3.Connection) -> Results:
     return results
 
 
-class SQLiteSends:
+class SQLiteSends(QueuedFinishes):
     """The Sends half of SQLiteStore, over the store's ``_write_now`` (a transaction on the
     write connection) and ``_fetch`` (one read on the read connection).
 
     Finishes are group-committed (:mod:`.sends_queue`)."""
 
-    _finishes: FinishQueue | None = None  # made on the first finish (the store has no hook)
+    _statements = SQL  # what QueuedFinishes.finish_send writes with
 
     async def _write_now(self, what: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
         raise NotImplementedError  # the store's own replaces it
@@ -111,27 +110,6 @@ class SQLiteSends:
 
         rows = await self._write_now("claiming sends", write)
         return sorted(to_sends(rows), key=lambda send: (send.due, send.key))
-
-    async def finish_send(
-        self,
-        key: str,
-        status: str,
-        at: float,
-        *,
-        worker: str | None = None,
-        reason: str | None = None,
-        provider_id: str | None = None,
-        cost: float = 0.0,
-        next_try: float | None = None,
-    ) -> bool:
-        need(key, "a send's key")
-        change = finish_of(
-            status, at, worker=worker, reason=reason, provider_id=provider_id, cost=cost,
-            next_try=next_try,
-        )  # fmt: skip
-        if self._finishes is None:
-            self._finishes = FinishQueue(self._write_finishes)
-        return await self._finishes.finish(key, *SQL.finish(key, worker, change))
 
     async def _write_finishes(self, batch: list[Queued]) -> Results:
         return await self._write_now("finishing sends", partial(_finish, batch))
