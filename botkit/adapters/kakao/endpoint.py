@@ -253,6 +253,8 @@ class KakaoEndpoint:
         if self.campaigns is not None and not _CAMPAIGN_FIELDS.isdisjoint(fields):
             said = await self.campaigns(user, fields)
             if said is not None:
+                if not any(isinstance(e, Say) for e in said.effects):
+                    said.effects.append(Say(text=self.settings.said_text))
                 return said
         return await self.runtime.handle(
             CHANNEL,

@@ -43,6 +43,10 @@ class KakaoSettings:
     rest_api_key: str | None = None
     event_name: str = "botkit_campaign"  # the event block in Open Builder that answers it
     event_cost: float = 15.0  # KRW per message (VAT excluded), for the campaign's ROI
+    # Kakao's event block needs words to show; when its call is for a campaign message said
+    # already (the Event API called twice around a crash), these, not the holding text,
+    # which speaks of an agent.
+    said_text: str = "앞서 보내 드린 안내를 확인해 주세요."
 
     @property
     def route(self) -> str:
