@@ -62,6 +62,7 @@ RESULTS_EVERY_S = 600.0  # at most this often for one send
 PLANNER_TURN = "planner"  # the store's turn one planner holds at a time (Sends.take_turn)
 PLAN_TURN_S = 120.0  # by the clock: a planner that died gives the turn up after this long
 PLAN_WAIT_S = 20.0  # real seconds a worker waits for another's plan before sending anyway
+HANDOFF_LOOKBACK_S = 30 * 86400.0  # a conversation with a person asked for in the last 30 days
 CONSENT_FRESH_S = 5.0  # consent read this long ago still decides a send (Sender._consent)
 
 
@@ -117,6 +118,7 @@ class Sender:
         self._consents: tuple[float, frozenset[str], frozenset[str], Mapping[str, str]] | None = (
             None
         )
+        self._people: tuple[float, frozenset[str]] | None = None
         self._rules: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
         self._asked: dict[str, float] = {}  # send key → when its result was last asked for
 
@@ -246,6 +248,12 @@ class Sender:
                 if quiet and (send.member not in night or now_member not in night):
                     settled.append(self._put_off(send, campaign, at, result))
                     continue
+            if send.channel == "kakao" and f"kakao:{send.user}" in await self._with_person(at):
+                # the Event API would call the skill mid-conversation with an agent, where
+                # the message cannot be said: it waits until the person is done
+                later = at + RETRY_WITH_AGENT_S
+                settled.append(self._retry(send, at, result, "with_agent", later, count=False))
+                continue
             by_channel.setdefault(send.channel or "", []).append((send, campaign))
         for channel, sends in sorted(by_channel.items()):
             if channel == "web":
@@ -289,6 +297,15 @@ class Sender:
             if send.member in cached[1]:
                 return rule.name
         return None
+
+    async def _with_person(self, at: float) -> frozenset[str]:
+        """The session keys waiting for or talking with a person (the store's handoff queue,
+        one read), read once per :data:`CONSENT_FRESH_S`."""
+        kept = self._people
+        if kept is None or not 0 <= at - kept[0] < CONSENT_FRESH_S:
+            queue = await self.store.handoffs(since=at - HANDOFF_LOOKBACK_S)
+            kept = self._people = (at, frozenset(h.session.key for h in queue))
+        return kept[1]
 
     async def _consent(
         self, at: float

@@ -378,3 +378,20 @@ async def test_a_sender_outside_the_server_pushes_widget_words_through_the_broad
     assert message["says"][0]["text"].startswith("(광고) 장바구니에 담은 패딩")
     assert web_pushes(MemoryStore()) is None  # no broadcast: the history shows it
     await store.close()
+
+
+async def test_kakao_sends_wait_while_the_user_is_with_a_person(bot: BotApp) -> None:
+    kakao = KakaoStandIn()
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {"kakao": kakao})
+    user = "shop_bot:kakao-user-4"
+    await started(store, runtime, "kakao", user)
+    await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
+    clock.now = at("2026-12-07 10:05")
+    await runtime.handle("kakao", user, "상담원")  # waiting for an agent when it falls due
+    clock.now = at("2026-12-07 10:11")
+    result = await sender.tick()
+    assert (result.planned, result.sent, kakao.received) == (1, 0, [])
+    (send,) = await store.sends(campaign="cart_reminder")
+    assert (send.status, send.reason) == (SendStatus.FAILED, "with_agent")
+    assert send.next_try == at("2026-12-07 10:26")
+    await store.close()
