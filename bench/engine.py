@@ -7,6 +7,11 @@ The conversation (per session, interleaved round-robin across sessions):
   "안녕하세요" → "배송 조회" → "12-34" (invalid) → "1234-567-890" (+ lookup) → "처음으로"
 
 (a) engine only, in memory: the lookup result is fed straight back, as the runtime would.
+    Interleaved with it in rounds (botkit, dict FSM, transitions, botkit, ...), two floors on
+    the same moves, sessions and interleaving (bench/_baselines.py): a hand-written dict FSM,
+    and the ``transitions`` library used directly (one shared stock Machine, no ``add_model``).
+    botkit's ratio to each is its turns/s over theirs; botkit matches, fills slots, renders
+    and writes records on top of moving the state.
 (b) the full runtime on a durable SQLiteStore (WAL, synchronous=FULL, group commit), with 64 and
     with 256 turns in flight (a batch commits everything that queued while the previous one was
     written, so more in flight means fewer fsyncs per turn); each with the lookup answered
@@ -36,6 +41,7 @@ from typing import Any
 
 import httpx
 
+from bench._baselines import dict_fsm, shared_machine, transitions_shared
 from bench.calibrate import calibrate
 from botkit.app import BotApp, load
 from botkit.engine import Engine, Session
@@ -162,11 +168,17 @@ def main() -> None:
     # generation, so that the cyclic GC does not rescan the compiled bot on every collection.
     gc.collect()
     gc.freeze()
-    rates = []
-    for _ in range(args.reps):
+    machine = shared_machine()
+    rounds: dict[str, list[float]] = {"botkit": [], "dict_fsm": [], "transitions": []}
+    for _ in range(args.reps):  # interleaved, so that a slow minute of the VM hits all three
         elapsed, turns = engine_only(engine, args.sessions)
-        rates.append(turns / elapsed)
-    engine_rate = statistics.median(rates)
+        rounds["botkit"].append(turns / elapsed)
+        elapsed, turns = dict_fsm(SCRIPT, args.sessions)
+        rounds["dict_fsm"].append(turns / elapsed)
+        elapsed, turns = transitions_shared(machine, SCRIPT, args.sessions)
+        rounds["transitions"].append(turns / elapsed)
+    medians = {name: statistics.median(rates) for name, rates in rounds.items()}
+    engine_rate = medians["botkit"]
     memory = {int(n): memory_per_session(engine, int(n)) for n in args.memory.split(",")}
     runs: dict[str, dict[int, dict[str, Any]]] = {"in_process": {}, "httpx": {}}
     for level in levels:
@@ -185,6 +197,12 @@ def main() -> None:
         f"engine only: {engine_rate:,.0f} turns/s ({1e6 / engine_rate:.1f} µs/turn), "
         f"median of {args.reps} runs of {args.sessions} sessions x {len(SCRIPT)} turns"
     )
+    for name in ("dict_fsm", "transitions"):
+        print(
+            f"  {name:11} (same moves, interleaved rounds): {medians[name]:12,.0f} turns/s "
+            f"({1e6 / medians[name]:.2f} µs/turn); botkit / {name} = "
+            f"{engine_rate / medians[name]:.3f}"
+        )
     for n, size in memory.items():
         print(f"memory per live session at {n:,}: {size / 1024:.2f} KiB")
     print(f"runtime + SQLite (FULL, WAL), {args.runtime_sessions} sessions x {len(SCRIPT)} turns:")
@@ -202,6 +220,16 @@ def main() -> None:
                 "calibration_ms": [round(speed_before, 1), round(speed_after, 1)],
                 "engine_turns_per_s": round(engine_rate),
                 "engine_us_per_turn": round(1e6 / engine_rate, 2),
+                "baselines_turns_per_s": {
+                    name: round(medians[name]) for name in ("dict_fsm", "transitions")
+                },
+                "engine_ratio_to": {
+                    name: round(engine_rate / medians[name], 3)
+                    for name in ("dict_fsm", "transitions")
+                },
+                "engine_rounds_turns_per_s": {
+                    name: [round(r) for r in rates] for name, rates in rounds.items()
+                },
                 "memory_kib_per_session": {str(n): round(v / 1024, 3) for n, v in memory.items()},
                 "runtime_turns_per_s": round(headline["turns_per_s"]),
                 "runtime_p99_ms": round(headline["p99_ms"], 3),
@@ -218,6 +246,7 @@ def main() -> None:
                 },
                 "targets": {
                     "engine_turns_per_s": 50000,
+                    "engine_ratio_to_transitions": 1.0,
                     "runtime_turns_per_s": 5000,
                     "memory_kib_per_session": 2,
                 },
