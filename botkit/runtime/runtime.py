@@ -67,7 +67,7 @@ from botkit.events import (
 from botkit.flow import Bot
 from botkit.keys import SessionKey
 from botkit.records import BusinessEvent, Record
-from botkit.runtime.actions import ActionContext, ActionFunction, run_action
+from botkit.runtime.actions import HTTP_LIMITS, ActionContext, ActionFunction, run_action
 from botkit.runtime.consent import WITHDRAWN, withdraw
 from botkit.runtime.conversations import Conversations
 from botkit.runtime.locks import KeyLocks
@@ -210,7 +210,9 @@ class Runtime:
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
             # One shared client: connection pooling across all sessions' HTTP actions.
-            self._http = httpx.AsyncClient(timeout=None, follow_redirects=False)
+            self._http = httpx.AsyncClient(
+                timeout=None, follow_redirects=False, limits=HTTP_LIMITS
+            )
         return self._http
 
     @property

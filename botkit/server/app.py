@@ -49,6 +49,7 @@ from botkit.audience import Audience
 from botkit.campaigns.port import Sends
 from botkit.errors import BodyTooLarge, StorageError
 from botkit.runtime import ActionFunction, Runtime
+from botkit.runtime.actions import HTTP_LIMITS
 from botkit.server.agents import AgentApi
 from botkit.server.campaign_events import KakaoCampaignEvents
 from botkit.server.channel_callback import ChannelCallback
@@ -91,7 +92,9 @@ def create_app(
     reload the flows on SIGHUP (``botkit serve``; not in a test's process)."""
     opened = store if store is not None else open_store(settings.store)
     in_flight = InFlight()
-    client = http or httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+    client = http or httpx.AsyncClient(
+        timeout=httpx.Timeout(10.0), follow_redirects=False, limits=HTTP_LIMITS
+    )
     runtime = bot.runtime(opened, clock=clock, http=client, stubs=stubs)
     broadcast = opened if isinstance(opened, Broadcast) else None
     links = Links(
