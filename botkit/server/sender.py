@@ -31,7 +31,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from botkit.adapters.outbound.port import Outcome, Outgoing, Provider
 from botkit.audience import member_of
@@ -47,10 +47,12 @@ from botkit.flow import Bot
 from botkit.keys import SessionKey
 from botkit.runtime import Runtime
 from botkit.runtime.planning import PlanStore, plan_at
+from botkit.segments.model import Segment
 
 __all__ = ["MAX_ATTEMPTS", "Sender", "TickResult", "worker_name"]
 
 log = logging.getLogger("botkit.campaigns")
+_T = TypeVar("_T")
 
 MAX_ATTEMPTS = 6  # then parked: about an hour of backoff (30 s doubling, at most 30 min)
 BACKOFF_S = 30.0
@@ -63,7 +65,7 @@ PLANNER_TURN = "planner"  # the store's turn one planner holds at a time (Sends.
 PLAN_TURN_S = 120.0  # by the clock: a planner that died gives the turn up after this long
 PLAN_WAIT_S = 20.0  # real seconds a worker waits for another's plan before sending anyway
 HANDOFF_LOOKBACK_S = 30 * 86400.0  # a conversation with a person asked for in the last 30 days
-CONSENT_FRESH_S = 5.0  # consent read this long ago still decides a send (Sender._consent)
+CONSENT_FRESH_S = 5.0  # what was read this long ago still judges a send (Sender._fresh)
 
 
 Deliver = Callable[[str, str, Sequence[Effect]], Awaitable[None]]
@@ -115,11 +117,8 @@ class Sender:
         self.worker = worker or worker_name()
         self.lease_s = lease_s
         self.batch = batch
-        self._consents: tuple[float, frozenset[str], frozenset[str], Mapping[str, str]] | None = (
-            None
-        )
-        self._people: tuple[float, frozenset[str]] | None = None
-        self._rules: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        # what every send of a batch is judged by, read once per CONSENT_FRESH_S (_fresh)
+        self._read: dict[object, tuple[float, Any]] = {}
         self._asked: dict[str, float] = {}  # send key → when its result was last asked for
 
     async def tick(self) -> TickResult:
@@ -282,45 +281,53 @@ class Sender:
         else:
             await self._finish(send, SendStatus.WITHDRAWN, at, result, reason="caps")
 
+    async def _fresh(self, what: object, at: float, read: Callable[[], Awaitable[_T]]) -> _T:
+        """``read()``, or what it gave less than :data:`CONSENT_FRESH_S` ago for ``what``: the
+        sender judges every send of a batch by the whole audience's consent, links, handoff
+        queue and exclusion rules, reads too dear to repeat for each batch of a large send,
+        and a withdrawal still stops what has not left within seconds."""
+        kept = self._read.get(what)
+        if kept is None or not 0 <= at - kept[0] < CONSENT_FRESH_S:
+            kept = self._read[what] = (at, await read())
+        value: _T = kept[1]
+        return value
+
     async def _excluded_since(self, send: Send, campaign: Campaign, at: float) -> str | None:
         """The exclusion rule that holds the member now, for a send that waited after its plan
         (the quiet window, their best hour, a retry): the cart reminder planned for 08:00 is
-        not sent to someone who bought at 23:00. Each rule's members are read once per
-        :data:`CONSENT_FRESH_S`, like consent."""
+        not sent to someone who bought at 23:00."""
         if send.due <= send.planned_at and send.attempts == 0:
             return None  # decided a moment ago, with these very rules
         for rule in campaign.exclusions:
-            cached = self._rules.get((campaign.name, rule.name))
-            if cached is None or not 0 <= at - cached[0] < CONSENT_FRESH_S:
-                members = frozenset(await self.store.segment_members(rule.segment, at))
-                cached = self._rules[(campaign.name, rule.name)] = (at, members)
-            if send.member in cached[1]:
+
+            async def members(segment: Segment = rule.segment) -> frozenset[str]:
+                return frozenset(await self.store.segment_members(segment, at))
+
+            if send.member in await self._fresh((campaign.name, rule.name), at, members):
                 return rule.name
         return None
 
     async def _with_person(self, at: float) -> frozenset[str]:
-        """The session keys waiting for or talking with a person (the store's handoff queue,
-        one read), read once per :data:`CONSENT_FRESH_S`."""
-        kept = self._people
-        if kept is None or not 0 <= at - kept[0] < CONSENT_FRESH_S:
+        """The session keys waiting for or talking with a person (the handoff queue)."""
+
+        async def keys() -> frozenset[str]:
             queue = await self.store.handoffs(since=at - HANDOFF_LOOKBACK_S)
-            kept = self._people = (at, frozenset(h.session.key for h in queue))
-        return kept[1]
+            return frozenset(h.session.key for h in queue)
+
+        return await self._fresh("handoffs", at, keys)
 
     async def _consent(
         self, at: float
     ) -> tuple[frozenset[str], frozenset[str], Mapping[str, str]]:
         """Who consents to advertising, and at night, and which customer each channel user is
-        linked to: read once per :data:`CONSENT_FRESH_S` (reads of every consent and link, too
-        dear for every batch of a large send), so a withdrawal stops what has not left within
-        seconds."""
-        kept = self._consents
-        if kept is None or not 0 <= at - kept[0] < CONSENT_FRESH_S:
+        linked to."""
+
+        async def read() -> tuple[frozenset[str], frozenset[str], Mapping[str, str]]:
             marketing = frozenset(await self.store.consenting("marketing"))
             night = frozenset(await self.store.consenting("night"))
-            links = await self.store.links()
-            kept = self._consents = (at, marketing, night, links)
-        return kept[1], kept[2], kept[3]
+            return marketing, night, await self.store.links()
+
+        return await self._fresh("consent", at, read)
 
     async def _to_widget(self, send: Send, at: float, result: TickResult) -> None:
         assert send.user is not None
