@@ -249,9 +249,9 @@ class KakaoEndpoint:
             app_user = str(app_user)  # documented as text; a number reads, as on the webhook
         if self.identify is not None and isinstance(app_user, str) and app_user:
             await self.identify(user, app_user)  # within the budget, before the turn reads
-        fields = {**payload.client_extra, **payload.event_data, **payload.params}
-        if self.campaigns is not None and not _CAMPAIGN_FIELDS.isdisjoint(fields):
-            said = await self.campaigns(user, fields)
+        parts = (payload.client_extra, payload.event_data, payload.params)
+        if self.campaigns is not None and any(not _CAMPAIGN_FIELDS.isdisjoint(p) for p in parts):
+            said = await self.campaigns(user, {k: v for part in parts for k, v in part.items()})
             if said is not None:
                 if not any(isinstance(e, Say) for e in said.effects):
                     said.effects.append(Say(text=self.settings.said_text))
