@@ -110,6 +110,18 @@ async def shop(
     )
 
 
+async def carted_on_kakao(
+    bot: BotApp, user: str
+) -> tuple[KakaoStandIn, Clock, MemoryStore, Runtime, Sender]:
+    """A Kakao user who talked to the bot, said yes to advertising and put something in the
+    cart at 09:10 (the reminder is due at 10:10), with a sender on an in-process Event API."""
+    kakao = KakaoStandIn()
+    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {"kakao": kakao})
+    await started(store, runtime, "kakao", user)
+    await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
+    return kakao, clock, store, runtime, sender
+
+
 async def started(store: MemoryStore, runtime: Runtime, channel: str, user: str) -> None:
     """The user talked to the bot once (so the bot can write to them first) and said yes to
     advertising."""
@@ -188,11 +200,8 @@ async def test_advertising_waits_out_the_quiet_window_and_respects_a_withdrawal(
 async def test_on_kakao_the_event_api_is_called_and_the_callback_says_the_message_once(
     bot: BotApp,
 ) -> None:
-    kakao = KakaoStandIn()
-    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {"kakao": kakao})
     user = "shop_bot:kakao-user-1"
-    await started(store, runtime, "kakao", user)
-    await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
+    kakao, clock, store, runtime, sender = await carted_on_kakao(bot, user)
     clock.now = at("2026-12-07 10:11")
     result = await sender.tick()
     assert result.sent == 1
@@ -223,11 +232,8 @@ async def test_on_kakao_the_event_api_is_called_and_the_callback_says_the_messag
 
 
 async def test_kakaos_task_results_mark_delivered_once_a_minute_has_passed(bot: BotApp) -> None:
-    kakao = KakaoStandIn()
-    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {"kakao": kakao})
     user = "shop_bot:kakao-user-2"
-    await started(store, runtime, "kakao", user)
-    await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
+    kakao, clock, store, _runtime, sender = await carted_on_kakao(bot, user)
     clock.now = at("2026-12-07 10:11")
     assert (await sender.tick()).sent == 1
     assert await sender.check_results() == 0  # just sent: too early to ask
@@ -305,11 +311,8 @@ async def test_a_send_whose_variant_a_reload_removed_is_parked_and_the_sender_go
 async def test_kakaos_callback_to_someone_with_an_agent_is_answered_not_a_crash(
     bot: BotApp,
 ) -> None:
-    kakao = KakaoStandIn()
-    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {"kakao": kakao})
     user = "shop_bot:kakao-user-3"
-    await started(store, runtime, "kakao", user)
-    await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
+    _kakao, clock, store, runtime, sender = await carted_on_kakao(bot, user)
     clock.now = at("2026-12-07 10:11")
     assert (await sender.tick()).sent == 1
     await runtime.handle("kakao", user, "상담원")  # waiting for a person when Kakao calls back
@@ -381,11 +384,8 @@ async def test_a_sender_outside_the_server_pushes_widget_words_through_the_broad
 
 
 async def test_kakao_sends_wait_while_the_user_is_with_a_person(bot: BotApp) -> None:
-    kakao = KakaoStandIn()
-    clock, store, runtime, sender = await shop(bot, at("2026-12-07 09:00"), {"kakao": kakao})
     user = "shop_bot:kakao-user-4"
-    await started(store, runtime, "kakao", user)
-    await store.add_events([BusinessEvent("e1", "cart_added", user, at("2026-12-07 09:10"))])
+    kakao, clock, store, runtime, sender = await carted_on_kakao(bot, user)
     clock.now = at("2026-12-07 10:05")
     await runtime.handle("kakao", user, "상담원")  # waiting for an agent when it falls due
     clock.now = at("2026-12-07 10:11")
