@@ -66,6 +66,7 @@ class Trigger:
     delay: float = 0.0  # seconds after the event ("event")
     segment: str | None = None  # the segment entered ("segment")
     schedule: Schedule | None = None  # ("schedule")
+    entered: Segment | None = None  # the segment entered, compiled ("segment")
 
 
 @dataclass(frozen=True, slots=True)

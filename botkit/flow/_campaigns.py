@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -319,7 +319,8 @@ def _trigger(ctx: Context, name: str, node: Node, facts: BotFacts) -> ParsedTrig
                 or f"declare it under 'business_events:' in bot.yaml: {trigger.event}: {{}}",
             )
     if trigger.segment is not None:
-        _segment(ctx, trigger.segment, at(trigger.segment), facts)
+        entered = _segment(ctx, trigger.segment, at(trigger.segment), facts)
+        return replace(parsed, trigger=replace(trigger, entered=entered))
     return parsed
 
 

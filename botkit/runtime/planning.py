@@ -210,8 +210,8 @@ async def _named(
             if key not in out or due < out[key].due:
                 out[key] = Candidate(member, "", due)
     elif trigger.kind == "segment":
-        segment = _segment_named(campaign, trigger.segment)
-        for member in await store.segment_members(segment, at):
+        assert trigger.entered is not None  # the compiler resolved it, or refused the bot
+        for member in await store.segment_members(trigger.entered, at):
             out[("", member)] = Candidate(member, "", at)
     elif trigger.schedule is not None:
         tz = outreach.timezone
@@ -230,12 +230,6 @@ async def _named(
 def run_cursor(campaign: str, run: str) -> str:
     """The cursor that says a scheduled run of ``campaign`` was planned whole."""
     return f"run:{campaign}:{run}"
-
-
-def _segment_named(campaign: Campaign, name: str | None) -> Segment:
-    if campaign.audience is not None and campaign.audience.name == name:
-        return campaign.audience
-    raise LookupError(f"campaign {campaign.name}: segment {name} was not compiled in")
 
 
 def _in_dates(campaign: Campaign, due: float) -> bool:

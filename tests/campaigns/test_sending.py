@@ -395,3 +395,33 @@ async def test_kakao_sends_wait_while_the_user_is_with_a_person(bot: BotApp) -> 
     assert (send.status, send.reason) == (SendStatus.FAILED, "with_agent")
     assert send.next_try == at("2026-12-07 10:26")
     await store.close()
+
+
+VIP_WELCOME = """\
+campaigns:
+  vip_welcome:
+    title: VIP 감사 인사
+    kind: informational
+    trigger: entering segment vip
+    channels: [web]
+    message:
+      - text: { ko: "VIP가 되신 걸 축하드려요!", en: "Congratulations on becoming a VIP!" }
+"""
+
+
+async def test_entering_a_segment_is_planned_without_naming_it_as_the_audience(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "flows"
+    shutil.copytree(REPO / "flows", folder)
+    (folder / "campaigns.yaml").write_text(VIP_WELCOME, encoding="utf-8")
+    clock, store, runtime, sender = await shop(load(folder), at("2026-12-07 09:00"), {})
+    await runtime.handle("web", "v-vip", "안녕하세요")
+    await store.link("v-vip", "C-vip", at("2026-12-07 09:00"), "api")
+    await store.put_profile("C-vip", {"grade": "VIP"}, at("2026-12-07 09:00"), merge=False)
+    clock.now = at("2026-12-07 09:30")
+    result = await sender.tick()
+    assert (result.planned, result.sent) == (1, 1)
+    (send,) = await store.sends(campaign="vip_welcome")
+    assert (send.member, send.status) == ("C-vip", SendStatus.DELIVERED)
+    await store.close()
